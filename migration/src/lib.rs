@@ -1,1 +1,29 @@
-//! schema
+//! Zhongdui's database schema, one file per migration, running on SQLite and
+//! PostgreSQL alike. Migrations use the schema helpers only, never the api's
+//! entities, so that they stay as they were written.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_accounts;
+mod m20261123_000002_roster;
+mod m20261123_000003_orders;
+mod m20261123_000004_points;
+mod m20261123_000005_outbox;
+mod util;
+
+/// Applies Zhongdui's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_accounts::Migration),
+            Box::new(m20261123_000002_roster::Migration),
+            Box::new(m20261123_000003_orders::Migration),
+            Box::new(m20261123_000004_points::Migration),
+            Box::new(m20261123_000005_outbox::Migration),
+        ]
+    }
+}
