@@ -1,1 +1,17 @@
+//! The `zhongdui` server: configuration, persistence, accounts, roster and
+//! the HTTP API. `main.rs` only calls [`cli::main`].
+#![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod seed;
+pub mod server;
+pub mod services;
+pub mod settings;
+pub mod state;
+pub mod telemetry;

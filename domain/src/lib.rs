@@ -14,7 +14,7 @@ mod order;
 mod phone;
 mod role;
 
-pub use catalogue::{Category, Skill, SkillSet, Urgency};
+pub use catalogue::{Category, Skill, SkillSet, TEAM_KINDS, Urgency, is_team_kind};
 pub use error::DomainError;
 pub use geo_point::GeoPoint;
 pub use ids::{AssignmentId, OrderId, TeamId, UserId, VolunteerId};

@@ -67,8 +67,15 @@ impl City {
     /// The benchmark city: 40 clusters in a 40 km box at 27.55°N 120.55°E,
     /// 75% of points clustered.
     pub fn new(seed: u64) -> Self {
+        Self::with_extent(seed, 20_000.0)
+    }
+
+    /// Like [`City::new`] in a box of `2 × half_extent_m` metres (clusters
+    /// scaled accordingly), e.g. one district.
+    pub fn with_extent(seed: u64, half_extent_m: f64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (center_lat, center_lon, half_extent_m) = (27.55, 120.55, 20_000.0);
+        let (center_lat, center_lon) = (27.55, 120.55);
+        let scale = half_extent_m / 20_000.0;
         let mut clusters = Vec::new();
         for _ in 0..40 {
             let dy = rng.random_range(-0.85..0.85) * half_extent_m;
@@ -77,7 +84,7 @@ impl City {
             clusters.push(Cluster {
                 lat,
                 lon,
-                sigma_m: rng.random_range(250.0..2500.0),
+                sigma_m: rng.random_range(250.0..2500.0) * scale,
                 // Heavy-tailed sizes: a few big towns, many villages.
                 weight: 1.0 / rng.random_range(0.05f64..1.0).powi(2),
             });

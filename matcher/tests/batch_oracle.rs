@@ -1,6 +1,11 @@
 //! Batch assignment against an exhaustive search on small instances, and
 //! against greedy. Fixed seed: failures reproduce.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity, clippy::too_many_arguments)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    clippy::too_many_arguments
+)]
 
 use std::collections::HashMap;
 

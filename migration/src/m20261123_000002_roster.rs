@@ -72,6 +72,10 @@ impl MigrationTrait for Migration {
                     .col(integer(Volunteers::Capacity).default(1))
                     .col(integer(Volunteers::ActiveTasks).default(0))
                     .col(boolean(Volunteers::OnDuty).default(false))
+                    // Base position from the roster (home or station).
+                    .col(double_null(Volunteers::HomeLat))
+                    .col(double_null(Volunteers::HomeLon))
+                    // Last reported live position.
                     .col(double_null(Volunteers::Lat))
                     .col(double_null(Volunteers::Lon))
                     .col(timestamp_with_time_zone_null(Volunteers::LocationAt))
@@ -187,6 +191,8 @@ pub enum Volunteers {
     Capacity,
     ActiveTasks,
     OnDuty,
+    HomeLat,
+    HomeLon,
     Lat,
     Lon,
     LocationAt,

@@ -1,0 +1,140 @@
+//! The authenticated user as an actix extractor. Every request re-reads the
+//! account, so disabling it or changing its role takes effect at once.
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, web};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+use zhongdui_domain::{Role, TeamId, UserId};
+
+use crate::entities::{team_coordinator, user};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The caller, authenticated by a bearer token (or `?token=` for WebSockets).
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The account id.
+    pub id: UserId,
+    /// The current role.
+    pub role: Role,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Normalised phone number.
+    pub phone: String,
+}
+
+impl AuthUser {
+    /// Refuses anyone but coordinators and admins.
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.role.is_staff() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only coordinators and admins may do this",
+            ))
+        }
+    }
+
+    /// Refuses anyone but admins.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only admins may do this"))
+        }
+    }
+
+    /// The teams this user coordinates (empty for everyone but coordinators).
+    pub async fn coordinated_teams(&self, state: &AppState) -> Result<Vec<TeamId>, ApiError> {
+        if self.role != Role::Coordinator {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = team_coordinator::Entity::find()
+            .select_only()
+            .column(team_coordinator::Column::TeamId)
+            .filter(team_coordinator::Column::UserId.eq(self.id.as_uuid()))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        Ok(ids.into_iter().map(TeamId).collect())
+    }
+
+    /// Refuses unless the user is an admin or coordinates `team`.
+    pub async fn ensure_manages_team(
+        &self,
+        state: &AppState,
+        team: TeamId,
+    ) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::Coordinator if self.coordinated_teams(state).await?.contains(&team) => Ok(()),
+            Role::Coordinator => Err(ApiError::forbidden("you do not coordinate this team")),
+            _ => Err(ApiError::forbidden(
+                "only coordinators and admins may do this",
+            )),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        let v = h.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
+    }
+    // Browsers cannot set headers on WebSocket upgrades.
+    if req.path().ends_with("/ws") {
+        return web::Query::<std::collections::HashMap<String, String>>::from_query(
+            req.query_string(),
+        )
+        .ok()
+        .and_then(|q| q.get("token").cloned());
+    }
+    None
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+            let claims = state.tokens.verify(&token).ok_or(ApiError::Unauthorized(
+                "the token is invalid or has expired",
+            ))?;
+            let id: Uuid = claims
+                .sub
+                .parse()
+                .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
+            let row = user::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+            if row.disabled {
+                return Err(ApiError::Unauthorized("the account is disabled"));
+            }
+            if row.token_version != claims.ver {
+                return Err(ApiError::Unauthorized("the token has been revoked"));
+            }
+            let role = row
+                .role
+                .parse::<Role>()
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+            Ok(AuthUser {
+                id: UserId(row.id),
+                role,
+                display_name: row.display_name,
+                phone: row.phone,
+            })
+        })
+    }
+}

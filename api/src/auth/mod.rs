@@ -1,0 +1,11 @@
+//! Accounts: password hashing, tokens, the authenticated user as an
+//! extractor, role checks and the login rate limit.
+mod extractor;
+mod password;
+mod ratelimit;
+mod token;
+
+pub use extractor::AuthUser;
+pub use password::{UNUSABLE_PASSWORD, hash_password, verify_password};
+pub use ratelimit::login_rate_limiter;
+pub use token::{Claims, IssuedToken, TokenKeys};

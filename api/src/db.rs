@@ -1,0 +1,67 @@
+//! Connecting to the database and applying migrations.
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use secrecy::{ExposeSecret, SecretString};
+use zhongdui_migration::{Migrator, MigratorTrait};
+
+/// Opens a pool for `url`. SQLite gets WAL mode, a busy timeout and foreign
+/// keys; PostgreSQL a pool sized for a couple of cores.
+pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+    let url = url.expose_secret();
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(if is_sqlite { 8 } else { 20 })
+        .min_connections(1);
+    let db = Database::connect(opts)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact(url)))?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA busy_timeout = 10000",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            db.execute_unprepared(pragma)
+                .await
+                .with_context(|| format!("setting {pragma}"))?;
+        }
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("applying migrations")
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:pw@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://zhongdui.db"),
+            "sqlite://zhongdui.db"
+        );
+    }
+}

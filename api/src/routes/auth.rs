@@ -1,0 +1,243 @@
+//! Registration, login and the caller's own account.
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use zhongdui_domain::{Phone, Role, UserId};
+
+use crate::auth::AuthUser;
+use crate::entities::user;
+use crate::error::{ApiError, ApiResult, Json};
+use crate::routes::volunteers::VolunteerOut;
+use crate::services::{accounts, roster};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/register", web::post().to(register))
+        .route("/me", web::get().to(me))
+        .service(web::resource("/coordinators").route(web::post().to(create_coordinator)));
+}
+
+/// A user as others may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Account id.
+    pub id: String,
+    /// Phone number.
+    pub phone: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// resident, volunteer, coordinator or admin.
+    pub role: String,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&user::Model> for UserOut {
+    fn from(u: &user::Model) -> Self {
+        UserOut {
+            id: u.id.to_string(),
+            phone: u.phone.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Registration of a resident.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// Mainland mobile number.
+    pub phone: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// 1 to 50 characters.
+    pub display_name: String,
+}
+
+/// Register a resident account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = UserOut), (status = 409, description = "phone taken"), (status = 422, description = "invalid field")))]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.0;
+    let mut errors = roster::Errors::default();
+    let phone = Phone::parse(&body.phone)
+        .map_err(|e| errors.push("phone", e.message))
+        .ok();
+    let name = roster::parse_display_name(&body.display_name, &mut errors);
+    if let Err(ApiError::Invalid(mut e)) = accounts::check_password(&body.password) {
+        errors.0.append(&mut e);
+    }
+    errors.finish()?;
+    let phone = phone.ok_or_else(|| ApiError::invalid("phone", "required"))?;
+    let u = accounts::create_user(&state.db, &phone, body.password, &name, Role::Resident).await?;
+    tracing::info!(user_id = %u.id, "resident registered");
+    Ok(HttpResponse::Created().json(UserOut::from(&u)))
+}
+
+/// Login with phone and password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Mainland mobile number.
+    pub phone: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A bearer token and who it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The account.
+    pub user: UserOut,
+}
+
+/// Log in. Rate-limited per client address.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong phone or password"), (status = 429, description = "too many attempts")))]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.0;
+    let u = accounts::authenticate(&state.db, &body.phone, body.password).await?;
+    let role: Role = u.role.parse()?;
+    let issued = state.tokens.issue(UserId(u.id), role, u.token_version)?;
+    tracing::info!(user_id = %u.id, role = %role, "login");
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token: issued.token,
+        token_type: "Bearer",
+        expires_at: issued.expires_at,
+        user: UserOut::from(&u),
+    }))
+}
+
+/// The caller's account, with their volunteer record or coordinated teams.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserOut,
+    /// For volunteers: their roster record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volunteer: Option<VolunteerOut>,
+    /// For coordinators: the teams they manage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_ids: Option<Vec<String>>,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeOut), (status = 401, description = "no or bad token")))]
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let row = user::Entity::find_by_id(user.id.as_uuid())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+    let volunteer = if user.role == Role::Volunteer {
+        Some(VolunteerOut::from(
+            roster::get_volunteer(&state.db, user.id.as_uuid()).await?,
+        ))
+    } else {
+        None
+    };
+    let team_ids = if user.role == Role::Coordinator {
+        Some(
+            user.coordinated_teams(&state)
+                .await?
+                .into_iter()
+                .map(|t| t.to_string())
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(MeOut {
+        user: UserOut::from(&row),
+        volunteer,
+        team_ids,
+    }))
+}
+
+/// A coordinator (station officer) account and the teams they manage.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CoordinatorRequest {
+    /// Mainland mobile number.
+    pub phone: String,
+    /// 1 to 50 characters.
+    pub display_name: String,
+    /// Needed for a new account; ignored for an existing coordinator.
+    pub password: Option<String>,
+    /// Teams to coordinate (added to any they already have).
+    pub team_ids: Vec<String>,
+}
+
+/// Create a coordinator, or give an existing coordinator more teams. Admins only.
+#[utoipa::path(post, path = "/api/v1/coordinators", tag = "roster", security(("bearer" = [])), request_body = CoordinatorRequest,
+    responses((status = 201, body = UserOut), (status = 403, description = "not an admin")))]
+pub async fn create_coordinator(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<CoordinatorRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require_admin()?;
+    let body = body.0;
+    let mut errors = roster::Errors::default();
+    let phone = Phone::parse(&body.phone)
+        .map_err(|e| errors.push("phone", e.message))
+        .ok();
+    let name = roster::parse_display_name(&body.display_name, &mut errors);
+    let mut teams = Vec::new();
+    for (i, raw) in body.team_ids.iter().enumerate() {
+        match raw.parse() {
+            Ok(t) => teams.push(t),
+            Err(_) => errors.push(
+                format!("team_ids[{i}]"),
+                format!("`{raw}` is not a valid id"),
+            ),
+        }
+    }
+    errors.finish()?;
+    let phone = phone.ok_or_else(|| ApiError::invalid("phone", "required"))?;
+    let account = match accounts::find_by_phone(&state.db, &phone).await? {
+        Some(u) if u.role == Role::Coordinator.code() => u,
+        Some(u) => {
+            return Err(ApiError::Conflict(format!(
+                "phone {phone} belongs to a {} account",
+                u.role
+            )));
+        }
+        None => {
+            let password = body
+                .password
+                .ok_or_else(|| ApiError::invalid("password", "required for a new account"))?;
+            accounts::check_password(&password)?;
+            accounts::create_user(&state.db, &phone, password, &name, Role::Coordinator).await?
+        }
+    };
+    for t in teams {
+        if crate::entities::team::Entity::find_by_id(uuid::Uuid::from(t))
+            .one(&state.db)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "team_ids",
+                format!("no team with id {t}"),
+            ));
+        }
+        roster::add_coordinator(&state.db, zhongdui_domain::TeamId(t), UserId(account.id)).await?;
+    }
+    Ok(HttpResponse::Created().json(UserOut::from(&account)))
+}
+
+use sea_orm::EntityTrait;

@@ -1,0 +1,80 @@
+//! The route table and the wire types shared by several routes.
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+
+pub mod auth;
+pub mod docs;
+pub mod ops;
+pub mod roster;
+pub mod skills;
+pub mod teams;
+pub mod volunteers;
+pub mod web_app;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(ops::configure)
+        .configure(docs::configure)
+        .service(
+            web::scope("/api/v1")
+                .configure(auth::configure)
+                .configure(teams::configure)
+                .configure(volunteers::configure)
+                .configure(skills::configure)
+                .configure(roster::configure)
+                .default_service(web::to(not_found)),
+        )
+        .configure(web_app::configure);
+}
+
+/// Unknown API routes answer problem+json too.
+pub async fn not_found() -> ApiResult<HttpResponse> {
+    Err(ApiError::NotFound("route"))
+}
+
+/// Paging parameters: `page` from 1, `per_page` 1–500 (default 50).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1 to 500.
+    pub per_page: Option<u64>,
+}
+
+impl PageParams {
+    /// Checked (page, per_page).
+    pub fn checked(&self) -> ApiResult<(u64, u64)> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page == 0 {
+            return Err(ApiError::invalid("page", "must be 1 or more"));
+        }
+        if !(1..=500).contains(&per_page) {
+            return Err(ApiError::invalid("per_page", "must be between 1 and 500"));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// A page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// Items matching in all.
+    pub total: u64,
+    /// This page's number.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+}
+
+/// Parses an id from a path or query string, naming the field when it is not a UUID.
+pub fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> ApiResult<T> {
+    raw.parse()
+        .map_err(|_| ApiError::invalid(field, format!("`{raw}` is not a valid id")))
+}

@@ -1,0 +1,96 @@
+//! Roster CSV import and export.
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+use zhongdui_domain::{Role, TeamId};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult, Query};
+use crate::routes::parse_id;
+use crate::services::csv_roster::{self, ImportReport};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/roster/import", web::post().to(import))
+        .route("/roster/export", web::get().to(export));
+}
+
+/// Import volunteers from CSV (`text/csv`). Coordinators may import only into
+/// their own teams. Re-importing the same file changes nothing.
+#[utoipa::path(post, path = "/api/v1/roster/import", tag = "roster", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "header: phone,display_name,team,skills,certificates,capacity,is_leader,lat,lon[,password]"),
+    responses((status = 200, body = ImportReport), (status = 415, description = "not text/csv"), (status = 422, description = "bad header")))]
+pub async fn import(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(ct.starts_with("text/csv")
+        || ct.starts_with("text/plain")
+        || ct.starts_with("application/csv"))
+    {
+        return Err(ApiError::UnsupportedMediaType("text/csv"));
+    }
+    let limit = state.settings.http.max_csv_bytes;
+    let bytes = body
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit })?
+        .map_err(|e| ApiError::BadRequest {
+            field: None,
+            message: format!("reading the upload: {e}"),
+        })?;
+    let scope = match user.role {
+        Role::Admin => None,
+        _ => Some(user.coordinated_teams(&state).await?),
+    };
+    let report = csv_roster::import(&state.db, &bytes, &scope).await?;
+    tracing::info!(
+        by = %user.id,
+        created = report.created,
+        updated = report.updated,
+        failed = report.failed,
+        "roster imported"
+    );
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Export filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Only this team.
+    pub team_id: Option<String>,
+}
+
+/// Export the roster as CSV (the import format).
+#[utoipa::path(get, path = "/api/v1/roster/export", tag = "roster", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, description = "text/csv", content_type = "text/csv", body = String)))]
+pub async fn export(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let team = match query.team_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => Some(TeamId(parse_id::<Uuid>("team_id", raw)?)),
+        None => None,
+    };
+    let data = csv_roster::export(&state.db, team).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"zhongdui-roster.csv\"",
+        ))
+        .body(data))
+}

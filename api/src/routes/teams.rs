@@ -1,0 +1,258 @@
+//! Teams: list, read, create (admins), update (admins and the team's coordinators).
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use zhongdui_domain::{Role, TeamId};
+
+use crate::auth::AuthUser;
+use crate::entities::team;
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::routes::{Page, PageParams, parse_id};
+use crate::services::roster::{self, Errors, TeamCounts, TeamSpec};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/teams")
+            .route(web::get().to(list_teams))
+            .route(web::post().to(create_team)),
+    )
+    .service(
+        web::resource("/teams/{id}")
+            .route(web::get().to(get_team))
+            .route(web::patch().to(update_team)),
+    );
+}
+
+/// A team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamOut {
+    /// Team id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Kind code (see `GET /api/v1/skills`, `team_kinds`).
+    pub kind: String,
+    /// Area.
+    pub area: Option<String>,
+    /// Police station it works with.
+    pub station: Option<String>,
+    /// Volunteers in the team.
+    pub member_count: i64,
+    /// Of whom on duty now.
+    pub on_duty_count: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn team_out(t: team::Model, counts: TeamCounts) -> TeamOut {
+    TeamOut {
+        id: t.id.to_string(),
+        name: t.name,
+        kind: t.kind,
+        area: t.area,
+        station: t.station,
+        member_count: counts.members,
+        on_duty_count: counts.on_duty,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// Filters for the team list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TeamQuery {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Name contains.
+    pub q: Option<String>,
+}
+
+fn may_read_roster(user: &AuthUser) -> ApiResult<()> {
+    match user.role {
+        Role::Resident => Err(ApiError::forbidden("residents cannot see the roster")),
+        _ => Ok(()),
+    }
+}
+
+/// List teams (staff and volunteers).
+#[utoipa::path(get, path = "/api/v1/teams", tag = "roster", security(("bearer" = [])), params(PageParams, TeamQuery),
+    responses((status = 200, body = Page<TeamOut>), (status = 403, description = "residents")))]
+pub async fn list_teams(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    paging: Query<PageParams>,
+    query: Query<TeamQuery>,
+) -> ApiResult<HttpResponse> {
+    may_read_roster(&user)?;
+    let (page, per_page) = paging.checked()?;
+    let mut select = team::Entity::find();
+    if let Some(kind) = query.kind.as_deref().filter(|k| !k.is_empty()) {
+        select = select.filter(team::Column::Kind.eq(kind));
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        select = select.filter(team::Column::Name.contains(q));
+    }
+    let paginator = select
+        .order_by_asc(team::Column::Name)
+        .paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page - 1).await?;
+    let counts = roster::team_counts(&state.db).await?;
+    let items = rows
+        .into_iter()
+        .map(|t| {
+            let c = counts.get(&t.id).copied().unwrap_or_default();
+            team_out(t, c)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One team.
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "roster", security(("bearer" = [])),
+    responses((status = 200, body = TeamOut), (status = 404, description = "no such team")))]
+pub async fn get_team(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    may_read_roster(&user)?;
+    let id: Uuid = parse_id("id", &id)?;
+    let t = team::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("team"))?;
+    let counts = roster::team_counts(&state.db).await?;
+    let c = counts.get(&t.id).copied().unwrap_or_default();
+    Ok(HttpResponse::Ok().json(team_out(t, c)))
+}
+
+/// A new team.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamIn {
+    /// Unique name, 1–100 characters.
+    pub name: String,
+    /// A team kind code.
+    pub kind: String,
+    /// Area.
+    pub area: Option<String>,
+    /// Police station.
+    pub station: Option<String>,
+}
+
+/// Create a team (admins).
+#[utoipa::path(post, path = "/api/v1/teams", tag = "roster", security(("bearer" = [])), request_body = TeamIn,
+    responses((status = 201, body = TeamOut), (status = 403, description = "not an admin"), (status = 409, description = "name taken")))]
+pub async fn create_team(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<TeamIn>,
+) -> ApiResult<HttpResponse> {
+    user.require_admin()?;
+    let body = body.0;
+    let mut errors = Errors::default();
+    let spec = TeamSpec {
+        name: roster::parse_team_name(&body.name, &mut errors),
+        kind: roster::parse_team_kind(&body.kind, &mut errors),
+        area: roster::parse_short_text("area", body.area.as_deref(), &mut errors),
+        station: roster::parse_short_text("station", body.station.as_deref(), &mut errors),
+    };
+    errors.finish()?;
+    let t = roster::create_team(&state.db, spec).await?;
+    tracing::info!(team_id = %t.id, by = %user.id, "team created");
+    Ok(HttpResponse::Created().json(team_out(t, TeamCounts::default())))
+}
+
+/// Changes to a team; absent fields stay.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TeamPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New kind.
+    pub kind: Option<String>,
+    /// New area (empty string clears).
+    pub area: Option<String>,
+    /// New station (empty string clears).
+    pub station: Option<String>,
+}
+
+/// Update a team (admins, or its coordinators).
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "roster", security(("bearer" = [])), request_body = TeamPatch,
+    responses((status = 200, body = TeamOut), (status = 403, description = "not your team")))]
+pub async fn update_team(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<TeamPatch>,
+) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    user.ensure_manages_team(&state, TeamId(id)).await?;
+    let t = team::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("team"))?;
+    let body = body.0;
+    let mut errors = Errors::default();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| roster::parse_team_name(n, &mut errors));
+    let kind = body
+        .kind
+        .as_deref()
+        .map(|k| roster::parse_team_kind(k, &mut errors));
+    let area = body
+        .area
+        .as_deref()
+        .map(|a| roster::parse_short_text("area", Some(a), &mut errors));
+    let station = body
+        .station
+        .as_deref()
+        .map(|s| roster::parse_short_text("station", Some(s), &mut errors));
+    errors.finish()?;
+    if let Some(n) = &name {
+        let clash = team::Entity::find()
+            .filter(team::Column::Name.eq(n.as_str()))
+            .filter(team::Column::Id.ne(id))
+            .one(&state.db)
+            .await?;
+        if clash.is_some() {
+            return Err(ApiError::Conflict(format!(
+                "a team named {n} already exists"
+            )));
+        }
+    }
+    let mut am: team::ActiveModel = t.into();
+    if let Some(n) = name {
+        am.name = Set(n);
+    }
+    if let Some(k) = kind {
+        am.kind = Set(k);
+    }
+    if let Some(a) = area {
+        am.area = Set(a);
+    }
+    if let Some(s) = station {
+        am.station = Set(s);
+    }
+    am.updated_at = Set(Utc::now());
+    let t = am.update(&state.db).await?;
+    let counts = roster::team_counts(&state.db).await?;
+    let c = counts.get(&t.id).copied().unwrap_or_default();
+    Ok(HttpResponse::Ok().json(team_out(t, c)))
+}

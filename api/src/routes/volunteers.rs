@@ -1,0 +1,397 @@
+//! Volunteers: list with filters, read, create and update.
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::Rng;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use zhongdui_domain::{Phone, SkillSet, TeamId};
+
+use crate::auth::{AuthUser, hash_password};
+use crate::entities::user;
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::routes::{Page, PageParams, parse_id};
+use crate::services::accounts;
+use crate::services::roster::{
+    self, Errors, OnExisting, VolunteerFilter, VolunteerSpec, VolunteerView,
+};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/volunteers")
+            .route(web::get().to(list_volunteers))
+            .route(web::post().to(create_volunteer)),
+    )
+    .service(
+        web::resource("/volunteers/{id}")
+            .route(web::get().to(get_volunteer))
+            .route(web::patch().to(update_volunteer)),
+    );
+}
+
+/// A skill certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateOut {
+    /// Skill code.
+    pub skill: String,
+    /// Valid until (inclusive).
+    pub certified_until: NaiveDate,
+}
+
+/// A volunteer as the roster shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolunteerOut {
+    /// Volunteer id (same as the account id).
+    pub id: String,
+    /// Phone number.
+    pub phone: String,
+    /// Name.
+    pub display_name: String,
+    /// Team id.
+    pub team_id: String,
+    /// Team name.
+    pub team_name: String,
+    /// Skill codes.
+    pub skills: Vec<String>,
+    /// Certificates with expiry.
+    pub certificates: Vec<CertificateOut>,
+    /// Concurrent tasks allowed.
+    pub capacity: i32,
+    /// Tasks in hand.
+    pub active_tasks: i32,
+    /// On duty now.
+    pub on_duty: bool,
+    /// Team leader.
+    pub is_leader: bool,
+    /// Base latitude.
+    pub home_lat: Option<f64>,
+    /// Base longitude.
+    pub home_lon: Option<f64>,
+    /// Last reported latitude.
+    pub lat: Option<f64>,
+    /// Last reported longitude.
+    pub lon: Option<f64>,
+    /// When the position was reported.
+    pub location_at: Option<DateTime<Utc>>,
+    /// Joined.
+    pub created_at: DateTime<Utc>,
+    /// A generated first password, shown once when none was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_password: Option<String>,
+}
+
+impl From<VolunteerView> for VolunteerOut {
+    fn from(v: VolunteerView) -> Self {
+        VolunteerOut {
+            id: v.user.id.to_string(),
+            phone: v.user.phone,
+            display_name: v.user.display_name,
+            team_id: v.volunteer.team_id.to_string(),
+            team_name: v.team_name,
+            skills: v.skills.iter().map(|s| s.skill.clone()).collect(),
+            certificates: v
+                .skills
+                .iter()
+                .filter_map(|s| {
+                    s.certified_until.map(|d| CertificateOut {
+                        skill: s.skill.clone(),
+                        certified_until: d,
+                    })
+                })
+                .collect(),
+            capacity: v.volunteer.capacity,
+            active_tasks: v.volunteer.active_tasks,
+            on_duty: v.volunteer.on_duty,
+            is_leader: v.volunteer.is_leader,
+            home_lat: v.volunteer.home_lat,
+            home_lon: v.volunteer.home_lon,
+            lat: v.volunteer.lat,
+            lon: v.volunteer.lon,
+            location_at: v.volunteer.location_at,
+            created_at: v.volunteer.created_at,
+            initial_password: None,
+        }
+    }
+}
+
+/// Filters for the volunteer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VolunteerQuery {
+    /// Only this team.
+    pub team_id: Option<String>,
+    /// Only holders of this skill (comma-separated for several).
+    pub skill: Option<String>,
+    /// Only on (true) or off (false) duty.
+    pub on_duty: Option<bool>,
+    /// Name or phone contains.
+    pub q: Option<String>,
+}
+
+/// List volunteers (coordinators and admins).
+#[utoipa::path(get, path = "/api/v1/volunteers", tag = "roster", security(("bearer" = [])), params(PageParams, VolunteerQuery),
+    responses((status = 200, body = Page<VolunteerOut>), (status = 403, description = "not staff")))]
+pub async fn list_volunteers(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    paging: Query<PageParams>,
+    query: Query<VolunteerQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let (page, per_page) = paging.checked()?;
+    let team = match query.team_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => Some(TeamId(parse_id::<Uuid>("team_id", raw)?)),
+        None => None,
+    };
+    let skills = match query.skill.as_deref() {
+        Some(raw) => {
+            SkillSet::parse_list(raw).map_err(|e| ApiError::invalid("skill", e.message))?
+        }
+        None => SkillSet::EMPTY,
+    };
+    let filter = VolunteerFilter {
+        team,
+        skills,
+        on_duty: query.on_duty,
+        q: query.q.clone(),
+    };
+    let (views, total) = roster::list_volunteers(&state.db, &filter, page, per_page).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: views
+            .into_iter()
+            .map(VolunteerOut::from)
+            .collect::<Vec<_>>(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One volunteer (staff, or the volunteer themself).
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "roster", security(("bearer" = [])),
+    responses((status = 200, body = VolunteerOut), (status = 404, description = "no such volunteer")))]
+pub async fn get_volunteer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    if !(user.role.is_staff() || user.id.as_uuid() == id) {
+        return Err(ApiError::forbidden(
+            "you may only see your own volunteer record",
+        ));
+    }
+    let v = roster::get_volunteer(&state.db, id).await?;
+    Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
+}
+
+/// A new volunteer.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VolunteerIn {
+    /// Mainland mobile number (also the login).
+    pub phone: String,
+    /// Name, 1–50 characters.
+    pub display_name: String,
+    /// First password; generated and returned once when absent.
+    pub password: Option<String>,
+    /// Team id.
+    pub team_id: String,
+    /// Skill codes.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Certificate expiry by skill code, e.g. `{"first_aid": "2027-06-30"}`.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, NaiveDate>,
+    /// Concurrent tasks allowed (0–10, default 1).
+    pub capacity: Option<i64>,
+    /// Team leader.
+    pub is_leader: Option<bool>,
+    /// Base latitude.
+    pub home_lat: Option<f64>,
+    /// Base longitude.
+    pub home_lon: Option<f64>,
+}
+
+/// Create a volunteer (admins, or coordinators of the team).
+#[utoipa::path(post, path = "/api/v1/volunteers", tag = "roster", security(("bearer" = [])), request_body = VolunteerIn,
+    responses((status = 201, body = VolunteerOut), (status = 403, description = "not your team"), (status = 409, description = "phone taken"), (status = 422, description = "invalid field")))]
+pub async fn create_volunteer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<VolunteerIn>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let body = body.0;
+    let mut errors = Errors::default();
+    let phone = Phone::parse(&body.phone)
+        .map_err(|e| errors.push("phone", e.message))
+        .ok();
+    let display_name = roster::parse_display_name(&body.display_name, &mut errors);
+    let team_id = parse_id::<Uuid>("team_id", &body.team_id)
+        .map_err(|_| errors.push("team_id", format!("`{}` is not a valid id", body.team_id)))
+        .ok();
+    let skills = roster::parse_skills(&body.skills, &body.certificates, &mut errors);
+    let capacity = roster::parse_capacity(body.capacity.unwrap_or(1), &mut errors);
+    let home = roster::parse_home(body.home_lat, body.home_lon, &mut errors);
+    if let Some(p) = &body.password {
+        if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {
+            errors.0.append(&mut e);
+        }
+    }
+    errors.finish()?;
+    let (Some(phone), Some(team_id)) = (phone, team_id) else {
+        return Err(ApiError::invalid("phone", "required"));
+    };
+    let team_id = TeamId(team_id);
+    user.ensure_manages_team(&state, team_id).await?;
+    let spec = VolunteerSpec {
+        phone,
+        display_name,
+        team_id,
+        skills,
+        capacity,
+        is_leader: body.is_leader.unwrap_or(false),
+        home,
+    };
+    let (password, generated) = match body.password {
+        Some(p) => (p, false),
+        None => (generate_password(), true),
+    };
+    let hash = hash_password(password.clone()).await?;
+    let txn = state.db.begin().await?;
+    let (id, _) = roster::upsert_volunteer(&txn, &spec, Some(hash), OnExisting::Conflict).await?;
+    txn.commit().await?;
+    tracing::info!(volunteer_id = %id, team_id = %team_id, by = %user.id, "volunteer created");
+    let mut out = VolunteerOut::from(roster::get_volunteer(&state.db, id.as_uuid()).await?);
+    if generated {
+        out.initial_password = Some(password);
+    }
+    Ok(HttpResponse::Created().json(out))
+}
+
+fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Changes to a volunteer; absent fields stay.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VolunteerPatch {
+    /// New name.
+    pub display_name: Option<String>,
+    /// Move to another team (you must manage both).
+    pub team_id: Option<String>,
+    /// Replace the skills.
+    pub skills: Option<Vec<String>>,
+    /// Replace the certificates (with `skills`, or on the current skills).
+    pub certificates: Option<BTreeMap<String, NaiveDate>>,
+    /// New capacity.
+    pub capacity: Option<i64>,
+    /// Leader flag.
+    pub is_leader: Option<bool>,
+    /// New base latitude (with `home_lon`).
+    pub home_lat: Option<f64>,
+    /// New base longitude (with `home_lat`).
+    pub home_lon: Option<f64>,
+    /// Set a new password (revokes the volunteer's tokens).
+    pub password: Option<String>,
+    /// Disable or re-enable the account.
+    pub disabled: Option<bool>,
+}
+
+/// Update a volunteer (admins, or coordinators of their team).
+#[utoipa::path(patch, path = "/api/v1/volunteers/{id}", tag = "roster", security(("bearer" = [])), request_body = VolunteerPatch,
+    responses((status = 200, body = VolunteerOut), (status = 403, description = "not your team"), (status = 422, description = "invalid field")))]
+pub async fn update_volunteer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<VolunteerPatch>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let current = roster::load_spec(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    user.ensure_manages_team(&state, current.team_id).await?;
+    let body = body.0;
+    let mut errors = Errors::default();
+    let mut spec = current.clone();
+    if let Some(n) = &body.display_name {
+        spec.display_name = roster::parse_display_name(n, &mut errors);
+    }
+    if let Some(raw) = &body.team_id {
+        match parse_id::<Uuid>("team_id", raw) {
+            Ok(t) => spec.team_id = TeamId(t),
+            Err(_) => errors.push("team_id", format!("`{raw}` is not a valid id")),
+        }
+    }
+    if body.skills.is_some() || body.certificates.is_some() {
+        let codes = body
+            .skills
+            .clone()
+            .unwrap_or_else(|| current.skills.keys().map(|s| s.code().to_owned()).collect());
+        let certs = body.certificates.clone().unwrap_or_else(|| {
+            current
+                .skills
+                .iter()
+                .filter_map(|(s, d)| d.map(|d| (s.code().to_owned(), d)))
+                .collect()
+        });
+        spec.skills = roster::parse_skills(&codes, &certs, &mut errors);
+    }
+    if let Some(c) = body.capacity {
+        spec.capacity = roster::parse_capacity(c, &mut errors);
+    }
+    if let Some(l) = body.is_leader {
+        spec.is_leader = l;
+    }
+    if body.home_lat.is_some() || body.home_lon.is_some() {
+        spec.home = roster::parse_home(body.home_lat, body.home_lon, &mut errors);
+    }
+    if let Some(p) = &body.password {
+        if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {
+            errors.0.append(&mut e);
+        }
+    }
+    errors.finish()?;
+    if spec.team_id != current.team_id {
+        user.ensure_manages_team(&state, spec.team_id).await?;
+    }
+    let new_hash = match body.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let txn = state.db.begin().await?;
+    if spec != current {
+        roster::upsert_volunteer(&txn, &spec, None, OnExisting::Update).await?;
+    }
+    if new_hash.is_some() || body.disabled.is_some() {
+        let u = user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(ApiError::NotFound("volunteer"))?;
+        let version = u.token_version + 1;
+        let mut am: user::ActiveModel = u.into();
+        if let Some(h) = new_hash {
+            am.password_hash = Set(h);
+        }
+        if let Some(d) = body.disabled {
+            am.disabled = Set(d);
+        }
+        am.token_version = Set(version);
+        am.updated_at = Set(Utc::now());
+        am.update(&txn).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(volunteer_id = %id, by = %user.id, "volunteer updated");
+    let v = roster::get_volunteer(&state.db, id).await?;
+    Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
+}

@@ -1,0 +1,44 @@
+//! The browser front-end, embedded in the binary from `web/static`.
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../web/static"]
+struct Assets;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/docs", web::get().to(docs_redirect))
+        .default_service(web::to(serve));
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/api/docs/"))
+        .finish()
+}
+
+async fn serve(req: HttpRequest) -> HttpResponse {
+    let path = req.path().trim_start_matches('/');
+    if path.starts_with("api/") {
+        return actix_web::ResponseError::error_response(&crate::error::ApiError::NotFound(
+            "route",
+        ));
+    }
+    let path = if path.is_empty() { "index.html" } else { path };
+    match Assets::get(path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
+            let cache = if path.ends_with(".html") {
+                "no-cache"
+            } else {
+                "public, max-age=3600"
+            };
+            HttpResponse::Ok()
+                .content_type(mime.as_ref())
+                .insert_header((header::CACHE_CONTROL, cache))
+                .body(file.data.into_owned())
+        }
+        None => actix_web::ResponseError::error_response(&crate::error::ApiError::NotFound("page")),
+    }
+}

@@ -1,0 +1,93 @@
+//! Assembling and starting the HTTP server.
+use std::net::{SocketAddr, TcpListener};
+
+use actix_governor::Governor;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{TokenKeys, login_rate_limiter};
+use crate::error::JsonLimit;
+use crate::settings::Settings;
+use crate::state::{AppState, Shared};
+use crate::{db, routes};
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// Resolves when the server stops; must be awaited or spawned.
+    pub server: actix_web::dev::Server,
+    /// The state it serves.
+    pub state: AppState,
+}
+
+/// Connects to the database, applies migrations and prepares shared state.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    let tokens = TokenKeys::load(
+        &db,
+        settings.auth.jwt_secret.as_ref(),
+        settings.auth.token_ttl_minutes,
+    )
+    .await
+    .context("loading token keys")?;
+    Ok(AppState::new(Shared {
+        db,
+        settings,
+        tokens,
+    }))
+}
+
+/// Builds the server on `listener` (bind to port 0 in tests).
+pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr().context("reading the bound address")?;
+    crate::metrics::handle();
+    let limiter = login_rate_limiter(
+        state.settings.auth.login_per_minute,
+        state.settings.auth.login_burst,
+    )?;
+    let json_limit = JsonLimit(state.settings.http.max_json_bytes);
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(json_limit)
+            .wrap(from_fn(crate::metrics::track))
+            .wrap(TracingLogger::default())
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            // Registered before the /api/v1 scope so that it is matched first.
+            .service(
+                web::resource("/api/v1/auth/login")
+                    .wrap(Governor::new(&limiter))
+                    .route(web::post().to(routes::auth::login)),
+            )
+            .configure(routes::configure)
+    })
+    .listen(listener)
+    .context("listening")?
+    .shutdown_timeout(10)
+    .run();
+    Ok(Running {
+        addr,
+        server,
+        state,
+    })
+}
+
+/// Binds `bind` and starts.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let state = prepare(settings).await?;
+    let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
+    let running = start(state, listener)?;
+    tracing::info!(addr = %running.addr, "众队 Zhongdui is listening: http://{}/", running.addr);
+    running.server.await.context("running the server")
+}

@@ -1,0 +1,369 @@
+//! Roster CSV: import with a report per line, export that imports back to the
+//! same roster. Columns:
+//! `phone,display_name,team,skills,certificates,capacity,is_leader,lat,lon[,password]`
+//! where `team` is a team name or id, `skills` is `first_aid;patrol`, and
+//! `certificates` is `first_aid:2027-06-30;fire_safety:2026-12-31`.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, TransactionTrait};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use zhongdui_domain::{Phone, TeamId};
+
+use crate::auth::hash_password;
+use crate::entities::team;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::services::roster::{
+    self, Errors, OnExisting, Outcome, VolunteerFilter, VolunteerSpec, parse_capacity,
+    parse_display_name, parse_home, parse_skills,
+};
+
+/// The header an export writes and an import expects (password optional).
+pub const HEADER: [&str; 9] = [
+    "phone",
+    "display_name",
+    "team",
+    "skills",
+    "certificates",
+    "capacity",
+    "is_leader",
+    "lat",
+    "lon",
+];
+
+/// What happened to one line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineReport {
+    /// Line number in the file (the header is line 1).
+    pub line: u64,
+    /// The phone on the line, as written.
+    pub phone: Option<String>,
+    /// `created`, `updated`, `unchanged` or `error`.
+    pub status: String,
+    /// Why the line was refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The whole import's report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Data lines read.
+    pub total: usize,
+    /// New volunteers.
+    pub created: usize,
+    /// Changed volunteers.
+    pub updated: usize,
+    /// Lines that matched the roster already.
+    pub unchanged: usize,
+    /// Lines refused.
+    pub failed: usize,
+    /// One entry per data line.
+    pub lines: Vec<LineReport>,
+}
+
+/// Who is importing: `None` means any team, otherwise only these teams.
+pub type TeamScope = Option<Vec<TeamId>>;
+
+/// Imports `data`. Good lines are applied (all in one transaction, each in a
+/// savepoint), bad lines are reported by line and field and change nothing.
+pub async fn import(
+    db: &DatabaseConnection,
+    data: &[u8],
+    scope: &TeamScope,
+) -> ApiResult<ImportReport> {
+    let data = data.strip_prefix("\u{feff}".as_bytes()).unwrap_or(data);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(data);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::invalid("header", format!("cannot read the header line: {e}")))?
+        .clone();
+    let col: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_lowercase(), i))
+        .collect();
+    let missing: Vec<FieldError> = ["phone", "display_name", "team"]
+        .into_iter()
+        .filter(|h| !col.contains_key(*h))
+        .map(|h| FieldError {
+            field: "header".to_owned(),
+            message: format!("missing column `{h}`"),
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::Invalid(missing));
+    }
+
+    let teams = team::Entity::find().all(db).await?;
+    let by_name: HashMap<String, Uuid> = teams.iter().map(|t| (t.name.clone(), t.id)).collect();
+    let by_id: HashMap<String, Uuid> = teams.iter().map(|t| (t.id.to_string(), t.id)).collect();
+
+    let mut report = ImportReport {
+        total: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        lines: Vec::new(),
+    };
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let txn = db.begin().await?;
+    for record in reader.records() {
+        report.total += 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.failed += 1;
+                report.lines.push(LineReport {
+                    line,
+                    phone: None,
+                    status: "error".to_owned(),
+                    errors: vec![FieldError {
+                        field: "line".to_owned(),
+                        message: format!("unreadable CSV: {e}"),
+                    }],
+                });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let get = |name: &str| {
+            col.get(name)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .trim()
+        };
+        let phone_raw = get("phone").to_owned();
+        let mut errors = Errors::default();
+        let parsed = parse_line(&get, &by_name, &by_id, scope, &mut errors);
+        if let Some(spec) = &parsed {
+            if let Some(first) = seen.get(spec.phone.as_str()) {
+                errors.push(
+                    "phone",
+                    format!("the same phone is already on line {first}"),
+                );
+            }
+        }
+        let password = get("password").to_owned();
+        if !password.is_empty() && !(8..=128).contains(&password.chars().count()) {
+            errors.push("password", "must be 8 to 128 characters");
+        }
+        let outcome = match (parsed, errors.0.is_empty()) {
+            (Some(spec), true) => {
+                seen.insert(spec.phone.as_str().to_owned(), line);
+                let hash = if password.is_empty() {
+                    None
+                } else {
+                    Some(hash_password(password).await?)
+                };
+                let savepoint = txn.begin().await?;
+                match roster::upsert_volunteer(&savepoint, &spec, hash, OnExisting::Update).await {
+                    Ok((_, outcome)) => {
+                        savepoint.commit().await?;
+                        Ok(outcome)
+                    }
+                    Err(ApiError::Conflict(msg)) => {
+                        savepoint.rollback().await?;
+                        Err(vec![FieldError {
+                            field: "phone".to_owned(),
+                            message: msg,
+                        }])
+                    }
+                    Err(ApiError::Invalid(errs)) => {
+                        savepoint.rollback().await?;
+                        Err(errs)
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            _ => Err(errors.0),
+        };
+        let (status, errs) = match outcome {
+            Ok(Outcome::Created) => {
+                report.created += 1;
+                ("created", Vec::new())
+            }
+            Ok(Outcome::Updated) => {
+                report.updated += 1;
+                ("updated", Vec::new())
+            }
+            Ok(Outcome::Unchanged) => {
+                report.unchanged += 1;
+                ("unchanged", Vec::new())
+            }
+            Err(errs) => {
+                report.failed += 1;
+                ("error", errs)
+            }
+        };
+        report.lines.push(LineReport {
+            line,
+            phone: (!phone_raw.is_empty()).then_some(phone_raw),
+            status: status.to_owned(),
+            errors: errs,
+        });
+    }
+    txn.commit().await?;
+    Ok(report)
+}
+
+fn parse_line<'a>(
+    get: &impl Fn(&str) -> &'a str,
+    by_name: &HashMap<String, Uuid>,
+    by_id: &HashMap<String, Uuid>,
+    scope: &TeamScope,
+    errors: &mut Errors,
+) -> Option<VolunteerSpec> {
+    let phone = Phone::parse(get("phone"))
+        .map_err(|e| errors.push("phone", e.message))
+        .ok();
+    let display_name = parse_display_name(get("display_name"), errors);
+    let team_raw = get("team");
+    let team_id = match by_name.get(team_raw).or_else(|| by_id.get(team_raw)) {
+        Some(id) => {
+            let id = TeamId(*id);
+            if scope.as_ref().is_some_and(|teams| !teams.contains(&id)) {
+                errors.push("team", format!("you do not coordinate team `{team_raw}`"));
+            }
+            Some(id)
+        }
+        None => {
+            errors.push("team", format!("unknown team `{team_raw}`"));
+            None
+        }
+    };
+    let codes: Vec<String> = split_list(get("skills")).map(str::to_owned).collect();
+    let mut certificates = BTreeMap::new();
+    for item in split_list(get("certificates")) {
+        match item.split_once(':') {
+            Some((code, date)) => match NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") {
+                Ok(d) => {
+                    certificates.insert(code.trim().to_owned(), d);
+                }
+                Err(_) => errors.push(
+                    "certificates",
+                    format!("`{item}`: the date must be YYYY-MM-DD"),
+                ),
+            },
+            None => errors.push("certificates", format!("`{item}`: write skill:YYYY-MM-DD")),
+        }
+    }
+    let mut skill_errors = Errors::default();
+    let skills = parse_skills(&codes, &certificates, &mut skill_errors);
+    for e in skill_errors.0 {
+        let field = if e.field.starts_with("certificates") {
+            "certificates"
+        } else {
+            "skills"
+        };
+        errors.push(field, e.message);
+    }
+    let capacity = match get("capacity") {
+        "" => 1,
+        raw => match raw.parse::<i64>() {
+            Ok(n) => parse_capacity(n, errors),
+            Err(_) => {
+                errors.push("capacity", format!("`{raw}` is not a whole number"));
+                1
+            }
+        },
+    };
+    let is_leader = match get("is_leader").to_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "n" | "否" => false,
+        "true" | "1" | "yes" | "y" | "是" => true,
+        other => {
+            errors.push("is_leader", format!("`{other}` is not yes/no"));
+            false
+        }
+    };
+    let number = |field: &'static str, errors: &mut Errors| -> Option<f64> {
+        match get(field) {
+            "" => None,
+            raw => match raw.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    errors.push(field, format!("`{raw}` is not a number"));
+                    None
+                }
+            },
+        }
+    };
+    let lat = number("lat", errors);
+    let lon = number("lon", errors);
+    let home = parse_home(lat, lon, errors);
+    Some(VolunteerSpec {
+        phone: phone?,
+        display_name,
+        team_id: team_id?,
+        skills,
+        capacity,
+        is_leader,
+        home,
+    })
+}
+
+fn split_list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split([';', '|', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Writes the roster (optionally one team) as CSV, sorted by team and phone,
+/// with a UTF-8 byte-order mark so that spreadsheet programs read Chinese.
+pub async fn export<C: ConnectionTrait>(db: &C, team: Option<TeamId>) -> ApiResult<Vec<u8>> {
+    let filter = VolunteerFilter {
+        team,
+        ..Default::default()
+    };
+    let (mut views, _) = roster::list_volunteers(db, &filter, 1, u64::MAX / 2).await?;
+    views.sort_by(|a, b| (&a.team_name, &a.user.phone).cmp(&(&b.team_name, &b.user.phone)));
+    let teams: HashMap<Uuid, String> = team::Entity::find()
+        .order_by_asc(team::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(HEADER).map_err(csv_err)?;
+        for v in &views {
+            let skills: Vec<&str> = v.skills.iter().map(|s| s.skill.as_str()).collect();
+            let certs: Vec<String> = v
+                .skills
+                .iter()
+                .filter_map(|s| {
+                    s.certified_until
+                        .map(|d| format!("{}:{}", s.skill, d.format("%Y-%m-%d")))
+                })
+                .collect();
+            let fmt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+            w.write_record([
+                v.user.phone.clone(),
+                v.user.display_name.clone(),
+                teams.get(&v.volunteer.team_id).cloned().unwrap_or_default(),
+                skills.join(";"),
+                certs.join(";"),
+                v.volunteer.capacity.to_string(),
+                v.volunteer.is_leader.to_string(),
+                fmt(v.volunteer.home_lat),
+                fmt(v.volunteer.home_lon),
+            ])
+            .map_err(csv_err)?;
+        }
+        w.flush().map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(out)
+}
+
+fn csv_err(e: csv::Error) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(e).context("writing CSV"))
+}

@@ -1,0 +1,5 @@
+//! Services: the queries and rules behind the routes. They return domain
+//! values or database models, never HTTP responses.
+pub mod accounts;
+pub mod csv_roster;
+pub mod roster;

@@ -1,0 +1,622 @@
+//! Teams and volunteers: validated inputs, create/update shared by the JSON
+//! routes and the CSV import, and paged listings.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, Phone, Role, Skill, SkillSet, TeamId, UserId, is_team_kind};
+
+use crate::auth::UNUSABLE_PASSWORD;
+use crate::entities::{team, team_coordinator, user, volunteer, volunteer_skill};
+use crate::error::{ApiError, ApiResult, FieldError};
+
+/// A volunteer's roster data, valid by construction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolunteerSpec {
+    /// Login and contact number.
+    pub phone: Phone,
+    /// Name shown to others.
+    pub display_name: String,
+    /// The team.
+    pub team_id: TeamId,
+    /// Skills with their certificate expiry (if the skill has a certificate).
+    pub skills: BTreeMap<Skill, Option<NaiveDate>>,
+    /// Concurrent tasks allowed.
+    pub capacity: i32,
+    /// Team leader.
+    pub is_leader: bool,
+    /// Base position (home or station).
+    pub home: Option<GeoPoint>,
+}
+
+/// Collects field errors while parsing an input.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    /// Records `field: message`.
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Ok if nothing was recorded.
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(self.0))
+        }
+    }
+}
+
+/// Checks a display name: 1–50 characters after trimming.
+pub fn parse_display_name(raw: &str, errors: &mut Errors) -> String {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > 50 {
+        errors.push("display_name", "must be 1 to 50 characters");
+    }
+    name.to_owned()
+}
+
+/// Checks a capacity: 0–10 concurrent tasks.
+pub fn parse_capacity(raw: i64, errors: &mut Errors) -> i32 {
+    if !(0..=10).contains(&raw) {
+        errors.push("capacity", "must be between 0 and 10");
+    }
+    raw.clamp(0, 10) as i32
+}
+
+/// Parses skill codes plus a map of certificate expiry dates by skill code.
+/// A certificate for a skill not in the list is an error.
+pub fn parse_skills(
+    codes: &[String],
+    certificates: &BTreeMap<String, NaiveDate>,
+    errors: &mut Errors,
+) -> BTreeMap<Skill, Option<NaiveDate>> {
+    let mut out = BTreeMap::new();
+    for (i, code) in codes.iter().enumerate() {
+        match code.parse::<Skill>() {
+            Ok(s) => {
+                out.insert(s, None);
+            }
+            Err(e) => errors.push(format!("skills[{i}]"), e.message),
+        }
+    }
+    for (code, until) in certificates {
+        match code.parse::<Skill>() {
+            Ok(s) => match out.get_mut(&s) {
+                Some(slot) => *slot = Some(*until),
+                None => errors.push(
+                    format!("certificates.{code}"),
+                    "a certificate is given for a skill not in `skills`",
+                ),
+            },
+            Err(e) => errors.push(format!("certificates.{code}"), e.message),
+        }
+    }
+    out
+}
+
+/// Parses an optional position; both or neither coordinate must be given.
+pub fn parse_home(lat: Option<f64>, lon: Option<f64>, errors: &mut Errors) -> Option<GeoPoint> {
+    match (lat, lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => match GeoPoint::parse(lat, lon) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(e.field, e.message);
+                None
+            }
+        },
+        (Some(_), None) => {
+            errors.push("lon", "lon is required when lat is given");
+            None
+        }
+        (None, Some(_)) => {
+            errors.push("lat", "lat is required when lon is given");
+            None
+        }
+    }
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new volunteer (or a resident who joined a team).
+    Created,
+    /// An existing volunteer was changed.
+    Updated,
+    /// Already exactly so.
+    Unchanged,
+}
+
+/// What to do when the phone is already a volunteer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Refuse with 409 (POST /volunteers).
+    Conflict,
+    /// Update to the spec (CSV import).
+    Update,
+}
+
+/// Creates or updates a volunteer to match `spec`. A resident with the same
+/// phone becomes a volunteer (keeping their password); staff accounts are
+/// refused. `password_hash` is used only for a brand-new account.
+pub async fn upsert_volunteer<C: ConnectionTrait>(
+    db: &C,
+    spec: &VolunteerSpec,
+    password_hash: Option<String>,
+    on_existing: OnExisting,
+) -> ApiResult<(UserId, Outcome)> {
+    let now = Utc::now();
+    ensure_team_exists(db, spec.team_id).await?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Phone.eq(spec.phone.as_str()))
+        .one(db)
+        .await?;
+    let (uid, outcome) = match existing {
+        None => {
+            let uid = Uuid::now_v7();
+            user::ActiveModel {
+                id: Set(uid),
+                phone: Set(spec.phone.as_str().to_owned()),
+                password_hash: Set(password_hash.unwrap_or_else(|| UNUSABLE_PASSWORD.to_owned())),
+                display_name: Set(spec.display_name.clone()),
+                role: Set(Role::Volunteer.code().to_owned()),
+                disabled: Set(false),
+                token_version: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+            insert_volunteer_row(db, uid, spec).await?;
+            (uid, Outcome::Created)
+        }
+        Some(u) => {
+            let role: Role = u
+                .role
+                .parse()
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+            match role {
+                Role::Coordinator | Role::Admin => {
+                    return Err(ApiError::Conflict(format!(
+                        "phone {} belongs to a {} account",
+                        spec.phone, role
+                    )));
+                }
+                Role::Resident => {
+                    let mut am: user::ActiveModel = u.clone().into();
+                    am.role = Set(Role::Volunteer.code().to_owned());
+                    am.display_name = Set(spec.display_name.clone());
+                    am.updated_at = Set(now);
+                    am.update(db).await?;
+                    insert_volunteer_row(db, u.id, spec).await?;
+                    (u.id, Outcome::Created)
+                }
+                Role::Volunteer => {
+                    if on_existing == OnExisting::Conflict {
+                        return Err(ApiError::Conflict(format!(
+                            "a volunteer with phone {} already exists",
+                            spec.phone
+                        )));
+                    }
+                    let current = load_spec(db, u.id).await?;
+                    if current.as_ref() == Some(spec) {
+                        (u.id, Outcome::Unchanged)
+                    } else {
+                        apply_spec(db, &u, spec).await?;
+                        (u.id, Outcome::Updated)
+                    }
+                }
+            }
+        }
+    };
+    Ok((UserId(uid), outcome))
+}
+
+async fn ensure_team_exists<C: ConnectionTrait>(db: &C, team: TeamId) -> ApiResult<()> {
+    if team::Entity::find_by_id(team.as_uuid())
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::invalid(
+            "team_id",
+            format!("no team with id {team}"),
+        ));
+    }
+    Ok(())
+}
+
+async fn insert_volunteer_row<C: ConnectionTrait>(
+    db: &C,
+    uid: Uuid,
+    spec: &VolunteerSpec,
+) -> ApiResult<()> {
+    let now = Utc::now();
+    volunteer::ActiveModel {
+        id: Set(uid),
+        team_id: Set(spec.team_id.as_uuid()),
+        is_leader: Set(spec.is_leader),
+        capacity: Set(spec.capacity),
+        active_tasks: Set(0),
+        on_duty: Set(false),
+        home_lat: Set(spec.home.map(|p| p.lat())),
+        home_lon: Set(spec.home.map(|p| p.lon())),
+        lat: Set(None),
+        lon: Set(None),
+        location_at: Set(None),
+        idle_since: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    replace_skills(db, uid, &spec.skills).await
+}
+
+async fn replace_skills<C: ConnectionTrait>(
+    db: &C,
+    uid: Uuid,
+    skills: &BTreeMap<Skill, Option<NaiveDate>>,
+) -> ApiResult<()> {
+    volunteer_skill::Entity::delete_many()
+        .filter(volunteer_skill::Column::VolunteerId.eq(uid))
+        .exec(db)
+        .await?;
+    if skills.is_empty() {
+        return Ok(());
+    }
+    let rows = skills
+        .iter()
+        .map(|(s, until)| volunteer_skill::ActiveModel {
+            volunteer_id: Set(uid),
+            skill: Set(s.code().to_owned()),
+            certified_until: Set(*until),
+        });
+    volunteer_skill::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+async fn apply_spec<C: ConnectionTrait>(
+    db: &C,
+    u: &user::Model,
+    spec: &VolunteerSpec,
+) -> ApiResult<()> {
+    let now = Utc::now();
+    if u.display_name != spec.display_name {
+        let mut am: user::ActiveModel = u.clone().into();
+        am.display_name = Set(spec.display_name.clone());
+        am.updated_at = Set(now);
+        am.update(db).await?;
+    }
+    let v = volunteer::Entity::find_by_id(u.id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let mut am: volunteer::ActiveModel = v.into();
+    am.team_id = Set(spec.team_id.as_uuid());
+    am.is_leader = Set(spec.is_leader);
+    am.capacity = Set(spec.capacity);
+    am.home_lat = Set(spec.home.map(|p| p.lat()));
+    am.home_lon = Set(spec.home.map(|p| p.lon()));
+    am.updated_at = Set(now);
+    am.update(db).await?;
+    replace_skills(db, u.id, &spec.skills).await
+}
+
+/// The roster data of a volunteer as stored, if `uid` is a volunteer.
+pub async fn load_spec<C: ConnectionTrait>(db: &C, uid: Uuid) -> ApiResult<Option<VolunteerSpec>> {
+    let Some((v, Some(u))) = volunteer::Entity::find_by_id(uid)
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let skills = volunteer_skill::Entity::find()
+        .filter(volunteer_skill::Column::VolunteerId.eq(uid))
+        .all(db)
+        .await?;
+    Ok(Some(spec_of(&u, &v, &skills)?))
+}
+
+/// Rebuilds the roster spec from stored rows.
+pub fn spec_of(
+    u: &user::Model,
+    v: &volunteer::Model,
+    skills: &[volunteer_skill::Model],
+) -> ApiResult<VolunteerSpec> {
+    let internal =
+        |e: zhongdui_domain::DomainError| ApiError::Internal(anyhow::anyhow!("stored data: {e}"));
+    let home = match (v.home_lat, v.home_lon) {
+        (Some(lat), Some(lon)) => Some(GeoPoint::parse(lat, lon).map_err(internal)?),
+        _ => None,
+    };
+    let mut map = BTreeMap::new();
+    for s in skills {
+        map.insert(
+            s.skill.parse::<Skill>().map_err(internal)?,
+            s.certified_until,
+        );
+    }
+    Ok(VolunteerSpec {
+        phone: Phone::parse(&u.phone).map_err(internal)?,
+        display_name: u.display_name.clone(),
+        team_id: TeamId(v.team_id),
+        skills: map,
+        capacity: v.capacity,
+        is_leader: v.is_leader,
+        home,
+    })
+}
+
+/// A volunteer with everything a listing shows.
+#[derive(Debug, Clone)]
+pub struct VolunteerView {
+    /// Account row.
+    pub user: user::Model,
+    /// Volunteer row.
+    pub volunteer: volunteer::Model,
+    /// Skills rows.
+    pub skills: Vec<volunteer_skill::Model>,
+    /// Name of the team.
+    pub team_name: String,
+}
+
+/// Filters for listing volunteers.
+#[derive(Debug, Default, Clone)]
+pub struct VolunteerFilter {
+    /// Only this team.
+    pub team: Option<TeamId>,
+    /// Only volunteers holding these skills.
+    pub skills: SkillSet,
+    /// Only on (or off) duty.
+    pub on_duty: Option<bool>,
+    /// Name or phone contains.
+    pub q: Option<String>,
+}
+
+/// A page of volunteers and the total matching.
+pub async fn list_volunteers<C: ConnectionTrait>(
+    db: &C,
+    filter: &VolunteerFilter,
+    page: u64,
+    per_page: u64,
+) -> ApiResult<(Vec<VolunteerView>, u64)> {
+    let mut query = volunteer::Entity::find().find_also_related(user::Entity);
+    if let Some(team) = filter.team {
+        query = query.filter(volunteer::Column::TeamId.eq(team.as_uuid()));
+    }
+    if let Some(duty) = filter.on_duty {
+        query = query.filter(volunteer::Column::OnDuty.eq(duty));
+    }
+    for skill in filter.skills.iter() {
+        query = query.filter(
+            volunteer::Column::Id.in_subquery(
+                Query::select()
+                    .column(volunteer_skill::Column::VolunteerId)
+                    .from(volunteer_skill::Entity)
+                    .and_where(volunteer_skill::Column::Skill.eq(skill.code()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(user::Column::DisplayName.like(pattern.clone()))
+                .add(user::Column::Phone.like(pattern)),
+        );
+    }
+    let paginator = query
+        .order_by_asc(user::Column::DisplayName)
+        .order_by_asc(volunteer::Column::Id)
+        .paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    let views = hydrate(db, rows).await?;
+    Ok((views, total))
+}
+
+/// One volunteer.
+pub async fn get_volunteer<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<VolunteerView> {
+    let row = volunteer::Entity::find_by_id(id)
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    hydrate(db, vec![row])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound("volunteer"))
+}
+
+async fn hydrate<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<(volunteer::Model, Option<user::Model>)>,
+) -> ApiResult<Vec<VolunteerView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|(v, _)| v.id).collect();
+    let team_ids: Vec<Uuid> = rows.iter().map(|(v, _)| v.team_id).collect();
+    let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for s in volunteer_skill::Entity::find()
+            .filter(volunteer_skill::Column::VolunteerId.is_in(chunk.to_vec()))
+            .order_by_asc(volunteer_skill::Column::Skill)
+            .all(db)
+            .await?
+        {
+            skills.entry(s.volunteer_id).or_default().push(s);
+        }
+    }
+    let teams: HashMap<Uuid, String> = team::Entity::find()
+        .filter(team::Column::Id.is_in(team_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    rows.into_iter()
+        .map(|(v, u)| {
+            let user = u.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("volunteer {} has no account", v.id))
+            })?;
+            Ok(VolunteerView {
+                skills: skills.remove(&v.id).unwrap_or_default(),
+                team_name: teams.get(&v.team_id).cloned().unwrap_or_default(),
+                user,
+                volunteer: v,
+            })
+        })
+        .collect()
+}
+
+/// A validated team.
+#[derive(Debug, Clone)]
+pub struct TeamSpec {
+    /// Unique name.
+    pub name: String,
+    /// A code from `TEAM_KINDS`.
+    pub kind: String,
+    /// Area (town, community).
+    pub area: Option<String>,
+    /// The police station it works with.
+    pub station: Option<String>,
+}
+
+/// Checks a team name.
+pub fn parse_team_name(raw: &str, errors: &mut Errors) -> String {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 100 {
+        errors.push("name", "must be 1 to 100 characters");
+    }
+    name.to_owned()
+}
+
+/// Checks a team kind.
+pub fn parse_team_kind(raw: &str, errors: &mut Errors) -> String {
+    let kind = raw.trim();
+    if !is_team_kind(kind) {
+        errors.push("kind", format!("unknown team kind `{kind}`"));
+    }
+    kind.to_owned()
+}
+
+/// Checks an optional short text (area, station).
+pub fn parse_short_text(
+    field: &'static str,
+    raw: Option<&str>,
+    errors: &mut Errors,
+) -> Option<String> {
+    let v = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    if v.chars().count() > 100 {
+        errors.push(field, "must be at most 100 characters");
+    }
+    Some(v.to_owned())
+}
+
+/// Creates a team; a duplicate name is a 409.
+pub async fn create_team<C: ConnectionTrait>(db: &C, spec: TeamSpec) -> ApiResult<team::Model> {
+    if team::Entity::find()
+        .filter(team::Column::Name.eq(spec.name.as_str()))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Conflict(format!(
+            "a team named {} already exists",
+            spec.name
+        )));
+    }
+    let now = Utc::now();
+    Ok(team::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(spec.name),
+        kind: Set(spec.kind),
+        area: Set(spec.area),
+        station: Set(spec.station),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Member and on-duty counts per team.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TeamCounts {
+    /// Volunteers in the team.
+    pub members: i64,
+    /// Of whom on duty.
+    pub on_duty: i64,
+}
+
+#[derive(FromQueryResult)]
+struct CountRow {
+    team_id: Uuid,
+    members: i64,
+    on_duty: i64,
+}
+
+/// Counts for every team.
+pub async fn team_counts<C: ConnectionTrait>(db: &C) -> ApiResult<HashMap<Uuid, TeamCounts>> {
+    let rows = volunteer::Entity::find()
+        .select_only()
+        .column(volunteer::Column::TeamId)
+        .column_as(volunteer::Column::Id.count(), "members")
+        .column_as(
+            Expr::cust("SUM(CASE WHEN on_duty THEN 1 ELSE 0 END)"),
+            "on_duty",
+        )
+        .group_by(volunteer::Column::TeamId)
+        .into_model::<CountRow>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.team_id,
+                TeamCounts {
+                    members: r.members,
+                    on_duty: r.on_duty,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Makes `user` a coordinator of `team` (idempotent).
+pub async fn add_coordinator<C: ConnectionTrait>(
+    db: &C,
+    team: TeamId,
+    user: UserId,
+) -> ApiResult<()> {
+    let exists = team_coordinator::Entity::find_by_id((team.as_uuid(), user.as_uuid()))
+        .one(db)
+        .await?
+        .is_some();
+    if !exists {
+        team_coordinator::ActiveModel {
+            team_id: Set(team.as_uuid()),
+            user_id: Set(user.as_uuid()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}

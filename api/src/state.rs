@@ -1,0 +1,36 @@
+//! Shared application state: a cheap-to-clone handle around `Arc<Shared>`.
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::TokenKeys;
+use crate::settings::Settings;
+
+/// What every handler can reach.
+pub struct Shared {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The settings the server started with.
+    pub settings: Settings,
+    /// Token signing keys.
+    pub tokens: TokenKeys,
+}
+
+/// A handle to [`Shared`].
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared state.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
