@@ -88,6 +88,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = prepare(settings).await?;
     let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     let running = start(state, listener)?;
-    tracing::info!(addr = %running.addr, "众队 Zhongdui is listening: http://{}/", running.addr);
+    tracing::info!(addr = %running.addr, "listening");
+    // A plain line for people and scripts (the port may have been 0).
+    println!("众队 Zhongdui listening on http://{}/", running.addr);
     running.server.await.context("running the server")
 }

@@ -1,1 +1,312 @@
+//! Test helpers: [`TestApp`] starts the real server on port 0 with a fresh
+//! database (a SQLite file in a temporary folder, or a new PostgreSQL
+//! database) and offers typed helpers. Logs stay silent unless `TEST_LOG` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::TcpListener;
+
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use serde_json::Value;
+use zhongdui_api::server;
+use zhongdui_api::settings::Settings;
+use zhongdui_api::state::AppState;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `ZD_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// The PostgreSQL server used by tests (trust auth on loopback by default).
+pub fn postgres_base_url() -> String {
+    std::env::var("ZD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The server's state (database handle etc.).
+    pub state: AppState,
+    /// The backend in use.
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Content type.
+    pub content_type: String,
+    /// Body as JSON (Null if it was not JSON).
+    pub json: Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem+json with this status naming `field`.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, field: Option<&str>) -> Self {
+        let me = self.expect(status);
+        assert!(
+            me.content_type.starts_with("application/problem+json"),
+            "not problem+json: {} {}",
+            me.content_type,
+            me.text
+        );
+        assert_eq!(
+            me.json["status"].as_u64(),
+            Some(u64::from(status)),
+            "{}",
+            me.text
+        );
+        if let Some(f) = field {
+            let named = me.json["field"].as_str() == Some(f)
+                || me.json["errors"]
+                    .as_array()
+                    .is_some_and(|errs| errs.iter().any(|e| e["field"].as_str() == Some(f)));
+            assert!(named, "problem does not name field `{f}`: {}", me.text);
+        }
+        me
+    }
+}
+
+impl TestApp {
+    /// Starts a server with default settings on `backend`.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after letting `tweak` change the settings.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            zhongdui_api::telemetry::init(&zhongdui_api::settings::LogSettings {
+                format: "text".into(),
+                level: "debug".into(),
+            });
+        }
+        let mut settings = Settings::default_settings().unwrap();
+        settings.auth.login_burst = 1000;
+        settings.auth.login_per_minute = 60_000;
+        let (dir, pg_database, url) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (Some(dir), None, url)
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url();
+                let admin = Database::connect(&base).await.expect(
+                    "PostgreSQL must be running for the tests (see README: .ci/run starts it)",
+                );
+                let name = format!("zd_t_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let (prefix, _) = base.rsplit_once('/').unwrap();
+                (None, Some(name.clone()), format!("{prefix}/{name}"))
+            }
+        };
+        settings.database_url = SecretString::from(url);
+        tweak(&mut settings);
+        let state = server::prepare(settings).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let running = server::start(state.clone(), listener).unwrap();
+        let base = format!("http://{}", running.addr);
+        tokio::spawn(running.server);
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            state,
+            backend,
+            _dir: dir,
+            pg_database,
+        }
+    }
+
+    /// Drops the PostgreSQL database (call at the end of a test).
+    pub async fn cleanup(self) {
+        let Some(name) = self.pg_database.clone() else {
+            return;
+        };
+        let _ = self.state.db.clone().close().await;
+        let admin = Database::connect(&postgres_base_url()).await.unwrap();
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+
+    /// Sends a request; `body` is JSON unless `raw` is given.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        raw: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some((ct, bytes)) = raw {
+            req = req.header("content-type", ct).body(bytes);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = res.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            json,
+            text,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None, None).await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body), None).await
+    }
+
+    /// PATCH JSON.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PATCH, path, token, Some(body), None)
+            .await
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, phone: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"phone": phone, "password": password}),
+            )
+            .await
+            .expect(200);
+        r.json["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an admin account directly and logs in.
+    pub async fn admin_token(&self) -> String {
+        let phone = zhongdui_domain::Phone::parse("13811112222").unwrap();
+        zhongdui_api::services::accounts::create_or_reset_admin(
+            &self.state.db,
+            &phone,
+            "admin-password".into(),
+        )
+        .await
+        .unwrap();
+        self.login("13811112222", "admin-password").await
+    }
+
+    /// Registers a resident and logs in.
+    pub async fn resident_token(&self, phone: &str) -> String {
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            serde_json::json!({"phone": phone, "password": "resident-pw", "display_name": "居民"}),
+        )
+        .await
+        .expect(201);
+        self.login(phone, "resident-pw").await
+    }
+
+    /// Creates a team as `token`'s user and returns its id.
+    pub async fn create_team(&self, token: &str, name: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/teams",
+                Some(token),
+                serde_json::json!({"name": name, "kind": "community_patrol", "area": "新城片区"}),
+            )
+            .await
+            .expect(201);
+        r.json["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Counts rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.state.db.get_database_backend();
+        let row = self
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+/// Runs an async scenario `fn(TestApp)` once on SQLite and once on PostgreSQL:
+/// `both_backends!(name, scenario);` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await;
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}

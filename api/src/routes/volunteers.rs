@@ -236,7 +236,12 @@ pub async fn create_volunteer(
         .ok();
     let skills = roster::parse_skills(&body.skills, &body.certificates, &mut errors);
     let capacity = roster::parse_capacity(body.capacity.unwrap_or(1), &mut errors);
-    let home = roster::parse_home(body.home_lat, body.home_lon, &mut errors);
+    let home = roster::parse_home(
+        body.home_lat,
+        body.home_lon,
+        ("home_lat", "home_lon"),
+        &mut errors,
+    );
     if let Some(p) = &body.password {
         if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {
             errors.0.append(&mut e);
@@ -354,7 +359,12 @@ pub async fn update_volunteer(
         spec.is_leader = l;
     }
     if body.home_lat.is_some() || body.home_lon.is_some() {
-        spec.home = roster::parse_home(body.home_lat, body.home_lon, &mut errors);
+        spec.home = roster::parse_home(
+            body.home_lat,
+            body.home_lon,
+            ("home_lat", "home_lon"),
+            &mut errors,
+        );
     }
     if let Some(p) = &body.password {
         if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {

@@ -297,7 +297,7 @@ fn parse_line<'a>(
     };
     let lat = number("lat", errors);
     let lon = number("lon", errors);
-    let home = parse_home(lat, lon, errors);
+    let home = parse_home(lat, lon, ("lat", "lon"), errors);
     Some(VolunteerSpec {
         phone: phone?,
         display_name,

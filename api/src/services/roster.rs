@@ -107,22 +107,36 @@ pub fn parse_skills(
 }
 
 /// Parses an optional position; both or neither coordinate must be given.
-pub fn parse_home(lat: Option<f64>, lon: Option<f64>, errors: &mut Errors) -> Option<GeoPoint> {
+/// `names` are the input's names for latitude and longitude.
+pub fn parse_home(
+    lat: Option<f64>,
+    lon: Option<f64>,
+    names: (&str, &str),
+    errors: &mut Errors,
+) -> Option<GeoPoint> {
+    let (lat_name, lon_name) = names;
     match (lat, lon) {
         (None, None) => None,
         (Some(lat), Some(lon)) => match GeoPoint::parse(lat, lon) {
             Ok(p) => Some(p),
             Err(e) => {
-                errors.push(e.field, e.message);
+                let field = if e.field == "lat" { lat_name } else { lon_name };
+                errors.push(field, e.message);
                 None
             }
         },
         (Some(_), None) => {
-            errors.push("lon", "lon is required when lat is given");
+            errors.push(
+                lon_name,
+                format!("{lon_name} is required when {lat_name} is given"),
+            );
             None
         }
         (None, Some(_)) => {
-            errors.push("lat", "lat is required when lon is given");
+            errors.push(
+                lat_name,
+                format!("{lat_name} is required when {lon_name} is given"),
+            );
             None
         }
     }
