@@ -1,13 +1,14 @@
 //! The volunteer index: a slab of volunteer states plus R-trees over the
 //! volunteers that can be found (on duty, with a location).
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry as Entry_;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 
 use rstar::{ParentNode, RTree, RTreeNode};
 use zhongdui_domain::{GeoPoint, Skill, SkillSet, VolunteerId};
 
-use crate::geom::{Entry, P3, Params, chord2_limit, dist2, embed};
+use crate::geom::{EARTH_RADIUS_M, Entry, P3, Params, chord2_limit, dist2, embed};
 use crate::state::{MatcherConfig, OFFER_WINDOW_S, Position, UnixTime, VolunteerState};
 
 type Tree = RTree<Entry, Params>;
@@ -193,7 +194,52 @@ struct Slot {
     offers: Vec<UnixTime>,
 }
 
-/// At most this many offer times are kept per volunteer.
+/// The fields a search reads for every candidate, packed together and kept
+/// in slot order (which bulk loading makes spatial), so that a search touches
+/// about one cache line per candidate instead of a scattered `VolunteerState`.
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    id: VolunteerId,
+    lat: f64,
+    lon: f64,
+    /// `cos(lat)`, cached for the haversine formula.
+    cos_lat: f64,
+    seen_at: UnixTime,
+    certs_until: UnixTime,
+    idle_since: UnixTime,
+    active_tasks: u32,
+    capacity: u32,
+    cert_mask: u16,
+    /// Searchable: on duty with a position.
+    live: bool,
+    /// Offers kept; the cap is only checked in detail when this reaches it.
+    offers: u32,
+}
+
+impl Hot {
+    fn of(slot: &Slot) -> Hot {
+        let s = &slot.state;
+        let (lat, lon, seen_at) = s
+            .position
+            .map_or((0.0, 0.0, 0), |p| (p.at.lat(), p.at.lon(), p.seen_at));
+        Hot {
+            id: s.id,
+            lat,
+            lon,
+            cos_lat: lat.to_radians().cos(),
+            seen_at,
+            certs_until: slot.certs_until,
+            idle_since: s.idle_since,
+            active_tasks: s.active_tasks,
+            capacity: s.capacity,
+            cert_mask: slot.cert_mask,
+            live: s.on_duty && s.position.is_some(),
+            offers: u32::try_from(slot.offers.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Offer times kept per volunteer when there is no cap (the cap's value otherwise).
 const MAX_OFFERS_KEPT: usize = 64;
 
 impl Slot {
@@ -294,6 +340,8 @@ impl Slot {
 pub struct VolunteerIndex {
     cfg: MatcherConfig,
     slots: Vec<Option<Slot>>,
+    /// Hot copy of each slot's search fields (same indices as `slots`).
+    hot: Vec<Hot>,
     free: Vec<u32>,
     by_id: HashMap<VolunteerId, u32>,
     main: Tree,
@@ -378,6 +426,7 @@ impl VolunteerIndex {
         VolunteerIndex {
             cfg,
             slots: Vec::new(),
+            hot: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
             main: Tree::new_with_params(),
@@ -410,18 +459,37 @@ impl VolunteerIndex {
         volunteers: impl IntoIterator<Item = VolunteerState>,
     ) -> Self {
         let mut index = Self::new(cfg);
-        for state in volunteers {
-            match index.by_id.get(&state.id) {
-                Some(&i) => {
-                    if let Some(slot) = index.slots[i as usize].as_mut() {
-                        slot.state = state;
-                        slot.refresh_certs();
+        let states: Vec<VolunteerState> = volunteers.into_iter().collect();
+        // Slots in space-filling-curve order: neighbours in space are
+        // neighbours in memory, so a search touches few cache lines.
+        let mut order: Vec<(u64, u32)> = states
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (spatial_key(s), j as u32))
+            .collect();
+        order.sort_unstable();
+        let mut states: Vec<Option<VolunteerState>> = states.into_iter().map(Some).collect();
+        let n = states.len();
+        index.by_id.reserve(n);
+        index.slots.reserve(n);
+        let mut input_of_slot: Vec<u32> = Vec::with_capacity(n);
+        for (_, j) in order {
+            let Some(state) = states[j as usize].take() else {
+                continue;
+            };
+            match index.by_id.entry(state.id) {
+                Entry_::Occupied(e) => {
+                    // A duplicate id: the later one in the input wins.
+                    let i = *e.get() as usize;
+                    if input_of_slot[i] < j {
+                        index.slots[i] = Some(Slot::new(state));
+                        input_of_slot[i] = j;
                     }
                 }
-                None => {
-                    let i = index.slots.len() as u32;
-                    index.by_id.insert(state.id, i);
+                Entry_::Vacant(e) => {
+                    e.insert(index.slots.len() as u32);
                     index.slots.push(Some(Slot::new(state)));
+                    input_of_slot.push(j);
                 }
             }
         }
@@ -450,6 +518,8 @@ impl VolunteerIndex {
             }
         }
         index.main = Tree::bulk_load_with_params(entries);
+        // Bulk loading leaves no vacant slot, so indices line up.
+        index.hot = index.slots.iter().flatten().map(Hot::of).collect();
         index
     }
 
@@ -546,13 +616,16 @@ impl VolunteerIndex {
             None => {
                 let id = state.id;
                 let slot = Slot::new(state);
+                let hot = Hot::of(&slot);
                 let i = match self.free.pop() {
                     Some(i) => {
                         self.slots[i as usize] = Some(slot);
+                        self.hot[i as usize] = hot;
                         i
                     }
                     None => {
                         self.slots.push(Some(slot));
+                        self.hot.push(hot);
                         (self.slots.len() - 1) as u32
                     }
                 };
@@ -566,7 +639,16 @@ impl VolunteerIndex {
     fn update(&mut self, i: u32, change: impl FnOnce(&mut Slot)) {
         if let Some(slot) = self.slot_mut(i) {
             change(slot);
+            self.refresh_hot(i);
             self.sync_trees(i);
+        }
+    }
+
+    fn refresh_hot(&mut self, i: u32) {
+        if let (Some(Some(slot)), Some(hot)) =
+            (self.slots.get(i as usize), self.hot.get_mut(i as usize))
+        {
+            *hot = Hot::of(slot);
         }
     }
 
@@ -726,6 +808,7 @@ impl VolunteerIndex {
             }
             slot.state.active_tasks = active_tasks;
         }
+        self.refresh_hot(i);
         Ok(())
     }
 
@@ -735,6 +818,7 @@ impl VolunteerIndex {
         if let Some(slot) = self.slot_mut(i) {
             slot.state.capacity = capacity;
         }
+        self.refresh_hot(i);
         Ok(())
     }
 
@@ -759,6 +843,9 @@ impl VolunteerIndex {
         let i = self.by_id.remove(&id)?;
         let slot = self.slots.get_mut(i as usize)?.take()?;
         self.retree(slot.entry, None);
+        if let Some(h) = self.hot.get_mut(i as usize) {
+            h.live = false;
+        }
         self.free.push(i);
         Some(slot.state)
     }
@@ -796,14 +883,20 @@ impl VolunteerIndex {
     /// ```
     pub fn record_offer(&mut self, id: VolunteerId, now: UnixTime) -> Result<(), MatcherError> {
         let i = self.index_of(id)?;
+        // Only the last `cap` offers can matter.
+        let keep = self
+            .cfg
+            .max_offers_per_hour
+            .map_or(MAX_OFFERS_KEPT, |c| c.max(1) as usize);
         if let Some(slot) = self.slot_mut(i) {
             let at = slot.offers.partition_point(|&t| t <= now);
             slot.offers.insert(at, now);
             // Forget what can no longer count, and bound the memory.
             let stale = slot.offers.partition_point(|&t| t <= now - OFFER_WINDOW_S);
-            let excess = slot.offers.len().saturating_sub(MAX_OFFERS_KEPT);
+            let excess = slot.offers.len().saturating_sub(keep);
             slot.offers.drain(..stale.max(excess));
         }
+        self.refresh_hot(i);
         Ok(())
     }
 
@@ -832,26 +925,30 @@ impl VolunteerIndex {
     }
 
     /// The hot availability test on a candidate the tree proposed (its skill
-    /// bits are known to cover `required`).
+    /// bits are known to cover `required`). Reads only `hot[i]` unless a
+    /// certificate may have expired or the offer cap may be reached.
     #[inline]
-    fn eligible(&self, slot: &Slot, q: &Query<'_>) -> bool {
-        let s = &slot.state;
-        if !s.on_duty || s.active_tasks >= s.capacity {
+    fn eligible(&self, i: usize, h: &Hot, q: &Query<'_>) -> bool {
+        if !h.live || h.active_tasks >= h.capacity {
             return false;
         }
-        let Some(pos) = s.position else {
-            return false;
-        };
-        if q.now.saturating_sub(pos.seen_at) >= self.cfg.max_location_age_s {
+        if q.now.saturating_sub(h.seen_at) >= self.cfg.max_location_age_s {
             return false;
         }
-        if q.required.bits() & slot.cert_mask != 0
-            && q.now >= slot.certs_until
-            && !s.holds_all(q.required, q.now)
+        let cold = || self.slots.get(i).and_then(Option::as_ref);
+        if q.required.bits() & h.cert_mask != 0
+            && q.now >= h.certs_until
+            && !cold().is_some_and(|s| s.state.holds_all(q.required, q.now))
         {
             return false;
         }
-        self.under_offer_cap(slot, q.now) && !q.exclude.contains(s.id)
+        if let Some(cap) = self.cfg.max_offers_per_hour
+            && h.offers >= cap
+            && !cold().is_some_and(|s| self.under_offer_cap(s, q.now))
+        {
+            return false;
+        }
+        !q.exclude.contains(h.id)
     }
 
     /// The tree to search for `required`: the smallest own tree of a required
@@ -883,6 +980,7 @@ impl VolunteerIndex {
             return found;
         }
         let q3 = embed(&q.at);
+        let q_cos = q.at.lat().to_radians().cos();
         let mut lim2 = chord2_limit(q.radius_m);
         let mut queue: BinaryHeap<Item<'_>> = BinaryHeap::with_capacity(64);
         let mut best: BinaryHeap<Dist> = BinaryHeap::with_capacity(q.k + 1);
@@ -897,26 +995,23 @@ impl VolunteerIndex {
             match item.node {
                 NodeRef::Parent(parent) => push_children(&mut queue, parent, &q3, need, lim2),
                 NodeRef::Leaf(e) => {
-                    let Some(slot) = self.slots.get(e.slot as usize).and_then(Option::as_ref)
-                    else {
+                    let i = e.slot as usize;
+                    let Some(hot) = self.hot.get(i) else {
                         continue;
                     };
-                    if !self.eligible(slot, q) {
+                    if !self.eligible(i, hot, q) {
                         continue;
                     }
-                    let Some(pos) = slot.state.position else {
-                        continue;
-                    };
-                    let h = q.at.distance_m(&pos.at);
+                    let h = haversine_m(&q.at, q_cos, hot);
                     if h > q.radius_m {
                         continue;
                     }
                     found.push(Found {
                         h,
-                        id: slot.state.id,
+                        id: hot.id,
                         slot: e.slot,
-                        busy: slot.state.active_tasks > 0,
-                        idle_since: slot.state.idle_since,
+                        busy: hot.active_tasks > 0,
+                        idle_since: hot.idle_since,
                     });
                     if best.len() < q.k {
                         best.push(Dist(h));
@@ -1041,6 +1136,40 @@ fn push_children<'t>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// `at.distance_m(&volunteer position)`, bit for bit: the same operations as
+/// `geo`'s `Haversine::distance` (which `GeoPoint::distance_m` calls) in the
+/// same order, with both cosines of latitude cached. The oracle tests compare
+/// results with `GeoPoint::distance_m` for exact equality.
+#[inline]
+fn haversine_m(at: &GeoPoint, at_cos_lat: f64, to: &Hot) -> f64 {
+    let delta_theta = (to.lat - at.lat()).to_radians();
+    let delta_lambda = (to.lon - at.lon()).to_radians();
+    let a = (delta_theta / 2.0).sin().powi(2)
+        + at_cos_lat * to.cos_lat * (delta_lambda / 2.0).sin().powi(2);
+    let c = 2.0 * a.sqrt().asin();
+    EARTH_RADIUS_M * c
+}
+
+/// Z-order (Morton) key of a volunteer's position; those without one last.
+fn spatial_key(s: &VolunteerState) -> u64 {
+    fn spread(x: u32) -> u64 {
+        let mut x = u64::from(x);
+        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+        (x | (x << 1)) & 0x5555_5555_5555_5555
+    }
+    match s.position {
+        None => u64::MAX,
+        Some(p) => {
+            let y = ((p.at.lat() + 90.0) / 180.0 * f64::from(u32::MAX)) as u32;
+            let x = ((p.at.lon() + 180.0) / 360.0 * f64::from(u32::MAX)) as u32;
+            spread(x) | (spread(y) << 1)
         }
     }
 }
