@@ -348,47 +348,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     })
 }
 
-impl ApiError {
-    /// Makes a field-naming error from a domain refusal, under a prefix
-    /// (e.g. the JSON path of a nested object).
-    pub fn field(field: &str, e: DomainError) -> Self {
-        ApiError::invalid(field, e.message)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
-    struct Body {
-        phone: String,
-        lat: f64,
-    }
-
-    #[test]
-    fn json_errors_name_the_field() {
-        let e = parse_json::<Body>(br#"{"lat": 1}"#).unwrap_err();
-        match e {
-            ApiError::BadRequest { field, .. } => assert_eq!(field.as_deref(), Some("phone")),
-            other => panic!("{other:?}"),
-        }
-        let e = parse_json::<Body>(br#"{"phone": "1", "lat": "north"}"#).unwrap_err();
-        match e {
-            ApiError::BadRequest { field, message } => {
-                assert_eq!(field.as_deref(), Some("lat"));
-                assert!(message.contains("invalid type"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            parse_json::<Body>(b"{not json").unwrap_err(),
-            ApiError::BadRequest { .. }
-        ));
-    }
-}
-
 /// A query string, deserialised so that a bad value names its parameter.
 pub struct Query<T>(pub T);
 
@@ -431,4 +390,37 @@ pub fn parse_query<T: DeserializeOwned>(qs: &str) -> ApiResult<T> {
 
 fn url_decode(qs: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(qs.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        phone: String,
+        lat: f64,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"lat": 1}"#).unwrap_err();
+        match e {
+            ApiError::BadRequest { field, .. } => assert_eq!(field.as_deref(), Some("phone")),
+            other => panic!("{other:?}"),
+        }
+        let e = parse_json::<Body>(br#"{"phone": "1", "lat": "north"}"#).unwrap_err();
+        match e {
+            ApiError::BadRequest { field, message } => {
+                assert_eq!(field.as_deref(), Some("lat"));
+                assert!(message.contains("invalid type"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Body>(b"{not json").unwrap_err(),
+            ApiError::BadRequest { .. }
+        ));
+    }
 }

@@ -86,10 +86,8 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database_url", url)?;
         }
-        if let Ok(url) = std::env::var("REDIS_URL") {
-            if !url.is_empty() {
-                builder = builder.set_override("redis_url", url)?;
-            }
+        if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+            builder = builder.set_override("redis_url", url)?;
         }
         builder
             .build()

@@ -430,6 +430,27 @@ impl FromStr for Urgency {
     }
 }
 
+/// Kinds of volunteer team: (code, 中文, English).
+pub const TEAM_KINDS: [(&str, &str, &str); 12] = [
+    ("emergency_response", "应急救援队", "emergency response"),
+    ("village_mediators", "乡贤调解队", "village-elder mediators"),
+    ("fishermens_wives", "渔嫂志愿队", "fishermen's wives"),
+    ("enterprise_patrol", "企业护卫队", "enterprise patrol"),
+    ("delivery_riders", "骑手志愿队", "delivery riders"),
+    ("community_patrol", "平安巡防队", "community patrol"),
+    ("medical", "医护志愿队", "medical volunteers"),
+    ("fire_volunteers", "义务消防队", "volunteer firefighters"),
+    ("water_rescue", "水上救援队", "water rescue"),
+    ("elderly_care", "助老服务队", "elderly care"),
+    ("anti_fraud", "反诈宣传队", "anti-fraud outreach"),
+    ("other", "其他志愿队", "other"),
+];
+
+/// Whether `code` is a known team kind.
+pub fn is_team_kind(code: &str) -> bool {
+    TEAM_KINDS.iter().any(|(c, _, _)| *c == code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,25 +513,4 @@ mod tests {
             prop_assert!(s.contains_all(SkillSet::EMPTY));
         }
     }
-}
-
-/// Kinds of volunteer team: (code, 中文, English).
-pub const TEAM_KINDS: [(&str, &str, &str); 12] = [
-    ("emergency_response", "应急救援队", "emergency response"),
-    ("village_mediators", "乡贤调解队", "village-elder mediators"),
-    ("fishermens_wives", "渔嫂志愿队", "fishermen's wives"),
-    ("enterprise_patrol", "企业护卫队", "enterprise patrol"),
-    ("delivery_riders", "骑手志愿队", "delivery riders"),
-    ("community_patrol", "平安巡防队", "community patrol"),
-    ("medical", "医护志愿队", "medical volunteers"),
-    ("fire_volunteers", "义务消防队", "volunteer firefighters"),
-    ("water_rescue", "水上救援队", "water rescue"),
-    ("elderly_care", "助老服务队", "elderly care"),
-    ("anti_fraud", "反诈宣传队", "anti-fraud outreach"),
-    ("other", "其他志愿队", "other"),
-];
-
-/// Whether `code` is a known team kind.
-pub fn is_team_kind(code: &str) -> bool {
-    TEAM_KINDS.iter().any(|(c, _, _)| *c == code)
 }

@@ -123,7 +123,7 @@ mod tests {
             let b = GeoPoint::parse(lat2, lon2).unwrap();
             let d1 = a.distance_m(&b);
             let d2 = b.distance_m(&a);
-            prop_assert!(d1 >= 0.0 && d1 <= 20_040_000.0);
+            prop_assert!((0.0..=20_040_000.0).contains(&d1));
             prop_assert!((d1 - d2).abs() < 1e-6);
         }
     }

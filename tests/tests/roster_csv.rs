@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
-use zhongdui_tests::{Backend, TestApp, both_backends};
+use zhongdui_tests::{TestApp, both_backends};
 
 const CSV_MIXED: &str = "\u{feff}phone,display_name,team,skills,certificates,capacity,is_leader,lat,lon
 13600000001,王海燕,新城平安巡防一队,patrol;first_aid,first_aid:2027-06-30,1,true,27.56,120.56
@@ -15,7 +15,7 @@ abc,坏号码,新城平安巡防一队,patrol,,1,false,27.56,120.56
 +86 136-0000-0007,黄磊,白沙应急救援一队,water_rescue;first_aid,water_rescue:2026-12-31,1,no,27.53,120.60
 ";
 
-fn line<'a>(report: &'a serde_json::Value, n: u64) -> &'a serde_json::Value {
+fn line(report: &serde_json::Value, n: u64) -> &serde_json::Value {
     report["lines"]
         .as_array()
         .unwrap()
@@ -141,7 +141,6 @@ async fn bad_files(app: &TestApp) {
         .await
         .expect_problem(415, None);
     assert_eq!(app.count("volunteers").await, 0);
-    let _ = Backend::Sqlite;
 }
 
 both_backends!(csv_bad_files, bad_files);

@@ -69,9 +69,7 @@ pub async fn register(
         .map_err(|e| errors.push("phone", e.message))
         .ok();
     let name = roster::parse_display_name(&body.display_name, &mut errors);
-    if let Err(ApiError::Invalid(mut e)) = accounts::check_password(&body.password) {
-        errors.0.append(&mut e);
-    }
+    errors.password(&body.password);
     errors.finish()?;
     let phone = phone.ok_or_else(|| ApiError::invalid("phone", "required"))?;
     let u = accounts::create_user(&state.db, &phone, body.password, &name, Role::Resident).await?;
@@ -225,7 +223,7 @@ pub async fn create_coordinator(
         }
     };
     for t in teams {
-        if crate::entities::team::Entity::find_by_id(uuid::Uuid::from(t))
+        if crate::entities::team::Entity::find_by_id(t)
             .one(&state.db)
             .await?
             .is_none()

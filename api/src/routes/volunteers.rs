@@ -14,7 +14,6 @@ use crate::auth::{AuthUser, hash_password};
 use crate::entities::user;
 use crate::error::{ApiError, ApiResult, Json, Query};
 use crate::routes::{Page, PageParams, parse_id};
-use crate::services::accounts;
 use crate::services::roster::{
     self, Errors, OnExisting, VolunteerFilter, VolunteerSpec, VolunteerView,
 };
@@ -243,9 +242,7 @@ pub async fn create_volunteer(
         &mut errors,
     );
     if let Some(p) = &body.password {
-        if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {
-            errors.0.append(&mut e);
-        }
+        errors.password(p);
     }
     errors.finish()?;
     let (Some(phone), Some(team_id)) = (phone, team_id) else {
@@ -367,9 +364,7 @@ pub async fn update_volunteer(
         );
     }
     if let Some(p) = &body.password {
-        if let Err(ApiError::Invalid(mut e)) = accounts::check_password(p) {
-            errors.0.append(&mut e);
-        }
+        errors.password(p);
     }
     errors.finish()?;
     if spec.team_id != current.team_id {

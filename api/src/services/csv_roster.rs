@@ -143,17 +143,18 @@ pub async fn import(
         let phone_raw = get("phone").to_owned();
         let mut errors = Errors::default();
         let parsed = parse_line(&get, &by_name, &by_id, scope, &mut errors);
-        if let Some(spec) = &parsed {
-            if let Some(first) = seen.get(spec.phone.as_str()) {
-                errors.push(
-                    "phone",
-                    format!("the same phone is already on line {first}"),
-                );
-            }
+        if let Some(first) = parsed
+            .as_ref()
+            .and_then(|spec| seen.get(spec.phone.as_str()))
+        {
+            errors.push(
+                "phone",
+                format!("the same phone is already on line {first}"),
+            );
         }
         let password = get("password").to_owned();
-        if !password.is_empty() && !(8..=128).contains(&password.chars().count()) {
-            errors.push("password", "must be 8 to 128 characters");
+        if !password.is_empty() {
+            errors.password(&password);
         }
         let outcome = match (parsed, errors.0.is_empty()) {
             (Some(spec), true) => {

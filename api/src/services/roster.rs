@@ -47,6 +47,13 @@ impl Errors {
         });
     }
 
+    /// Records a password of the wrong length (8–128 characters).
+    pub fn password(&mut self, password: &str) {
+        if !(8..=128).contains(&password.chars().count()) {
+            self.push("password", "must be 8 to 128 characters");
+        }
+    }
+
     /// Ok if nothing was recorded.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

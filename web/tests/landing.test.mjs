@@ -1,0 +1,64 @@
+// The landing page and the API docs in a real headless Chromium, on a
+// phone-sized screen, with every request outside the server refused.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, offlineOnly, SHOTS } from "./harness.mjs";
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); server?.stop(); });
+
+test("landing page: zh-CN first, English switch, login errors beside the field, then who I am", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const outside = await offlineOnly(context, server.base);
+  const page = await context.newPage();
+  await page.goto(server.base + "/");
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  assert.equal((await page.textContent("#login-title")).trim(), "登录");
+  await page.screenshot({ path: SHOTS + "landing-zh.png", fullPage: true });
+
+  // A missing field is named next to it.
+  await page.click("button[type=submit]");
+  assert.equal(await page.textContent("#phone-error"), "请填写此项");
+  assert.equal(await page.getAttribute("#phone", "aria-invalid"), "true");
+
+  // English.
+  await page.click("#lang");
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.equal((await page.textContent("#login-title")).trim(), "Log in");
+
+  // Wrong password: the API's 401 problem is shown.
+  await page.fill("#phone", "13900000001");
+  await page.fill("#password", "wrong-password");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("form-error").textContent.length > 0);
+  assert.equal(await page.textContent("#form-error"), "Wrong mobile number or password");
+
+  // The demo coordinator logs in.
+  await page.fill("#password", "zhongdui-demo");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#me-card:not([hidden])");
+  assert.equal(await page.textContent("#me-role"), "Coordinator");
+  assert.match(await page.textContent("#me-team"), /1 teams/);
+  await page.screenshot({ path: SHOTS + "landing-logged-in.png", fullPage: true });
+
+  // Nothing fits badly on a phone: no horizontal scrolling.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  assert.deepEqual(outside, [], "no request left the machine");
+  await context.close();
+});
+
+test("API docs render offline", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const outside = await offlineOnly(context, server.base);
+  const page = await context.newPage();
+  await page.goto(server.base + "/api/docs");
+  await page.waitForSelector(".swagger-ui .opblock", { timeout: 20_000 });
+  const ops = await page.locator(".opblock").count();
+  assert.ok(ops >= 15, `only ${ops} operations shown`);
+  assert.match(await page.textContent(".swagger-ui .title"), /Zhongdui/);
+  await page.screenshot({ path: SHOTS + "api-docs.png" });
+  assert.deepEqual(outside, [], "no request left the machine");
+  await context.close();
+});
