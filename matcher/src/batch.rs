@@ -209,8 +209,9 @@ pub fn assign_greedy(
 /// # Runtime
 /// One k-nearest search per order (k = the batch's total headcount, see
 /// [`BatchParams::max_candidates_per_order`]) plus O(r²·c) for a group of r
-/// places and c candidate columns: about a millisecond for 50 orders
-/// competing for 250 volunteers (see the README).
+/// places and c candidate columns: about 14 ms for 50 orders (208 places)
+/// competing for 250 volunteers on the 2-core benchmark machine (see the
+/// README); small batches of a few orders take microseconds.
 ///
 /// # Example
 /// ```
