@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod db;
+pub mod dispatch;
 pub mod entities;
 pub mod error;
 pub mod metrics;

@@ -7,7 +7,11 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use std::sync::Arc;
+
 use crate::auth::{TokenKeys, login_rate_limiter};
+use crate::clock::{Clock, SystemClock};
+use crate::dispatch::Dispatcher;
 use crate::error::JsonLimit;
 use crate::settings::Settings;
 use crate::state::{AppState, Shared};
@@ -23,21 +27,33 @@ pub struct Running {
     pub state: AppState,
 }
 
-/// Connects to the database, applies migrations and prepares shared state.
+/// Connects to the database, applies migrations and prepares shared state
+/// with the system clock.
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    prepare_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// Like [`prepare`], with a given clock (tests drive time by hand).
+pub async fn prepare_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
-    let tokens = TokenKeys::load(
-        &db,
-        settings.auth.jwt_secret.as_ref(),
-        settings.auth.token_ttl_minutes,
-    )
-    .await
-    .context("loading token keys")?;
+    let tokens = TokenKeys::load(&db, settings.auth.jwt_secret.as_ref(), settings.auth.token_ttl_minutes)
+        .await
+        .context("loading token keys")?;
+    let dispatcher = Dispatcher::new(&settings.dispatch);
+    let indexed = dispatcher
+        .reload(&db, &settings.dispatch)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the volunteer index: {e}"))?;
+    tracing::info!(volunteers = indexed, "volunteer index loaded");
+    let (shutdown, _) = tokio::sync::watch::channel(false);
     Ok(AppState::new(Shared {
         db,
         settings,
         tokens,
+        clock,
+        dispatcher,
+        shutdown,
     }))
 }
 
@@ -91,5 +107,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(addr = %running.addr, "listening");
     // A plain line for people and scripts (the port may have been 0).
     println!("众队 Zhongdui listening on http://{}/", running.addr);
-    running.server.await.context("running the server")
+    let result = running.server.await.context("running the server");
+    let _ = running.state.shutdown.send(true);
+    result
 }

@@ -25,6 +25,67 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Web front-end.
     pub web: WebSettings,
+    /// Dispatch rules.
+    pub dispatch: DispatchSettings,
+    /// Points rules.
+    pub points: PointsSettings,
+}
+
+/// Dispatch rules (DESIGN.md's defaults).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DispatchSettings {
+    /// How long a volunteer has to answer an offer.
+    pub offer_timeout_secs: i64,
+    /// Radius of each wave, widening (metres).
+    pub radii_m: Vec<f64>,
+    /// Offers per wave as a multiple of the headcount, by urgency.
+    pub wave_factor: UrgencyFactors,
+    /// A position older than this is stale.
+    pub max_location_age_secs: i64,
+    /// Candidates this close in distance count as equal; the longest idle wins.
+    pub fairness_epsilon_m: f64,
+    /// At most this many offers per volunteer per hour (0: no cap).
+    pub max_offers_per_hour: u32,
+    /// New orders arriving within this window are assigned together.
+    pub batch_window_ms: u64,
+    /// Check-in must be within this distance of the order.
+    pub arrive_radius_m: f64,
+    /// Completed orders nobody confirms close after this long.
+    pub auto_close_hours: i64,
+    /// A station slip for a team is offered to that team alone for this long.
+    pub team_first_secs: i64,
+    /// How often the dispatcher looks for due work.
+    pub tick_ms: u64,
+    /// Run the dispatcher loop in the background (tests drive it by hand).
+    pub background: bool,
+}
+
+/// Wave-size multipliers by urgency.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UrgencyFactors {
+    /// low
+    pub low: u32,
+    /// normal
+    pub normal: u32,
+    /// urgent
+    pub urgent: u32,
+    /// critical
+    pub critical: u32,
+}
+
+/// The points rule table.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PointsSettings {
+    /// Base points by difficulty tier 1, 2, 3.
+    pub tier_base: Vec<i32>,
+    /// Points per started half hour on task (arrival to completion).
+    pub per_half_hour: i32,
+    /// Cap on the time component.
+    pub max_time_points: i32,
+    /// Bonus for a 5-star rating.
+    pub rating5_bonus: i32,
+    /// Bonus for a 4-star rating.
+    pub rating4_bonus: i32,
 }
 
 /// Logging settings.
@@ -117,6 +178,26 @@ impl Settings {
             .set_default("auth.login_burst", 10)?
             .set_default("http.max_json_bytes", 64 * 1024)?
             .set_default("http.max_csv_bytes", 4 * 1024 * 1024)?
+            .set_default("dispatch.offer_timeout_secs", 30)?
+            .set_default("dispatch.radii_m", vec![1000.0, 3000.0, 10000.0])?
+            .set_default("dispatch.wave_factor.low", 1)?
+            .set_default("dispatch.wave_factor.normal", 2)?
+            .set_default("dispatch.wave_factor.urgent", 3)?
+            .set_default("dispatch.wave_factor.critical", 5)?
+            .set_default("dispatch.max_location_age_secs", 1800)?
+            .set_default("dispatch.fairness_epsilon_m", 50.0)?
+            .set_default("dispatch.max_offers_per_hour", 6)?
+            .set_default("dispatch.batch_window_ms", 1000)?
+            .set_default("dispatch.arrive_radius_m", 300.0)?
+            .set_default("dispatch.auto_close_hours", 24)?
+            .set_default("dispatch.team_first_secs", 120)?
+            .set_default("dispatch.tick_ms", 200)?
+            .set_default("dispatch.background", true)?
+            .set_default("points.tier_base", vec![10, 20, 30])?
+            .set_default("points.per_half_hour", 5)?
+            .set_default("points.max_time_points", 20)?
+            .set_default("points.rating5_bonus", 10)?
+            .set_default("points.rating4_bonus", 5)?
             .set_default(
                 "web.tile_url",
                 "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

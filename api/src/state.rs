@@ -5,6 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenKeys;
+use crate::clock::Clock;
+use crate::dispatch::Dispatcher;
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -15,6 +17,12 @@ pub struct Shared {
     pub settings: Settings,
     /// Token signing keys.
     pub tokens: TokenKeys,
+    /// The time source (a manual one in tests).
+    pub clock: Arc<dyn Clock>,
+    /// The dispatch engine.
+    pub dispatcher: Dispatcher,
+    /// Set to true to stop background loops.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// A handle to [`Shared`].

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::Value;
+use zhongdui_api::clock::ManualClock;
 use zhongdui_api::server;
 use zhongdui_api::settings::Settings;
 use zhongdui_api::state::AppState;
@@ -38,6 +39,9 @@ pub struct TestApp {
     pub state: AppState,
     /// The backend in use.
     pub backend: Backend,
+    /// The server's clock, moved by hand in dispatch tests.
+    pub clock: ManualClock,
+    handle: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
 }
@@ -112,6 +116,8 @@ impl TestApp {
         let mut settings = Settings::default_settings().unwrap();
         settings.auth.login_burst = 1000;
         settings.auth.login_per_minute = 60_000;
+        // Tests drive the dispatcher and the clock by hand.
+        settings.dispatch.background = false;
         let (dir, pg_database, url) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -135,10 +141,14 @@ impl TestApp {
         };
         settings.database_url = SecretString::from(url);
         tweak(&mut settings);
-        let state = server::prepare(settings).await.unwrap();
+        let clock = ManualClock::new(chrono::Utc::now());
+        let state = server::prepare_with_clock(settings, std::sync::Arc::new(clock.clone()))
+            .await
+            .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let running = server::start(state.clone(), listener).unwrap();
         let base = format!("http://{}", running.addr);
+        let handle = running.server.handle();
         tokio::spawn(running.server);
         TestApp {
             base,
@@ -148,9 +158,95 @@ impl TestApp {
                 .unwrap(),
             state,
             backend,
+            clock,
+            handle,
             _dir: dir,
             pg_database,
         }
+    }
+
+    /// Stops this server (as a crash or deploy would) and starts a new one on
+    /// the same database and clock: nothing in memory survives.
+    pub async fn restart(mut self) -> TestApp {
+        self.handle.stop(false).await;
+        let settings = self.state.settings.clone();
+        let _ = self.state.db.clone().close().await;
+        let state = server::prepare_with_clock(settings, std::sync::Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let running = server::start(state.clone(), listener).unwrap();
+        let base = format!("http://{}", running.addr);
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        TestApp {
+            base,
+            client: self.client.clone(),
+            state,
+            backend: self.backend,
+            clock: self.clock.clone(),
+            handle,
+            _dir: self._dir.take(),
+            pg_database: self.pg_database.take(),
+        }
+    }
+
+    /// Runs one dispatcher pass at the clock's now.
+    pub async fn tick(&self) -> zhongdui_api::dispatch::TickReport {
+        self.state.dispatcher.tick(&self.state).await.unwrap()
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance_secs(&self, secs: i64) {
+        self.clock.advance(chrono::Duration::seconds(secs));
+    }
+
+    /// Reloads the volunteer index (after writing to the database directly).
+    pub async fn reload_index(&self) {
+        self.state
+            .dispatcher
+            .reload(&self.state.db, &self.state.settings.dispatch)
+            .await
+            .unwrap();
+    }
+
+    /// Creates a team and `n` volunteers with `skills`, on duty at the given
+    /// positions, and returns their (id, token) pairs.
+    pub async fn volunteers_at(&self, admin: &str, team: &str, skills: &[&str], at: &[(f64, f64)]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, (lat, lon)) in at.iter().enumerate() {
+            let phone = format!("1{}{:09}", 5 + (self.next_phone() % 5), self.next_phone());
+            let certs: serde_json::Map<String, Value> = skills
+                .iter()
+                .filter(|s| ["first_aid", "fire_safety", "water_rescue"].contains(s))
+                .map(|s| ((*s).to_owned(), Value::from("2099-12-31")))
+                .collect();
+            let v = self
+                .post(
+                    "/api/v1/volunteers",
+                    Some(admin),
+                    serde_json::json!({"phone": phone, "display_name": format!("志愿者{i}"), "password": "volunteer-pw",
+                                       "team_id": team, "skills": skills, "certificates": certs}),
+                )
+                .await
+                .expect(201);
+            let id = v.json["id"].as_str().unwrap().to_owned();
+            let token = self.login(&phone, "volunteer-pw").await;
+            self.send(Method::PUT, "/api/v1/me/duty", Some(&token), Some(serde_json::json!({"on_duty": true})), None)
+                .await
+                .expect(200);
+            self.send(Method::PUT, "/api/v1/me/location", Some(&token), Some(serde_json::json!({"lat": lat, "lon": lon})), None)
+                .await
+                .expect(204);
+            out.push((id, token));
+        }
+        out
+    }
+
+    fn next_phone(&self) -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(100);
+        NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Drops the PostgreSQL database (call at the end of a test).

@@ -6,3 +6,8 @@ pub mod team_coordinator;
 pub mod user;
 pub mod volunteer;
 pub mod volunteer_skill;
+pub mod assignment;
+pub mod order;
+pub mod order_event;
+pub mod outbox;
+pub mod points_entry;

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, ops, roster, skills, teams, volunteers};
+use crate::routes::{auth, me, ops, orders, points, roster, skills, teams, volunteers};
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
 
@@ -19,6 +19,10 @@ use crate::services::roster::Outcome;
         volunteers::list_volunteers, volunteers::get_volunteer, volunteers::create_volunteer, volunteers::update_volunteer,
         skills::list_skills, skills::catalogue,
         roster::import, roster::export,
+        orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete,
+        orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations,
+        me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points,
+        points::leaderboard, points::adjust, points::export, points::volunteer_points,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(Problem, FieldError, ImportReport, LineReport, Outcome)),
@@ -27,6 +31,10 @@ use crate::services::roster::Outcome;
         (name = "auth", description = "Accounts and tokens"),
         (name = "roster", description = "Teams, volunteers, CSV import/export"),
         (name = "catalogue", description = "Skills, categories, team kinds"),
+        (name = "orders", description = "Orders (点单), dispatch (派单), escalation"),
+        (name = "tasks", description = "A volunteer's work on an order"),
+        (name = "volunteer", description = "Duty, position, offers, nearby tasks, points"),
+        (name = "points", description = "Points ledger and leaderboards"),
         (name = "ops", description = "Health and metrics"),
     )
 )]

@@ -7,7 +7,10 @@ use crate::error::{ApiError, ApiResult};
 
 pub mod auth;
 pub mod docs;
+pub mod me;
 pub mod ops;
+pub mod orders;
+pub mod points;
 pub mod roster;
 pub mod skills;
 pub mod teams;
@@ -25,6 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(volunteers::configure)
                 .configure(skills::configure)
                 .configure(roster::configure)
+                .configure(orders::configure)
+                .configure(me::configure)
+                .configure(points::configure)
                 .default_service(web::to(not_found)),
         )
         .configure(web_app::configure);

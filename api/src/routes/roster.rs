@@ -54,6 +54,9 @@ pub async fn import(
         _ => Some(user.coordinated_teams(&state).await?),
     };
     let report = csv_roster::import(&state.db, &bytes, &scope).await?;
+    if report.created + report.updated > 0 {
+        state.dispatcher.reload(&state.db, &state.settings.dispatch).await?;
+    }
     tracing::info!(
         by = %user.id,
         created = report.created,

@@ -2,4 +2,6 @@
 //! values or database models, never HTTP responses.
 pub mod accounts;
 pub mod csv_roster;
+pub mod orders;
+pub mod points;
 pub mod roster;

@@ -1,0 +1,612 @@
+//! The dispatch engine. Durable by construction: deadlines and wave state live
+//! in the database, and each pass ([`Dispatcher::tick`]) does what is due at
+//! the clock's `now` — expire offers, start the next wave or escalate, batch
+//! new orders, auto-close unconfirmed ones. After a restart the next pass
+//! simply carries on. The in-memory index only proposes candidates; every
+//! claim is decided by conditional updates in the database.
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, OrderAction, OrderStatus, Skill, SkillSet, Urgency, VolunteerId};
+use zhongdui_matcher::{
+    BatchOrder, BatchParams, Certificate, Exclude, MatcherConfig, Position, Query, VolunteerIndex, VolunteerState,
+    assign_batch,
+};
+
+use crate::entities::{assignment, order, volunteer, volunteer_skill};
+use crate::error::{ApiError, ApiResult};
+use crate::services::orders::{self, Actor, Channels, st};
+use crate::services::points;
+use crate::settings::DispatchSettings;
+use crate::state::AppState;
+
+/// What one pass did (for tests, logs and metrics).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    /// Offers that ran out of time.
+    pub expired: usize,
+    /// Waves started.
+    pub waves: usize,
+    /// Offers written.
+    pub offers: usize,
+    /// Orders escalated to coordinators.
+    pub escalated: usize,
+    /// Orders closed without confirmation.
+    pub auto_closed: usize,
+    /// New orders assigned jointly in this pass.
+    pub batched: usize,
+}
+
+/// The engine: the volunteer index plus the pass logic.
+pub struct Dispatcher {
+    // std locks: nothing awaits while holding them.
+    index: Mutex<VolunteerIndex>,
+    teams: Mutex<HashMap<VolunteerId, Uuid>>,
+    /// Serialises passes within this process.
+    pass: tokio::sync::Mutex<()>,
+    /// Woken when an order is created or an offer declined.
+    pub wake: tokio::sync::Notify,
+}
+
+fn matcher_config(d: &DispatchSettings) -> MatcherConfig {
+    MatcherConfig {
+        max_location_age_s: d.max_location_age_secs,
+        fairness_epsilon_m: d.fairness_epsilon_m,
+        max_offers_per_hour: (d.max_offers_per_hour > 0).then_some(d.max_offers_per_hour),
+        ..MatcherConfig::default()
+    }
+}
+
+fn end_of_day(d: chrono::NaiveDate) -> i64 {
+    (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc().timestamp()
+}
+
+/// Builds the matcher's view of a volunteer from database rows.
+pub fn state_of(v: &volunteer::Model, skills: &[volunteer_skill::Model]) -> VolunteerState {
+    let mut s = VolunteerState::new(VolunteerId(v.id));
+    s.position = match (v.lat, v.lon, v.location_at) {
+        (Some(lat), Some(lon), Some(at)) => GeoPoint::parse(lat, lon).ok().map(|p| Position {
+            at: p,
+            seen_at: at.timestamp(),
+        }),
+        _ => None,
+    };
+    s.on_duty = v.on_duty;
+    s.active_tasks = u32::try_from(v.active_tasks.max(0)).unwrap_or(0);
+    s.capacity = u32::try_from(v.capacity.max(0)).unwrap_or(0);
+    for row in skills {
+        if let Ok(skill) = row.skill.parse::<Skill>() {
+            s.skills = s.skills.with(skill);
+            if let Some(until) = row.certified_until {
+                s.certificates.push(Certificate {
+                    skill,
+                    expires_at: end_of_day(until),
+                });
+            }
+        }
+    }
+    s.idle_since = v.idle_since.map(|t| t.timestamp()).unwrap_or(0);
+    s
+}
+
+/// One wave's plan.
+struct WavePlan {
+    radius_m: f64,
+    team_only: Option<Uuid>,
+}
+
+fn plan(d: &DispatchSettings, o: &order::Model, wave: i32) -> Option<WavePlan> {
+    let max_radius = d.radii_m.iter().copied().fold(0.0, f64::max);
+    let ladder_step = match o.target_team_id {
+        Some(team) if wave == 1 => {
+            return Some(WavePlan {
+                radius_m: max_radius.max(50_000.0),
+                team_only: Some(team),
+            });
+        }
+        Some(_) => wave - 2,
+        None => wave - 1,
+    };
+    let step = usize::try_from(ladder_step).ok()?;
+    d.radii_m.get(step).map(|&radius_m| WavePlan {
+        radius_m,
+        team_only: None,
+    })
+}
+
+fn wave_size(d: &DispatchSettings, o: &order::Model) -> usize {
+    let factor = match o.urgency.parse::<Urgency>().unwrap_or_default() {
+        Urgency::Low => d.wave_factor.low,
+        Urgency::Normal => d.wave_factor.normal,
+        Urgency::Urgent => d.wave_factor.urgent,
+        Urgency::Critical => d.wave_factor.critical,
+    };
+    let missing = usize::try_from((o.headcount - o.filled).max(1)).unwrap_or(1);
+    missing * usize::try_from(factor.max(1)).unwrap_or(1)
+}
+
+fn point_of(o: &order::Model) -> ApiResult<GeoPoint> {
+    GeoPoint::parse(o.lat, o.lon).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order position: {e}")))
+}
+
+fn required_of(o: &order::Model) -> SkillSet {
+    SkillSet::parse_list(&o.required_skills).unwrap_or_default()
+}
+
+impl Dispatcher {
+    /// An empty engine; call [`Dispatcher::reload`] before use.
+    pub fn new(d: &DispatchSettings) -> Self {
+        Self {
+            index: Mutex::new(VolunteerIndex::new(matcher_config(d))),
+            teams: Mutex::new(HashMap::new()),
+            pass: tokio::sync::Mutex::new(()),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Rebuilds the index from the database (at start, and after bulk changes).
+    pub async fn reload<C: ConnectionTrait>(&self, db: &C, d: &DispatchSettings) -> ApiResult<usize> {
+        let vols = volunteer::Entity::find().all(db).await?;
+        let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
+        for s in volunteer_skill::Entity::find().all(db).await? {
+            skills.entry(s.volunteer_id).or_default().push(s);
+        }
+        let states: Vec<VolunteerState> = vols
+            .iter()
+            .map(|v| state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        let teams: HashMap<VolunteerId, Uuid> = vols.iter().map(|v| (VolunteerId(v.id), v.team_id)).collect();
+        let n = states.len();
+        let fresh = VolunteerIndex::bulk_load(matcher_config(d), states);
+        if let Ok(mut index) = self.index.lock() {
+            *index = fresh;
+        }
+        if let Ok(mut t) = self.teams.lock() {
+            *t = teams;
+        }
+        Ok(n)
+    }
+
+    /// Re-reads some volunteers into the index (after a change to them).
+    pub async fn refresh<C: ConnectionTrait>(&self, db: &C, ids: &[Uuid]) -> ApiResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let vols = volunteer::Entity::find()
+            .filter(volunteer::Column::Id.is_in(ids.to_vec()))
+            .all(db)
+            .await?;
+        let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
+        for s in volunteer_skill::Entity::find()
+            .filter(volunteer_skill::Column::VolunteerId.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+        {
+            skills.entry(s.volunteer_id).or_default().push(s);
+        }
+        let found: HashSet<Uuid> = vols.iter().map(|v| v.id).collect();
+        if let Ok(mut index) = self.index.lock() {
+            for v in &vols {
+                index.upsert(state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])));
+            }
+            for id in ids.iter().filter(|id| !found.contains(id)) {
+                index.remove(VolunteerId(*id));
+            }
+        }
+        if let Ok(mut t) = self.teams.lock() {
+            for v in &vols {
+                t.insert(VolunteerId(v.id), v.team_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a volunteer in the index.
+    pub fn set_location(&self, id: Uuid, at: GeoPoint, seen: DateTime<Utc>) {
+        if let Ok(mut index) = self.index.lock() {
+            let _ = index.set_location(VolunteerId(id), at, seen.timestamp());
+        }
+    }
+
+    /// Number of volunteers indexed.
+    pub fn indexed(&self) -> usize {
+        self.index.lock().map(|i| i.len()).unwrap_or(0)
+    }
+
+    /// One pass over everything due at the clock's now.
+    pub async fn tick(&self, state: &AppState) -> ApiResult<TickReport> {
+        let _pass = self.pass.lock().await;
+        let now = state.clock.now();
+        let mut report = TickReport::default();
+        report.expired = self.expire_offers(state, now).await?;
+        self.run_waves(state, now, &mut report).await?;
+        report.auto_closed = self.auto_close(state, now).await?;
+        if report != TickReport::default() {
+            tracing::debug!(?report, "dispatch pass");
+        }
+        metrics::counter!("dispatch_offers_total").increment(report.offers as u64);
+        metrics::counter!("dispatch_escalations_total").increment(report.escalated as u64);
+        Ok(report)
+    }
+
+    async fn expire_offers(&self, state: &AppState, now: DateTime<Utc>) -> ApiResult<usize> {
+        let due = assignment::Entity::find()
+            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::Deadline.lte(now))
+            .limit(1000)
+            .all(&state.db)
+            .await?;
+        let ch = Channels(&state.settings.redis_prefix);
+        let mut n = 0;
+        for a in due {
+            let txn = state.db.begin().await?;
+            let res = assignment::Entity::update_many()
+                .col_expr(assignment::Column::State, Expr::value(st::EXPIRED))
+                .col_expr(assignment::Column::RespondedAt, Expr::value(now))
+                .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+                .filter(assignment::Column::Id.eq(a.id))
+                .filter(assignment::Column::State.eq(st::OFFERED))
+                .exec(&txn)
+                .await?;
+            if res.rows_affected == 1 {
+                orders::event(
+                    &txn,
+                    a.order_id,
+                    Actor::SYSTEM,
+                    "offer_expired",
+                    None,
+                    None,
+                    json!({"volunteer_id": a.volunteer_id.to_string(), "wave": a.wave}),
+                    now,
+                )
+                .await?;
+                orders::push(
+                    &txn,
+                    ch.volunteer(a.volunteer_id),
+                    json!({"type": "offer_expired", "offer_id": a.id.to_string(), "order_id": a.order_id.to_string()}),
+                    now,
+                )
+                .await?;
+                n += 1;
+            }
+            txn.commit().await?;
+        }
+        Ok(n)
+    }
+
+    async fn run_waves(&self, state: &AppState, now: DateTime<Utc>, report: &mut TickReport) -> ApiResult<()> {
+        let d = &state.settings.dispatch;
+        let due = order::Entity::find()
+            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+            .filter(order::Column::NextActionAt.lte(now))
+            .order_by_asc(order::Column::NextActionAt)
+            .limit(500)
+            .all(&state.db)
+            .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        // If any new order is due, every waiting new order joins its batch.
+        let mut orders_to_run = due;
+        if orders_to_run.iter().any(|o| o.wave == 0) {
+            let known: HashSet<Uuid> = orders_to_run.iter().map(|o| o.id).collect();
+            let waiting = order::Entity::find()
+                .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+                .filter(order::Column::Wave.eq(0))
+                .limit(500)
+                .all(&state.db)
+                .await?;
+            orders_to_run.extend(waiting.into_iter().filter(|o| !known.contains(&o.id)));
+        }
+        // Volunteers holding an open offer get no second one.
+        let busy_rows: Vec<Uuid> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::VolunteerId)
+            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::Deadline.gt(now))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        let mut busy: HashSet<VolunteerId> = busy_rows.into_iter().map(VolunteerId).collect();
+
+        // Everyone already asked, per order.
+        let ids: Vec<Uuid> = orders_to_run.iter().map(|o| o.id).collect();
+        let mut asked: HashMap<Uuid, HashSet<VolunteerId>> = HashMap::new();
+        for chunk in ids.chunks(300) {
+            let rows: Vec<(Uuid, Uuid)> = assignment::Entity::find()
+                .select_only()
+                .column(assignment::Column::OrderId)
+                .column(assignment::Column::VolunteerId)
+                .filter(assignment::Column::OrderId.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            for (o, v) in rows {
+                asked.entry(o).or_default().insert(VolunteerId(v));
+            }
+        }
+        // Outstanding offers per order.
+        let outstanding: HashSet<Uuid> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::OrderId)
+            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::Deadline.gt(now))
+            .filter(assignment::Column::OrderId.is_in(ids.clone()))
+            .into_tuple::<Uuid>()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .collect();
+
+        let ts = now.timestamp();
+        // Joint assignment of the new orders' first waves (min total distance).
+        let new_orders: Vec<&order::Model> = orders_to_run
+            .iter()
+            .filter(|o| o.wave == 0 && o.target_team_id.is_none())
+            .collect();
+        let mut primary: HashMap<Uuid, Vec<(VolunteerId, f64)>> = HashMap::new();
+        if new_orders.len() > 1 {
+            let batch: Vec<BatchOrder<'_>> = new_orders
+                .iter()
+                .map(|o| -> ApiResult<BatchOrder<'_>> {
+                    let need = u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0);
+                    let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
+                    Ok(BatchOrder::new(point_of(o)?, need, required_of(o))
+                        .within_m(radius)
+                        .excluding(Exclude::Set(&busy)))
+                })
+                .collect::<ApiResult<_>>()?;
+            let result = {
+                let index = self
+                    .index
+                    .lock()
+                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                assign_batch(&index, &batch, &BatchParams::new(ts))
+            };
+            for (o, picks) in new_orders.iter().zip(result.assignments) {
+                primary.insert(o.id, picks.into_iter().map(|c| (c.id, c.distance_m)).collect());
+            }
+            report.batched += new_orders.len();
+        }
+        let reserved: HashSet<VolunteerId> = primary.values().flatten().map(|(id, _)| *id).collect();
+
+        for o in &orders_to_run {
+            if o.wave > 0 && outstanding.contains(&o.id) && o.next_action_at.is_some_and(|t| t > now) {
+                continue;
+            }
+            let mut wave = o.wave + 1;
+            let empty = HashSet::new();
+            let already = asked.get(&o.id).unwrap_or(&empty);
+            loop {
+                let Some(p) = plan(d, o, wave) else {
+                    self.escalate(state, o, now).await?;
+                    report.escalated += 1;
+                    break;
+                };
+                let mut picks: Vec<(VolunteerId, f64)> = if wave == o.wave + 1 {
+                    primary.remove(&o.id).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let want = wave_size(d, o);
+                if picks.len() < want {
+                    let teams = self.teams.lock().map(|t| t.clone()).unwrap_or_default();
+                    let mine: HashSet<VolunteerId> = picks.iter().map(|(id, _)| *id).collect();
+                    let skip = |id: VolunteerId| {
+                        busy.contains(&id)
+                            || already.contains(&id)
+                            || mine.contains(&id)
+                            || (reserved.contains(&id) && !mine.contains(&id))
+                            || p.team_only.is_some_and(|t| teams.get(&id) != Some(&t))
+                    };
+                    let more = {
+                        let index = self
+                            .index
+                            .lock()
+                            .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                        index.nearest_available(
+                            &Query::new(point_of(o)?, required_of(o), want - picks.len(), ts)
+                                .within_m(p.radius_m)
+                                .excluding(Exclude::Predicate(&skip)),
+                        )
+                    };
+                    picks.extend(more.into_iter().map(|c| (c.id, c.distance_m)));
+                }
+                if picks.is_empty() {
+                    wave += 1;
+                    continue;
+                }
+                let written = self.start_wave(state, o, wave, &p, &picks, now).await?;
+                if written {
+                    report.waves += 1;
+                    report.offers += picks.len();
+                    if let Ok(mut index) = self.index.lock() {
+                        for (id, _) in &picks {
+                            let _ = index.record_offer(*id, ts);
+                        }
+                    }
+                    busy.extend(picks.iter().map(|(id, _)| *id));
+                }
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_wave(
+        &self,
+        state: &AppState,
+        o: &order::Model,
+        wave: i32,
+        p: &WavePlan,
+        picks: &[(VolunteerId, f64)],
+        now: DateTime<Utc>,
+    ) -> ApiResult<bool> {
+        let d = &state.settings.dispatch;
+        let deadline = now + Duration::seconds(d.offer_timeout_secs);
+        let next = if p.team_only.is_some() {
+            now + Duration::seconds(d.team_first_secs.max(d.offer_timeout_secs))
+        } else {
+            deadline
+        };
+        let txn = state.db.begin().await?;
+        // Claim the order for this wave: another process may be running it.
+        let res = order::Entity::update_many()
+            .col_expr(order::Column::Wave, Expr::value(wave))
+            .col_expr(order::Column::NextActionAt, Expr::value(next))
+            .col_expr(order::Column::Version, Expr::value(o.version + 1))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .filter(order::Column::Id.eq(o.id))
+            .filter(order::Column::Version.eq(o.version))
+            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let ch = Channels(&state.settings.redis_prefix);
+        let how = if o.wave == 0 { "batch" } else { "offer" };
+        for (vid, dist) in picks {
+            let id = Uuid::now_v7();
+            assignment::Entity::insert(assignment::ActiveModel {
+                id: Set(id),
+                order_id: Set(o.id),
+                volunteer_id: Set(vid.as_uuid()),
+                state: Set(st::OFFERED.to_owned()),
+                how: Set(how.to_owned()),
+                wave: Set(wave),
+                distance_m: Set(Some(*dist)),
+                offered_at: Set(now),
+                deadline: Set(Some(deadline)),
+                responded_at: Set(None),
+                arrived_at: Set(None),
+                completed_at: Set(None),
+                note: Set(None),
+                assigned_by: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+            orders::push(
+                &txn,
+                ch.volunteer(vid.as_uuid()),
+                json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(), "code": o.code,
+                       "category": o.category, "urgency": o.urgency, "address": o.address,
+                       "lat": o.lat, "lon": o.lon, "distance_m": dist.round(),
+                       "deadline": deadline.to_rfc3339()}),
+                now,
+            )
+            .await?;
+        }
+        orders::event(
+            &txn,
+            o.id,
+            Actor::SYSTEM,
+            "wave_started",
+            None,
+            None,
+            json!({"wave": wave, "radius_m": p.radius_m, "team_only": p.team_only.map(|t| t.to_string()),
+                   "offered": picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+                   "deadline": deadline.to_rfc3339()}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn escalate(&self, state: &AppState, o: &order::Model, now: DateTime<Utc>) -> ApiResult<()> {
+        let txn = state.db.begin().await?;
+        let fresh = orders::load(&txn, o.id).await?;
+        if fresh.version != o.version || fresh.status != OrderStatus::Open.code() {
+            txn.rollback().await?;
+            return Ok(());
+        }
+        orders::transition(
+            &txn,
+            &fresh,
+            OrderAction::Escalate,
+            Actor::SYSTEM,
+            vec![
+                (order::Column::EscalatedAt, Some(now).into()),
+                (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+            ],
+            json!({"after_wave": fresh.wave}),
+            now,
+            &state.settings.redis_prefix,
+        )
+        .await?;
+        orders::withdraw_open_offers(&txn, o.id, "escalated", now, &state.settings.redis_prefix).await?;
+        txn.commit().await?;
+        tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
+        Ok(())
+    }
+
+    async fn auto_close(&self, state: &AppState, now: DateTime<Utc>) -> ApiResult<usize> {
+        let cutoff = now - Duration::hours(state.settings.dispatch.auto_close_hours);
+        let due = order::Entity::find()
+            .filter(order::Column::Status.eq(OrderStatus::Completed.code()))
+            .filter(order::Column::CompletedAt.lte(cutoff))
+            .limit(200)
+            .all(&state.db)
+            .await?;
+        let mut n = 0;
+        for o in due {
+            let txn = state.db.begin().await?;
+            let closed = orders::transition(
+                &txn,
+                &o,
+                OrderAction::AutoClose,
+                Actor::SYSTEM,
+                vec![(order::Column::ClosedAt, Some(now).into())],
+                json!({"after_hours": state.settings.dispatch.auto_close_hours}),
+                now,
+                &state.settings.redis_prefix,
+            )
+            .await;
+            match closed {
+                Ok(closed) => {
+                    points::award_for_order(&txn, &state.settings.points, &closed, now).await?;
+                    txn.commit().await?;
+                    n += 1;
+                }
+                Err(ApiError::Conflict(_)) => txn.rollback().await?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs passes until `shutdown` fires: every `tick_ms`, and after a new
+    /// order (waiting `batch_window_ms` for companions).
+    pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let d = state.settings.dispatch.clone();
+        let mut reload_every = tokio::time::interval(std::time::Duration::from_secs(300));
+        reload_every.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(d.tick_ms)) => {}
+                _ = state.dispatcher.wake.notified() => {}
+                _ = reload_every.tick() => {
+                    if let Err(e) = state.dispatcher.reload(&state.db, &d).await {
+                        tracing::warn!(error = %e, "index reload failed");
+                    }
+                }
+            }
+            if let Err(e) = state.dispatcher.tick(&state).await {
+                tracing::error!(error = ?e, "dispatch pass failed");
+            }
+        }
+    }
+}

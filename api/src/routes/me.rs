@@ -1,0 +1,305 @@
+//! A volunteer's own day: duty, position, offers, nearby tasks, points.
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, OrderStatus, Role, SkillSet};
+
+use crate::auth::AuthUser;
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
+use crate::routes::parse_id;
+use crate::services::orders::{self, Actor, ClaimHow, st};
+use crate::services::points;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me/location", web::put().to(put_location))
+        .route("/me/duty", web::put().to(put_duty))
+        .route("/me/offers", web::get().to(my_offers))
+        .route("/me/points", web::get().to(my_points))
+        .route("/offers/{id}/accept", web::post().to(accept))
+        .route("/offers/{id}/decline", web::post().to(decline))
+        .route("/tasks/nearby", web::get().to(nearby));
+}
+
+fn volunteer_only(user: &AuthUser) -> ApiResult<Uuid> {
+    if user.role == Role::Volunteer {
+        Ok(user.id.as_uuid())
+    } else {
+        Err(ApiError::forbidden("only volunteers have offers, duty and a position"))
+    }
+}
+
+/// Report where I am (while on duty).
+#[utoipa::path(put, path = "/api/v1/me/location", tag = "volunteer", security(("bearer" = [])), request_body = PositionIn,
+    responses((status = 204, description = "stored"), (status = 422, description = "not a position")))]
+pub async fn put_location(state: web::Data<AppState>, user: AuthUser, body: Json<PositionIn>) -> ApiResult<HttpResponse> {
+    let id = volunteer_only(&user)?;
+    let at = GeoPoint::parse(body.0.lat, body.0.lon)?;
+    let now = state.clock.now();
+    volunteer::Entity::update_many()
+        .col_expr(volunteer::Column::Lat, Expr::value(at.lat()))
+        .col_expr(volunteer::Column::Lon, Expr::value(at.lon()))
+        .col_expr(volunteer::Column::LocationAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    state.dispatcher.set_location(id, at, now);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Duty switch.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DutyIn {
+    /// On duty (true) or off (false).
+    pub on_duty: bool,
+}
+
+/// Go on or off duty.
+#[utoipa::path(put, path = "/api/v1/me/duty", tag = "volunteer", security(("bearer" = [])), request_body = DutyIn,
+    responses((status = 200, description = "the new state")))]
+pub async fn put_duty(state: web::Data<AppState>, user: AuthUser, body: Json<DutyIn>) -> ApiResult<HttpResponse> {
+    let id = volunteer_only(&user)?;
+    let now = state.clock.now();
+    volunteer::Entity::update_many()
+        .col_expr(volunteer::Column::OnDuty, Expr::value(body.0.on_duty))
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    state.dispatcher.refresh(&state.db, &[id]).await?;
+    Ok(HttpResponse::Ok().json(json!({"on_duty": body.0.on_duty})))
+}
+
+/// An offer to me.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferOut {
+    /// Offer id (accept/decline it).
+    pub id: String,
+    /// The order.
+    pub order_id: String,
+    /// Answer by then.
+    pub deadline: Option<DateTime<Utc>>,
+    /// How far the order was when offered.
+    pub distance_m: Option<f64>,
+    /// Wave number.
+    pub wave: i32,
+    /// The order (contact phone masked).
+    pub order: OrderOut,
+}
+
+/// My open offers, soonest deadline first.
+#[utoipa::path(get, path = "/api/v1/me/offers", tag = "volunteer", security(("bearer" = [])),
+    responses((status = 200, body = [OfferOut])))]
+pub async fn my_offers(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let id = volunteer_only(&user)?;
+    let now = state.clock.now();
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::VolunteerId.eq(id))
+        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::Deadline.gt(now))
+        .order_by_asc(assignment::Column::Deadline)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for a in rows {
+        let o = orders::load(&state.db, a.order_id).await?;
+        out.push(OfferOut {
+            id: a.id.to_string(),
+            order_id: a.order_id.to_string(),
+            deadline: a.deadline,
+            distance_m: a.distance_m,
+            wave: a.wave,
+            order: order_out(&o, View::Prospect),
+        });
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn my_offer(state: &AppState, offer: &str, volunteer: Uuid) -> ApiResult<assignment::Model> {
+    let id: Uuid = parse_id("id", offer)?;
+    assignment::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|a| a.volunteer_id == volunteer)
+        .ok_or(ApiError::NotFound("offer"))
+}
+
+/// Accept an offer. Exactly `headcount` volunteers get the order; the rest get 409.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/accept", tag = "volunteer", security(("bearer" = [])),
+    responses((status = 200, body = OrderOut), (status = 404, description = "not your offer"), (status = 409, description = "expired, withdrawn or already full")))]
+pub async fn accept(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let me = volunteer_only(&user)?;
+    let a = my_offer(&state, &id, me).await?;
+    let now = state.clock.now();
+    if a.state != st::OFFERED {
+        return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
+    }
+    if a.deadline.is_some_and(|d| d <= now) {
+        return Err(ApiError::Conflict("this offer has expired".to_owned()));
+    }
+    let txn = state.db.begin().await?;
+    let o = orders::claim(&txn, a.order_id, me, ClaimHow::Offer, Actor::user(me, user.role), a.distance_m, now, &state.settings.redis_prefix).await?;
+    txn.commit().await?;
+    state.dispatcher.refresh(&state.db, &[me]).await?;
+    Ok(HttpResponse::Ok().json(order_out(&o, View::Assigned)))
+}
+
+/// Decline an offer; when nobody is left to answer, the next wave starts at once.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/decline", tag = "volunteer", security(("bearer" = [])),
+    responses((status = 204, description = "declined"), (status = 409, description = "no longer open")))]
+pub async fn decline(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let me = volunteer_only(&user)?;
+    let a = my_offer(&state, &id, me).await?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let res = assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, Expr::value(st::DECLINED))
+        .col_expr(assignment::Column::RespondedAt, Expr::value(now))
+        .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+        .filter(assignment::Column::Id.eq(a.id))
+        .filter(assignment::Column::State.eq(st::OFFERED))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
+    }
+    orders::event(&txn, a.order_id, Actor::user(me, user.role), "offer_declined", None, None, json!({"volunteer_id": me.to_string(), "wave": a.wave}), now).await?;
+    let open_left = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(a.order_id))
+        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::Deadline.gt(now))
+        .one(&txn)
+        .await?;
+    if open_left.is_none() {
+        order::Entity::update_many()
+            .col_expr(order::Column::NextActionAt, Expr::value(now))
+            .filter(order::Column::Id.eq(a.order_id))
+            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    state.dispatcher.wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Search radius for nearby tasks.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyQuery {
+    /// Metres (100–50,000; default 3,000).
+    pub radius_m: Option<f64>,
+}
+
+/// Open tasks near me that match my skills, nearest first, with distance.
+#[utoipa::path(get, path = "/api/v1/tasks/nearby", tag = "volunteer", security(("bearer" = [])), params(NearbyQuery),
+    responses((status = 200, body = [OrderOut]), (status = 422, description = "no position reported yet, or bad radius")))]
+pub async fn nearby(state: web::Data<AppState>, user: AuthUser, query: Query<NearbyQuery>) -> ApiResult<HttpResponse> {
+    let me = volunteer_only(&user)?;
+    let radius = query.radius_m.unwrap_or(3000.0);
+    if !(100.0..=50_000.0).contains(&radius) {
+        return Err(ApiError::invalid("radius_m", "must be between 100 and 50000"));
+    }
+    let v = volunteer::Entity::find_by_id(me)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let here = match (v.lat, v.lon) {
+        (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon)?,
+        _ => return Err(ApiError::invalid("location", "report your position first (PUT /api/v1/me/location)")),
+    };
+    let now = state.clock.now();
+    let held = orders::valid_skills(&state.db, me, now).await?;
+    // A bounding box in SQL, exact distance here.
+    let dlat = radius / 111_000.0;
+    let dlon = radius / (111_000.0 * here.lat().to_radians().cos().max(0.01));
+    let candidates = order::Entity::find()
+        .filter(order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]))
+        .filter(order::Column::Lat.between(here.lat() - dlat, here.lat() + dlat))
+        .filter(order::Column::Lon.between(here.lon() - dlon, here.lon() + dlon))
+        .all(&state.db)
+        .await?;
+    let mine: std::collections::HashSet<Uuid> = assignment::Entity::find()
+        .filter(assignment::Column::VolunteerId.eq(me))
+        .filter(assignment::Column::State.is_in([st::ACCEPTED, st::ARRIVED, st::COMPLETED]))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.order_id)
+        .collect();
+    let mut out: Vec<(f64, OrderOut)> = candidates
+        .iter()
+        .filter(|o| o.filled < o.headcount && !mine.contains(&o.id))
+        .filter(|o| held.contains_all(SkillSet::parse_list(&o.required_skills).unwrap_or_default()))
+        .filter_map(|o| {
+            let d = GeoPoint::parse(o.lat, o.lon).ok()?.distance_m(&here);
+            (d <= radius).then(|| {
+                let mut out = order_out(o, View::Prospect);
+                out.distance_m = Some(d.round());
+                (d, out)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(HttpResponse::Ok().json(out.into_iter().map(|(_, o)| o).collect::<Vec<_>>()))
+}
+
+/// A ledger row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsEntryOut {
+    /// earn, bonus, adjustment or redemption.
+    pub kind: String,
+    /// Points (negative for deductions).
+    pub amount: i32,
+    /// The order it was for.
+    pub order_id: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Balance, rank and recent history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsOut {
+    /// Sum of the ledger.
+    pub balance: i64,
+    /// All-time rank among volunteers.
+    pub rank: Option<u32>,
+    /// Newest first.
+    pub history: Vec<PointsEntryOut>,
+}
+
+/// Points of one volunteer.
+pub async fn points_of(state: &AppState, volunteer_id: Uuid) -> ApiResult<PointsOut> {
+    let history = points::history(&state.db, volunteer_id, 100).await?;
+    Ok(PointsOut {
+        balance: points::balance(&state.db, volunteer_id).await?,
+        rank: points::rank_of(&state.db, volunteer_id).await?,
+        history: history
+            .into_iter()
+            .map(|e| PointsEntryOut {
+                kind: e.kind,
+                amount: e.amount,
+                order_id: e.order_id.map(|o| o.to_string()),
+                reason: e.reason,
+                created_at: e.created_at,
+            })
+            .collect(),
+    })
+}
+
+/// My points: balance, rank, history.
+#[utoipa::path(get, path = "/api/v1/me/points", tag = "volunteer", security(("bearer" = [])),
+    responses((status = 200, body = PointsOut)))]
+pub async fn my_points(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let me = volunteer_only(&user)?;
+    Ok(HttpResponse::Ok().json(points_of(&state, me).await?))
+}

@@ -1,0 +1,896 @@
+//! Orders (点单) and what people do with them.
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use zhongdui_domain::{CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Phone, Role, Urgency};
+
+use crate::auth::AuthUser;
+use crate::entities::{assignment, order, order_event, team, user, volunteer};
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::routes::{Page, PageParams, parse_id};
+use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
+use crate::services::points;
+use crate::services::roster::Errors;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/orders")
+            .route(web::get().to(list_orders))
+            .route(web::post().to(create_order)),
+    )
+    .route("/orders/{id}", web::get().to(get_order))
+    .route("/orders/{id}/grab", web::post().to(grab))
+    .route("/orders/{id}/arrive", web::post().to(arrive))
+    .route("/orders/{id}/complete", web::post().to(complete))
+    .route("/orders/{id}/cancel", web::post().to(cancel))
+    .route("/orders/{id}/confirm", web::post().to(confirm))
+    .route("/orders/{id}/assign", web::post().to(assign))
+    .route("/orders/{id}/redispatch", web::post().to(redispatch))
+    .route("/escalations", web::get().to(escalations));
+}
+
+/// A volunteer on (or offered) an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentOut {
+    /// Assignment (offer) id.
+    pub id: String,
+    /// Volunteer id.
+    pub volunteer_id: String,
+    /// Volunteer name.
+    pub volunteer_name: String,
+    /// Their team.
+    pub team_name: Option<String>,
+    /// Phone: to staff always; to the resident once the volunteer accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volunteer_phone: Option<String>,
+    /// offered, accepted, declined, expired, withdrawn, arrived, completed, cancelled, removed.
+    pub state: String,
+    /// offer, batch, grab or manual.
+    pub how: String,
+    /// Wave number (offers).
+    pub wave: i32,
+    /// Distance when offered or grabbed.
+    pub distance_m: Option<f64>,
+    /// When offered (or taken).
+    pub offered_at: DateTime<Utc>,
+    /// Answer deadline of an offer.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Arrived.
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// Completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Completion note.
+    pub note: Option<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Sequence id.
+    pub id: i64,
+    /// What happened.
+    pub kind: String,
+    /// Who (absent: the dispatcher).
+    pub actor_id: Option<String>,
+    /// Their role.
+    pub actor_role: Option<String>,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: Option<String>,
+    /// Details.
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderOut {
+    /// Id.
+    pub id: String,
+    /// Human-readable code, e.g. ZD-20261123-0042.
+    pub code: String,
+    /// Status.
+    pub status: String,
+    /// Category code.
+    pub category: String,
+    /// Skills needed.
+    pub required_skills: Vec<String>,
+    /// Difficulty tier.
+    pub tier: i16,
+    /// Urgency.
+    pub urgency: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Address.
+    pub address: String,
+    /// Description.
+    pub description: String,
+    /// Volunteers needed.
+    pub headcount: i32,
+    /// Volunteers on it.
+    pub filled: i32,
+    /// resident, coordinator or station.
+    pub source: String,
+    /// Station (slips).
+    pub station: Option<String>,
+    /// Team asked first (slips).
+    pub target_team_id: Option<String>,
+    /// Contact phone, masked to volunteers who have not accepted.
+    pub contact_phone: Option<String>,
+    /// Current wave.
+    pub wave: i32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// First volunteer accepted.
+    pub first_accepted_at: Option<DateTime<Utc>>,
+    /// Escalated to coordinators.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Completed by the volunteers.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Closed (confirmed or auto-closed).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Why cancelled.
+    pub cancel_reason: Option<String>,
+    /// Resident's rating 1–5.
+    pub rating: Option<i16>,
+    /// Resident's feedback.
+    pub feedback: Option<String>,
+    /// Distance from the caller (nearby tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    /// Volunteers offered / on it (detail view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<Vec<AssignmentOut>>,
+    /// Audit trail (detail view, not for volunteers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventOut>>,
+}
+
+/// How much of an order the caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Coordinators and admins.
+    Staff,
+    /// The resident it belongs to.
+    Owner,
+    /// A volunteer on it (accepted).
+    Assigned,
+    /// A volunteer offered it or browsing it.
+    Prospect,
+}
+
+/// The wire form of an order for a viewer.
+pub fn order_out(o: &order::Model, view: View) -> OrderOut {
+    let phone = o.contact_phone.as_ref().map(|p| match view {
+        View::Prospect => Phone::parse(p).map(|p| p.masked()).unwrap_or_else(|_| "***".to_owned()),
+        _ => p.clone(),
+    });
+    OrderOut {
+        id: o.id.to_string(),
+        code: o.code.clone(),
+        status: o.status.clone(),
+        category: o.category.clone(),
+        required_skills: o
+            .required_skills
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        tier: o.tier,
+        urgency: o.urgency.clone(),
+        lat: o.lat,
+        lon: o.lon,
+        address: o.address.clone(),
+        description: o.description.clone(),
+        headcount: o.headcount,
+        filled: o.filled,
+        source: o.source.clone(),
+        station: o.station.clone(),
+        target_team_id: o.target_team_id.map(|t| t.to_string()),
+        contact_phone: phone,
+        wave: o.wave,
+        created_at: o.created_at,
+        first_accepted_at: o.first_accepted_at,
+        escalated_at: o.escalated_at,
+        completed_at: o.completed_at,
+        closed_at: o.closed_at,
+        cancelled_at: o.cancelled_at,
+        cancel_reason: o.cancel_reason.clone(),
+        rating: o.rating,
+        feedback: o.feedback.clone(),
+        distance_m: None,
+        assignments: None,
+        events: None,
+    }
+}
+
+async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<OrderOut> {
+    let mut out = order_out(o, view);
+    let rows = orders::assignments_of(&state.db, o.id).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.volunteer_id).collect();
+    let users: HashMap<Uuid, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let vols: HashMap<Uuid, Uuid> = volunteer::Entity::find()
+        .filter(volunteer::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.team_id))
+        .collect();
+    let teams: HashMap<Uuid, String> = team::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let on_it = |a: &assignment::Model| [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str());
+    out.assignments = Some(
+        rows.iter()
+            .filter(|a| match view {
+                View::Staff => true,
+                // Residents and volunteers see who is coming, not who was asked.
+                _ => on_it(a),
+            })
+            .map(|a| {
+                let u = users.get(&a.volunteer_id);
+                AssignmentOut {
+                    id: a.id.to_string(),
+                    volunteer_id: a.volunteer_id.to_string(),
+                    volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
+                    team_name: vols.get(&a.volunteer_id).and_then(|t| teams.get(t)).cloned(),
+                    volunteer_phone: match view {
+                        View::Staff | View::Owner if on_it(a) || view == View::Staff => u.map(|u| u.phone.clone()),
+                        _ => None,
+                    },
+                    state: a.state.clone(),
+                    how: a.how.clone(),
+                    wave: a.wave,
+                    distance_m: a.distance_m,
+                    offered_at: a.offered_at,
+                    deadline: a.deadline,
+                    arrived_at: a.arrived_at,
+                    completed_at: a.completed_at,
+                    note: a.note.clone(),
+                }
+            })
+            .collect(),
+    );
+    if matches!(view, View::Staff | View::Owner) {
+        let events = orders::events_of(&state.db, o.id).await?;
+        out.events = Some(events.into_iter().map(event_out).collect());
+    }
+    Ok(out)
+}
+
+fn event_out(e: order_event::Model) -> EventOut {
+    EventOut {
+        id: e.id,
+        kind: e.kind,
+        actor_id: e.actor_id.map(|a| a.to_string()),
+        actor_role: e.actor_role,
+        from_status: e.from_status,
+        to_status: e.to_status,
+        data: e.data,
+        created_at: e.created_at,
+    }
+}
+
+/// What the caller may see of `o`, or 404 (nothing is revealed about orders
+/// the caller has no part in).
+async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResult<View> {
+    match user.role {
+        Role::Admin | Role::Coordinator => Ok(View::Staff),
+        Role::Resident if o.resident_id == Some(user.id.as_uuid()) || o.created_by == user.id.as_uuid() => {
+            Ok(View::Owner)
+        }
+        Role::Volunteer => {
+            let mine = assignment::Entity::find()
+                .filter(assignment::Column::OrderId.eq(o.id))
+                .filter(assignment::Column::VolunteerId.eq(user.id.as_uuid()))
+                .one(&state.db)
+                .await?;
+            match mine {
+                Some(a) if [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()) => Ok(View::Assigned),
+                Some(_) => Ok(View::Prospect),
+                None if OrderStatus::Open.code() == o.status || OrderStatus::Escalated.code() == o.status => {
+                    Ok(View::Prospect)
+                }
+                None => Err(ApiError::NotFound("order")),
+            }
+        }
+        _ => Err(ApiError::NotFound("order")),
+    }
+}
+
+/// A new order.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrderIn {
+    /// Category code.
+    pub category: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Address, 1–200 characters.
+    pub address: String,
+    /// What is needed, 1–2000 characters.
+    pub description: String,
+    /// Volunteers needed (1–20, default 1).
+    pub headcount: Option<i64>,
+    /// low, normal (default), urgent, critical.
+    pub urgency: Option<String>,
+    /// Phone to call (default: the resident's).
+    pub contact_phone: Option<String>,
+    /// Staff only: `coordinator` (on a resident's behalf, the default) or `station` (a dispatch slip).
+    pub source: Option<String>,
+    /// Staff only: the resident's phone, if they have an account.
+    pub resident_phone: Option<String>,
+    /// Staff only: station name for a slip.
+    pub station: Option<String>,
+    /// Staff only: offer to this team first.
+    pub target_team_id: Option<String>,
+}
+
+fn text(field: &'static str, raw: &str, max: usize, errors: &mut Errors) -> String {
+    let v = raw.trim();
+    let n = v.chars().count();
+    if n == 0 || n > max {
+        errors.push(field, format!("must be 1 to {max} characters"));
+    }
+    v.to_owned()
+}
+
+/// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderIn,
+    responses((status = 201, body = OrderOut), (status = 403, description = "volunteers cannot place orders"), (status = 422, description = "invalid field")))]
+pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json<OrderIn>) -> ApiResult<HttpResponse> {
+    if user.role == Role::Volunteer {
+        return Err(ApiError::forbidden("volunteers place orders through a coordinator or a resident account"));
+    }
+    let body = body.0;
+    let mut errors = Errors::default();
+    let category = body.category.parse::<Category>().map_err(|e| errors.push("category", e.message)).ok();
+    let at = match GeoPoint::parse(body.lat, body.lon) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.push(e.field, e.message);
+            None
+        }
+    };
+    let address = text("address", &body.address, 200, &mut errors);
+    let description = text("description", &body.description, 2000, &mut errors);
+    let headcount = body.headcount.unwrap_or(1);
+    if !(1..=20).contains(&headcount) {
+        errors.push("headcount", "must be between 1 and 20");
+    }
+    let urgency = match body.urgency.as_deref() {
+        None => Urgency::Normal,
+        Some(u) => u.parse().map_err(|e: zhongdui_domain::DomainError| errors.push("urgency", e.message)).unwrap_or_default(),
+    };
+    let contact_phone = match body.contact_phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => Phone::parse(p).map_err(|e| errors.push("contact_phone", e.message)).ok(),
+        None => None,
+    };
+    let staff = user.role.is_staff();
+    let source = match (staff, body.source.as_deref()) {
+        (false, None | Some("resident")) => "resident",
+        (false, Some(_)) => {
+            errors.push("source", "residents place their own orders");
+            "resident"
+        }
+        (true, None | Some("coordinator")) => "coordinator",
+        (true, Some("station")) => "station",
+        (true, Some(other)) => {
+            errors.push("source", format!("`{other}` is not coordinator or station"));
+            "coordinator"
+        }
+    };
+    if !staff && (body.resident_phone.is_some() || body.target_team_id.is_some() || body.station.is_some()) {
+        errors.push("target_team_id", "only coordinators may set resident_phone, station or target_team_id");
+    }
+    let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => parse_id::<Uuid>("target_team_id", raw).map_err(|_| errors.push("target_team_id", "not a valid id")).ok(),
+        None => None,
+    };
+    let resident_phone = match body.resident_phone.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Phone::parse(p).map_err(|e| errors.push("resident_phone", e.message)).ok(),
+        None => None,
+    };
+    errors.finish()?;
+    let (Some(category), Some(at)) = (category, at) else {
+        return Err(ApiError::invalid("category", "required"));
+    };
+    if let Some(t) = target_team_id {
+        if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
+            return Err(ApiError::invalid("target_team_id", "no such team"));
+        }
+    }
+    let resident_id = if staff {
+        match &resident_phone {
+            Some(p) => crate::services::accounts::find_by_phone(&state.db, p).await?.map(|u| u.id),
+            None => None,
+        }
+    } else {
+        Some(user.id.as_uuid())
+    };
+    let contact = contact_phone
+        .map(|p| p.as_str().to_owned())
+        .or_else(|| resident_phone.map(|p| p.as_str().to_owned()))
+        .or_else(|| (!staff).then(|| user.phone.clone()));
+    let now = state.clock.now();
+    let new = NewOrder {
+        category,
+        at,
+        address,
+        description,
+        headcount: i32::try_from(headcount).unwrap_or(1),
+        urgency,
+        contact_phone: contact,
+        source,
+        resident_id,
+        target_team_id,
+        station: if staff { body.station.filter(|s| !s.trim().is_empty()) } else { None },
+    };
+    let window = Duration::milliseconds(i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000));
+    let txn = state.db.begin().await?;
+    let o = orders::create(
+        &txn,
+        new,
+        Actor::user(user.id.as_uuid(), user.role),
+        now,
+        window,
+        &state.settings.redis_prefix,
+    )
+    .await?;
+    txn.commit().await?;
+    state.dispatcher.wake.notify_one();
+    tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
+    let view = if staff { View::Staff } else { View::Owner };
+    Ok(HttpResponse::Created().json(order_out(&o, view)))
+}
+
+/// Filters for the order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+}
+
+/// Orders the caller may see: residents their own, volunteers those they are on, staff all.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageParams, OrderQuery),
+    responses((status = 200, body = Page<OrderOut>)))]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    paging: Query<PageParams>,
+    query: Query<OrderQuery>,
+) -> ApiResult<HttpResponse> {
+    let (page, per_page) = paging.checked()?;
+    let mut select = order::Entity::find();
+    let view = match user.role {
+        Role::Admin | Role::Coordinator => View::Staff,
+        Role::Resident => {
+            select = select.filter(order::Column::ResidentId.eq(user.id.as_uuid()));
+            View::Owner
+        }
+        Role::Volunteer => {
+            let mine: Vec<Uuid> = assignment::Entity::find()
+                .filter(assignment::Column::VolunteerId.eq(user.id.as_uuid()))
+                .filter(assignment::Column::State.is_in([st::ACCEPTED, st::ARRIVED, st::COMPLETED]))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|a| a.order_id)
+                .collect();
+            select = select.filter(order::Column::Id.is_in(mine));
+            View::Assigned
+        }
+    };
+    if let Some(s) = query.status.as_deref().filter(|s| !s.is_empty()) {
+        let status: OrderStatus = s.parse().map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("status", e.message))?;
+        select = select.filter(order::Column::Status.eq(status.code()));
+    }
+    if let Some(c) = query.category.as_deref().filter(|s| !s.is_empty()) {
+        let category: Category = c.parse().map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("category", e.message))?;
+        select = select.filter(order::Column::Category.eq(category.code()));
+    }
+    let paginator = select
+        .order_by_desc(order::Column::CreatedAt)
+        .order_by_desc(order::Column::Id)
+        .paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page - 1).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(|o| order_out(o, view)).collect::<Vec<_>>(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One order with its assignments and (for the resident and staff) its audit trail.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = OrderOut), (status = 404, description = "no such order, or not yours")))]
+pub async fn get_order(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    let view = view_of(&state, &user, &o).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, view).await?))
+}
+
+fn require_volunteer(user: &AuthUser) -> ApiResult<()> {
+    if user.role == Role::Volunteer {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only volunteers may do this"))
+    }
+}
+
+/// Take an open task directly (volunteers holding the skills it needs).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/grab", tag = "tasks", security(("bearer" = [])),
+    responses((status = 200, body = OrderOut), (status = 409, description = "already full, or no capacity"), (status = 422, description = "missing skills")))]
+pub async fn grab(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    require_volunteer(&user)?;
+    let id: Uuid = parse_id("id", &id)?;
+    let now = state.clock.now();
+    let o = orders::load(&state.db, id).await?;
+    let held = orders::valid_skills(&state.db, user.id.as_uuid(), now).await?;
+    let needed = zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default();
+    if !held.contains_all(needed) {
+        return Err(ApiError::invalid("skills", "you do not hold (a valid certificate for) the skills this task needs"));
+    }
+    let v = volunteer::Entity::find_by_id(user.id.as_uuid())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let distance = match (v.lat, v.lon) {
+        (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon).ok().and_then(|p| GeoPoint::parse(o.lat, o.lon).ok().map(|q| p.distance_m(&q))),
+        _ => None,
+    };
+    let txn = state.db.begin().await?;
+    let o = orders::claim(&txn, id, user.id.as_uuid(), ClaimHow::Grab, Actor::user(user.id.as_uuid(), user.role), distance, now, &state.settings.redis_prefix).await?;
+    txn.commit().await?;
+    state.dispatcher.refresh(&state.db, &[user.id.as_uuid()]).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+}
+
+/// A position report.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PositionIn {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+async fn my_assignment(state: &AppState, order_id: Uuid, volunteer_id: Uuid) -> ApiResult<assignment::Model> {
+    assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
+/// Check in on scene; must be within the configured distance of the order.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/arrive", tag = "tasks", security(("bearer" = [])), request_body = PositionIn,
+    responses((status = 200, body = OrderOut), (status = 422, description = "too far from the order")))]
+pub async fn arrive(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<PositionIn>) -> ApiResult<HttpResponse> {
+    require_volunteer(&user)?;
+    let id: Uuid = parse_id("id", &id)?;
+    let here = GeoPoint::parse(body.0.lat, body.0.lon)?;
+    let now = state.clock.now();
+    let o = orders::load(&state.db, id).await?;
+    let a = my_assignment(&state, id, user.id.as_uuid()).await?;
+    if a.state != st::ACCEPTED {
+        return Err(ApiError::Conflict(format!("your part in this order is {}, not accepted", a.state)));
+    }
+    let distance = here.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    let limit = state.settings.dispatch.arrive_radius_m;
+    if distance > limit {
+        return Err(ApiError::invalid("lat", format!("you are {distance:.0} m from the order; check in within {limit:.0} m")));
+    }
+    let actor = Actor::user(user.id.as_uuid(), user.role);
+    let txn = state.db.begin().await?;
+    let res = assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::ARRIVED))
+        .col_expr(assignment::Column::ArrivedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(assignment::Column::Id.eq(a.id))
+        .filter(assignment::Column::State.eq(st::ACCEPTED))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::Conflict("your assignment changed meanwhile".to_owned()));
+    }
+    orders::event(&txn, id, actor, "arrived", None, None, json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}), now).await?;
+    let o = orders::load(&txn, id).await?;
+    let o = if o.status == OrderStatus::Assigned.code() {
+        orders::transition(&txn, &o, OrderAction::Arrive, actor, vec![(order::Column::ArrivedAt, Some(now).into())], json!({}), now, &state.settings.redis_prefix).await?
+    } else if o.status == OrderStatus::InProgress.code() {
+        o
+    } else {
+        return Err(ApiError::Conflict(format!("order {} is {}; check-in is for assigned orders", o.code, o.status)));
+    };
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+}
+
+/// Completion note.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompleteIn {
+    /// What was done (up to 2000 characters).
+    pub note: Option<String>,
+}
+
+/// Report the task done (after checking in).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "tasks", security(("bearer" = [])), request_body = CompleteIn,
+    responses((status = 200, body = OrderOut), (status = 409, description = "not checked in")))]
+pub async fn complete(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<CompleteIn>) -> ApiResult<HttpResponse> {
+    require_volunteer(&user)?;
+    let id: Uuid = parse_id("id", &id)?;
+    let note = body.0.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::invalid("note", "must be at most 2000 characters"));
+    }
+    let now = state.clock.now();
+    let a = my_assignment(&state, id, user.id.as_uuid()).await?;
+    if a.state != st::ARRIVED {
+        return Err(ApiError::Conflict(format!("check in first (your part is {})", a.state)));
+    }
+    let actor = Actor::user(user.id.as_uuid(), user.role);
+    let txn = state.db.begin().await?;
+    let res = assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::COMPLETED))
+        .col_expr(assignment::Column::CompletedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(assignment::Column::Note, sea_orm::sea_query::Expr::value(note.clone()))
+        .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(assignment::Column::Id.eq(a.id))
+        .filter(assignment::Column::State.eq(st::ARRIVED))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::Conflict("your assignment changed meanwhile".to_owned()));
+    }
+    orders::release_capacity(&txn, user.id.as_uuid(), now).await?;
+    orders::event(&txn, id, actor, "volunteer_completed", None, None, json!({"volunteer_id": user.id.to_string(), "note": note}), now).await?;
+    let still_on: u64 = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(id))
+        .filter(assignment::Column::State.is_in(st::ACTIVE))
+        .count(&txn)
+        .await?;
+    let mut o = orders::load(&txn, id).await?;
+    if still_on == 0 && o.status == OrderStatus::InProgress.code() {
+        o = orders::transition(&txn, &o, OrderAction::Complete, actor, vec![(order::Column::CompletedAt, Some(now).into())], json!({}), now, &state.settings.redis_prefix).await?;
+    }
+    txn.commit().await?;
+    state.dispatcher.refresh(&state.db, &[user.id.as_uuid()]).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+}
+
+/// A cancellation.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelIn {
+    /// Why (required for coordinators).
+    pub reason: Option<String>,
+}
+
+/// Cancel: the resident before anyone arrives, or a coordinator with a reason.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = CancelIn,
+    responses((status = 200, body = OrderOut), (status = 409, description = "too late to cancel"), (status = 422, description = "reason missing")))]
+pub async fn cancel(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<CancelIn>) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    let view = view_of(&state, &user, &o).await?;
+    let reason = body.0.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let by = match view {
+        View::Staff => {
+            if reason.is_none() {
+                return Err(ApiError::invalid("reason", "coordinators must give a reason"));
+            }
+            CancelledBy::Staff
+        }
+        View::Owner => CancelledBy::Resident,
+        _ => return Err(ApiError::forbidden("only the resident or a coordinator may cancel")),
+    };
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::invalid("reason", "must be at most 500 characters"));
+    }
+    let now = state.clock.now();
+    let released: Vec<Uuid> = orders::assignments_of(&state.db, id)
+        .await?
+        .into_iter()
+        .filter(|a| st::ACTIVE.contains(&a.state.as_str()))
+        .map(|a| a.volunteer_id)
+        .collect();
+    let txn = state.db.begin().await?;
+    let o = orders::cancel(&txn, &o, by, Actor::user(user.id.as_uuid(), user.role), reason, now, &state.settings.redis_prefix).await?;
+    txn.commit().await?;
+    state.dispatcher.refresh(&state.db, &released).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, view).await?))
+}
+
+/// The resident's confirmation.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmIn {
+    /// 1 to 5 stars.
+    pub rating: i64,
+    /// Comments (up to 1000 characters).
+    pub feedback: Option<String>,
+}
+
+/// Confirm completion and rate it (the resident); volunteers earn their points.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = ConfirmIn,
+    responses((status = 200, body = OrderOut), (status = 409, description = "not completed"), (status = 422, description = "rating out of range")))]
+pub async fn confirm(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<ConfirmIn>) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    let view = view_of(&state, &user, &o).await?;
+    if view != View::Owner {
+        return Err(ApiError::forbidden("only the resident who placed the order confirms it"));
+    }
+    let body = body.0;
+    if !(1..=5).contains(&body.rating) {
+        return Err(ApiError::invalid("rating", "must be 1 to 5"));
+    }
+    let feedback = body.feedback.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
+    if feedback.as_ref().is_some_and(|f| f.chars().count() > 1000) {
+        return Err(ApiError::invalid("feedback", "must be at most 1000 characters"));
+    }
+    let rating = i16::try_from(body.rating).unwrap_or(5);
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let o = orders::transition(
+        &txn,
+        &o,
+        OrderAction::Confirm,
+        Actor::user(user.id.as_uuid(), user.role),
+        vec![
+            (order::Column::Rating, Some(rating).into()),
+            (order::Column::Feedback, feedback.clone().into()),
+            (order::Column::ClosedAt, Some(now).into()),
+        ],
+        json!({"rating": rating}),
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
+    points::award_for_order(&txn, &state.settings.points, &o, now).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner).await?))
+}
+
+/// A manual assignment.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignIn {
+    /// The volunteer to put on the order.
+    pub volunteer_id: String,
+    /// Take this volunteer off the order first (reassign).
+    pub replace_volunteer_id: Option<String>,
+}
+
+/// Assign or reassign a volunteer by hand (admins; coordinators for their own teams' volunteers).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/assign", tag = "orders", security(("bearer" = [])), request_body = AssignIn,
+    responses((status = 200, body = OrderOut), (status = 403, description = "not your volunteer"), (status = 409, description = "full or no capacity")))]
+pub async fn assign(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<AssignIn>) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let body = body.0;
+    let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
+    let replace: Option<Uuid> = match body.replace_volunteer_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(r) => Some(parse_id("replace_volunteer_id", r)?),
+        None => None,
+    };
+    let v = volunteer::Entity::find_by_id(vid)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
+    user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id)).await?;
+    let now = state.clock.now();
+    let o = orders::load(&state.db, id).await?;
+    let held = orders::valid_skills(&state.db, vid, now).await?;
+    if !held.contains_all(zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default()) {
+        return Err(ApiError::invalid("volunteer_id", "this volunteer lacks (a valid certificate for) the required skills"));
+    }
+    let actor = Actor::user(user.id.as_uuid(), user.role);
+    let prefix = state.settings.redis_prefix.clone();
+    let txn = state.db.begin().await?;
+    if let Some(old) = replace {
+        let a = assignment::Entity::find()
+            .filter(assignment::Column::OrderId.eq(id))
+            .filter(assignment::Column::VolunteerId.eq(old))
+            .filter(assignment::Column::State.eq(st::ACCEPTED))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::invalid("replace_volunteer_id", "that volunteer is not on this order (or already on scene)"))?;
+        assignment::Entity::update_many()
+            .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::REMOVED))
+            .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(assignment::Column::Id.eq(a.id))
+            .exec(&txn)
+            .await?;
+        orders::release_capacity(&txn, old, now).await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::Filled, orders::col_plus(order::Column::Filled, -1))
+            .filter(order::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        let cur = orders::load(&txn, id).await?;
+        if cur.status == OrderStatus::Assigned.code() {
+            orders::transition(&txn, &cur, OrderAction::Unfill, actor, vec![], json!({"removed": old.to_string()}), now, &prefix).await?;
+        }
+        orders::event(&txn, id, actor, "volunteer_removed", None, None, json!({"volunteer_id": old.to_string()}), now).await?;
+        orders::push(&txn, orders::Channels(&prefix).volunteer(old), json!({"type": "assignment_removed", "order_id": id.to_string()}), now).await?;
+    }
+    let o = orders::claim(&txn, id, vid, ClaimHow::Manual, actor, None, now, &prefix).await?;
+    orders::push(&txn, orders::Channels(&prefix).volunteer(vid), json!({"type": "assigned", "order_id": id.to_string(), "code": o.code}), now).await?;
+    txn.commit().await?;
+    let mut touched = vec![vid];
+    touched.extend(replace);
+    state.dispatcher.refresh(&state.db, &touched).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff).await?))
+}
+
+/// Send an escalated order out again from the first wave (staff).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/redispatch", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = OrderOut), (status = 409, description = "not escalated")))]
+pub async fn redispatch(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let now = state.clock.now();
+    let o = orders::load(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    let o = orders::transition(
+        &txn,
+        &o,
+        OrderAction::Redispatch,
+        Actor::user(user.id.as_uuid(), user.role),
+        vec![
+            (order::Column::Wave, 0.into()),
+            (order::Column::NextActionAt, Some(now).into()),
+            (order::Column::EscalatedAt, Option::<DateTime<Utc>>::None.into()),
+        ],
+        json!({}),
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
+    txn.commit().await?;
+    state.dispatcher.wake.notify_one();
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff).await?))
+}
+
+/// The escalation queue: orders nobody took, oldest first (staff).
+#[utoipa::path(get, path = "/api/v1/escalations", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = [OrderOut])))]
+pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let rows = order::Entity::find()
+        .filter(order::Column::Status.eq(OrderStatus::Escalated.code()))
+        .order_by_asc(order::Column::EscalatedAt)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(|o| order_out(o, View::Staff)).collect::<Vec<_>>()))
+}

@@ -1,0 +1,183 @@
+//! Leaderboards, adjustments and the points export.
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use zhongdui_domain::TeamId;
+
+use crate::auth::AuthUser;
+use crate::entities::volunteer;
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::routes::me::{PointsOut, points_of};
+use crate::routes::parse_id;
+use crate::services::points::{self, LeaderRow, Period};
+use crate::state::AppState;
+use sea_orm::EntityTrait;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/leaderboard", web::get().to(leaderboard))
+        .route("/points/adjustments", web::post().to(adjust))
+        .route("/points/export", web::get().to(export))
+        .route("/volunteers/{id}/points", web::get().to(volunteer_points));
+}
+
+/// Which leaderboard.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardQuery {
+    /// volunteers (default) or teams.
+    pub scope: Option<String>,
+    /// week, month or all (default).
+    pub period: Option<String>,
+    /// How many rows (1–500, default 50).
+    pub limit: Option<usize>,
+}
+
+/// A leaderboard.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardOut {
+    /// volunteers or teams.
+    pub scope: String,
+    /// week, month or all.
+    pub period: String,
+    /// Rows, best first.
+    pub items: Vec<LeaderRow>,
+}
+
+/// Leaderboard by week, month or all time, of volunteers or teams (any signed-in user).
+#[utoipa::path(get, path = "/api/v1/leaderboard", tag = "points", security(("bearer" = [])), params(BoardQuery),
+    responses((status = 200, body = BoardOut)))]
+pub async fn leaderboard(state: web::Data<AppState>, _user: AuthUser, query: Query<BoardQuery>) -> ApiResult<HttpResponse> {
+    let teams = match query.scope.as_deref().unwrap_or("volunteers") {
+        "volunteers" => false,
+        "teams" => true,
+        other => return Err(ApiError::invalid("scope", format!("`{other}` is not volunteers or teams"))),
+    };
+    let period = Period::parse(query.period.as_deref().unwrap_or("all"))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+    }
+    let items = points::leaderboard(&state.db, teams, period, state.clock.now(), limit).await?;
+    Ok(HttpResponse::Ok().json(BoardOut {
+        scope: if teams { "teams" } else { "volunteers" }.to_owned(),
+        period: period.code().to_owned(),
+        items,
+    }))
+}
+
+/// A points adjustment by a coordinator.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdjustIn {
+    /// The volunteer.
+    pub volunteer_id: String,
+    /// Points to add (negative to deduct), −1000…1000, not 0.
+    pub amount: i64,
+    /// Why (required).
+    pub reason: String,
+    /// `adjustment` (default) or `redemption` (a negative amount spent on a benefit).
+    pub kind: Option<String>,
+}
+
+/// One ledger row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryOut {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Amount.
+    pub amount: i32,
+    /// Reason.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Adjust a volunteer's points with a reason (admins; coordinators of their team).
+/// Send an `Idempotency-Key` header to make retries harmless.
+#[utoipa::path(post, path = "/api/v1/points/adjustments", tag = "points", security(("bearer" = [])), request_body = AdjustIn,
+    responses((status = 201, body = EntryOut), (status = 403, description = "not your volunteer"), (status = 422, description = "invalid field")))]
+pub async fn adjust(state: web::Data<AppState>, user: AuthUser, req: HttpRequest, body: Json<AdjustIn>) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let body = body.0;
+    let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
+    if body.amount == 0 || !(-1000..=1000).contains(&body.amount) {
+        return Err(ApiError::invalid("amount", "must be between -1000 and 1000 and not 0"));
+    }
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid("reason", "must be 1 to 500 characters"));
+    }
+    let kind = body.kind.as_deref().unwrap_or("adjustment");
+    if !["adjustment", "redemption"].contains(&kind) {
+        return Err(ApiError::invalid("kind", "must be adjustment or redemption"));
+    }
+    if kind == "redemption" && body.amount > 0 {
+        return Err(ApiError::invalid("amount", "a redemption spends points: use a negative amount"));
+    }
+    let v = volunteer::Entity::find_by_id(vid)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
+    user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
+    if kind == "redemption" && points::balance(&state.db, vid).await? + body.amount < 0 {
+        return Err(ApiError::invalid("amount", "the balance is too low for this redemption"));
+    }
+    let key = match req.headers().get("Idempotency-Key").and_then(|h| h.to_str().ok()) {
+        Some(k) if !k.is_empty() && k.len() <= 100 => format!("{kind}:{}:{k}", user.id),
+        Some(_) => return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 100 characters")),
+        None => format!("{kind}:{}", Uuid::now_v7()),
+    };
+    let amount = i32::try_from(body.amount).unwrap_or(0);
+    let e = points::adjust(&state.db, vid, kind, amount, reason, key, user.id.as_uuid(), state.clock.now()).await?;
+    tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
+    Ok(HttpResponse::Created().json(EntryOut {
+        id: e.id,
+        kind: e.kind,
+        amount: e.amount,
+        reason: e.reason,
+        created_at: e.created_at,
+    }))
+}
+
+/// Export period.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// First day (YYYY-MM-DD, inclusive).
+    pub from: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD, inclusive).
+    pub to: Option<NaiveDate>,
+}
+
+/// Points per volunteer as CSV, for the city's residency-points scheme (staff).
+#[utoipa::path(get, path = "/api/v1/points/export", tag = "points", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, description = "text/csv", content_type = "text/csv", body = String)))]
+pub async fn export(state: web::Data<AppState>, user: AuthUser, query: Query<ExportQuery>) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let from = query.from.map(|d| d.and_time(NaiveTime::MIN).and_utc());
+    let to = query.to.map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN).and_utc());
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            return Err(ApiError::invalid("to", "must not be before from"));
+        }
+    }
+    let data = points::export_csv(&state.db, from, to).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"zhongdui-points.csv\""))
+        .body(data))
+}
+
+/// A volunteer's points (staff, or the volunteer).
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/points", tag = "points", security(("bearer" = [])),
+    responses((status = 200, body = PointsOut)))]
+pub async fn volunteer_points(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    if !(user.role.is_staff() || user.id.as_uuid() == id) {
+        return Err(ApiError::forbidden("you may only see your own points"));
+    }
+    Ok(HttpResponse::Ok().json(points_of(&state, id).await?))
+}

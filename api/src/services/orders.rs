@@ -1,0 +1,644 @@
+//! Orders: creation, the audited status transitions, and claims (accept, grab,
+//! manual assign) decided by conditional updates in the database, so that
+//! exactly `headcount` volunteers end up on an order whatever the races.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use zhongdui_domain::{CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Role, Skill, SkillSet, Urgency};
+
+use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
+use crate::error::{ApiError, ApiResult};
+
+/// Assignment states.
+pub mod st {
+    /// Offered, waiting for an answer.
+    pub const OFFERED: &str = "offered";
+    /// Accepted (or grabbed, or assigned): on the order.
+    pub const ACCEPTED: &str = "accepted";
+    /// Declined by the volunteer.
+    pub const DECLINED: &str = "declined";
+    /// Not answered in time.
+    pub const EXPIRED: &str = "expired";
+    /// Withdrawn because the order filled or was cancelled.
+    pub const WITHDRAWN: &str = "withdrawn";
+    /// On scene.
+    pub const ARRIVED: &str = "arrived";
+    /// Done.
+    pub const COMPLETED: &str = "completed";
+    /// The order was cancelled while the volunteer was on it.
+    pub const CANCELLED: &str = "cancelled";
+    /// Taken off the order by a coordinator.
+    pub const REMOVED: &str = "removed";
+    /// States that hold a volunteer's capacity.
+    pub const ACTIVE: [&str; 2] = [ACCEPTED, ARRIVED];
+}
+
+/// `col + n`, for conditional counters.
+pub fn col_plus<C: sea_orm::sea_query::IntoColumnRef>(col: C, n: i32) -> Expr {
+    sea_orm::sea_query::ExprTrait::add(Expr::col(col), n)
+}
+
+/// `a < b` between two columns.
+fn col_lt_col<A, B>(a: A, b: B) -> Expr
+where
+    A: sea_orm::sea_query::IntoColumnRef,
+    B: sea_orm::sea_query::IntoColumnRef,
+{
+    sea_orm::sea_query::ExprTrait::lt(Expr::col(a), Expr::col(b))
+}
+
+/// Who did something: a user, or the system (dispatcher).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    /// The user, if any.
+    pub id: Option<Uuid>,
+    /// Their role.
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    /// The dispatcher itself.
+    pub const SYSTEM: Actor = Actor { id: None, role: None };
+
+    /// A user.
+    pub fn user(id: Uuid, role: Role) -> Self {
+        Actor {
+            id: Some(id),
+            role: Some(role),
+        }
+    }
+}
+
+/// Redis-style channel names (DESIGN.md), with the configured prefix.
+pub struct Channels<'a>(pub &'a str);
+
+impl Channels<'_> {
+    /// A volunteer's own channel.
+    pub fn volunteer(&self, id: Uuid) -> String {
+        format!("{}:volunteer:{id}", self.0)
+    }
+    /// An order's channel (its resident and staff listen).
+    pub fn order(&self, id: Uuid) -> String {
+        format!("{}:order:{id}", self.0)
+    }
+    /// The coordinators' feed.
+    pub fn ops(&self) -> String {
+        format!("{}:ops", self.0)
+    }
+}
+
+/// Appends an order event (who, when, what).
+#[allow(clippy::too_many_arguments)]
+pub async fn event<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    actor: Actor,
+    kind: &str,
+    from: Option<OrderStatus>,
+    to: Option<OrderStatus>,
+    data: Value,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    order_event::ActiveModel {
+        order_id: Set(order_id),
+        actor_id: Set(actor.id),
+        actor_role: Set(actor.role.map(|r| r.code().to_owned())),
+        kind: Set(kind.to_owned()),
+        from_status: Set(from.map(|s| s.code().to_owned())),
+        to_status: Set(to.map(|s| s.code().to_owned())),
+        data: Set((!data.is_null()).then_some(data)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Queues a push in the same transaction as the change it announces.
+pub async fn push<C: ConnectionTrait>(db: &C, channel: String, payload: Value, now: DateTime<Utc>) -> ApiResult<()> {
+    outbox::ActiveModel {
+        channel: Set(channel),
+        payload: Set(payload.to_string()),
+        attempts: Set(0),
+        created_at: Set(now),
+        published_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The order's status as a domain value.
+pub fn status_of(o: &order::Model) -> ApiResult<OrderStatus> {
+    o.status
+        .parse()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order status: {e}")))
+}
+
+/// Moves an order through the state machine (409 if illegal or if it changed
+/// meanwhile), setting `extra` columns, appending an event and pushing the
+/// new status to the order's channel and the ops feed.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    action: OrderAction,
+    actor: Actor,
+    extra: Vec<(order::Column, sea_orm::Value)>,
+    data: Value,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> ApiResult<order::Model> {
+    let from = status_of(o)?;
+    let to = from
+        .apply(action)
+        .map_err(|e| ApiError::Conflict(format!("order {} is {}: cannot {:?}", o.code, e.from, e.action)))?;
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.code()))
+        .col_expr(order::Column::Version, Expr::value(o.version + 1))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now));
+    for (col, value) in extra {
+        update = update.col_expr(col, Expr::value(value));
+    }
+    let res = update
+        .filter(order::Column::Id.eq(o.id))
+        .filter(order::Column::Version.eq(o.version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::Conflict(format!("order {} changed meanwhile; reload and retry", o.code)));
+    }
+    let kind = match action {
+        OrderAction::Escalate => "escalated",
+        OrderAction::Redispatch => "redispatched",
+        OrderAction::Fill => "filled",
+        OrderAction::Unfill => "unfilled",
+        OrderAction::Arrive => "in_progress",
+        OrderAction::Complete => "completed",
+        OrderAction::Confirm => "confirmed",
+        OrderAction::AutoClose => "auto_closed",
+        OrderAction::Cancel(_) => "cancelled",
+    };
+    event(db, o.id, actor, kind, Some(from), Some(to), data.clone(), now).await?;
+    let ch = Channels(prefix);
+    let msg = json!({"type": "order_status", "order_id": o.id.to_string(), "code": o.code,
+                     "status": to.code(), "from": from.code(), "data": data});
+    push(db, ch.order(o.id), msg.clone(), now).await?;
+    push(db, ch.ops(), msg, now).await?;
+    load(db, o.id).await
+}
+
+/// An order by id.
+pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<order::Model> {
+    order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
+/// The next human-readable code for `now`'s day: `ZD-20261123-0042`.
+pub async fn next_code<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> ApiResult<String> {
+    let day = now.format("%Y%m%d").to_string();
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO order_code_counters (day, last) VALUES ($1, 1) \
+             ON CONFLICT (day) DO UPDATE SET last = order_code_counters.last + 1 RETURNING last"
+        }
+        _ => {
+            "INSERT INTO order_code_counters (day, last) VALUES (?, 1) \
+             ON CONFLICT (day) DO UPDATE SET last = order_code_counters.last + 1 RETURNING last"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [day.clone().into()]))
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order code counter returned nothing")))?;
+    let n: i32 = row.try_get("", "last")?;
+    Ok(format!("ZD-{day}-{n:04}"))
+}
+
+/// A validated new order.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// What it is about.
+    pub category: Category,
+    /// Where.
+    pub at: GeoPoint,
+    /// Address text.
+    pub address: String,
+    /// Description.
+    pub description: String,
+    /// Volunteers needed.
+    pub headcount: i32,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Phone to call, shown masked until someone accepts.
+    pub contact_phone: Option<String>,
+    /// resident | coordinator | station.
+    pub source: &'static str,
+    /// The resident it is for.
+    pub resident_id: Option<Uuid>,
+    /// A team to offer it to first (station slips).
+    pub target_team_id: Option<Uuid>,
+    /// The station sending it.
+    pub station: Option<String>,
+}
+
+/// Inserts an order (open, waiting for the dispatcher) and its first event.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    new: NewOrder,
+    actor: Actor,
+    now: DateTime<Utc>,
+    batch_window: Duration,
+    prefix: &str,
+) -> ApiResult<order::Model> {
+    let code = next_code(db, now).await?;
+    let id = Uuid::now_v7();
+    let o = order::ActiveModel {
+        id: Set(id),
+        code: Set(code),
+        status: Set(OrderStatus::Open.code().to_owned()),
+        category: Set(new.category.code().to_owned()),
+        required_skills: Set(new.category.required_skills().to_string()),
+        tier: Set(i16::from(new.category.tier())),
+        urgency: Set(new.urgency.code().to_owned()),
+        lat: Set(new.at.lat()),
+        lon: Set(new.at.lon()),
+        address: Set(new.address),
+        description: Set(new.description),
+        headcount: Set(new.headcount),
+        filled: Set(0),
+        source: Set(new.source.to_owned()),
+        created_by: Set(actor.id.unwrap_or_default()),
+        resident_id: Set(new.resident_id),
+        contact_phone: Set(new.contact_phone),
+        target_team_id: Set(new.target_team_id),
+        station: Set(new.station),
+        wave: Set(0),
+        next_action_at: Set(Some(now + batch_window)),
+        escalated_at: Set(None),
+        first_accepted_at: Set(None),
+        arrived_at: Set(None),
+        completed_at: Set(None),
+        closed_at: Set(None),
+        cancelled_at: Set(None),
+        cancel_reason: Set(None),
+        rating: Set(None),
+        feedback: Set(None),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    event(
+        db,
+        id,
+        actor,
+        "created",
+        None,
+        Some(OrderStatus::Open),
+        json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
+        now,
+    )
+    .await?;
+    let ch = Channels(prefix);
+    push(
+        db,
+        ch.ops(),
+        json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
+               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount}),
+        now,
+    )
+    .await?;
+    Ok(o)
+}
+
+/// How a volunteer came onto an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimHow {
+    /// Accepted an offer.
+    Offer,
+    /// Grabbed an open task.
+    Grab,
+    /// Assigned by a coordinator.
+    Manual,
+}
+
+impl ClaimHow {
+    fn code(self) -> &'static str {
+        match self {
+            ClaimHow::Offer => "offer",
+            ClaimHow::Grab => "grab",
+            ClaimHow::Manual => "manual",
+        }
+    }
+}
+
+/// Puts `volunteer` on the order, if a place is free and the volunteer has
+/// capacity: decided by conditional updates, so concurrent claims (in any
+/// number of processes) can never overfill an order. Must run in a
+/// transaction. Returns the order afterwards.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    volunteer_id: Uuid,
+    how: ClaimHow,
+    actor: Actor,
+    distance_m: Option<f64>,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> ApiResult<order::Model> {
+    // 1. A place on the order (this also locks the order row on PostgreSQL).
+    let res = order::Entity::update_many()
+        .col_expr(order::Column::Filled, col_plus(order::Column::Filled, 1))
+        .col_expr(order::Column::Version, col_plus(order::Column::Version, 1))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(col_lt_col(order::Column::Filled, order::Column::Headcount))
+        .filter(order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        let o = load(db, order_id).await?;
+        return Err(ApiError::Conflict(format!(
+            "order {} is {} and has no free place",
+            o.code, o.status
+        )));
+    }
+    // 2. Capacity of the volunteer.
+    let res = volunteer::Entity::update_many()
+        .col_expr(volunteer::Column::ActiveTasks, col_plus(volunteer::Column::ActiveTasks, 1))
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .filter(col_lt_col(volunteer::Column::ActiveTasks, volunteer::Column::Capacity))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::Conflict("the volunteer has no free capacity".to_owned()));
+    }
+    // 3. The assignment row: an offer becomes accepted; otherwise a new row.
+    let existing = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+        .one(db)
+        .await?;
+    match existing {
+        Some(a) if st::ACTIVE.contains(&a.state.as_str()) || a.state == st::COMPLETED => {
+            return Err(ApiError::Conflict("the volunteer is already on this order".to_owned()));
+        }
+        Some(a) => {
+            let mut q = assignment::Entity::update_many()
+                .col_expr(assignment::Column::State, Expr::value(st::ACCEPTED))
+                .col_expr(assignment::Column::RespondedAt, Expr::value(now))
+                .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+                .filter(assignment::Column::Id.eq(a.id))
+                .filter(assignment::Column::State.eq(a.state.clone()));
+            if how != ClaimHow::Offer {
+                q = q.col_expr(assignment::Column::How, Expr::value(how.code()));
+            }
+            if how == ClaimHow::Manual {
+                q = q.col_expr(assignment::Column::AssignedBy, Expr::value(actor.id));
+            }
+            if q.exec(db).await?.rows_affected == 0 {
+                return Err(ApiError::Conflict("the offer changed meanwhile".to_owned()));
+            }
+        }
+        None => {
+            let row = assignment::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(order_id),
+                volunteer_id: Set(volunteer_id),
+                state: Set(st::ACCEPTED.to_owned()),
+                how: Set(how.code().to_owned()),
+                wave: Set(0),
+                distance_m: Set(distance_m),
+                offered_at: Set(now),
+                deadline: Set(None),
+                responded_at: Set(Some(now)),
+                arrived_at: Set(None),
+                completed_at: Set(None),
+                note: Set(None),
+                assigned_by: Set(if how == ClaimHow::Manual { actor.id } else { None }),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            assignment::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([assignment::Column::OrderId, assignment::Column::VolunteerId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    let o = load(db, order_id).await?;
+    let kind = match how {
+        ClaimHow::Offer => "offer_accepted",
+        ClaimHow::Grab => "grabbed",
+        ClaimHow::Manual => "assigned",
+    };
+    event(
+        db,
+        order_id,
+        actor,
+        kind,
+        None,
+        None,
+        json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount}),
+        now,
+    )
+    .await?;
+    let ch = Channels(prefix);
+    push(
+        db,
+        ch.order(order_id),
+        json!({"type": "volunteer_assigned", "order_id": order_id.to_string(), "volunteer_id": volunteer_id.to_string(),
+               "filled": o.filled, "headcount": o.headcount}),
+        now,
+    )
+    .await?;
+    if o.filled >= o.headcount {
+        let first = o.first_accepted_at.unwrap_or(now);
+        let o = transition(
+            db,
+            &o,
+            OrderAction::Fill,
+            actor,
+            vec![
+                (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+                (order::Column::FirstAcceptedAt, Some(first).into()),
+            ],
+            json!({"filled": o.filled}),
+            now,
+            prefix,
+        )
+        .await?;
+        withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
+        return Ok(o);
+    }
+    if o.first_accepted_at.is_none() {
+        order::Entity::update_many()
+            .col_expr(order::Column::FirstAcceptedAt, Expr::value(now))
+            .filter(order::Column::Id.eq(order_id))
+            .exec(db)
+            .await?;
+    }
+    load(db, order_id).await
+}
+
+/// Withdraws every offer still open on an order, telling each volunteer.
+pub async fn withdraw_open_offers<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    why: &str,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> ApiResult<Vec<Uuid>> {
+    let open = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::State.eq(st::OFFERED))
+        .all(db)
+        .await?;
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, Expr::value(st::WITHDRAWN))
+        .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::State.eq(st::OFFERED))
+        .exec(db)
+        .await?;
+    let ch = Channels(prefix);
+    let mut ids = Vec::new();
+    for a in open {
+        push(
+            db,
+            ch.volunteer(a.volunteer_id),
+            json!({"type": "offer_withdrawn", "offer_id": a.id.to_string(), "order_id": order_id.to_string(), "reason": why}),
+            now,
+        )
+        .await?;
+        ids.push(a.volunteer_id);
+    }
+    event(
+        db,
+        order_id,
+        Actor::SYSTEM,
+        "offers_withdrawn",
+        None,
+        None,
+        json!({"reason": why, "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+        now,
+    )
+    .await?;
+    Ok(ids)
+}
+
+/// Releases a volunteer's capacity (task over or cancelled).
+pub async fn release_capacity<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
+    volunteer::Entity::update_many()
+        .col_expr(volunteer::Column::ActiveTasks, col_plus(volunteer::Column::ActiveTasks, -1))
+        .col_expr(volunteer::Column::IdleSince, Expr::value(now))
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .filter(volunteer::Column::ActiveTasks.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Cancels an order: open offers withdrawn, volunteers on it released and told.
+pub async fn cancel<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    by: CancelledBy,
+    actor: Actor,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> ApiResult<order::Model> {
+    let updated = transition(
+        db,
+        o,
+        OrderAction::Cancel(by),
+        actor,
+        vec![
+            (order::Column::CancelledAt, Some(now).into()),
+            (order::Column::CancelReason, reason.clone().into()),
+            (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+        ],
+        json!({"reason": reason}),
+        now,
+        prefix,
+    )
+    .await?;
+    withdraw_open_offers(db, o.id, "cancelled", now, prefix).await?;
+    let on_it = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(o.id))
+        .filter(assignment::Column::State.is_in(st::ACTIVE))
+        .all(db)
+        .await?;
+    let ch = Channels(prefix);
+    for a in on_it {
+        assignment::Entity::update_many()
+            .col_expr(assignment::Column::State, Expr::value(st::CANCELLED))
+            .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+            .filter(assignment::Column::Id.eq(a.id))
+            .exec(db)
+            .await?;
+        release_capacity(db, a.volunteer_id, now).await?;
+        push(
+            db,
+            ch.volunteer(a.volunteer_id),
+            json!({"type": "order_cancelled", "order_id": o.id.to_string(), "code": o.code, "reason": reason}),
+            now,
+        )
+        .await?;
+    }
+    Ok(updated)
+}
+
+/// The skills a volunteer holds with a valid certificate at `now`.
+pub async fn valid_skills<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, now: DateTime<Utc>) -> ApiResult<SkillSet> {
+    let today = now.date_naive();
+    let rows = volunteer_skill::Entity::find()
+        .filter(volunteer_skill::Column::VolunteerId.eq(volunteer_id))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.certified_until.is_none_or(|d| d >= today))
+        .filter_map(|r| r.skill.parse::<Skill>().ok())
+        .collect())
+}
+
+/// The assignments of an order, oldest first.
+pub async fn assignments_of<C: ConnectionTrait>(db: &C, order_id: Uuid) -> ApiResult<Vec<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .order_by_asc(assignment::Column::CreatedAt)
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The events of an order, in order.
+pub async fn events_of<C: ConnectionTrait>(db: &C, order_id: Uuid) -> ApiResult<Vec<order_event::Model>> {
+    Ok(order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(order_id))
+        .order_by_asc(order_event::Column::Id)
+        .all(db)
+        .await?)
+}
