@@ -10,15 +10,15 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 use zhongdui_domain::{GeoPoint, OrderAction, OrderStatus, Skill, SkillSet, Urgency, VolunteerId};
 use zhongdui_matcher::{
-    BatchOrder, BatchParams, Certificate, Exclude, MatcherConfig, Position, Query, VolunteerIndex, VolunteerState,
-    assign_batch,
+    BatchOrder, BatchParams, Certificate, Exclude, MatcherConfig, Position, Query, VolunteerIndex,
+    VolunteerState, assign_batch,
 };
 
 use crate::entities::{assignment, order, volunteer, volunteer_skill};
@@ -66,7 +66,10 @@ fn matcher_config(d: &DispatchSettings) -> MatcherConfig {
 }
 
 fn end_of_day(d: chrono::NaiveDate) -> i64 {
-    (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc().timestamp()
+    (d + Duration::days(1))
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+        .timestamp()
 }
 
 /// Builds the matcher's view of a volunteer from database rows.
@@ -134,7 +137,8 @@ fn wave_size(d: &DispatchSettings, o: &order::Model) -> usize {
 }
 
 fn point_of(o: &order::Model) -> ApiResult<GeoPoint> {
-    GeoPoint::parse(o.lat, o.lon).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order position: {e}")))
+    GeoPoint::parse(o.lat, o.lon)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order position: {e}")))
 }
 
 fn required_of(o: &order::Model) -> SkillSet {
@@ -153,7 +157,11 @@ impl Dispatcher {
     }
 
     /// Rebuilds the index from the database (at start, and after bulk changes).
-    pub async fn reload<C: ConnectionTrait>(&self, db: &C, d: &DispatchSettings) -> ApiResult<usize> {
+    pub async fn reload<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        d: &DispatchSettings,
+    ) -> ApiResult<usize> {
         let vols = volunteer::Entity::find().all(db).await?;
         let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
         for s in volunteer_skill::Entity::find().all(db).await? {
@@ -163,7 +171,10 @@ impl Dispatcher {
             .iter()
             .map(|v| state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        let teams: HashMap<VolunteerId, Uuid> = vols.iter().map(|v| (VolunteerId(v.id), v.team_id)).collect();
+        let teams: HashMap<VolunteerId, Uuid> = vols
+            .iter()
+            .map(|v| (VolunteerId(v.id), v.team_id))
+            .collect();
         let n = states.len();
         let fresh = VolunteerIndex::bulk_load(matcher_config(d), states);
         if let Ok(mut index) = self.index.lock() {
@@ -195,7 +206,10 @@ impl Dispatcher {
         let found: HashSet<Uuid> = vols.iter().map(|v| v.id).collect();
         if let Ok(mut index) = self.index.lock() {
             for v in &vols {
-                index.upsert(state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])));
+                index.upsert(state_of(
+                    v,
+                    skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[]),
+                ));
             }
             for id in ids.iter().filter(|id| !found.contains(id)) {
                 index.remove(VolunteerId(*id));
@@ -216,6 +230,13 @@ impl Dispatcher {
         }
     }
 
+    /// Where the index thinks a volunteer is.
+    pub fn position_of(&self, id: VolunteerId) -> Option<(f64, f64)> {
+        let index = self.index.lock().ok()?;
+        let p = index.get(id)?.position?;
+        Some((p.at.lat(), p.at.lon()))
+    }
+
     /// Number of volunteers indexed.
     pub fn indexed(&self) -> usize {
         self.index.lock().map(|i| i.len()).unwrap_or(0)
@@ -231,6 +252,7 @@ impl Dispatcher {
         report.auto_closed = self.auto_close(state, now).await?;
         if report != TickReport::default() {
             tracing::debug!(?report, "dispatch pass");
+            state.relay_wake.notify_one();
         }
         metrics::counter!("dispatch_offers_total").increment(report.offers as u64);
         metrics::counter!("dispatch_escalations_total").increment(report.escalated as u64);
@@ -282,7 +304,12 @@ impl Dispatcher {
         Ok(n)
     }
 
-    async fn run_waves(&self, state: &AppState, now: DateTime<Utc>, report: &mut TickReport) -> ApiResult<()> {
+    async fn run_waves(
+        &self,
+        state: &AppState,
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> ApiResult<()> {
         let d = &state.settings.dispatch;
         let due = order::Entity::find()
             .filter(order::Column::Status.eq(OrderStatus::Open.code()))
@@ -372,14 +399,21 @@ impl Dispatcher {
                 assign_batch(&index, &batch, &BatchParams::new(ts))
             };
             for (o, picks) in new_orders.iter().zip(result.assignments) {
-                primary.insert(o.id, picks.into_iter().map(|c| (c.id, c.distance_m)).collect());
+                primary.insert(
+                    o.id,
+                    picks.into_iter().map(|c| (c.id, c.distance_m)).collect(),
+                );
             }
             report.batched += new_orders.len();
         }
-        let reserved: HashSet<VolunteerId> = primary.values().flatten().map(|(id, _)| *id).collect();
+        let reserved: HashSet<VolunteerId> =
+            primary.values().flatten().map(|(id, _)| *id).collect();
 
         for o in &orders_to_run {
-            if o.wave > 0 && outstanding.contains(&o.id) && o.next_action_at.is_some_and(|t| t > now) {
+            if o.wave > 0
+                && outstanding.contains(&o.id)
+                && o.next_action_at.is_some_and(|t| t > now)
+            {
                 continue;
             }
             let mut wave = o.wave + 1;
@@ -408,10 +442,9 @@ impl Dispatcher {
                             || p.team_only.is_some_and(|t| teams.get(&id) != Some(&t))
                     };
                     let more = {
-                        let index = self
-                            .index
-                            .lock()
-                            .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                        let index = self.index.lock().map_err(|_| {
+                            ApiError::Internal(anyhow::anyhow!("index lock poisoned"))
+                        })?;
                         index.nearest_available(
                             &Query::new(point_of(o)?, required_of(o), want - picks.len(), ts)
                                 .within_m(p.radius_m)
@@ -525,7 +558,12 @@ impl Dispatcher {
         Ok(true)
     }
 
-    async fn escalate(&self, state: &AppState, o: &order::Model, now: DateTime<Utc>) -> ApiResult<()> {
+    async fn escalate(
+        &self,
+        state: &AppState,
+        o: &order::Model,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
         let txn = state.db.begin().await?;
         let fresh = orders::load(&txn, o.id).await?;
         if fresh.version != o.version || fresh.status != OrderStatus::Open.code() {
@@ -539,14 +577,18 @@ impl Dispatcher {
             Actor::SYSTEM,
             vec![
                 (order::Column::EscalatedAt, Some(now).into()),
-                (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+                (
+                    order::Column::NextActionAt,
+                    Option::<DateTime<Utc>>::None.into(),
+                ),
             ],
             json!({"after_wave": fresh.wave}),
             now,
             &state.settings.redis_prefix,
         )
         .await?;
-        orders::withdraw_open_offers(&txn, o.id, "escalated", now, &state.settings.redis_prefix).await?;
+        orders::withdraw_open_offers(&txn, o.id, "escalated", now, &state.settings.redis_prefix)
+            .await?;
         txn.commit().await?;
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
         Ok(())

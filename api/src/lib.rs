@@ -3,13 +3,16 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod dispatch;
 pub mod entities;
 pub mod error;
+pub mod location;
 pub mod metrics;
+pub mod relay;
 pub mod routes;
 pub mod seed;
 pub mod server;
@@ -17,3 +20,4 @@ pub mod services;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

@@ -10,12 +10,14 @@ use tracing_actix_web::TracingLogger;
 use std::sync::Arc;
 
 use crate::auth::{TokenKeys, login_rate_limiter};
+use crate::bus::Bus;
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::Dispatcher;
 use crate::error::JsonLimit;
 use crate::settings::Settings;
 use crate::state::{AppState, Shared};
 use crate::{db, routes};
+use secrecy::ExposeSecret;
 
 /// A started server.
 pub struct Running {
@@ -34,12 +36,19 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
 }
 
 /// Like [`prepare`], with a given clock (tests drive time by hand).
-pub async fn prepare_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+pub async fn prepare_with_clock(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
-    let tokens = TokenKeys::load(&db, settings.auth.jwt_secret.as_ref(), settings.auth.token_ttl_minutes)
-        .await
-        .context("loading token keys")?;
+    let tokens = TokenKeys::load(
+        &db,
+        settings.auth.jwt_secret.as_ref(),
+        settings.auth.token_ttl_minutes,
+    )
+    .await
+    .context("loading token keys")?;
     let dispatcher = Dispatcher::new(&settings.dispatch);
     let indexed = dispatcher
         .reload(&db, &settings.dispatch)
@@ -47,6 +56,14 @@ pub async fn prepare_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> an
         .map_err(|e| anyhow::anyhow!("loading the volunteer index: {e}"))?;
     tracing::info!(volunteers = indexed, "volunteer index loaded");
     let (shutdown, _) = tokio::sync::watch::channel(false);
+    let bus = match &settings.redis_url {
+        Some(url) => Bus::redis(
+            url.expose_secret(),
+            &settings.redis_prefix,
+            shutdown.subscribe(),
+        )?,
+        None => Bus::in_process(&settings.redis_prefix),
+    };
     Ok(AppState::new(Shared {
         db,
         settings,
@@ -54,6 +71,9 @@ pub async fn prepare_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> an
         clock,
         dispatcher,
         shutdown,
+        bus,
+        relay_wake: tokio::sync::Notify::new(),
+        location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),
     }))
 }
 
@@ -72,6 +92,7 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
             .app_data(data.clone())
             .app_data(json_limit)
             .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(wake_relay_after_writes))
             .wrap(TracingLogger::default())
             .wrap(
                 DefaultHeaders::new()
@@ -110,4 +131,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let result = running.server.await.context("running the server");
     let _ = running.state.shutdown.send(true);
     result
+}
+
+/// After any write request, the outbox may hold new pushes: wake the relay.
+async fn wake_relay_after_writes(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let write = req.method() != actix_web::http::Method::GET;
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    if write && res.status().is_success() {
+        if let Some(s) = state {
+            s.relay_wake.notify_one();
+        }
+    }
+    Ok(res)
 }

@@ -58,6 +58,8 @@ pub struct DispatchSettings {
     pub tick_ms: u64,
     /// Run the dispatcher loop in the background (tests drive it by hand).
     pub background: bool,
+    /// A volunteer may report a position at most this often.
+    pub location_min_interval_ms: u64,
 }
 
 /// Wave-size multipliers by urgency.
@@ -193,6 +195,7 @@ impl Settings {
             .set_default("dispatch.team_first_secs", 120)?
             .set_default("dispatch.tick_ms", 200)?
             .set_default("dispatch.background", true)?
+            .set_default("dispatch.location_min_interval_ms", 1000)?
             .set_default("points.tier_base", vec![10, 20, 30])?
             .set_default("points.per_half_hour", 5)?
             .set_default("points.max_time_points", 20)?

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::TokenKeys;
+use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::dispatch::Dispatcher;
 use crate::settings::Settings;
@@ -23,6 +24,15 @@ pub struct Shared {
     pub dispatcher: Dispatcher,
     /// Set to true to stop background loops.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The realtime bus.
+    pub bus: Arc<Bus>,
+    /// Wakes the outbox relay after a commit.
+    pub relay_wake: tokio::sync::Notify,
+    /// Last position report per volunteer (rate limit), and last ops-feed position.
+    /// A std lock: nothing awaits while holding it.
+    pub location_gate: std::sync::Mutex<
+        std::collections::HashMap<uuid::Uuid, (std::time::Instant, std::time::Instant)>,
+    >,
 }
 
 /// A handle to [`Shared`].

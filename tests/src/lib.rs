@@ -212,7 +212,13 @@ impl TestApp {
 
     /// Creates a team and `n` volunteers with `skills`, on duty at the given
     /// positions, and returns their (id, token) pairs.
-    pub async fn volunteers_at(&self, admin: &str, team: &str, skills: &[&str], at: &[(f64, f64)]) -> Vec<(String, String)> {
+    pub async fn volunteers_at(
+        &self,
+        admin: &str,
+        team: &str,
+        skills: &[&str],
+        at: &[(f64, f64)],
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (i, (lat, lon)) in at.iter().enumerate() {
             let phone = format!("1{}{:09}", 5 + (self.next_phone() % 5), self.next_phone());
@@ -232,12 +238,24 @@ impl TestApp {
                 .expect(201);
             let id = v.json["id"].as_str().unwrap().to_owned();
             let token = self.login(&phone, "volunteer-pw").await;
-            self.send(Method::PUT, "/api/v1/me/duty", Some(&token), Some(serde_json::json!({"on_duty": true})), None)
-                .await
-                .expect(200);
-            self.send(Method::PUT, "/api/v1/me/location", Some(&token), Some(serde_json::json!({"lat": lat, "lon": lon})), None)
-                .await
-                .expect(204);
+            self.send(
+                Method::PUT,
+                "/api/v1/me/duty",
+                Some(&token),
+                Some(serde_json::json!({"on_duty": true})),
+                None,
+            )
+            .await
+            .expect(200);
+            self.send(
+                Method::PUT,
+                "/api/v1/me/location",
+                Some(&token),
+                Some(serde_json::json!({"lat": lat, "lon": lon})),
+                None,
+            )
+            .await
+            .expect(204);
             out.push((id, token));
         }
         out

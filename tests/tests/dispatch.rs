@@ -13,10 +13,20 @@ const LON: f64 = 120.56;
 
 /// A point `north_m` metres north and `east_m` metres east of the base.
 fn at(north_m: f64, east_m: f64) -> (f64, f64) {
-    (LAT + north_m / 111_195.0, LON + east_m / (111_195.0 * LAT.to_radians().cos()))
+    (
+        LAT + north_m / 111_195.0,
+        LON + east_m / (111_195.0 * LAT.to_radians().cos()),
+    )
 }
 
-async fn order(app: &TestApp, token: &str, category: &str, headcount: u32, urgency: &str, pos: (f64, f64)) -> Value {
+async fn order(
+    app: &TestApp,
+    token: &str,
+    category: &str,
+    headcount: u32,
+    urgency: &str,
+    pos: (f64, f64),
+) -> Value {
     app.post(
         "/api/v1/orders",
         Some(token),
@@ -29,15 +39,29 @@ async fn order(app: &TestApp, token: &str, category: &str, headcount: u32, urgen
 }
 
 async fn offers(app: &TestApp, token: &str) -> Vec<Value> {
-    app.get("/api/v1/me/offers", Some(token)).await.expect(200).json.as_array().unwrap().clone()
+    app.get("/api/v1/me/offers", Some(token))
+        .await
+        .expect(200)
+        .json
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn staff_view(app: &TestApp, admin: &str, id: &str) -> Value {
-    app.get(&format!("/api/v1/orders/{id}"), Some(admin)).await.expect(200).json
+    app.get(&format!("/api/v1/orders/{id}"), Some(admin))
+        .await
+        .expect(200)
+        .json
 }
 
 fn event_kinds(o: &Value) -> Vec<String> {
-    o["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+    o["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn waves_escalation_and_manual_assign(app: &TestApp) {
@@ -45,7 +69,17 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "新城平安巡防一队").await;
     let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[at(500.0, 0.0), at(0.0, 2000.0), at(-5000.0, 0.0), at(15000.0, 0.0)])
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[
+                at(500.0, 0.0),
+                at(0.0, 2000.0),
+                at(-5000.0, 0.0),
+                at(15000.0, 0.0),
+            ],
+        )
         .await;
     let resident = app.resident_token("13500000001").await;
 
@@ -65,14 +99,26 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["order_id"], id);
     assert!((mine[0]["distance_m"].as_f64().unwrap() - 500.0).abs() < 5.0);
-    assert!(mine[0]["order"]["contact_phone"].as_str().unwrap().contains("****"), "masked until accepted");
+    assert!(
+        mine[0]["order"]["contact_phone"]
+            .as_str()
+            .unwrap()
+            .contains("****"),
+        "masked until accepted"
+    );
     assert!(offers(app, &vs[1].1).await.is_empty(), "wave 1 is 1 km");
 
     // A decline moves on at once to the next wave (3 km).
     let offer_id = mine[0]["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/offers/{offer_id}/decline"), Some(&vs[0].1), None, None)
-        .await
-        .expect(204);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{offer_id}/decline"),
+        Some(&vs[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect(204);
     let r = app.tick().await;
     assert_eq!(r.offers, 1);
     assert_eq!(offers(app, &vs[1].1).await.len(), 1);
@@ -82,20 +128,35 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     let r = app.tick().await;
     assert_eq!((r.expired, r.offers), (1, 1), "{r:?}");
     assert_eq!(offers(app, &vs[2].1).await.len(), 1);
-    assert!(offers(app, &vs[1].1).await.is_empty(), "expired offers are gone");
+    assert!(
+        offers(app, &vs[1].1).await.is_empty(),
+        "expired offers are gone"
+    );
 
     // After the last wave: escalated to coordinators.
     app.advance_secs(31);
     let r = app.tick().await;
     assert_eq!(r.escalated, 1, "{r:?}");
-    let queue = app.get("/api/v1/escalations", Some(&admin)).await.expect(200);
+    let queue = app
+        .get("/api/v1/escalations", Some(&admin))
+        .await
+        .expect(200);
     assert_eq!(queue.json[0]["id"], id);
-    app.get("/api/v1/escalations", Some(&resident)).await.expect_problem(403, None);
-    assert!(offers(app, &vs[3].1).await.is_empty(), "15 km is beyond the last wave");
+    app.get("/api/v1/escalations", Some(&resident))
+        .await
+        .expect_problem(403, None);
+    assert!(
+        offers(app, &vs[3].1).await.is_empty(),
+        "15 km is beyond the last wave"
+    );
 
     // A coordinator assigns the far volunteer by hand.
     let assigned = app
-        .post(&format!("/api/v1/orders/{id}/assign"), Some(&admin), json!({"volunteer_id": vs[3].0}))
+        .post(
+            &format!("/api/v1/orders/{id}/assign"),
+            Some(&admin),
+            json!({"volunteer_id": vs[3].0}),
+        )
         .await
         .expect(200);
     assert_eq!(assigned.json["status"], "assigned");
@@ -104,12 +165,23 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     // The audit trail tells the whole story.
     let full = staff_view(app, &admin, id).await;
     let kinds = event_kinds(&full);
-    for k in ["created", "wave_started", "offer_declined", "offer_expired", "escalated", "assigned", "filled"] {
+    for k in [
+        "created",
+        "wave_started",
+        "offer_declined",
+        "offer_expired",
+        "escalated",
+        "assigned",
+        "filled",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "missing event {k}: {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| *k == "wave_started").count(), 3);
     // The resident sees who is coming (with phone), not who was asked.
-    let mine = app.get(&format!("/api/v1/orders/{id}"), Some(&resident)).await.expect(200);
+    let mine = app
+        .get(&format!("/api/v1/orders/{id}"), Some(&resident))
+        .await
+        .expect(200);
     let a = mine.json["assignments"].as_array().unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0]["volunteer_id"], vs[3].0.as_str());
@@ -122,7 +194,12 @@ async fn the_whole_loop(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "白沙应急救援一队").await;
     let vs = app
-        .volunteers_at(&admin, &team, &["patrol", "first_aid"], &[at(300.0, 0.0), at(0.0, 400.0), at(0.0, -600.0)])
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol", "first_aid"],
+            &[at(300.0, 0.0), at(0.0, 400.0), at(0.0, -600.0)],
+        )
         .await;
     let resident = app.resident_token("13500000002").await;
     let other_resident = app.resident_token("13500000003").await;
@@ -136,92 +213,181 @@ async fn the_whole_loop(app: &TestApp) {
     assert_eq!((first.len(), second.len()), (1, 1));
 
     // Privacy: other people's orders and offers are invisible.
-    app.get(&format!("/api/v1/orders/{id}"), Some(&other_resident)).await.expect_problem(404, None);
-    let listed = app.get("/api/v1/orders", Some(&other_resident)).await.expect(200);
-    assert_eq!(listed.json["total"], 0);
-    let not_mine = first[0]["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/offers/{not_mine}/accept"), Some(&vs[1].1), None, None)
+    app.get(&format!("/api/v1/orders/{id}"), Some(&other_resident))
         .await
         .expect_problem(404, None);
+    let listed = app
+        .get("/api/v1/orders", Some(&other_resident))
+        .await
+        .expect(200);
+    assert_eq!(listed.json["total"], 0);
+    let not_mine = first[0]["id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{not_mine}/accept"),
+        Some(&vs[1].1),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(404, None);
 
     // Accept: the order fills, the other offer is withdrawn.
     let accepted = app
-        .send(Method::POST, &format!("/api/v1/offers/{not_mine}/accept"), Some(&vs[0].1), None, None)
+        .send(
+            Method::POST,
+            &format!("/api/v1/offers/{not_mine}/accept"),
+            Some(&vs[0].1),
+            None,
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(accepted.json["status"], "assigned");
-    assert_eq!(accepted.json["contact_phone"], "13500000002", "unmasked once accepted");
+    assert_eq!(
+        accepted.json["contact_phone"], "13500000002",
+        "unmasked once accepted"
+    );
     let late = second[0]["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/offers/{late}/accept"), Some(&vs[1].1), None, None)
-        .await
-        .expect_problem(409, None);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{late}/accept"),
+        Some(&vs[1].1),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(409, None);
     assert!(offers(app, &vs[1].1).await.is_empty());
 
     // Check-in is geofenced.
     let far = at(2000.0, 0.0);
-    app.post(&format!("/api/v1/orders/{id}/arrive"), Some(&vs[0].1), json!({"lat": far.0, "lon": far.1}))
-        .await
-        .expect_problem(422, Some("lat"));
+    app.post(
+        &format!("/api/v1/orders/{id}/arrive"),
+        Some(&vs[0].1),
+        json!({"lat": far.0, "lon": far.1}),
+    )
+    .await
+    .expect_problem(422, Some("lat"));
     let arrived = app
-        .post(&format!("/api/v1/orders/{id}/arrive"), Some(&vs[0].1), json!({"lat": LAT, "lon": LON + 0.001}))
+        .post(
+            &format!("/api/v1/orders/{id}/arrive"),
+            Some(&vs[0].1),
+            json!({"lat": LAT, "lon": LON + 0.001}),
+        )
         .await
         .expect(200);
     assert_eq!(arrived.json["status"], "in_progress");
     // Too late for the resident to cancel.
-    app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&resident), json!({}))
-        .await
-        .expect_problem(409, None);
+    app.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&resident),
+        json!({}),
+    )
+    .await
+    .expect_problem(409, None);
     // Confirming before completion is illegal.
-    app.post(&format!("/api/v1/orders/{id}/confirm"), Some(&resident), json!({"rating": 5}))
-        .await
-        .expect_problem(409, None);
+    app.post(
+        &format!("/api/v1/orders/{id}/confirm"),
+        Some(&resident),
+        json!({"rating": 5}),
+    )
+    .await
+    .expect_problem(409, None);
 
     // 45 minutes on task, then done.
     app.advance_secs(45 * 60);
     let done = app
-        .post(&format!("/api/v1/orders/{id}/complete"), Some(&vs[0].1), json!({"note": "已送医"}))
+        .post(
+            &format!("/api/v1/orders/{id}/complete"),
+            Some(&vs[0].1),
+            json!({"note": "已送医"}),
+        )
         .await
         .expect(200);
     assert_eq!(done.json["status"], "completed");
-    app.post(&format!("/api/v1/orders/{id}/confirm"), Some(&resident), json!({"rating": 6}))
-        .await
-        .expect_problem(422, Some("rating"));
-    app.post(&format!("/api/v1/orders/{id}/confirm"), Some(&vs[0].1), json!({"rating": 5}))
-        .await
-        .expect_problem(403, None);
+    app.post(
+        &format!("/api/v1/orders/{id}/confirm"),
+        Some(&resident),
+        json!({"rating": 6}),
+    )
+    .await
+    .expect_problem(422, Some("rating"));
+    app.post(
+        &format!("/api/v1/orders/{id}/confirm"),
+        Some(&vs[0].1),
+        json!({"rating": 5}),
+    )
+    .await
+    .expect_problem(403, None);
     let confirmed = app
-        .post(&format!("/api/v1/orders/{id}/confirm"), Some(&resident), json!({"rating": 5, "feedback": "非常及时"}))
+        .post(
+            &format!("/api/v1/orders/{id}/confirm"),
+            Some(&resident),
+            json!({"rating": 5, "feedback": "非常及时"}),
+        )
         .await
         .expect(200);
     assert_eq!(confirmed.json["status"], "confirmed");
-    app.post(&format!("/api/v1/orders/{id}/confirm"), Some(&resident), json!({"rating": 5}))
-        .await
-        .expect_problem(409, None);
+    app.post(
+        &format!("/api/v1/orders/{id}/confirm"),
+        Some(&resident),
+        json!({"rating": 5}),
+    )
+    .await
+    .expect_problem(409, None);
 
     // Points: tier 3 (30) + two started half hours (10) + 5-star bonus (10).
-    let pts = app.get("/api/v1/me/points", Some(&vs[0].1)).await.expect(200);
+    let pts = app
+        .get("/api/v1/me/points", Some(&vs[0].1))
+        .await
+        .expect(200);
     assert_eq!(pts.json["balance"], 50, "{}", pts.text);
     assert_eq!(pts.json["rank"], 1);
     assert_eq!(pts.json["history"].as_array().unwrap().len(), 2);
     // Awarding again changes nothing (idempotent per order and volunteer).
-    let model = zhongdui_api::services::orders::load(&app.state.db, id.parse().unwrap()).await.unwrap();
-    zhongdui_api::services::points::award_for_order(&app.state.db, &app.state.settings.points, &model, chrono::Utc::now())
+    let model = zhongdui_api::services::orders::load(&app.state.db, id.parse().unwrap())
         .await
         .unwrap();
+    zhongdui_api::services::points::award_for_order(
+        &app.state.db,
+        &app.state.settings.points,
+        &model,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(app.count("points_ledger").await, 2);
-    let board = app.get("/api/v1/leaderboard?scope=volunteers&period=week", Some(&resident)).await.expect(200);
+    let board = app
+        .get(
+            "/api/v1/leaderboard?scope=volunteers&period=week",
+            Some(&resident),
+        )
+        .await
+        .expect(200);
     assert_eq!(board.json["items"][0]["id"], vs[0].0.as_str());
     assert_eq!(board.json["items"][0]["points"], 50);
-    let teams = app.get("/api/v1/leaderboard?scope=teams&period=all", Some(&admin)).await.expect(200);
+    let teams = app
+        .get("/api/v1/leaderboard?scope=teams&period=all", Some(&admin))
+        .await
+        .expect(200);
     assert_eq!(teams.json["items"][0]["name"], "白沙应急救援一队");
-    app.get("/api/v1/leaderboard?period=year", Some(&admin)).await.expect_problem(422, Some("period"));
+    app.get("/api/v1/leaderboard?period=year", Some(&admin))
+        .await
+        .expect_problem(422, Some("period"));
 
     // The capacity was released on completion: the volunteer can take more.
     let me = app.get("/api/v1/me", Some(&vs[0].1)).await.expect(200);
     assert_eq!(me.json["volunteer"]["active_tasks"], 0);
     // The ledger cannot be rewritten.
     use sea_orm::ConnectionTrait;
-    assert!(app.state.db.execute_unprepared("UPDATE points_ledger SET amount = 1000").await.is_err());
+    assert!(
+        app.state
+            .db
+            .execute_unprepared("UPDATE points_ledger SET amount = 1000")
+            .await
+            .is_err()
+    );
 }
 
 both_backends!(accept_arrive_complete_confirm, the_whole_loop);
@@ -229,7 +395,9 @@ both_backends!(accept_arrive_complete_confirm, the_whole_loop);
 async fn grab_nearby_tasks(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "平等骑手志愿一队").await;
-    let patrol = app.volunteers_at(&admin, &team, &["patrol"], &[at(0.0, 0.0), at(100.0, 0.0)]).await;
+    let patrol = app
+        .volunteers_at(&admin, &team, &["patrol"], &[at(0.0, 0.0), at(100.0, 0.0)])
+        .await;
     let coordinator_order = |cat: &'static str, pos: (f64, f64)| {
         let admin = admin.clone();
         async move { order(app, &admin, cat, 1, "normal", pos).await }
@@ -239,32 +407,83 @@ async fn grab_nearby_tasks(app: &TestApp) {
     let needs_aid = coordinator_order("first_aid", at(300.0, 0.0)).await;
     let far = coordinator_order("patrol", at(9000.0, 0.0)).await;
 
-    let list = app.get("/api/v1/tasks/nearby?radius_m=3000", Some(&patrol[0].1)).await.expect(200);
-    let ids: Vec<&str> = list.json.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![nearer["id"].as_str().unwrap(), near["id"].as_str().unwrap()], "nearest first, skills matched, radius kept");
+    let list = app
+        .get("/api/v1/tasks/nearby?radius_m=3000", Some(&patrol[0].1))
+        .await
+        .expect(200);
+    let ids: Vec<&str> = list
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![nearer["id"].as_str().unwrap(), near["id"].as_str().unwrap()],
+        "nearest first, skills matched, radius kept"
+    );
     assert!((list.json[0]["distance_m"].as_f64().unwrap() - 200.0).abs() < 3.0);
-    assert!(!ids.contains(&needs_aid["id"].as_str().unwrap()) && !ids.contains(&far["id"].as_str().unwrap()));
-    app.get("/api/v1/tasks/nearby?radius_m=5", Some(&patrol[0].1)).await.expect_problem(422, Some("radius_m"));
+    assert!(
+        !ids.contains(&needs_aid["id"].as_str().unwrap())
+            && !ids.contains(&far["id"].as_str().unwrap())
+    );
+    app.get("/api/v1/tasks/nearby?radius_m=5", Some(&patrol[0].1))
+        .await
+        .expect_problem(422, Some("radius_m"));
 
     let gid = nearer["id"].as_str().unwrap();
-    let got = app.send(Method::POST, &format!("/api/v1/orders/{gid}/grab"), Some(&patrol[0].1), None, None).await.expect(200);
+    let got = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{gid}/grab"),
+            Some(&patrol[0].1),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
     assert_eq!(got.json["status"], "assigned");
-    app.send(Method::POST, &format!("/api/v1/orders/{gid}/grab"), Some(&patrol[1].1), None, None)
-        .await
-        .expect_problem(409, None);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/orders/{gid}/grab"),
+        Some(&patrol[1].1),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(409, None);
     let aid = needs_aid["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/orders/{aid}/grab"), Some(&patrol[1].1), None, None)
-        .await
-        .expect_problem(422, Some("skills"));
+    app.send(
+        Method::POST,
+        &format!("/api/v1/orders/{aid}/grab"),
+        Some(&patrol[1].1),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(422, Some("skills"));
     // At capacity (1): a second grab is refused.
     let nid = near["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/orders/{nid}/grab"), Some(&patrol[0].1), None, None)
-        .await
-        .expect_problem(409, None);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/orders/{nid}/grab"),
+        Some(&patrol[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(409, None);
     // Residents and staff cannot grab.
-    app.send(Method::POST, &format!("/api/v1/orders/{nid}/grab"), Some(&admin), None, None)
-        .await
-        .expect_problem(403, None);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/orders/{nid}/grab"),
+        Some(&admin),
+        None,
+        None,
+    )
+    .await
+    .expect_problem(403, None);
 }
 
 both_backends!(grab, grab_nearby_tasks);
@@ -275,7 +494,14 @@ async fn batch_beats_greedy(app: &TestApp) {
     // Joint assignment gives A→Q and B→P.
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "湖前平安巡防一队").await;
-    let vs = app.volunteers_at(&admin, &team, &["patrol"], &[at(600.0, 0.0), at(-800.0, 0.0)]).await;
+    let vs = app
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[at(600.0, 0.0), at(-800.0, 0.0)],
+        )
+        .await;
     let (p, q) = (&vs[0], &vs[1]);
     let a = order(app, &admin, "patrol", 1, "low", at(0.0, 0.0)).await;
     let b = order(app, &admin, "patrol", 1, "low", at(1000.0, 0.0)).await;
@@ -293,7 +519,14 @@ both_backends!(batch_assignment, batch_beats_greedy);
 async fn cancellations(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "舥艚渔嫂志愿一队").await;
-    let vs = app.volunteers_at(&admin, &team, &["patrol"], &[at(100.0, 0.0), at(200.0, 0.0)]).await;
+    let vs = app
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[at(100.0, 0.0), at(200.0, 0.0)],
+        )
+        .await;
     let resident = app.resident_token("13500000004").await;
 
     // A resident cancels while offers are out: they are withdrawn.
@@ -302,10 +535,23 @@ async fn cancellations(app: &TestApp) {
     app.tick().await;
     assert_eq!(offers(app, &vs[0].1).await.len(), 1);
     let id = o["id"].as_str().unwrap();
-    let c = app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&resident), json!({})).await.expect(200);
+    let c = app
+        .post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            Some(&resident),
+            json!({}),
+        )
+        .await
+        .expect(200);
     assert_eq!(c.json["status"], "cancelled");
     assert!(offers(app, &vs[0].1).await.is_empty());
-    app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&resident), json!({})).await.expect_problem(409, None);
+    app.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&resident),
+        json!({}),
+    )
+    .await
+    .expect_problem(409, None);
 
     // A coordinator cancels an assigned order: reason required; the volunteer is released and told.
     let o = order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
@@ -314,21 +560,46 @@ async fn cancellations(app: &TestApp) {
     app.tick().await;
     let offer = offers(app, &vs[0].1).await;
     let oid = offer[0]["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/offers/{oid}/accept"), Some(&vs[0].1), None, None).await.expect(200);
-    app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&admin), json!({})).await.expect_problem(422, Some("reason"));
-    app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&vs[0].1), json!({"reason": "x"})).await.expect_problem(403, None);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{oid}/accept"),
+        Some(&vs[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect_problem(422, Some("reason"));
+    app.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&vs[0].1),
+        json!({"reason": "x"}),
+    )
+    .await
+    .expect_problem(403, None);
     let c = app
-        .post(&format!("/api/v1/orders/{id}/cancel"), Some(&admin), json!({"reason": "警情已由民警处置"}))
+        .post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            Some(&admin),
+            json!({"reason": "警情已由民警处置"}),
+        )
         .await
         .expect(200);
     assert_eq!(c.json["cancel_reason"], "警情已由民警处置");
     let me = app.get("/api/v1/me", Some(&vs[0].1)).await.expect(200);
     assert_eq!(me.json["volunteer"]["active_tasks"], 0);
-    let told = app.count(&format!(
-        "outbox WHERE channel = 'zd:volunteer:{}' AND payload LIKE '%order_cancelled%'",
-        vs[0].0
-    ))
-    .await;
+    let told = app
+        .count(&format!(
+            "outbox WHERE channel = 'zd:volunteer:{}' AND payload LIKE '%order_cancelled%'",
+            vs[0].0
+        ))
+        .await;
     assert_eq!(told, 1);
 }
 
@@ -337,7 +608,9 @@ both_backends!(cancel_rules, cancellations);
 async fn bad_orders(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "云岩乡贤调解一队").await;
-    let vs = app.volunteers_at(&admin, &team, &["mediation"], &[at(0.0, 0.0)]).await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["mediation"], &[at(0.0, 0.0)])
+        .await;
     let resident = app.resident_token("13500000005").await;
     let good = json!({"category": "dispute", "lat": LAT, "lon": LON, "address": "白沙路 8 号", "description": "邻里纠纷"});
     let with = |k: &str, v: Value| {
@@ -357,15 +630,27 @@ async fn bad_orders(app: &TestApp) {
         (with("target_team_id", json!(team)), 422, "target_team_id"),
         (with("lat", json!("north")), 400, "lat"),
     ] {
-        app.post("/api/v1/orders", Some(&resident), body).await.expect_problem(status, Some(field));
+        app.post("/api/v1/orders", Some(&resident), body)
+            .await
+            .expect_problem(status, Some(field));
     }
-    app.post("/api/v1/orders", Some(&vs[0].1), good.clone()).await.expect_problem(403, None);
-    app.post("/api/v1/orders", None, good.clone()).await.expect_problem(401, None);
+    app.post("/api/v1/orders", Some(&vs[0].1), good.clone())
+        .await
+        .expect_problem(403, None);
+    app.post("/api/v1/orders", None, good.clone())
+        .await
+        .expect_problem(401, None);
     assert_eq!(app.count("orders").await, before, "nothing was created");
-    app.get("/api/v1/orders?status=done", Some(&admin)).await.expect_problem(422, Some("status"));
+    app.get("/api/v1/orders?status=done", Some(&admin))
+        .await
+        .expect_problem(422, Some("status"));
     // A station slip by a coordinator is fine.
     let slip = app
-        .post("/api/v1/orders", Some(&admin), with("source", json!("station")))
+        .post(
+            "/api/v1/orders",
+            Some(&admin),
+            with("source", json!("station")),
+        )
         .await
         .expect(201);
     assert_eq!(slip.json["source"], "station");
@@ -377,8 +662,12 @@ async fn station_slip_then_auto_close(app: &TestApp) {
     let admin = app.admin_token().await;
     let target = app.create_team(&admin, "芦浦企业护卫一队").await;
     let other = app.create_team(&admin, "芦浦企业护卫二队").await;
-    let team_member = app.volunteers_at(&admin, &target, &["patrol"], &[at(5000.0, 0.0)]).await;
-    let neighbour = app.volunteers_at(&admin, &other, &["patrol"], &[at(300.0, 0.0)]).await;
+    let team_member = app
+        .volunteers_at(&admin, &target, &["patrol"], &[at(5000.0, 0.0)])
+        .await;
+    let neighbour = app
+        .volunteers_at(&admin, &other, &["patrol"], &[at(300.0, 0.0)])
+        .await;
     let slip = app
         .post(
             "/api/v1/orders",
@@ -391,7 +680,11 @@ async fn station_slip_then_auto_close(app: &TestApp) {
     let id = slip.json["id"].as_str().unwrap().to_owned();
     app.advance_secs(1);
     app.tick().await;
-    assert_eq!(offers(app, &team_member[0].1).await.len(), 1, "the team is asked first, however far");
+    assert_eq!(
+        offers(app, &team_member[0].1).await.len(),
+        1,
+        "the team is asked first, however far"
+    );
     assert!(offers(app, &neighbour[0].1).await.is_empty());
     // After the team-first period, it spills over to everyone nearby.
     app.advance_secs(121);
@@ -400,9 +693,29 @@ async fn station_slip_then_auto_close(app: &TestApp) {
     let spill = offers(app, &neighbour[0].1).await;
     assert_eq!(spill.len(), 1);
     let oid = spill[0]["id"].as_str().unwrap();
-    app.send(Method::POST, &format!("/api/v1/offers/{oid}/accept"), Some(&neighbour[0].1), None, None).await.expect(200);
-    app.post(&format!("/api/v1/orders/{id}/arrive"), Some(&neighbour[0].1), json!({"lat": LAT, "lon": LON})).await.expect(200);
-    app.post(&format!("/api/v1/orders/{id}/complete"), Some(&neighbour[0].1), json!({})).await.expect(200);
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{oid}/accept"),
+        Some(&neighbour[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/orders/{id}/arrive"),
+        Some(&neighbour[0].1),
+        json!({"lat": LAT, "lon": LON}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/orders/{id}/complete"),
+        Some(&neighbour[0].1),
+        json!({}),
+    )
+    .await
+    .expect(200);
     // Nobody confirms: after 24 hours it closes by itself, points without a rating bonus.
     app.advance_secs(23 * 3600);
     assert_eq!(app.tick().await.auto_closed, 0);
@@ -410,8 +723,15 @@ async fn station_slip_then_auto_close(app: &TestApp) {
     assert_eq!(app.tick().await.auto_closed, 1);
     let o = staff_view(app, &admin, &id).await;
     assert_eq!(o["status"], "closed");
-    let pts = app.get("/api/v1/me/points", Some(&neighbour[0].1)).await.expect(200);
-    assert_eq!(pts.json["balance"], 10, "tier 1, no time, no bonus: {}", pts.text);
+    let pts = app
+        .get("/api/v1/me/points", Some(&neighbour[0].1))
+        .await
+        .expect(200);
+    assert_eq!(
+        pts.json["balance"], 10,
+        "tier 1, no time, no bonus: {}",
+        pts.text
+    );
 }
 
 both_backends!(station_slip_auto_close, station_slip_then_auto_close);
@@ -419,7 +739,14 @@ both_backends!(station_slip_auto_close, station_slip_then_auto_close);
 async fn restart_mid_dispatch(app: TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "海城应急救援一队").await;
-    let vs = app.volunteers_at(&admin, &team, &["patrol"], &[at(500.0, 0.0), at(2500.0, 0.0)]).await;
+    let vs = app
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[at(500.0, 0.0), at(2500.0, 0.0)],
+        )
+        .await;
     let o = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     let id = o["id"].as_str().unwrap().to_owned();
     app.advance_secs(1);
@@ -428,7 +755,11 @@ async fn restart_mid_dispatch(app: TestApp) {
     let app = app.restart().await;
     app.advance_secs(40);
     let r = app.tick().await;
-    assert_eq!((r.expired, r.offers), (1, 1), "the new process carries on: {r:?}");
+    assert_eq!(
+        (r.expired, r.offers),
+        (1, 1),
+        "the new process carries on: {r:?}"
+    );
     assert_eq!(offers(&app, &vs[1].1).await.len(), 1);
     let app = app.restart().await;
     app.advance_secs(31);
@@ -453,44 +784,116 @@ async fn adjustments_and_export(app: &TestApp) {
     let admin = app.admin_token().await;
     let team_a = app.create_team(&admin, "甲队").await;
     let team_b = app.create_team(&admin, "乙队").await;
-    let a = app.volunteers_at(&admin, &team_a, &["patrol"], &[at(0.0, 0.0)]).await;
-    let b = app.volunteers_at(&admin, &team_b, &["patrol"], &[at(0.0, 0.0)]).await;
+    let a = app
+        .volunteers_at(&admin, &team_a, &["patrol"], &[at(0.0, 0.0)])
+        .await;
+    let b = app
+        .volunteers_at(&admin, &team_b, &["patrol"], &[at(0.0, 0.0)])
+        .await;
     app.post("/api/v1/coordinators", Some(&admin),
         json!({"phone": "13911110009", "display_name": "甲队协调员", "password": "coord-pass", "team_ids": [team_a]}))
         .await
         .expect(201);
     let coord = app.login("13911110009", "coord-pass").await;
     let adjust = |token: String, body: Value, key: Option<&'static str>| async move {
-        let mut req = app.client.post(format!("{}/api/v1/points/adjustments", app.base)).bearer_auth(token).json(&body);
+        let mut req = app
+            .client
+            .post(format!("{}/api/v1/points/adjustments", app.base))
+            .bearer_auth(token)
+            .json(&body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
         let res = req.send().await.unwrap();
-        (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            res.json::<Value>().await.unwrap_or(Value::Null),
+        )
     };
-    let (s, first) = adjust(coord.clone(), json!({"volunteer_id": a[0].0, "amount": 15, "reason": "协助大型活动"}), Some("k1")).await;
+    let (s, first) = adjust(
+        coord.clone(),
+        json!({"volunteer_id": a[0].0, "amount": 15, "reason": "协助大型活动"}),
+        Some("k1"),
+    )
+    .await;
     assert_eq!(s, 201, "{first}");
-    let (s, again) = adjust(coord.clone(), json!({"volunteer_id": a[0].0, "amount": 15, "reason": "协助大型活动"}), Some("k1")).await;
-    assert_eq!((s, &again["id"]), (201, &first["id"]), "a retry with the same key adds nothing");
-    let (s, _) = adjust(coord.clone(), json!({"volunteer_id": b[0].0, "amount": 5, "reason": "x"}), None).await;
+    let (s, again) = adjust(
+        coord.clone(),
+        json!({"volunteer_id": a[0].0, "amount": 15, "reason": "协助大型活动"}),
+        Some("k1"),
+    )
+    .await;
+    assert_eq!(
+        (s, &again["id"]),
+        (201, &first["id"]),
+        "a retry with the same key adds nothing"
+    );
+    let (s, _) = adjust(
+        coord.clone(),
+        json!({"volunteer_id": b[0].0, "amount": 5, "reason": "x"}),
+        None,
+    )
+    .await;
     assert_eq!(s, 403, "not the coordinator's team");
-    let (s, p) = adjust(coord.clone(), json!({"volunteer_id": a[0].0, "amount": 5, "reason": " "}), None).await;
+    let (s, p) = adjust(
+        coord.clone(),
+        json!({"volunteer_id": a[0].0, "amount": 5, "reason": " "}),
+        None,
+    )
+    .await;
     assert_eq!((s, p["field"].as_str()), (422, Some("reason")));
-    let (s, p) = adjust(admin.clone(), json!({"volunteer_id": a[0].0, "amount": -100, "reason": "兑换", "kind": "redemption"}), None).await;
-    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "cannot redeem more than the balance");
+    let (s, p) = adjust(
+        admin.clone(),
+        json!({"volunteer_id": a[0].0, "amount": -100, "reason": "兑换", "kind": "redemption"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (422, Some("amount")),
+        "cannot redeem more than the balance"
+    );
     let (s, _) = adjust(admin.clone(), json!({"volunteer_id": a[0].0, "amount": -10, "reason": "兑换停车券", "kind": "redemption"}), None).await;
     assert_eq!(s, 201);
-    let (s, _) = adjust(a[0].1.clone(), json!({"volunteer_id": a[0].0, "amount": 500, "reason": "我自己"}), None).await;
+    let (s, _) = adjust(
+        a[0].1.clone(),
+        json!({"volunteer_id": a[0].0, "amount": 500, "reason": "我自己"}),
+        None,
+    )
+    .await;
     assert_eq!(s, 403, "volunteers cannot award themselves");
-    let pts = app.get(&format!("/api/v1/volunteers/{}/points", a[0].0), Some(&coord)).await.expect(200);
+    let pts = app
+        .get(
+            &format!("/api/v1/volunteers/{}/points", a[0].0),
+            Some(&coord),
+        )
+        .await
+        .expect(200);
     assert_eq!(pts.json["balance"], 5);
-    app.get(&format!("/api/v1/volunteers/{}/points", a[0].0), Some(&b[0].1)).await.expect_problem(403, None);
-    let csv = app.get("/api/v1/points/export", Some(&admin)).await.expect(200);
+    app.get(
+        &format!("/api/v1/volunteers/{}/points", a[0].0),
+        Some(&b[0].1),
+    )
+    .await
+    .expect_problem(403, None);
+    let csv = app
+        .get("/api/v1/points/export", Some(&admin))
+        .await
+        .expect(200);
     assert!(csv.content_type.starts_with("text/csv"));
-    let line = csv.text.lines().find(|l| l.contains("甲队")).unwrap().to_owned();
+    let line = csv
+        .text
+        .lines()
+        .find(|l| l.contains("甲队"))
+        .unwrap()
+        .to_owned();
     assert!(line.ends_with(",5,5"), "{line}");
-    app.get("/api/v1/points/export", Some(&a[0].1)).await.expect_problem(403, None);
-    app.get("/api/v1/points/export?from=2026-13-01", Some(&admin)).await.expect_problem(422, Some("from"));
+    app.get("/api/v1/points/export", Some(&a[0].1))
+        .await
+        .expect_problem(403, None);
+    app.get("/api/v1/points/export?from=2026-13-01", Some(&admin))
+        .await
+        .expect_problem(422, Some("from"));
 }
 
 both_backends!(points_adjustments, adjustments_and_export);

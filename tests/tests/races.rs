@@ -19,7 +19,9 @@ async fn race(backend: Backend, rounds: usize) {
     .await;
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "新城应急救援一队").await;
-    let spots: Vec<(f64, f64)> = (0..50).map(|i| (LAT + f64::from(i) * 0.00005, LON)).collect();
+    let spots: Vec<(f64, f64)> = (0..50)
+        .map(|i| (LAT + f64::from(i) * 0.00005, LON))
+        .collect();
     let vs = app.volunteers_at(&admin, &team, &["patrol"], &spots).await;
 
     for round in 0..rounds {
@@ -38,7 +40,11 @@ async fn race(backend: Backend, rounds: usize) {
         // Offered volunteers accept; everyone else grabs; all at once.
         let mut calls = Vec::new();
         for (_, token) in &vs {
-            let offers = app.get("/api/v1/me/offers", Some(token)).await.expect(200).json;
+            let offers = app
+                .get("/api/v1/me/offers", Some(token))
+                .await
+                .expect(200)
+                .json;
             let path = match offers.as_array().unwrap().first() {
                 Some(offer) => format!("/api/v1/offers/{}/accept", offer["id"].as_str().unwrap()),
                 None => format!("/api/v1/orders/{id}/grab"),
@@ -47,10 +53,23 @@ async fn race(backend: Backend, rounds: usize) {
         }
         let accepts = calls.iter().filter(|(p, _)| p.contains("/offers/")).count();
         assert!(accepts >= 1, "round {round}: somebody was offered it");
-        let replies = join_all(calls.iter().map(|(path, token)| app.send(Method::POST, path, Some(token), None, None))).await;
+        let replies = join_all(
+            calls
+                .iter()
+                .map(|(path, token)| app.send(Method::POST, path, Some(token), None, None)),
+        )
+        .await;
         let won = replies.iter().filter(|r| r.status.is_success()).count();
         let lost = replies.iter().filter(|r| r.status.as_u16() == 409).count();
-        assert_eq!(won, 1, "round {round}: exactly one winner; statuses: {:?}", replies.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>());
+        assert_eq!(
+            won,
+            1,
+            "round {round}: exactly one winner; statuses: {:?}",
+            replies
+                .iter()
+                .map(|r| r.status.as_u16())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(lost, 49, "round {round}: everyone else gets 409");
 
         // The database agrees.
@@ -59,7 +78,14 @@ async fn race(backend: Backend, rounds: usize) {
             "SELECT COUNT(*) AS n FROM assignments WHERE order_id = '{id}' AND state = 'accepted'"
         );
         let n = if backend == sea_orm::DbBackend::Postgres {
-            app.state.db.query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+            app.state
+                .db
+                .query_one_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
         } else {
             let on: i64 = app
                 .state
@@ -78,14 +104,21 @@ async fn race(backend: Backend, rounds: usize) {
         assert_eq!(n, 1, "round {round}: one accepted assignment");
         let busy = app.count("volunteers WHERE active_tasks > 0").await;
         assert_eq!(busy, 1, "round {round}: one volunteer's capacity is used");
-        let detail = app.get(&format!("/api/v1/orders/{id}"), Some(&admin)).await.expect(200);
+        let detail = app
+            .get(&format!("/api/v1/orders/{id}"), Some(&admin))
+            .await
+            .expect(200);
         assert_eq!(detail.json["filled"], 1);
         assert_eq!(detail.json["status"], "assigned");
 
         // Free the winner for the next round.
-        app.post(&format!("/api/v1/orders/{id}/cancel"), Some(&admin), json!({"reason": "next round"}))
-            .await
-            .expect(200);
+        app.post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            Some(&admin),
+            json!({"reason": "next round"}),
+        )
+        .await
+        .expect(200);
     }
     app.cleanup().await;
 }

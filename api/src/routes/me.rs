@@ -32,25 +32,27 @@ fn volunteer_only(user: &AuthUser) -> ApiResult<Uuid> {
     if user.role == Role::Volunteer {
         Ok(user.id.as_uuid())
     } else {
-        Err(ApiError::forbidden("only volunteers have offers, duty and a position"))
+        Err(ApiError::forbidden(
+            "only volunteers have offers, duty and a position",
+        ))
     }
 }
 
 /// Report where I am (while on duty).
 #[utoipa::path(put, path = "/api/v1/me/location", tag = "volunteer", security(("bearer" = [])), request_body = PositionIn,
     responses((status = 204, description = "stored"), (status = 422, description = "not a position")))]
-pub async fn put_location(state: web::Data<AppState>, user: AuthUser, body: Json<PositionIn>) -> ApiResult<HttpResponse> {
+pub async fn put_location(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<PositionIn>,
+) -> ApiResult<HttpResponse> {
     let id = volunteer_only(&user)?;
     let at = GeoPoint::parse(body.0.lat, body.0.lon)?;
-    let now = state.clock.now();
-    volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::Lat, Expr::value(at.lat()))
-        .col_expr(volunteer::Column::Lon, Expr::value(at.lon()))
-        .col_expr(volunteer::Column::LocationAt, Expr::value(now))
-        .filter(volunteer::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
-    state.dispatcher.set_location(id, at, now);
+    if !crate::location::report(&state, id, at).await? {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: 1,
+        });
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -64,7 +66,11 @@ pub struct DutyIn {
 /// Go on or off duty.
 #[utoipa::path(put, path = "/api/v1/me/duty", tag = "volunteer", security(("bearer" = [])), request_body = DutyIn,
     responses((status = 200, description = "the new state")))]
-pub async fn put_duty(state: web::Data<AppState>, user: AuthUser, body: Json<DutyIn>) -> ApiResult<HttpResponse> {
+pub async fn put_duty(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<DutyIn>,
+) -> ApiResult<HttpResponse> {
     let id = volunteer_only(&user)?;
     let now = state.clock.now();
     volunteer::Entity::update_many()
@@ -73,7 +79,7 @@ pub async fn put_duty(state: web::Data<AppState>, user: AuthUser, body: Json<Dut
         .filter(volunteer::Column::Id.eq(id))
         .exec(&state.db)
         .await?;
-    state.dispatcher.refresh(&state.db, &[id]).await?;
+    crate::location::changed(&state, &[id]).await?;
     Ok(HttpResponse::Ok().json(json!({"on_duty": body.0.on_duty})))
 }
 
@@ -134,7 +140,11 @@ async fn my_offer(state: &AppState, offer: &str, volunteer: Uuid) -> ApiResult<a
 /// Accept an offer. Exactly `headcount` volunteers get the order; the rest get 409.
 #[utoipa::path(post, path = "/api/v1/offers/{id}/accept", tag = "volunteer", security(("bearer" = [])),
     responses((status = 200, body = OrderOut), (status = 404, description = "not your offer"), (status = 409, description = "expired, withdrawn or already full")))]
-pub async fn accept(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn accept(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
     let now = state.clock.now();
@@ -145,16 +155,30 @@ pub async fn accept(state: web::Data<AppState>, user: AuthUser, id: web::Path<St
         return Err(ApiError::Conflict("this offer has expired".to_owned()));
     }
     let txn = state.db.begin().await?;
-    let o = orders::claim(&txn, a.order_id, me, ClaimHow::Offer, Actor::user(me, user.role), a.distance_m, now, &state.settings.redis_prefix).await?;
+    let o = orders::claim(
+        &txn,
+        a.order_id,
+        me,
+        ClaimHow::Offer,
+        Actor::user(me, user.role),
+        a.distance_m,
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &[me]).await?;
+    crate::location::changed(&state, &[me]).await?;
     Ok(HttpResponse::Ok().json(order_out(&o, View::Assigned)))
 }
 
 /// Decline an offer; when nobody is left to answer, the next wave starts at once.
 #[utoipa::path(post, path = "/api/v1/offers/{id}/decline", tag = "volunteer", security(("bearer" = [])),
     responses((status = 204, description = "declined"), (status = 409, description = "no longer open")))]
-pub async fn decline(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn decline(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
     let now = state.clock.now();
@@ -170,7 +194,17 @@ pub async fn decline(state: web::Data<AppState>, user: AuthUser, id: web::Path<S
     if res.rows_affected == 0 {
         return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
     }
-    orders::event(&txn, a.order_id, Actor::user(me, user.role), "offer_declined", None, None, json!({"volunteer_id": me.to_string(), "wave": a.wave}), now).await?;
+    orders::event(
+        &txn,
+        a.order_id,
+        Actor::user(me, user.role),
+        "offer_declined",
+        None,
+        None,
+        json!({"volunteer_id": me.to_string(), "wave": a.wave}),
+        now,
+    )
+    .await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(a.order_id))
         .filter(assignment::Column::State.eq(st::OFFERED))
@@ -201,11 +235,18 @@ pub struct NearbyQuery {
 /// Open tasks near me that match my skills, nearest first, with distance.
 #[utoipa::path(get, path = "/api/v1/tasks/nearby", tag = "volunteer", security(("bearer" = [])), params(NearbyQuery),
     responses((status = 200, body = [OrderOut]), (status = 422, description = "no position reported yet, or bad radius")))]
-pub async fn nearby(state: web::Data<AppState>, user: AuthUser, query: Query<NearbyQuery>) -> ApiResult<HttpResponse> {
+pub async fn nearby(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<NearbyQuery>,
+) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let radius = query.radius_m.unwrap_or(3000.0);
     if !(100.0..=50_000.0).contains(&radius) {
-        return Err(ApiError::invalid("radius_m", "must be between 100 and 50000"));
+        return Err(ApiError::invalid(
+            "radius_m",
+            "must be between 100 and 50000",
+        ));
     }
     let v = volunteer::Entity::find_by_id(me)
         .one(&state.db)
@@ -213,7 +254,12 @@ pub async fn nearby(state: web::Data<AppState>, user: AuthUser, query: Query<Nea
         .ok_or(ApiError::NotFound("volunteer"))?;
     let here = match (v.lat, v.lon) {
         (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon)?,
-        _ => return Err(ApiError::invalid("location", "report your position first (PUT /api/v1/me/location)")),
+        _ => {
+            return Err(ApiError::invalid(
+                "location",
+                "report your position first (PUT /api/v1/me/location)",
+            ));
+        }
     };
     let now = state.clock.now();
     let held = orders::valid_skills(&state.db, me, now).await?;
@@ -221,7 +267,9 @@ pub async fn nearby(state: web::Data<AppState>, user: AuthUser, query: Query<Nea
     let dlat = radius / 111_000.0;
     let dlon = radius / (111_000.0 * here.lat().to_radians().cos().max(0.01));
     let candidates = order::Entity::find()
-        .filter(order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]))
+        .filter(
+            order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
+        )
         .filter(order::Column::Lat.between(here.lat() - dlat, here.lat() + dlat))
         .filter(order::Column::Lon.between(here.lon() - dlon, here.lon() + dlon))
         .all(&state.db)

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::configure)
                 .configure(me::configure)
                 .configure(points::configure)
+                .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )
         .configure(web_app::configure);

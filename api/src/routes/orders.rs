@@ -3,12 +3,16 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use zhongdui_domain::{CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Phone, Role, Urgency};
+use zhongdui_domain::{
+    CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Phone, Role, Urgency,
+};
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
@@ -176,7 +180,9 @@ pub enum View {
 /// The wire form of an order for a viewer.
 pub fn order_out(o: &order::Model, view: View) -> OrderOut {
     let phone = o.contact_phone.as_ref().map(|p| match view {
-        View::Prospect => Phone::parse(p).map(|p| p.masked()).unwrap_or_else(|_| "***".to_owned()),
+        View::Prospect => Phone::parse(p)
+            .map(|p| p.masked())
+            .unwrap_or_else(|_| "***".to_owned()),
         _ => p.clone(),
     });
     OrderOut {
@@ -242,7 +248,9 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let on_it = |a: &assignment::Model| [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str());
+    let on_it = |a: &assignment::Model| {
+        [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str())
+    };
     out.assignments = Some(
         rows.iter()
             .filter(|a| match view {
@@ -256,9 +264,14 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
                     id: a.id.to_string(),
                     volunteer_id: a.volunteer_id.to_string(),
                     volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
-                    team_name: vols.get(&a.volunteer_id).and_then(|t| teams.get(t)).cloned(),
+                    team_name: vols
+                        .get(&a.volunteer_id)
+                        .and_then(|t| teams.get(t))
+                        .cloned(),
                     volunteer_phone: match view {
-                        View::Staff | View::Owner if on_it(a) || view == View::Staff => u.map(|u| u.phone.clone()),
+                        View::Staff | View::Owner if on_it(a) || view == View::Staff => {
+                            u.map(|u| u.phone.clone())
+                        }
                         _ => None,
                     },
                     state: a.state.clone(),
@@ -299,7 +312,9 @@ fn event_out(e: order_event::Model) -> EventOut {
 async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResult<View> {
     match user.role {
         Role::Admin | Role::Coordinator => Ok(View::Staff),
-        Role::Resident if o.resident_id == Some(user.id.as_uuid()) || o.created_by == user.id.as_uuid() => {
+        Role::Resident
+            if o.resident_id == Some(user.id.as_uuid()) || o.created_by == user.id.as_uuid() =>
+        {
             Ok(View::Owner)
         }
         Role::Volunteer => {
@@ -309,9 +324,15 @@ async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResu
                 .one(&state.db)
                 .await?;
             match mine {
-                Some(a) if [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()) => Ok(View::Assigned),
+                Some(a)
+                    if [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()) =>
+                {
+                    Ok(View::Assigned)
+                }
                 Some(_) => Ok(View::Prospect),
-                None if OrderStatus::Open.code() == o.status || OrderStatus::Escalated.code() == o.status => {
+                None if OrderStatus::Open.code() == o.status
+                    || OrderStatus::Escalated.code() == o.status =>
+                {
                     Ok(View::Prospect)
                 }
                 None => Err(ApiError::NotFound("order")),
@@ -362,13 +383,23 @@ fn text(field: &'static str, raw: &str, max: usize, errors: &mut Errors) -> Stri
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderIn,
     responses((status = 201, body = OrderOut), (status = 403, description = "volunteers cannot place orders"), (status = 422, description = "invalid field")))]
-pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json<OrderIn>) -> ApiResult<HttpResponse> {
+pub async fn create_order(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<OrderIn>,
+) -> ApiResult<HttpResponse> {
     if user.role == Role::Volunteer {
-        return Err(ApiError::forbidden("volunteers place orders through a coordinator or a resident account"));
+        return Err(ApiError::forbidden(
+            "volunteers place orders through a coordinator or a resident account",
+        ));
     }
     let body = body.0;
     let mut errors = Errors::default();
-    let category = body.category.parse::<Category>().map_err(|e| errors.push("category", e.message)).ok();
+    let category = body
+        .category
+        .parse::<Category>()
+        .map_err(|e| errors.push("category", e.message))
+        .ok();
     let at = match GeoPoint::parse(body.lat, body.lon) {
         Ok(p) => Some(p),
         Err(e) => {
@@ -384,10 +415,19 @@ pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json
     }
     let urgency = match body.urgency.as_deref() {
         None => Urgency::Normal,
-        Some(u) => u.parse().map_err(|e: zhongdui_domain::DomainError| errors.push("urgency", e.message)).unwrap_or_default(),
+        Some(u) => u
+            .parse()
+            .map_err(|e: zhongdui_domain::DomainError| errors.push("urgency", e.message))
+            .unwrap_or_default(),
     };
-    let contact_phone = match body.contact_phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => Phone::parse(p).map_err(|e| errors.push("contact_phone", e.message)).ok(),
+    let contact_phone = match body
+        .contact_phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        Some(p) => Phone::parse(p)
+            .map_err(|e| errors.push("contact_phone", e.message))
+            .ok(),
         None => None,
     };
     let staff = user.role.is_staff();
@@ -404,15 +444,26 @@ pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json
             "coordinator"
         }
     };
-    if !staff && (body.resident_phone.is_some() || body.target_team_id.is_some() || body.station.is_some()) {
-        errors.push("target_team_id", "only coordinators may set resident_phone, station or target_team_id");
+    if !staff
+        && (body.resident_phone.is_some()
+            || body.target_team_id.is_some()
+            || body.station.is_some())
+    {
+        errors.push(
+            "target_team_id",
+            "only coordinators may set resident_phone, station or target_team_id",
+        );
     }
     let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
-        Some(raw) => parse_id::<Uuid>("target_team_id", raw).map_err(|_| errors.push("target_team_id", "not a valid id")).ok(),
+        Some(raw) => parse_id::<Uuid>("target_team_id", raw)
+            .map_err(|_| errors.push("target_team_id", "not a valid id"))
+            .ok(),
         None => None,
     };
     let resident_phone = match body.resident_phone.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Phone::parse(p).map_err(|e| errors.push("resident_phone", e.message)).ok(),
+        Some(p) => Phone::parse(p)
+            .map_err(|e| errors.push("resident_phone", e.message))
+            .ok(),
         None => None,
     };
     errors.finish()?;
@@ -426,7 +477,9 @@ pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json
     }
     let resident_id = if staff {
         match &resident_phone {
-            Some(p) => crate::services::accounts::find_by_phone(&state.db, p).await?.map(|u| u.id),
+            Some(p) => crate::services::accounts::find_by_phone(&state.db, p)
+                .await?
+                .map(|u| u.id),
             None => None,
         }
     } else {
@@ -448,9 +501,15 @@ pub async fn create_order(state: web::Data<AppState>, user: AuthUser, body: Json
         source,
         resident_id,
         target_team_id,
-        station: if staff { body.station.filter(|s| !s.trim().is_empty()) } else { None },
+        station: if staff {
+            body.station.filter(|s| !s.trim().is_empty())
+        } else {
+            None
+        },
     };
-    let window = Duration::milliseconds(i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000));
+    let window = Duration::milliseconds(
+        i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000),
+    );
     let txn = state.db.begin().await?;
     let o = orders::create(
         &txn,
@@ -509,11 +568,15 @@ pub async fn list_orders(
         }
     };
     if let Some(s) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        let status: OrderStatus = s.parse().map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("status", e.message))?;
+        let status: OrderStatus = s
+            .parse()
+            .map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("status", e.message))?;
         select = select.filter(order::Column::Status.eq(status.code()));
     }
     if let Some(c) = query.category.as_deref().filter(|s| !s.is_empty()) {
-        let category: Category = c.parse().map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("category", e.message))?;
+        let category: Category = c
+            .parse()
+            .map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("category", e.message))?;
         select = select.filter(order::Column::Category.eq(category.code()));
     }
     let paginator = select
@@ -533,7 +596,11 @@ pub async fn list_orders(
 /// One order with its assignments and (for the resident and staff) its audit trail.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = OrderOut), (status = 404, description = "no such order, or not yours")))]
-pub async fn get_order(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_order(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
@@ -551,7 +618,11 @@ fn require_volunteer(user: &AuthUser) -> ApiResult<()> {
 /// Take an open task directly (volunteers holding the skills it needs).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/grab", tag = "tasks", security(("bearer" = [])),
     responses((status = 200, body = OrderOut), (status = 409, description = "already full, or no capacity"), (status = 422, description = "missing skills")))]
-pub async fn grab(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn grab(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
     let now = state.clock.now();
@@ -559,20 +630,35 @@ pub async fn grab(state: web::Data<AppState>, user: AuthUser, id: web::Path<Stri
     let held = orders::valid_skills(&state.db, user.id.as_uuid(), now).await?;
     let needed = zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default();
     if !held.contains_all(needed) {
-        return Err(ApiError::invalid("skills", "you do not hold (a valid certificate for) the skills this task needs"));
+        return Err(ApiError::invalid(
+            "skills",
+            "you do not hold (a valid certificate for) the skills this task needs",
+        ));
     }
     let v = volunteer::Entity::find_by_id(user.id.as_uuid())
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound("volunteer"))?;
     let distance = match (v.lat, v.lon) {
-        (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon).ok().and_then(|p| GeoPoint::parse(o.lat, o.lon).ok().map(|q| p.distance_m(&q))),
+        (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon)
+            .ok()
+            .and_then(|p| GeoPoint::parse(o.lat, o.lon).ok().map(|q| p.distance_m(&q))),
         _ => None,
     };
     let txn = state.db.begin().await?;
-    let o = orders::claim(&txn, id, user.id.as_uuid(), ClaimHow::Grab, Actor::user(user.id.as_uuid(), user.role), distance, now, &state.settings.redis_prefix).await?;
+    let o = orders::claim(
+        &txn,
+        id,
+        user.id.as_uuid(),
+        ClaimHow::Grab,
+        Actor::user(user.id.as_uuid(), user.role),
+        distance,
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &[user.id.as_uuid()]).await?;
+    crate::location::changed(&state, &[user.id.as_uuid()]).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
 }
 
@@ -585,7 +671,11 @@ pub struct PositionIn {
     pub lon: f64,
 }
 
-async fn my_assignment(state: &AppState, order_id: Uuid, volunteer_id: Uuid) -> ApiResult<assignment::Model> {
+async fn my_assignment(
+    state: &AppState,
+    order_id: Uuid,
+    volunteer_id: Uuid,
+) -> ApiResult<assignment::Model> {
     assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(order_id))
         .filter(assignment::Column::VolunteerId.eq(volunteer_id))
@@ -597,7 +687,12 @@ async fn my_assignment(state: &AppState, order_id: Uuid, volunteer_id: Uuid) -> 
 /// Check in on scene; must be within the configured distance of the order.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/arrive", tag = "tasks", security(("bearer" = [])), request_body = PositionIn,
     responses((status = 200, body = OrderOut), (status = 422, description = "too far from the order")))]
-pub async fn arrive(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<PositionIn>) -> ApiResult<HttpResponse> {
+pub async fn arrive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<PositionIn>,
+) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
     let here = GeoPoint::parse(body.0.lat, body.0.lon)?;
@@ -605,34 +700,74 @@ pub async fn arrive(state: web::Data<AppState>, user: AuthUser, id: web::Path<St
     let o = orders::load(&state.db, id).await?;
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
     if a.state != st::ACCEPTED {
-        return Err(ApiError::Conflict(format!("your part in this order is {}, not accepted", a.state)));
+        return Err(ApiError::Conflict(format!(
+            "your part in this order is {}, not accepted",
+            a.state
+        )));
     }
     let distance = here.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
     let limit = state.settings.dispatch.arrive_radius_m;
     if distance > limit {
-        return Err(ApiError::invalid("lat", format!("you are {distance:.0} m from the order; check in within {limit:.0} m")));
+        return Err(ApiError::invalid(
+            "lat",
+            format!("you are {distance:.0} m from the order; check in within {limit:.0} m"),
+        ));
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let txn = state.db.begin().await?;
     let res = assignment::Entity::update_many()
-        .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::ARRIVED))
-        .col_expr(assignment::Column::ArrivedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            assignment::Column::State,
+            sea_orm::sea_query::Expr::value(st::ARRIVED),
+        )
+        .col_expr(
+            assignment::Column::ArrivedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            assignment::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(assignment::Column::Id.eq(a.id))
         .filter(assignment::Column::State.eq(st::ACCEPTED))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ApiError::Conflict("your assignment changed meanwhile".to_owned()));
+        return Err(ApiError::Conflict(
+            "your assignment changed meanwhile".to_owned(),
+        ));
     }
-    orders::event(&txn, id, actor, "arrived", None, None, json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}), now).await?;
+    orders::event(
+        &txn,
+        id,
+        actor,
+        "arrived",
+        None,
+        None,
+        json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}),
+        now,
+    )
+    .await?;
     let o = orders::load(&txn, id).await?;
     let o = if o.status == OrderStatus::Assigned.code() {
-        orders::transition(&txn, &o, OrderAction::Arrive, actor, vec![(order::Column::ArrivedAt, Some(now).into())], json!({}), now, &state.settings.redis_prefix).await?
+        orders::transition(
+            &txn,
+            &o,
+            OrderAction::Arrive,
+            actor,
+            vec![(order::Column::ArrivedAt, Some(now).into())],
+            json!({}),
+            now,
+            &state.settings.redis_prefix,
+        )
+        .await?
     } else if o.status == OrderStatus::InProgress.code() {
         o
     } else {
-        return Err(ApiError::Conflict(format!("order {} is {}; check-in is for assigned orders", o.code, o.status)));
+        return Err(ApiError::Conflict(format!(
+            "order {} is {}; check-in is for assigned orders",
+            o.code, o.status
+        )));
     };
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
@@ -648,34 +783,70 @@ pub struct CompleteIn {
 /// Report the task done (after checking in).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "tasks", security(("bearer" = [])), request_body = CompleteIn,
     responses((status = 200, body = OrderOut), (status = 409, description = "not checked in")))]
-pub async fn complete(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<CompleteIn>) -> ApiResult<HttpResponse> {
+pub async fn complete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<CompleteIn>,
+) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
-    let note = body.0.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let note = body
+        .0
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::invalid("note", "must be at most 2000 characters"));
     }
     let now = state.clock.now();
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
     if a.state != st::ARRIVED {
-        return Err(ApiError::Conflict(format!("check in first (your part is {})", a.state)));
+        return Err(ApiError::Conflict(format!(
+            "check in first (your part is {})",
+            a.state
+        )));
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let txn = state.db.begin().await?;
     let res = assignment::Entity::update_many()
-        .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::COMPLETED))
-        .col_expr(assignment::Column::CompletedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(assignment::Column::Note, sea_orm::sea_query::Expr::value(note.clone()))
-        .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            assignment::Column::State,
+            sea_orm::sea_query::Expr::value(st::COMPLETED),
+        )
+        .col_expr(
+            assignment::Column::CompletedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            assignment::Column::Note,
+            sea_orm::sea_query::Expr::value(note.clone()),
+        )
+        .col_expr(
+            assignment::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(assignment::Column::Id.eq(a.id))
         .filter(assignment::Column::State.eq(st::ARRIVED))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ApiError::Conflict("your assignment changed meanwhile".to_owned()));
+        return Err(ApiError::Conflict(
+            "your assignment changed meanwhile".to_owned(),
+        ));
     }
     orders::release_capacity(&txn, user.id.as_uuid(), now).await?;
-    orders::event(&txn, id, actor, "volunteer_completed", None, None, json!({"volunteer_id": user.id.to_string(), "note": note}), now).await?;
+    orders::event(
+        &txn,
+        id,
+        actor,
+        "volunteer_completed",
+        None,
+        None,
+        json!({"volunteer_id": user.id.to_string(), "note": note}),
+        now,
+    )
+    .await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(id))
         .filter(assignment::Column::State.is_in(st::ACTIVE))
@@ -683,10 +854,20 @@ pub async fn complete(state: web::Data<AppState>, user: AuthUser, id: web::Path<
         .await?;
     let mut o = orders::load(&txn, id).await?;
     if still_on == 0 && o.status == OrderStatus::InProgress.code() {
-        o = orders::transition(&txn, &o, OrderAction::Complete, actor, vec![(order::Column::CompletedAt, Some(now).into())], json!({}), now, &state.settings.redis_prefix).await?;
+        o = orders::transition(
+            &txn,
+            &o,
+            OrderAction::Complete,
+            actor,
+            vec![(order::Column::CompletedAt, Some(now).into())],
+            json!({}),
+            now,
+            &state.settings.redis_prefix,
+        )
+        .await?;
     }
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &[user.id.as_uuid()]).await?;
+    crate::location::changed(&state, &[user.id.as_uuid()]).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
 }
 
@@ -700,23 +881,42 @@ pub struct CancelIn {
 /// Cancel: the resident before anyone arrives, or a coordinator with a reason.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = CancelIn,
     responses((status = 200, body = OrderOut), (status = 409, description = "too late to cancel"), (status = 422, description = "reason missing")))]
-pub async fn cancel(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<CancelIn>) -> ApiResult<HttpResponse> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<CancelIn>,
+) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
-    let reason = body.0.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = body
+        .0
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     let by = match view {
         View::Staff => {
             if reason.is_none() {
-                return Err(ApiError::invalid("reason", "coordinators must give a reason"));
+                return Err(ApiError::invalid(
+                    "reason",
+                    "coordinators must give a reason",
+                ));
             }
             CancelledBy::Staff
         }
         View::Owner => CancelledBy::Resident,
-        _ => return Err(ApiError::forbidden("only the resident or a coordinator may cancel")),
+        _ => {
+            return Err(ApiError::forbidden(
+                "only the resident or a coordinator may cancel",
+            ));
+        }
     };
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::invalid("reason", "must be at most 500 characters"));
+        return Err(ApiError::invalid(
+            "reason",
+            "must be at most 500 characters",
+        ));
     }
     let now = state.clock.now();
     let released: Vec<Uuid> = orders::assignments_of(&state.db, id)
@@ -726,9 +926,18 @@ pub async fn cancel(state: web::Data<AppState>, user: AuthUser, id: web::Path<St
         .map(|a| a.volunteer_id)
         .collect();
     let txn = state.db.begin().await?;
-    let o = orders::cancel(&txn, &o, by, Actor::user(user.id.as_uuid(), user.role), reason, now, &state.settings.redis_prefix).await?;
+    let o = orders::cancel(
+        &txn,
+        &o,
+        by,
+        Actor::user(user.id.as_uuid(), user.role),
+        reason,
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &released).await?;
+    crate::location::changed(&state, &released).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, view).await?))
 }
 
@@ -744,20 +953,33 @@ pub struct ConfirmIn {
 /// Confirm completion and rate it (the resident); volunteers earn their points.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = ConfirmIn,
     responses((status = 200, body = OrderOut), (status = 409, description = "not completed"), (status = 422, description = "rating out of range")))]
-pub async fn confirm(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<ConfirmIn>) -> ApiResult<HttpResponse> {
+pub async fn confirm(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<ConfirmIn>,
+) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
     if view != View::Owner {
-        return Err(ApiError::forbidden("only the resident who placed the order confirms it"));
+        return Err(ApiError::forbidden(
+            "only the resident who placed the order confirms it",
+        ));
     }
     let body = body.0;
     if !(1..=5).contains(&body.rating) {
         return Err(ApiError::invalid("rating", "must be 1 to 5"));
     }
-    let feedback = body.feedback.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
+    let feedback = body
+        .feedback
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty());
     if feedback.as_ref().is_some_and(|f| f.chars().count() > 1000) {
-        return Err(ApiError::invalid("feedback", "must be at most 1000 characters"));
+        return Err(ApiError::invalid(
+            "feedback",
+            "must be at most 1000 characters",
+        ));
     }
     let rating = i16::try_from(body.rating).unwrap_or(5);
     let now = state.clock.now();
@@ -794,12 +1016,21 @@ pub struct AssignIn {
 /// Assign or reassign a volunteer by hand (admins; coordinators for their own teams' volunteers).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/assign", tag = "orders", security(("bearer" = [])), request_body = AssignIn,
     responses((status = 200, body = OrderOut), (status = 403, description = "not your volunteer"), (status = 409, description = "full or no capacity")))]
-pub async fn assign(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>, body: Json<AssignIn>) -> ApiResult<HttpResponse> {
+pub async fn assign(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Json<AssignIn>,
+) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
     let body = body.0;
     let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
-    let replace: Option<Uuid> = match body.replace_volunteer_id.as_deref().filter(|s| !s.is_empty()) {
+    let replace: Option<Uuid> = match body
+        .replace_volunteer_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         Some(r) => Some(parse_id("replace_volunteer_id", r)?),
         None => None,
     };
@@ -807,12 +1038,18 @@ pub async fn assign(state: web::Data<AppState>, user: AuthUser, id: web::Path<St
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
-    user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id)).await?;
+    user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id))
+        .await?;
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
     let held = orders::valid_skills(&state.db, vid, now).await?;
-    if !held.contains_all(zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default()) {
-        return Err(ApiError::invalid("volunteer_id", "this volunteer lacks (a valid certificate for) the required skills"));
+    if !held
+        .contains_all(zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default())
+    {
+        return Err(ApiError::invalid(
+            "volunteer_id",
+            "this volunteer lacks (a valid certificate for) the required skills",
+        ));
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let prefix = state.settings.redis_prefix.clone();
@@ -824,39 +1061,89 @@ pub async fn assign(state: web::Data<AppState>, user: AuthUser, id: web::Path<St
             .filter(assignment::Column::State.eq(st::ACCEPTED))
             .one(&txn)
             .await?
-            .ok_or_else(|| ApiError::invalid("replace_volunteer_id", "that volunteer is not on this order (or already on scene)"))?;
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "replace_volunteer_id",
+                    "that volunteer is not on this order (or already on scene)",
+                )
+            })?;
         assignment::Entity::update_many()
-            .col_expr(assignment::Column::State, sea_orm::sea_query::Expr::value(st::REMOVED))
-            .col_expr(assignment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                assignment::Column::State,
+                sea_orm::sea_query::Expr::value(st::REMOVED),
+            )
+            .col_expr(
+                assignment::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(assignment::Column::Id.eq(a.id))
             .exec(&txn)
             .await?;
         orders::release_capacity(&txn, old, now).await?;
         order::Entity::update_many()
-            .col_expr(order::Column::Filled, orders::col_plus(order::Column::Filled, -1))
+            .col_expr(
+                order::Column::Filled,
+                orders::col_plus(order::Column::Filled, -1),
+            )
             .filter(order::Column::Id.eq(id))
             .exec(&txn)
             .await?;
         let cur = orders::load(&txn, id).await?;
         if cur.status == OrderStatus::Assigned.code() {
-            orders::transition(&txn, &cur, OrderAction::Unfill, actor, vec![], json!({"removed": old.to_string()}), now, &prefix).await?;
+            orders::transition(
+                &txn,
+                &cur,
+                OrderAction::Unfill,
+                actor,
+                vec![],
+                json!({"removed": old.to_string()}),
+                now,
+                &prefix,
+            )
+            .await?;
         }
-        orders::event(&txn, id, actor, "volunteer_removed", None, None, json!({"volunteer_id": old.to_string()}), now).await?;
-        orders::push(&txn, orders::Channels(&prefix).volunteer(old), json!({"type": "assignment_removed", "order_id": id.to_string()}), now).await?;
+        orders::event(
+            &txn,
+            id,
+            actor,
+            "volunteer_removed",
+            None,
+            None,
+            json!({"volunteer_id": old.to_string()}),
+            now,
+        )
+        .await?;
+        orders::push(
+            &txn,
+            orders::Channels(&prefix).volunteer(old),
+            json!({"type": "assignment_removed", "order_id": id.to_string()}),
+            now,
+        )
+        .await?;
     }
     let o = orders::claim(&txn, id, vid, ClaimHow::Manual, actor, None, now, &prefix).await?;
-    orders::push(&txn, orders::Channels(&prefix).volunteer(vid), json!({"type": "assigned", "order_id": id.to_string(), "code": o.code}), now).await?;
+    orders::push(
+        &txn,
+        orders::Channels(&prefix).volunteer(vid),
+        json!({"type": "assigned", "order_id": id.to_string(), "code": o.code}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     let mut touched = vec![vid];
     touched.extend(replace);
-    state.dispatcher.refresh(&state.db, &touched).await?;
+    crate::location::changed(&state, &touched).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff).await?))
 }
 
 /// Send an escalated order out again from the first wave (staff).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/redispatch", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = OrderOut), (status = 409, description = "not escalated")))]
-pub async fn redispatch(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn redispatch(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
     let now = state.clock.now();
@@ -870,7 +1157,10 @@ pub async fn redispatch(state: web::Data<AppState>, user: AuthUser, id: web::Pat
         vec![
             (order::Column::Wave, 0.into()),
             (order::Column::NextActionAt, Some(now).into()),
-            (order::Column::EscalatedAt, Option::<DateTime<Utc>>::None.into()),
+            (
+                order::Column::EscalatedAt,
+                Option::<DateTime<Utc>>::None.into(),
+            ),
         ],
         json!({}),
         now,
@@ -892,5 +1182,9 @@ pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResul
         .order_by_asc(order::Column::EscalatedAt)
         .all(&state.db)
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(|o| order_out(o, View::Staff)).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(|o| order_out(o, View::Staff))
+            .collect::<Vec<_>>(),
+    ))
 }

@@ -48,11 +48,20 @@ pub struct BoardOut {
 /// Leaderboard by week, month or all time, of volunteers or teams (any signed-in user).
 #[utoipa::path(get, path = "/api/v1/leaderboard", tag = "points", security(("bearer" = [])), params(BoardQuery),
     responses((status = 200, body = BoardOut)))]
-pub async fn leaderboard(state: web::Data<AppState>, _user: AuthUser, query: Query<BoardQuery>) -> ApiResult<HttpResponse> {
+pub async fn leaderboard(
+    state: web::Data<AppState>,
+    _user: AuthUser,
+    query: Query<BoardQuery>,
+) -> ApiResult<HttpResponse> {
     let teams = match query.scope.as_deref().unwrap_or("volunteers") {
         "volunteers" => false,
         "teams" => true,
-        other => return Err(ApiError::invalid("scope", format!("`{other}` is not volunteers or teams"))),
+        other => {
+            return Err(ApiError::invalid(
+                "scope",
+                format!("`{other}` is not volunteers or teams"),
+            ));
+        }
     };
     let period = Period::parse(query.period.as_deref().unwrap_or("all"))?;
     let limit = query.limit.unwrap_or(50);
@@ -99,12 +108,20 @@ pub struct EntryOut {
 /// Send an `Idempotency-Key` header to make retries harmless.
 #[utoipa::path(post, path = "/api/v1/points/adjustments", tag = "points", security(("bearer" = [])), request_body = AdjustIn,
     responses((status = 201, body = EntryOut), (status = 403, description = "not your volunteer"), (status = 422, description = "invalid field")))]
-pub async fn adjust(state: web::Data<AppState>, user: AuthUser, req: HttpRequest, body: Json<AdjustIn>) -> ApiResult<HttpResponse> {
+pub async fn adjust(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: Json<AdjustIn>,
+) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let body = body.0;
     let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
     if body.amount == 0 || !(-1000..=1000).contains(&body.amount) {
-        return Err(ApiError::invalid("amount", "must be between -1000 and 1000 and not 0"));
+        return Err(ApiError::invalid(
+            "amount",
+            "must be between -1000 and 1000 and not 0",
+        ));
     }
     let reason = body.reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -112,10 +129,16 @@ pub async fn adjust(state: web::Data<AppState>, user: AuthUser, req: HttpRequest
     }
     let kind = body.kind.as_deref().unwrap_or("adjustment");
     if !["adjustment", "redemption"].contains(&kind) {
-        return Err(ApiError::invalid("kind", "must be adjustment or redemption"));
+        return Err(ApiError::invalid(
+            "kind",
+            "must be adjustment or redemption",
+        ));
     }
     if kind == "redemption" && body.amount > 0 {
-        return Err(ApiError::invalid("amount", "a redemption spends points: use a negative amount"));
+        return Err(ApiError::invalid(
+            "amount",
+            "a redemption spends points: use a negative amount",
+        ));
     }
     let v = volunteer::Entity::find_by_id(vid)
         .one(&state.db)
@@ -123,15 +146,37 @@ pub async fn adjust(state: web::Data<AppState>, user: AuthUser, req: HttpRequest
         .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
     user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
     if kind == "redemption" && points::balance(&state.db, vid).await? + body.amount < 0 {
-        return Err(ApiError::invalid("amount", "the balance is too low for this redemption"));
+        return Err(ApiError::invalid(
+            "amount",
+            "the balance is too low for this redemption",
+        ));
     }
-    let key = match req.headers().get("Idempotency-Key").and_then(|h| h.to_str().ok()) {
+    let key = match req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|h| h.to_str().ok())
+    {
         Some(k) if !k.is_empty() && k.len() <= 100 => format!("{kind}:{}:{k}", user.id),
-        Some(_) => return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 100 characters")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 100 characters",
+            ));
+        }
         None => format!("{kind}:{}", Uuid::now_v7()),
     };
     let amount = i32::try_from(body.amount).unwrap_or(0);
-    let e = points::adjust(&state.db, vid, kind, amount, reason, key, user.id.as_uuid(), state.clock.now()).await?;
+    let e = points::adjust(
+        &state.db,
+        vid,
+        kind,
+        amount,
+        reason,
+        key,
+        user.id.as_uuid(),
+        state.clock.now(),
+    )
+    .await?;
     tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
     Ok(HttpResponse::Created().json(EntryOut {
         id: e.id,
@@ -155,10 +200,18 @@ pub struct ExportQuery {
 /// Points per volunteer as CSV, for the city's residency-points scheme (staff).
 #[utoipa::path(get, path = "/api/v1/points/export", tag = "points", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, description = "text/csv", content_type = "text/csv", body = String)))]
-pub async fn export(state: web::Data<AppState>, user: AuthUser, query: Query<ExportQuery>) -> ApiResult<HttpResponse> {
+pub async fn export(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let from = query.from.map(|d| d.and_time(NaiveTime::MIN).and_utc());
-    let to = query.to.map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN).and_utc());
+    let to = query.to.map(|d| {
+        (d + chrono::Duration::days(1))
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+    });
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
             return Err(ApiError::invalid("to", "must not be before from"));
@@ -167,14 +220,21 @@ pub async fn export(state: web::Data<AppState>, user: AuthUser, query: Query<Exp
     let data = points::export_csv(&state.db, from, to).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"zhongdui-points.csv\""))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"zhongdui-points.csv\"",
+        ))
         .body(data))
 }
 
 /// A volunteer's points (staff, or the volunteer).
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/points", tag = "points", security(("bearer" = [])),
     responses((status = 200, body = PointsOut)))]
-pub async fn volunteer_points(state: web::Data<AppState>, user: AuthUser, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn volunteer_points(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     if !(user.role.is_staff() || user.id.as_uuid() == id) {
         return Err(ApiError::forbidden("you may only see your own points"));

@@ -55,7 +55,10 @@ pub async fn import(
     };
     let report = csv_roster::import(&state.db, &bytes, &scope).await?;
     if report.created + report.updated > 0 {
-        state.dispatcher.reload(&state.db, &state.settings.dispatch).await?;
+        state
+            .dispatcher
+            .reload(&state.db, &state.settings.dispatch)
+            .await?;
     }
     tracing::info!(
         by = %user.id,

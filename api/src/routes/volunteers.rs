@@ -267,7 +267,7 @@ pub async fn create_volunteer(
     let txn = state.db.begin().await?;
     let (id, _) = roster::upsert_volunteer(&txn, &spec, Some(hash), OnExisting::Conflict).await?;
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &[id.as_uuid()]).await?;
+    crate::location::changed(&state, &[id.as_uuid()]).await?;
     tracing::info!(volunteer_id = %id, team_id = %team_id, by = %user.id, "volunteer created");
     let mut out = VolunteerOut::from(roster::get_volunteer(&state.db, id.as_uuid()).await?);
     if generated {
@@ -397,7 +397,7 @@ pub async fn update_volunteer(
         am.update(&txn).await?;
     }
     txn.commit().await?;
-    state.dispatcher.refresh(&state.db, &[id]).await?;
+    crate::location::changed(&state, &[id]).await?;
     tracing::info!(volunteer_id = %id, by = %user.id, "volunteer updated");
     let v = roster::get_volunteer(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))

@@ -4,12 +4,14 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, Statement,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
-use zhongdui_domain::{CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Role, Skill, SkillSet, Urgency};
+use zhongdui_domain::{
+    CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Role, Skill, SkillSet, Urgency,
+};
 
 use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
@@ -63,7 +65,10 @@ pub struct Actor {
 
 impl Actor {
     /// The dispatcher itself.
-    pub const SYSTEM: Actor = Actor { id: None, role: None };
+    pub const SYSTEM: Actor = Actor {
+        id: None,
+        role: None,
+    };
 
     /// A user.
     pub fn user(id: Uuid, role: Role) -> Self {
@@ -121,7 +126,12 @@ pub async fn event<C: ConnectionTrait>(
 }
 
 /// Queues a push in the same transaction as the change it announces.
-pub async fn push<C: ConnectionTrait>(db: &C, channel: String, payload: Value, now: DateTime<Utc>) -> ApiResult<()> {
+pub async fn push<C: ConnectionTrait>(
+    db: &C,
+    channel: String,
+    payload: Value,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     outbox::ActiveModel {
         channel: Set(channel),
         payload: Set(payload.to_string()),
@@ -157,9 +167,12 @@ pub async fn transition<C: ConnectionTrait>(
     prefix: &str,
 ) -> ApiResult<order::Model> {
     let from = status_of(o)?;
-    let to = from
-        .apply(action)
-        .map_err(|e| ApiError::Conflict(format!("order {} is {}: cannot {:?}", o.code, e.from, e.action)))?;
+    let to = from.apply(action).map_err(|e| {
+        ApiError::Conflict(format!(
+            "order {} is {}: cannot {:?}",
+            o.code, e.from, e.action
+        ))
+    })?;
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to.code()))
         .col_expr(order::Column::Version, Expr::value(o.version + 1))
@@ -173,7 +186,10 @@ pub async fn transition<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ApiError::Conflict(format!("order {} changed meanwhile; reload and retry", o.code)));
+        return Err(ApiError::Conflict(format!(
+            "order {} changed meanwhile; reload and retry",
+            o.code
+        )));
     }
     let kind = match action {
         OrderAction::Escalate => "escalated",
@@ -186,7 +202,17 @@ pub async fn transition<C: ConnectionTrait>(
         OrderAction::AutoClose => "auto_closed",
         OrderAction::Cancel(_) => "cancelled",
     };
-    event(db, o.id, actor, kind, Some(from), Some(to), data.clone(), now).await?;
+    event(
+        db,
+        o.id,
+        actor,
+        kind,
+        Some(from),
+        Some(to),
+        data.clone(),
+        now,
+    )
+    .await?;
     let ch = Channels(prefix);
     let msg = json!({"type": "order_status", "order_id": o.id.to_string(), "code": o.code,
                      "status": to.code(), "from": from.code(), "data": data});
@@ -218,9 +244,15 @@ pub async fn next_code<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> ApiRes
         }
     };
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [day.clone().into()]))
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [day.clone().into()],
+        ))
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("order code counter returned nothing")))?;
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("order code counter returned nothing"))
+        })?;
     let n: i32 = row.try_get("", "last")?;
     Ok(format!("ZD-{day}-{n:04}"))
 }
@@ -365,7 +397,9 @@ pub async fn claim<C: ConnectionTrait>(
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
         .filter(col_lt_col(order::Column::Filled, order::Column::Headcount))
-        .filter(order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]))
+        .filter(
+            order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
+        )
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
@@ -377,14 +411,22 @@ pub async fn claim<C: ConnectionTrait>(
     }
     // 2. Capacity of the volunteer.
     let res = volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::ActiveTasks, col_plus(volunteer::Column::ActiveTasks, 1))
+        .col_expr(
+            volunteer::Column::ActiveTasks,
+            col_plus(volunteer::Column::ActiveTasks, 1),
+        )
         .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
         .filter(volunteer::Column::Id.eq(volunteer_id))
-        .filter(col_lt_col(volunteer::Column::ActiveTasks, volunteer::Column::Capacity))
+        .filter(col_lt_col(
+            volunteer::Column::ActiveTasks,
+            volunteer::Column::Capacity,
+        ))
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ApiError::Conflict("the volunteer has no free capacity".to_owned()));
+        return Err(ApiError::Conflict(
+            "the volunteer has no free capacity".to_owned(),
+        ));
     }
     // 3. The assignment row: an offer becomes accepted; otherwise a new row.
     let existing = assignment::Entity::find()
@@ -394,7 +436,9 @@ pub async fn claim<C: ConnectionTrait>(
         .await?;
     match existing {
         Some(a) if st::ACTIVE.contains(&a.state.as_str()) || a.state == st::COMPLETED => {
-            return Err(ApiError::Conflict("the volunteer is already on this order".to_owned()));
+            return Err(ApiError::Conflict(
+                "the volunteer is already on this order".to_owned(),
+            ));
         }
         Some(a) => {
             let mut q = assignment::Entity::update_many()
@@ -428,15 +472,22 @@ pub async fn claim<C: ConnectionTrait>(
                 arrived_at: Set(None),
                 completed_at: Set(None),
                 note: Set(None),
-                assigned_by: Set(if how == ClaimHow::Manual { actor.id } else { None }),
+                assigned_by: Set(if how == ClaimHow::Manual {
+                    actor.id
+                } else {
+                    None
+                }),
                 created_at: Set(now),
                 updated_at: Set(now),
             };
             assignment::Entity::insert(row)
                 .on_conflict(
-                    OnConflict::columns([assignment::Column::OrderId, assignment::Column::VolunteerId])
-                        .do_nothing()
-                        .to_owned(),
+                    OnConflict::columns([
+                        assignment::Column::OrderId,
+                        assignment::Column::VolunteerId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
                 )
                 .exec_without_returning(db)
                 .await?;
@@ -476,7 +527,10 @@ pub async fn claim<C: ConnectionTrait>(
             OrderAction::Fill,
             actor,
             vec![
-                (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+                (
+                    order::Column::NextActionAt,
+                    Option::<DateTime<Utc>>::None.into(),
+                ),
                 (order::Column::FirstAcceptedAt, Some(first).into()),
             ],
             json!({"filled": o.filled}),
@@ -547,9 +601,16 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
 }
 
 /// Releases a volunteer's capacity (task over or cancelled).
-pub async fn release_capacity<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
+pub async fn release_capacity<C: ConnectionTrait>(
+    db: &C,
+    volunteer_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::ActiveTasks, col_plus(volunteer::Column::ActiveTasks, -1))
+        .col_expr(
+            volunteer::Column::ActiveTasks,
+            col_plus(volunteer::Column::ActiveTasks, -1),
+        )
         .col_expr(volunteer::Column::IdleSince, Expr::value(now))
         .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
         .filter(volunteer::Column::Id.eq(volunteer_id))
@@ -577,7 +638,10 @@ pub async fn cancel<C: ConnectionTrait>(
         vec![
             (order::Column::CancelledAt, Some(now).into()),
             (order::Column::CancelReason, reason.clone().into()),
-            (order::Column::NextActionAt, Option::<DateTime<Utc>>::None.into()),
+            (
+                order::Column::NextActionAt,
+                Option::<DateTime<Utc>>::None.into(),
+            ),
         ],
         json!({"reason": reason}),
         now,
@@ -611,7 +675,11 @@ pub async fn cancel<C: ConnectionTrait>(
 }
 
 /// The skills a volunteer holds with a valid certificate at `now`.
-pub async fn valid_skills<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, now: DateTime<Utc>) -> ApiResult<SkillSet> {
+pub async fn valid_skills<C: ConnectionTrait>(
+    db: &C,
+    volunteer_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<SkillSet> {
     let today = now.date_naive();
     let rows = volunteer_skill::Entity::find()
         .filter(volunteer_skill::Column::VolunteerId.eq(volunteer_id))
@@ -625,7 +693,10 @@ pub async fn valid_skills<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, now: D
 }
 
 /// The assignments of an order, oldest first.
-pub async fn assignments_of<C: ConnectionTrait>(db: &C, order_id: Uuid) -> ApiResult<Vec<assignment::Model>> {
+pub async fn assignments_of<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+) -> ApiResult<Vec<assignment::Model>> {
     Ok(assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(order_id))
         .order_by_asc(assignment::Column::CreatedAt)
@@ -635,7 +706,10 @@ pub async fn assignments_of<C: ConnectionTrait>(db: &C, order_id: Uuid) -> ApiRe
 }
 
 /// The events of an order, in order.
-pub async fn events_of<C: ConnectionTrait>(db: &C, order_id: Uuid) -> ApiResult<Vec<order_event::Model>> {
+pub async fn events_of<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+) -> ApiResult<Vec<order_event::Model>> {
     Ok(order_event::Entity::find()
         .filter(order_event::Column::OrderId.eq(order_id))
         .order_by_asc(order_event::Column::Id)

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,11 +23,18 @@ pub const KINDS: [&str; 4] = ["earn", "bonus", "adjustment", "redemption"];
 
 /// Points for one volunteer's part in a closed order, by the rule table:
 /// tier base + time on task (per started half hour, capped) + rating bonus.
-pub fn earned(rules: &PointsSettings, tier: i16, minutes_on_task: i64, rating: Option<i16>) -> (i32, i32) {
+pub fn earned(
+    rules: &PointsSettings,
+    tier: i16,
+    minutes_on_task: i64,
+    rating: Option<i16>,
+) -> (i32, i32) {
     let tier_index = usize::try_from(tier.clamp(1, 3) - 1).unwrap_or(0);
     let base = rules.tier_base.get(tier_index).copied().unwrap_or(0);
     let half_hours = i32::try_from((minutes_on_task.max(0) + 29) / 30).unwrap_or(i32::MAX);
-    let time = half_hours.saturating_mul(rules.per_half_hour).min(rules.max_time_points);
+    let time = half_hours
+        .saturating_mul(rules.per_half_hour)
+        .min(rules.max_time_points);
     let bonus = match rating {
         Some(5) => rules.rating5_bonus,
         Some(4) => rules.rating4_bonus,
@@ -72,15 +79,27 @@ pub async fn award_for_order<C: ConnectionTrait>(
             created_at: Set(now),
             ..Default::default()
         };
-        rows.push(entry("earn", amount, format!("{} ({} min on task)", o.code, minutes)));
+        rows.push(entry(
+            "earn",
+            amount,
+            format!("{} ({} min on task)", o.code, minutes),
+        ));
         if bonus > 0 {
-            rows.push(entry("bonus", bonus, format!("{} rated {}", o.code, o.rating.unwrap_or(0))));
+            rows.push(entry(
+                "bonus",
+                bonus,
+                format!("{} rated {}", o.code, o.rating.unwrap_or(0)),
+            ));
         }
     }
     let n = rows.len();
     if n > 0 {
         points_entry::Entity::insert_many(rows)
-            .on_conflict(OnConflict::column(points_entry::Column::IdempotencyKey).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::column(points_entry::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(db)
             .await?;
     }
@@ -117,7 +136,10 @@ impl Period {
             "week" => Ok(Period::Week),
             "month" => Ok(Period::Month),
             "all" => Ok(Period::All),
-            other => Err(ApiError::invalid("period", format!("`{other}` is not week, month or all"))),
+            other => Err(ApiError::invalid(
+                "period",
+                format!("`{other}` is not week, month or all"),
+            )),
         }
     }
 
@@ -135,7 +157,9 @@ impl Period {
         let cst = chrono::FixedOffset::east_opt(8 * 3600)?;
         let local = now.with_timezone(&cst).date_naive();
         let day = match self {
-            Period::Week => local - Duration::days(i64::from(local.weekday().num_days_from_monday())),
+            Period::Week => {
+                local - Duration::days(i64::from(local.weekday().num_days_from_monday()))
+            }
             Period::Month => local.with_day(1)?,
             Period::All => return None,
         };
@@ -181,7 +205,10 @@ async fn sums<C: ConnectionTrait>(
     let mut q = points_entry::Entity::find()
         .select_only()
         .column_as(key, "key")
-        .column_as(sea_orm::sea_query::ExprTrait::cast_as(points_entry::Column::Amount.sum(), "BIGINT"), "total")
+        .column_as(
+            sea_orm::sea_query::ExprTrait::cast_as(points_entry::Column::Amount.sum(), "BIGINT"),
+            "total",
+        )
         .filter(key.is_not_null())
         .group_by(key);
     if let Some(s) = since {
@@ -262,7 +289,11 @@ pub async fn leaderboard<C: ConnectionTrait>(
 /// A volunteer's all-time rank among volunteers (1-based; None with no points).
 pub async fn rank_of<C: ConnectionTrait>(db: &C, volunteer_id: Uuid) -> ApiResult<Option<u32>> {
     let totals = sums(db, false, None, None).await?;
-    let Some(mine) = totals.iter().find(|(id, _)| *id == volunteer_id).map(|(_, p)| *p) else {
+    let Some(mine) = totals
+        .iter()
+        .find(|(id, _)| *id == volunteer_id)
+        .map(|(_, p)| *p)
+    else {
         return Ok(None);
     };
     let better = totals.iter().filter(|(_, p)| *p > mine).count();
@@ -270,7 +301,11 @@ pub async fn rank_of<C: ConnectionTrait>(db: &C, volunteer_id: Uuid) -> ApiResul
 }
 
 /// A volunteer's ledger, newest first.
-pub async fn history<C: ConnectionTrait>(db: &C, volunteer_id: Uuid, limit: u64) -> ApiResult<Vec<points_entry::Model>> {
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    volunteer_id: Uuid,
+    limit: u64,
+) -> ApiResult<Vec<points_entry::Model>> {
     Ok(points_entry::Entity::find()
         .filter(points_entry::Column::VolunteerId.eq(volunteer_id))
         .order_by_desc(points_entry::Column::Id)
@@ -315,7 +350,11 @@ pub async fn adjust<C: ConnectionTrait>(
         ..Default::default()
     };
     points_entry::Entity::insert(row)
-        .on_conflict(OnConflict::column(points_entry::Column::IdempotencyKey).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(points_entry::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     points_entry::Entity::find()
@@ -357,19 +396,37 @@ pub async fn export_csv<C: ConnectionTrait>(
         .iter()
         .filter_map(|(id, bal)| {
             let u = users.get(id)?;
-            let team = vols.get(id).and_then(|t| teams.get(t)).cloned().unwrap_or_default();
-            Some((u.phone.clone(), u.display_name.clone(), team, period.get(id).copied().unwrap_or(0), *bal))
+            let team = vols
+                .get(id)
+                .and_then(|t| teams.get(t))
+                .cloned()
+                .unwrap_or_default();
+            Some((
+                u.phone.clone(),
+                u.display_name.clone(),
+                team,
+                period.get(id).copied().unwrap_or(0),
+                *bal,
+            ))
         })
         .collect();
     rows.sort();
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
-        let err = |e: csv::Error| ApiError::Internal(anyhow::Error::new(e).context("writing points CSV"));
-        w.write_record(["phone", "display_name", "team", "points_in_period", "balance"])
-            .map_err(err)?;
+        let err =
+            |e: csv::Error| ApiError::Internal(anyhow::Error::new(e).context("writing points CSV"));
+        w.write_record([
+            "phone",
+            "display_name",
+            "team",
+            "points_in_period",
+            "balance",
+        ])
+        .map_err(err)?;
         for (phone, name, team, p, b) in rows {
-            w.write_record([phone, name, team, p.to_string(), b.to_string()]).map_err(err)?;
+            w.write_record([phone, name, team, p.to_string(), b.to_string()])
+                .map_err(err)?;
         }
         w.flush().map_err(|e| ApiError::Internal(e.into()))?;
     }
@@ -394,16 +451,30 @@ mod tests {
     fn rule_table() {
         assert_eq!(earned(&rules(), 1, 0, None), (10, 0));
         assert_eq!(earned(&rules(), 3, 45, Some(5)), (30 + 10, 10));
-        assert_eq!(earned(&rules(), 2, 600, Some(4)), (20 + 20, 5), "time is capped");
-        assert_eq!(earned(&rules(), 2, 1, Some(3)), (25, 0), "a started half hour counts");
+        assert_eq!(
+            earned(&rules(), 2, 600, Some(4)),
+            (20 + 20, 5),
+            "time is capped"
+        );
+        assert_eq!(
+            earned(&rules(), 2, 1, Some(3)),
+            (25, 0),
+            "a started half hour counts"
+        );
     }
 
     #[test]
     fn periods_start_in_beijing_time() {
         // Monday 2026-11-23 02:00 in Beijing is Sunday 18:00 UTC.
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0).unwrap();
-        assert_eq!(Period::Week.start(now).unwrap(), Utc.with_ymd_and_hms(2026, 11, 22, 16, 0, 0).unwrap());
-        assert_eq!(Period::Month.start(now).unwrap(), Utc.with_ymd_and_hms(2026, 10, 31, 16, 0, 0).unwrap());
+        assert_eq!(
+            Period::Week.start(now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 22, 16, 0, 0).unwrap()
+        );
+        assert_eq!(
+            Period::Month.start(now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 10, 31, 16, 0, 0).unwrap()
+        );
         assert!(Period::All.start(now).is_none());
         assert!(Period::parse("year").is_err());
     }

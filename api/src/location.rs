@@ -1,0 +1,184 @@
+//! Volunteers' positions and other changes the indexes of every process must
+//! follow. Positions are rate-limited per volunteer, stored, applied to this
+//! process's index, and published (transiently) to the other processes, to
+//! residents whose order the volunteer is heading to, and (throttled) to the
+//! coordinators' feed.
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, VolunteerId};
+
+use crate::bus::BusMessage;
+use crate::entities::{assignment, order, volunteer};
+use crate::error::ApiResult;
+use crate::services::orders::{Channels, st};
+use crate::state::AppState;
+
+/// The channel carrying index updates between processes.
+pub fn index_channel(prefix: &str) -> String {
+    format!("{prefix}:index")
+}
+
+/// Stores a position report. Returns false (and stores nothing) when the
+/// volunteer reports faster than the configured minimum interval.
+pub async fn report(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiResult<bool> {
+    let min = Duration::from_millis(state.settings.dispatch.location_min_interval_ms);
+    let ops_every = Duration::from_secs(10);
+    let publish_ops = {
+        let Ok(mut gate) = state.location_gate.lock() else {
+            return Ok(false);
+        };
+        let now = Instant::now();
+        let entry = gate
+            .entry(volunteer_id)
+            .or_insert((now - min - ops_every, now - ops_every));
+        if now.duration_since(entry.0) < min {
+            return Ok(false);
+        }
+        entry.0 = now;
+        let ops = now.duration_since(entry.1) >= ops_every;
+        if ops {
+            entry.1 = now;
+        }
+        ops
+    };
+    let now = state.clock.now();
+    volunteer::Entity::update_many()
+        .col_expr(volunteer::Column::Lat, Expr::value(at.lat()))
+        .col_expr(volunteer::Column::Lon, Expr::value(at.lon()))
+        .col_expr(volunteer::Column::LocationAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .exec(&state.db)
+        .await?;
+    state.dispatcher.set_location(volunteer_id, at, now);
+    metrics::counter!("location_reports_total").increment(1);
+
+    let prefix = &state.settings.redis_prefix;
+    let ch = Channels(prefix);
+    let transient = |channel: String, data: serde_json::Value| BusMessage {
+        id: None,
+        channel,
+        data,
+        origin: state.bus.origin,
+    };
+    let mut out = vec![transient(
+        index_channel(prefix),
+        json!({"type": "location", "volunteer_id": volunteer_id.to_string(), "lat": at.lat(), "lon": at.lon(), "at": now.timestamp()}),
+    )];
+    // Residents see the volunteers heading to their order, and how far they are.
+    let heading = assignment::Entity::find()
+        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+        .filter(assignment::Column::State.eq(st::ACCEPTED))
+        .all(&state.db)
+        .await?;
+    for a in heading {
+        if let Some(o) = order::Entity::find_by_id(a.order_id).one(&state.db).await? {
+            let distance = GeoPoint::parse(o.lat, o.lon)
+                .map(|p| p.distance_m(&at).round())
+                .unwrap_or(0.0);
+            out.push(transient(
+                ch.order(o.id),
+                json!({"type": "volunteer_position", "order_id": o.id.to_string(), "volunteer_id": volunteer_id.to_string(),
+                       "lat": at.lat(), "lon": at.lon(), "distance_m": distance}),
+            ));
+        }
+    }
+    if publish_ops {
+        out.push(transient(
+            ch.ops(),
+            json!({"type": "volunteer_position", "volunteer_id": volunteer_id.to_string(), "lat": at.lat(), "lon": at.lon()}),
+        ));
+    }
+    for m in out {
+        if let Err(e) = state.bus.publish(m).await {
+            tracing::debug!(error = %e, "position not published");
+        }
+    }
+    Ok(true)
+}
+
+/// Volunteers changed in the database (duty, capacity, skills, tasks): this
+/// process re-reads them, and tells the others to.
+pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    state.dispatcher.refresh(&state.db, ids).await?;
+    let msg = BusMessage {
+        id: None,
+        channel: index_channel(&state.settings.redis_prefix),
+        data: json!({"type": "refresh", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+        origin: state.bus.origin,
+    };
+    if let Err(e) = state.bus.publish(msg).await {
+        tracing::debug!(error = %e, "index refresh not published; peers catch up at their next reload");
+    }
+    Ok(())
+}
+
+/// Applies other processes' index updates to this one, until shutdown.
+pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut rx = state.bus.subscribe();
+    let channel = index_channel(&state.settings.redis_prefix);
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.changed() => break,
+            m = rx.recv() => m,
+        };
+        let m = match msg {
+            Ok(m) => m,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                // Missed some: re-read everything.
+                if let Err(e) = state
+                    .dispatcher
+                    .reload(&state.db, &state.settings.dispatch)
+                    .await
+                {
+                    tracing::warn!(error = %e, "index reload failed");
+                }
+                continue;
+            }
+            Err(_) => break,
+        };
+        if m.channel != channel || m.origin == state.bus.origin {
+            continue;
+        }
+        match m.data["type"].as_str() {
+            Some("location") => {
+                let id = m.data["volunteer_id"]
+                    .as_str()
+                    .and_then(|s| s.parse::<Uuid>().ok());
+                let at = GeoPoint::parse(
+                    m.data["lat"].as_f64().unwrap_or(f64::NAN),
+                    m.data["lon"].as_f64().unwrap_or(f64::NAN),
+                );
+                let when = m.data["at"]
+                    .as_i64()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .unwrap_or_else(Utc::now);
+                if let (Some(id), Ok(at)) = (id, at) {
+                    state.dispatcher.set_location(id, at, when);
+                }
+            }
+            Some("refresh") => {
+                let ids: Vec<Uuid> = m.data["volunteers"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
+                if let Err(e) = state.dispatcher.refresh(&state.db, &ids).await {
+                    tracing::warn!(error = %e, "index refresh failed");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The index's view of one volunteer in this process (for operators and tests).
+pub fn indexed_position(state: &AppState, id: Uuid) -> Option<(f64, f64)> {
+    state.dispatcher.position_of(VolunteerId(id))
+}

@@ -1,0 +1,313 @@
+//! The WebSocket gateway, `/api/v1/ws`. Authenticated by bearer token (or
+//! `?token=` from browsers). Volunteers get their own channel (offers,
+//! withdrawals, assignment changes); residents their orders' channels (status,
+//! the volunteers' progress); coordinators and admins the ops feed. Every
+//! message carries the outbox `id` when it has one; a client that reconnects
+//! with `?last_event_id=N` first receives what it missed. Heartbeats every
+//! 15 s; a client silent for 45 s, or too slow to keep up, is disconnected.
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::AggregatedMessage;
+use futures_util::StreamExt;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, Role};
+
+use crate::auth::AuthUser;
+use crate::bus::BusMessage;
+use crate::entities::{order, outbox};
+use crate::error::{ApiError, ApiResult};
+use crate::services::orders::Channels;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws", web::get().to(connect));
+}
+
+/// Connection parameters.
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// Resume after this event id.
+    pub last_event_id: Option<i64>,
+}
+
+/// What a session listens to.
+struct Scope {
+    user: AuthUser,
+    prefix: String,
+    /// Resident: orders known to be theirs / not theirs.
+    mine: HashSet<Uuid>,
+    not_mine: HashSet<Uuid>,
+}
+
+impl Scope {
+    fn fixed_channels(&self) -> Vec<String> {
+        let ch = Channels(&self.prefix);
+        match self.user.role {
+            Role::Volunteer => vec![ch.volunteer(self.user.id.as_uuid())],
+            Role::Coordinator | Role::Admin => vec![ch.ops()],
+            Role::Resident => self.mine.iter().map(|o| ch.order(*o)).collect(),
+        }
+    }
+
+    async fn wants(&mut self, state: &AppState, channel: &str) -> bool {
+        if self.fixed_channels().iter().any(|c| c == channel) {
+            return true;
+        }
+        if self.user.role != Role::Resident {
+            return false;
+        }
+        let Some(rest) = channel.strip_prefix(&format!("{}:order:", self.prefix)) else {
+            return false;
+        };
+        let Ok(id) = rest.parse::<Uuid>() else {
+            return false;
+        };
+        if self.not_mine.contains(&id) {
+            return false;
+        }
+        let theirs = order::Entity::find_by_id(id)
+            .one(&state.db)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|o| o.resident_id == Some(self.user.id.as_uuid()));
+        if theirs {
+            self.mine.insert(id);
+        } else {
+            self.not_mine.insert(id);
+        }
+        theirs
+    }
+}
+
+fn frame(msg: &BusMessage) -> String {
+    let mut data = msg.data.clone();
+    if let (Some(obj), Some(id)) = (data.as_object_mut(), msg.id) {
+        obj.insert("id".to_owned(), json!(id));
+    }
+    data.to_string()
+}
+
+/// Upgrades to a WebSocket.
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let query = crate::error::parse_query::<WsQuery>(
+        req.query_string()
+            .split('&')
+            .filter(|p| !p.starts_with("token="))
+            .collect::<Vec<_>>()
+            .join("&")
+            .as_str(),
+    )?;
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|e| ApiError::BadRequest {
+            field: None,
+            message: e.to_string(),
+        })?;
+    let state = state.get_ref().clone();
+    actix_web::rt::spawn(run_session(
+        state,
+        user,
+        query.last_event_id,
+        session,
+        stream,
+    ));
+    Ok(response)
+}
+
+async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<BusMessage>> {
+    let mut channels = scope.fixed_channels();
+    if scope.user.role == Role::Resident {
+        let recent: Vec<Uuid> = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .filter(order::Column::ResidentId.eq(scope.user.id.as_uuid()))
+            .order_by_desc(order::Column::CreatedAt)
+            .limit(100)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        channels = recent
+            .into_iter()
+            .map(|o| Channels(&scope.prefix).order(o))
+            .collect();
+    }
+    if channels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Id.gt(after))
+        .filter(outbox::Column::Channel.is_in(channels))
+        .order_by_asc(outbox::Column::Id)
+        .limit(1000)
+        .all(&state.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| BusMessage {
+            id: Some(r.id),
+            channel: r.channel,
+            data: serde_json::from_str(&r.payload).unwrap_or_default(),
+            origin: state.bus.origin,
+        })
+        .collect())
+}
+
+async fn run_session(
+    state: AppState,
+    user: AuthUser,
+    last_event_id: Option<i64>,
+    mut session: actix_ws::Session,
+    stream: actix_ws::MessageStream,
+) {
+    let mut stream = stream.max_frame_size(16 * 1024).aggregate_continuations();
+    // Subscribe before replaying, so nothing falls between the two.
+    let mut rx = state.bus.subscribe();
+    let mut scope = Scope {
+        user,
+        prefix: state.settings.redis_prefix.clone(),
+        mine: HashSet::new(),
+        not_mine: HashSet::new(),
+    };
+    metrics::gauge!("ws_sessions").increment(1.0);
+    let mut last_sent = last_event_id.unwrap_or(0);
+    let hello = json!({"type": "hello", "user_id": scope.user.id.to_string(), "role": scope.user.role.code(),
+                       "resumed_from": last_event_id});
+    if session.text(hello.to_string()).await.is_err() {
+        return;
+    }
+    if let Some(after) = last_event_id {
+        match replay(&state, &scope, after).await {
+            Ok(missed) => {
+                for m in missed {
+                    last_sent = last_sent.max(m.id.unwrap_or(0));
+                    if session.text(frame(&m)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "resume failed"),
+        }
+    }
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(15));
+    let mut last_heard = Instant::now();
+    let mut positions: HashMap<Uuid, Instant> = HashMap::new();
+    let mut shutdown = state.shutdown.subscribe();
+    let reason = loop {
+        tokio::select! {
+            _ = shutdown.changed() => break "server shutting down",
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > Duration::from_secs(45) {
+                    break "heartbeat timeout";
+                }
+                if session.ping(b"zd").await.is_err() {
+                    break "closed";
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(AggregatedMessage::Ping(p))) => {
+                    last_heard = Instant::now();
+                    if session.pong(&p).await.is_err() { break "closed"; }
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(AggregatedMessage::Text(t))) => {
+                    last_heard = Instant::now();
+                    if let Some(reply) = handle_client_message(&state, &scope.user, &t).await {
+                        if session.text(reply.to_string()).await.is_err() { break "closed"; }
+                    }
+                }
+                Some(Ok(AggregatedMessage::Binary(_))) => last_heard = Instant::now(),
+                Some(Ok(AggregatedMessage::Close(_))) | None => break "client closed",
+                Some(Err(_)) => break "protocol error",
+            },
+            msg = rx.recv() => match msg {
+                Ok(m) => {
+                    if m.id.is_some_and(|id| id <= last_sent) {
+                        continue;
+                    }
+                    if !scope.wants(&state, &m.channel).await {
+                        continue;
+                    }
+                    if m.data["type"] == "volunteer_position" && scope.user.role.is_staff() {
+                        // The ops feed gets positions at most every 10 s per volunteer.
+                        let vid = m.data["volunteer_id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+                        let now = Instant::now();
+                        if positions.get(&vid).is_some_and(|t| now.duration_since(*t) < Duration::from_secs(10)) {
+                            continue;
+                        }
+                        positions.insert(vid, now);
+                    }
+                    if let Some(id) = m.id {
+                        last_sent = id;
+                    }
+                    if session.text(frame(&m)).await.is_err() {
+                        break "closed";
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::info!(missed = n, "dropping a slow WebSocket client");
+                    metrics::counter!("ws_slow_clients_dropped_total").increment(1);
+                    break "too slow: reconnect with last_event_id";
+                }
+                Err(RecvError::Closed) => break "bus closed",
+            }
+        }
+    };
+    metrics::gauge!("ws_sessions").decrement(1.0);
+    let _ = session
+        .close(Some(actix_ws::CloseReason {
+            code: actix_ws::CloseCode::Normal,
+            description: Some(reason.to_owned()),
+        }))
+        .await;
+}
+
+#[derive(Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+async fn handle_client_message(
+    state: &AppState,
+    user: &AuthUser,
+    text: &str,
+) -> Option<serde_json::Value> {
+    let Ok(msg) = serde_json::from_str::<ClientMessage>(text) else {
+        return Some(json!({"type": "error", "detail": "unreadable message"}));
+    };
+    match (msg.kind.as_str(), msg.lat, msg.lon) {
+        ("ping", _, _) => Some(json!({"type": "pong"})),
+        ("location", Some(lat), Some(lon)) if user.role == Role::Volunteer => {
+            let at = match GeoPoint::parse(lat, lon) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Some(json!({"type": "error", "field": e.field, "detail": e.message}));
+                }
+            };
+            match crate::location::report(state, user.id.as_uuid(), at).await {
+                Ok(true) => None,
+                Ok(false) => {
+                    Some(json!({"type": "error", "detail": "too many position reports; slow down"}))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "position report failed");
+                    Some(json!({"type": "error", "detail": "position not stored"}))
+                }
+            }
+        }
+        _ => Some(json!({"type": "error", "detail": "unknown message type"})),
+    }
+}
