@@ -514,10 +514,10 @@ impl VolunteerIndex {
                     .filter(|e| e.mask & bit != 0)
                     .copied()
                     .collect();
-                index.skill_trees[s as usize] = Some(Tree::bulk_load_with_params(own));
+                index.skill_trees[s as usize] = Some(build_tree(own));
             }
         }
-        index.main = Tree::bulk_load_with_params(entries);
+        index.main = build_tree(entries);
         // Bulk loading leaves no vacant slot, so indices line up.
         index.hot = index.slots.iter().flatten().map(Hot::of).collect();
         index
@@ -730,7 +730,7 @@ impl VolunteerIndex {
                     .filter(|e| e.mask & bit != 0)
                     .copied()
                     .collect();
-                self.skill_trees[k] = Some(Tree::bulk_load_with_params(own));
+                self.skill_trees[k] = Some(build_tree(own));
             }
         }
     }
@@ -1131,6 +1131,43 @@ impl VolunteerIndex {
     }
 }
 
+/// Bulk loads a tree whose leaves are all at the same depth.
+///
+/// rstar 0.12's bulk loader can end some subtrees a level early (it makes a
+/// leaf node as soon as a cluster has at most `MAX_SIZE` entries), and its R*
+/// insertion assumes uniform depth: reinserting into such a tree can panic
+/// ("This is a bug in rstar", seen at 1M volunteers after a few thousand
+/// moves). So the bulk-loaded tree is checked, and rebuilt by plain
+/// insertion (slower, always uniform) when the check fails.
+fn build_tree(entries: Vec<Entry>) -> Tree {
+    let tree = Tree::bulk_load_with_params(entries);
+    if uniform_depth(tree.root()) {
+        return tree;
+    }
+    let mut rebuilt = Tree::new_with_params();
+    for e in tree.iter() {
+        rebuilt.insert(*e);
+    }
+    rebuilt
+}
+
+/// Whether every leaf entry under `root` is at the same depth.
+pub(crate) fn uniform_depth(root: &ParentNode<Entry>) -> bool {
+    fn walk(node: &ParentNode<Entry>, depth: usize, leaf_depth: &mut Option<usize>) -> bool {
+        for child in node.children() {
+            let ok = match child {
+                RTreeNode::Leaf(_) => *leaf_depth.get_or_insert(depth) == depth,
+                RTreeNode::Parent(p) => walk(p, depth + 1, leaf_depth),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+    walk(root, 0, &mut None)
+}
+
 /// `at.distance_m(&volunteer position)`, bit for bit: the same operations as
 /// `geo`'s `Haversine::distance` (which `GeoPoint::distance_m` calls) in the
 /// same order, with both cosines of latitude cached. The oracle tests compare
@@ -1193,4 +1230,30 @@ fn fair_pick(mut found: Vec<Found>, k: usize, eps: f64) -> Vec<Found> {
         picked.push(found.remove(best));
     }
     picked
+}
+
+#[cfg(all(test, feature = "synth"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Trees stay balanced through bulk loads and many moves (the rstar
+    /// bulk-loader pitfall described on `build_tree`).
+    #[test]
+    fn trees_stay_uniform_through_bulk_load_and_moves() {
+        let city = crate::synth::City::new(9);
+        let vols = city.volunteers(20_000, 10);
+        let mut index = VolunteerIndex::bulk_load(MatcherConfig::default(), vols.iter().cloned());
+        assert!(uniform_depth(index.main.root()));
+        let mut rng = crate::synth::rng(11);
+        for v in vols.iter().filter(|v| v.on_duty).take(3000) {
+            index
+                .set_location(v.id, city.sample(&mut rng), crate::synth::NOW)
+                .unwrap();
+        }
+        assert!(uniform_depth(index.main.root()));
+        for t in index.skill_trees.iter().flatten() {
+            assert!(uniform_depth(t.root()));
+        }
+    }
 }
