@@ -618,8 +618,10 @@ impl Dispatcher {
             .await;
             match closed {
                 Ok(closed) => {
-                    points::award_for_order(&txn, &state.settings.points, &closed, now).await?;
+                    let credits =
+                        points::award_for_order(&txn, &state.settings.points, &closed, now).await?;
                     txn.commit().await?;
+                    points::cache::add(state, &credits).await;
                     n += 1;
                 }
                 Err(ApiError::Conflict(_)) => txn.rollback().await?,

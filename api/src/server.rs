@@ -112,6 +112,14 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
     .context("listening")?
     .shutdown_timeout(10)
     .run();
+    if state.settings.dispatch.background {
+        tokio::spawn(Dispatcher::run(state.clone(), state.shutdown.subscribe()));
+    }
+    tokio::spawn(crate::relay::run(state.clone(), state.shutdown.subscribe()));
+    tokio::spawn(crate::location::follow(
+        state.clone(),
+        state.shutdown.subscribe(),
+    ));
     Ok(Running {
         addr,
         server,

@@ -118,6 +118,8 @@ impl TestApp {
         settings.auth.login_per_minute = 60_000;
         // Tests drive the dispatcher and the clock by hand.
         settings.dispatch.background = false;
+        // Position reports are rate-limited per volunteer; tests that need it set it.
+        settings.dispatch.location_min_interval_ms = 0;
         let (dir, pg_database, url) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -423,4 +425,81 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// A WebSocket client of the gateway.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl TestApp {
+    /// Opens `/api/v1/ws` as `token` (Authorization header), resuming after `last`.
+    pub async fn ws(&self, token: &str, last: Option<i64>) -> WsClient {
+        ws_connect(&self.base, token, last).await
+    }
+}
+
+/// Opens `/api/v1/ws` on a server at `base` (`http://host:port`).
+pub async fn ws_connect(base: &str, token: &str, last: Option<i64>) -> WsClient {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
+    if let Some(l) = last {
+        url.push_str(&format!("?last_event_id={l}"));
+    }
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let (stream, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut client = WsClient { stream };
+    let hello = client
+        .next(std::time::Duration::from_secs(5))
+        .await
+        .expect("hello");
+    assert_eq!(hello["type"], "hello");
+    client
+}
+
+impl WsClient {
+    /// The next JSON message, or None after `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                return serde_json::from_str(t.as_str()).ok();
+            }
+        }
+    }
+
+    /// The next message of `kind`, skipping others, or None after `wait`.
+    pub async fn next_of(&mut self, kind: &str, wait: std::time::Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let m = self.next(left).await?;
+            if m["type"] == kind {
+                return Some(m);
+            }
+        }
+    }
+
+    /// Sends a JSON message.
+    pub async fn send(&mut self, v: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// Closes the connection.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
 }

@@ -68,7 +68,7 @@ pub async fn leaderboard(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 500"));
     }
-    let items = points::leaderboard(&state.db, teams, period, state.clock.now(), limit).await?;
+    let items = points::cache::leaderboard(&state, teams, period, limit).await?;
     Ok(HttpResponse::Ok().json(BoardOut {
         scope: if teams { "teams" } else { "volunteers" }.to_owned(),
         period: period.code().to_owned(),

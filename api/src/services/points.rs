@@ -43,14 +43,28 @@ pub fn earned(
     (base + time, bonus)
 }
 
+/// A ledger row just written (for the leaderboards).
+#[derive(Debug, Clone, Copy)]
+pub struct Credit {
+    /// Volunteer.
+    pub volunteer_id: Uuid,
+    /// Their team then.
+    pub team_id: Option<Uuid>,
+    /// Points.
+    pub amount: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Writes the ledger rows for a closed order (confirmed or auto-closed).
 /// Safe to call any number of times: one earn (and bonus) row per volunteer.
+/// Returns the rows this call wrote.
 pub async fn award_for_order<C: ConnectionTrait>(
     db: &C,
     rules: &PointsSettings,
     o: &order::Model,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> ApiResult<Vec<Credit>> {
     let done = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
         .filter(assignment::Column::State.eq(st::COMPLETED))
@@ -92,9 +106,44 @@ pub async fn award_for_order<C: ConnectionTrait>(
             ));
         }
     }
-    let n = rows.len();
-    if n > 0 {
-        points_entry::Entity::insert_many(rows)
+    let keys: Vec<String> = rows
+        .iter()
+        .filter_map(|r| match &r.idempotency_key {
+            sea_orm::ActiveValue::Set(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    let existing: std::collections::HashSet<String> = points_entry::Entity::find()
+        .filter(points_entry::Column::IdempotencyKey.is_in(keys))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.idempotency_key)
+        .collect();
+    let fresh: Vec<points_entry::ActiveModel> = rows
+        .into_iter()
+        .filter(
+            |r| !matches!(&r.idempotency_key, sea_orm::ActiveValue::Set(k) if existing.contains(k)),
+        )
+        .collect();
+    let credits = fresh
+        .iter()
+        .filter_map(|r| match (&r.volunteer_id, &r.team_id, &r.amount) {
+            (
+                sea_orm::ActiveValue::Set(v),
+                sea_orm::ActiveValue::Set(t),
+                sea_orm::ActiveValue::Set(a),
+            ) => Some(Credit {
+                volunteer_id: *v,
+                team_id: *t,
+                amount: *a,
+                at: now,
+            }),
+            _ => None,
+        })
+        .collect();
+    if !fresh.is_empty() {
+        points_entry::Entity::insert_many(fresh)
             .on_conflict(
                 OnConflict::column(points_entry::Column::IdempotencyKey)
                     .do_nothing()
@@ -103,7 +152,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(n)
+    Ok(credits)
 }
 
 /// A volunteer's balance: the sum of their ledger.
@@ -233,6 +282,15 @@ pub async fn leaderboard<C: ConnectionTrait>(
 ) -> ApiResult<Vec<LeaderRow>> {
     let totals = sums(db, teams, period.start(now), None).await?;
     let top: Vec<(Uuid, i64)> = totals.into_iter().take(limit).collect();
+    ranked(db, teams, top).await
+}
+
+/// Names and ranks for (id, points) rows sorted best first.
+async fn ranked<C: ConnectionTrait>(
+    db: &C,
+    teams: bool,
+    top: Vec<(Uuid, i64)>,
+) -> ApiResult<Vec<LeaderRow>> {
     let ids: Vec<Uuid> = top.iter().map(|(id, _)| *id).collect();
     let (names, team_names) = if teams {
         let names: HashMap<Uuid, String> = team::Entity::find()
@@ -477,5 +535,119 @@ mod tests {
         );
         assert!(Period::All.start(now).is_none());
         assert!(Period::parse("year").is_err());
+    }
+}
+
+/// Leaderboards in Redis sorted sets (when Redis is configured), SQL otherwise.
+pub mod cache {
+    use chrono::{DateTime, Utc};
+    use redis::AsyncCommands;
+    use uuid::Uuid;
+
+    use super::{Credit, LeaderRow, Period, ranked, sums};
+    use crate::error::ApiResult;
+    use crate::state::AppState;
+
+    const TTL_SECS: i64 = 3600;
+    const PERIODS: [Period; 3] = [Period::Week, Period::Month, Period::All];
+
+    fn key(prefix: &str, teams: bool, period: Period, now: DateTime<Utc>) -> String {
+        let start = period.start(now).map(|s| s.timestamp()).unwrap_or(0);
+        let scope = if teams { "teams" } else { "volunteers" };
+        format!("{prefix}:lb:{scope}:{}:{start}", period.code())
+    }
+
+    /// The top `limit` of a board: from the sorted set, built from the
+    /// ledger on first use; from SQL without Redis (or if Redis fails).
+    pub async fn leaderboard(
+        state: &AppState,
+        teams: bool,
+        period: Period,
+        limit: usize,
+    ) -> ApiResult<Vec<LeaderRow>> {
+        let now = state.clock.now();
+        let Some(mut conn) = state.bus.redis_conn() else {
+            return super::leaderboard(&state.db, teams, period, now, limit).await;
+        };
+        let k = key(&state.settings.redis_prefix, teams, period, now);
+        match read(&mut conn, state, &k, teams, period, now, limit).await {
+            Ok(Some(top)) => ranked(&state.db, teams, top).await,
+            Ok(None) => super::leaderboard(&state.db, teams, period, now, limit).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis leaderboard unavailable; using SQL");
+                super::leaderboard(&state.db, teams, period, now, limit).await
+            }
+        }
+    }
+
+    async fn read(
+        conn: &mut redis::aio::ConnectionManager,
+        state: &AppState,
+        k: &str,
+        teams: bool,
+        period: Period,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Option<Vec<(Uuid, i64)>>, redis::RedisError> {
+        let exists: bool = conn.exists(k).await?;
+        if !exists {
+            let Ok(all) = sums(&state.db, teams, period.start(now), None).await else {
+                return Ok(None);
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic().del(k);
+            for chunk in all.chunks(500) {
+                let members: Vec<(i64, String)> =
+                    chunk.iter().map(|(id, p)| (*p, id.to_string())).collect();
+                pipe.zadd_multiple(k, &members);
+            }
+            // An empty board still gets a (sentinel-free) key so it is not rebuilt each time.
+            pipe.zadd(k, "_", i64::MIN / 2).expire(k, TTL_SECS);
+            let _: () = pipe.query_async(conn).await?;
+        }
+        let end = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+        let rows: Vec<(String, f64)> = conn.zrevrange_withscores(k, 0, end).await?;
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|(m, score)| Some((m.parse::<Uuid>().ok()?, score as i64)))
+                .collect(),
+        ))
+    }
+
+    /// After a commit: adds new ledger rows to the boards that exist.
+    pub async fn add(state: &AppState, credits: &[Credit]) {
+        let Some(mut conn) = state.bus.redis_conn() else {
+            return;
+        };
+        // ZINCRBY only where the board is built (else the next read builds it).
+        let script = redis::Script::new(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2]) end return false",
+        );
+        for c in credits {
+            for period in PERIODS {
+                if period.start(c.at).is_some_and(|s| c.at < s) {
+                    continue;
+                }
+                let mut targets = vec![(
+                    key(&state.settings.redis_prefix, false, period, c.at),
+                    c.volunteer_id,
+                )];
+                if let Some(t) = c.team_id {
+                    targets.push((key(&state.settings.redis_prefix, true, period, c.at), t));
+                }
+                for (k, member) in targets {
+                    let r: Result<Option<String>, _> = script
+                        .key(&k)
+                        .arg(c.amount)
+                        .arg(member.to_string())
+                        .invoke_async(&mut conn)
+                        .await;
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "leaderboard update skipped; the board expires and is rebuilt");
+                        let _: Result<(), _> = conn.del(&k).await;
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,284 @@
+//! Live pushes over the WebSocket gateway: offers to volunteers, status and
+//! progress to residents, the ops feed to coordinators; resume after a drop;
+//! pushes survive a Redis outage.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use zhongdui_tests::{Backend, TestApp, both_backends};
+
+const LAT: f64 = 27.56;
+const LON: f64 = 120.56;
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn place(app: &TestApp, token: &str, urgency: &str) -> String {
+    app.post(
+        "/api/v1/orders",
+        Some(token),
+        json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "新城大道", "description": "请帮忙", "urgency": urgency}),
+    )
+    .await
+    .expect(201)
+    .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn live_offers_and_resume(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "新城平安巡防一队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["patrol"], &[(LAT + 0.002, LON)])
+        .await;
+    let (vid, vtoken) = &vs[0];
+    let resident = app.resident_token("13500000011").await;
+
+    // Without a token: 401.
+    let anon = reqwest::get(format!("{}/api/v1/ws", app.base))
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+
+    let mut volunteer = app.ws(vtoken, None).await;
+    let mut ops = app.ws(&admin, None).await;
+    let mut home = app.ws(&resident, None).await;
+
+    // An order: the coordinators see it, the volunteer gets the offer live.
+    let first = place(app, &resident, "low").await;
+    let created = ops.next_of("order_created", WAIT).await.expect("ops feed");
+    assert_eq!(created["order_id"], first.as_str());
+    app.advance_secs(1);
+    app.tick().await;
+    let offer = volunteer
+        .next_of("offer", WAIT)
+        .await
+        .expect("offer pushed");
+    assert_eq!(offer["order_id"], first.as_str());
+    assert!(offer["deadline"].is_string() && offer["distance_m"].as_f64().unwrap() > 100.0);
+    let offer_event = offer["id"].as_i64().expect("an event id");
+
+    // Accepting: the resident sees who is coming, then their progress.
+    let offer_id = offer["offer_id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{offer_id}/accept"),
+        Some(vtoken),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    let status = home
+        .next_of("order_status", WAIT)
+        .await
+        .expect("status pushed");
+    assert_eq!(status["status"], "assigned");
+    volunteer
+        .send(json!({"type": "location", "lat": LAT + 0.001, "lon": LON}))
+        .await;
+    let pos = home
+        .next_of("volunteer_position", WAIT)
+        .await
+        .expect("progress pushed");
+    assert_eq!(pos["volunteer_id"], vid.as_str());
+    assert!(
+        (pos["distance_m"].as_f64().unwrap() - 111.0).abs() < 5.0,
+        "{pos}"
+    );
+
+    // The phone loses signal; meanwhile the order is cancelled and another offered.
+    volunteer.close().await;
+    app.post(
+        &format!("/api/v1/orders/{first}/cancel"),
+        Some(&admin),
+        json!({"reason": "误报"}),
+    )
+    .await
+    .expect(200);
+    let second = place(app, &resident, "low").await;
+    app.advance_secs(1);
+    app.tick().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Back online with the last event id: nothing missed, nothing twice.
+    let mut again = app.ws(vtoken, Some(offer_event)).await;
+    let cancelled = again
+        .next_of("order_cancelled", WAIT)
+        .await
+        .expect("missed cancellation replayed");
+    assert_eq!(cancelled["order_id"], first.as_str());
+    let missed = again
+        .next_of("offer", WAIT)
+        .await
+        .expect("missed offer replayed");
+    assert_eq!(missed["order_id"], second.as_str());
+    assert!(missed["id"].as_i64().unwrap() > offer_event);
+    assert!(
+        again
+            .next_of("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "no duplicates"
+    );
+
+    // Someone else's socket never sees another volunteer's offers.
+    let other = app.resident_token("13500000012").await;
+    let mut stranger = app.ws(&other, None).await;
+    let third = place(app, &resident, "low").await;
+    app.advance_secs(40);
+    app.tick().await;
+    assert!(
+        stranger.next(Duration::from_millis(500)).await.is_none(),
+        "a stranger hears nothing"
+    );
+    let _ = third;
+}
+
+both_backends!(websocket_pushes, live_offers_and_resume);
+
+/// A Redis server of our own on a free port, so a test can stop and start it.
+struct PrivateRedis {
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        PrivateRedis { child: Some(child) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_survive_a_redis_outage() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = PrivateRedis::start(port);
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.redis_url = Some(secrecy::SecretString::from(format!(
+            "redis://127.0.0.1:{port}"
+        )));
+        s.redis_prefix = format!("zdt{port}");
+    })
+    .await;
+    assert!(app.state.bus.is_redis());
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "云岩应急救援一队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["patrol"], &[(LAT, LON + 0.003)])
+        .await;
+    // Wait for the bus to connect, then listen.
+    for _ in 0..50 {
+        if app.state.bus.redis_conn().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut volunteer = app.ws(&vs[0].1, None).await;
+
+    // Redis goes away. Orders and offers still commit.
+    redis.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = place(&app, &admin, "low").await;
+    app.advance_secs(1);
+    let r = app.tick().await;
+    assert_eq!(r.offers, 1, "the offer is written without Redis");
+    assert!(
+        volunteer
+            .next_of("offer", Duration::from_millis(800))
+            .await
+            .is_none(),
+        "nothing can be pushed yet"
+    );
+    let waiting = app.count("outbox WHERE published_at IS NULL").await;
+    assert!(waiting >= 2, "pushes wait in the outbox: {waiting}");
+
+    // Redis comes back: the pushes arrive.
+    let _redis = PrivateRedis::start(port);
+    let offer = volunteer
+        .next_of("offer", Duration::from_secs(15))
+        .await
+        .expect("the offer arrives after Redis returns");
+    assert_eq!(offer["order_id"], id.as_str());
+    // And the leaderboard is served from Redis (built from the ledger on first use).
+    let board = app
+        .get("/api/v1/leaderboard?scope=teams&period=week", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(board.json["items"].as_array().unwrap().len(), 0);
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_reports_are_rate_limited() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.dispatch.location_min_interval_ms = 1000
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "平等骑手志愿一队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["traffic"], &[(LAT, LON)])
+        .await;
+    // volunteers_at has just reported a position: the next one within a second is refused.
+    app.send(
+        Method::PUT,
+        "/api/v1/me/location",
+        Some(&vs[0].1),
+        Some(json!({"lat": LAT, "lon": LON})),
+        None,
+    )
+    .await
+    .expect_problem(429, None);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.send(
+        Method::PUT,
+        "/api/v1/me/location",
+        Some(&vs[0].1),
+        Some(json!({"lat": LAT + 0.01, "lon": LON})),
+        None,
+    )
+    .await
+    .expect(204);
+    let (lat, _) =
+        zhongdui_api::location::indexed_position(&app.state, vs[0].0.parse().unwrap()).unwrap();
+    assert!((lat - (LAT + 0.01)).abs() < 1e-9, "the index follows");
+    app.cleanup().await;
+}
