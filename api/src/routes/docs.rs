@@ -20,7 +20,7 @@ use crate::services::roster::Outcome;
         skills::list_skills, skills::catalogue,
         roster::import, roster::export,
         orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete,
-        orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations,
+        orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations, orders::index_entry,
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,
         ops::healthz, ops::readyz, ops::metrics,

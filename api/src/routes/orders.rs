@@ -37,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/orders/{id}/confirm", web::post().to(confirm))
     .route("/orders/{id}/assign", web::post().to(assign))
     .route("/orders/{id}/redispatch", web::post().to(redispatch))
-    .route("/escalations", web::get().to(escalations));
+    .route("/escalations", web::get().to(escalations))
+    .route("/ops/index/{volunteer_id}", web::get().to(index_entry));
 }
 
 /// A volunteer on (or offered) an order.
@@ -1188,4 +1189,25 @@ pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResul
             .map(|o| order_out(o, View::Staff))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// What this process's dispatch index holds for a volunteer (admins): for
+/// checking that every process follows the same volunteers.
+#[utoipa::path(get, path = "/api/v1/ops/index/{volunteer_id}", tag = "ops", security(("bearer" = [])),
+    responses((status = 200, description = "indexed position, if any")))]
+pub async fn index_entry(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    user.require_admin()?;
+    let id: Uuid = parse_id("volunteer_id", &id)?;
+    let pos = crate::location::indexed_position(&state, id);
+    Ok(HttpResponse::Ok().json(json!({
+        "volunteer_id": id.to_string(),
+        "process": state.bus.origin.to_string(),
+        "indexed_volunteers": state.dispatcher.indexed(),
+        "lat": pos.map(|p| p.0),
+        "lon": pos.map(|p| p.1),
+    })))
 }
