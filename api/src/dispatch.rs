@@ -21,7 +21,7 @@ use zhongdui_matcher::{
     VolunteerState, assign_batch,
 };
 
-use crate::entities::{assignment, order, volunteer, volunteer_skill};
+use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor, Channels, st};
 use crate::services::points;
@@ -98,6 +98,14 @@ pub fn state_of(v: &volunteer::Model, skills: &[volunteer_skill::Model]) -> Volu
     }
     s.idle_since = v.idle_since.map(|t| t.timestamp()).unwrap_or(0);
     s
+}
+
+/// A wave about to be written.
+struct Planned<'a> {
+    order: &'a order::Model,
+    wave: i32,
+    plan: WavePlan,
+    picks: Vec<(VolunteerId, f64)>,
 }
 
 /// One wave's plan.
@@ -379,36 +387,54 @@ impl Dispatcher {
             .iter()
             .filter(|o| o.wave == 0 && o.target_team_id.is_none())
             .collect();
+        // Joint assignment in small neighbourhood groups (Kuhn–Munkres is
+        // cubic): orders sorted by ~2 km grid cell, chunked; later groups skip
+        // volunteers an earlier group took.
         let mut primary: HashMap<Uuid, Vec<(VolunteerId, f64)>> = HashMap::new();
+        let mut reserved: HashSet<VolunteerId> = HashSet::new();
         if new_orders.len() > 1 {
-            let batch: Vec<BatchOrder<'_>> = new_orders
-                .iter()
-                .map(|o| -> ApiResult<BatchOrder<'_>> {
-                    let need = u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0);
-                    let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
-                    Ok(BatchOrder::new(point_of(o)?, need, required_of(o))
-                        .within_m(radius)
-                        .excluding(Exclude::Set(&busy)))
-                })
-                .collect::<ApiResult<_>>()?;
-            let result = {
-                let index = self
-                    .index
-                    .lock()
-                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
-                assign_batch(&index, &batch, &BatchParams::new(ts))
-            };
-            for (o, picks) in new_orders.iter().zip(result.assignments) {
-                primary.insert(
-                    o.id,
-                    picks.into_iter().map(|c| (c.id, c.distance_m)).collect(),
-                );
+            let mut sorted = new_orders.clone();
+            sorted.sort_by(|a, b| {
+                let cell = |o: &order::Model| {
+                    ((o.lat * 50.0).floor() as i64, (o.lon * 50.0).floor() as i64)
+                };
+                cell(a).cmp(&cell(b)).then(a.created_at.cmp(&b.created_at))
+            });
+            for group in sorted.chunks(d.batch_max_orders.max(2)) {
+                if group.len() < 2 {
+                    continue;
+                }
+                let taken = |id: VolunteerId| busy.contains(&id) || reserved.contains(&id);
+                let batch: Vec<BatchOrder<'_>> = group
+                    .iter()
+                    .map(|o| -> ApiResult<BatchOrder<'_>> {
+                        let need = u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0);
+                        let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
+                        Ok(BatchOrder::new(point_of(o)?, need, required_of(o))
+                            .within_m(radius)
+                            .excluding(Exclude::Predicate(&taken)))
+                    })
+                    .collect::<ApiResult<_>>()?;
+                let result = {
+                    let index = self
+                        .index
+                        .lock()
+                        .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                    assign_batch(&index, &batch, &BatchParams::new(ts))
+                };
+                drop(batch);
+                for (o, picks) in group.iter().zip(result.assignments) {
+                    reserved.extend(picks.iter().map(|c| c.id));
+                    primary.insert(
+                        o.id,
+                        picks.into_iter().map(|c| (c.id, c.distance_m)).collect(),
+                    );
+                }
+                report.batched += group.len();
             }
-            report.batched += new_orders.len();
         }
-        let reserved: HashSet<VolunteerId> =
-            primary.values().flatten().map(|(id, _)| *id).collect();
 
+        let mut planned: Vec<Planned<'_>> = Vec::new();
         for o in &orders_to_run {
             if o.wave > 0
                 && outstanding.contains(&o.id)
@@ -432,16 +458,18 @@ impl Dispatcher {
                 };
                 let want = wave_size(d, o);
                 if picks.len() < want {
-                    let teams = self.teams.lock().map(|t| t.clone()).unwrap_or_default();
                     let mine: HashSet<VolunteerId> = picks.iter().map(|(id, _)| *id).collect();
-                    let skip = |id: VolunteerId| {
-                        busy.contains(&id)
-                            || already.contains(&id)
-                            || mine.contains(&id)
-                            || (reserved.contains(&id) && !mine.contains(&id))
-                            || p.team_only.is_some_and(|t| teams.get(&id) != Some(&t))
-                    };
                     let more = {
+                        let teams = self.teams.lock().map_err(|_| {
+                            ApiError::Internal(anyhow::anyhow!("teams lock poisoned"))
+                        })?;
+                        let skip = |id: VolunteerId| {
+                            busy.contains(&id)
+                                || already.contains(&id)
+                                || mine.contains(&id)
+                                || reserved.contains(&id)
+                                || p.team_only.is_some_and(|t| teams.get(&id) != Some(&t))
+                        };
                         let index = self.index.lock().map_err(|_| {
                             ApiError::Internal(anyhow::anyhow!("index lock poisoned"))
                         })?;
@@ -457,105 +485,134 @@ impl Dispatcher {
                     wave += 1;
                     continue;
                 }
-                let written = self.start_wave(state, o, wave, &p, &picks, now).await?;
-                if written {
-                    report.waves += 1;
-                    report.offers += picks.len();
-                    if let Ok(mut index) = self.index.lock() {
-                        for (id, _) in &picks {
-                            let _ = index.record_offer(*id, ts);
-                        }
-                    }
-                    busy.extend(picks.iter().map(|(id, _)| *id));
-                }
+                busy.extend(picks.iter().map(|(id, _)| *id));
+                planned.push(Planned {
+                    order: o,
+                    wave,
+                    plan: p,
+                    picks,
+                });
                 break;
+            }
+        }
+        for chunk in planned.chunks(200) {
+            let written = self.write_waves(state, chunk, now).await?;
+            if let Ok(mut index) = self.index.lock() {
+                for w in chunk.iter().filter(|w| written.contains(&w.order.id)) {
+                    report.waves += 1;
+                    report.offers += w.picks.len();
+                    for (id, _) in &w.picks {
+                        let _ = index.record_offer(*id, ts);
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    async fn start_wave(
+    /// Writes waves in one transaction: each order is claimed by its version
+    /// (another process may be running it; then it is skipped), its offers,
+    /// pushes and event inserted in bulk. Returns the orders written.
+    async fn write_waves(
         &self,
         state: &AppState,
-        o: &order::Model,
-        wave: i32,
-        p: &WavePlan,
-        picks: &[(VolunteerId, f64)],
+        waves: &[Planned<'_>],
         now: DateTime<Utc>,
-    ) -> ApiResult<bool> {
+    ) -> ApiResult<HashSet<Uuid>> {
         let d = &state.settings.dispatch;
         let deadline = now + Duration::seconds(d.offer_timeout_secs);
-        let next = if p.team_only.is_some() {
-            now + Duration::seconds(d.team_first_secs.max(d.offer_timeout_secs))
-        } else {
-            deadline
-        };
-        let txn = state.db.begin().await?;
-        // Claim the order for this wave: another process may be running it.
-        let res = order::Entity::update_many()
-            .col_expr(order::Column::Wave, Expr::value(wave))
-            .col_expr(order::Column::NextActionAt, Expr::value(next))
-            .col_expr(order::Column::Version, Expr::value(o.version + 1))
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(o.id))
-            .filter(order::Column::Version.eq(o.version))
-            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
         let ch = Channels(&state.settings.redis_prefix);
-        let how = if o.wave == 0 { "batch" } else { "offer" };
-        for (vid, dist) in picks {
-            let id = Uuid::now_v7();
-            assignment::Entity::insert(assignment::ActiveModel {
-                id: Set(id),
+        let txn = state.db.begin().await?;
+        let mut written = HashSet::new();
+        let mut offers = Vec::new();
+        let mut pushes = Vec::new();
+        let mut events = Vec::new();
+        for w in waves {
+            let o = w.order;
+            let next = if w.plan.team_only.is_some() {
+                now + Duration::seconds(d.team_first_secs.max(d.offer_timeout_secs))
+            } else {
+                deadline
+            };
+            let res = order::Entity::update_many()
+                .col_expr(order::Column::Wave, Expr::value(w.wave))
+                .col_expr(order::Column::NextActionAt, Expr::value(next))
+                .col_expr(order::Column::Version, Expr::value(o.version + 1))
+                .col_expr(order::Column::UpdatedAt, Expr::value(now))
+                .filter(order::Column::Id.eq(o.id))
+                .filter(order::Column::Version.eq(o.version))
+                .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+                .exec(&txn)
+                .await?;
+            if res.rows_affected == 0 {
+                continue;
+            }
+            written.insert(o.id);
+            let how = if o.wave == 0 { "batch" } else { "offer" };
+            for (vid, dist) in &w.picks {
+                let id = Uuid::now_v7();
+                offers.push(assignment::ActiveModel {
+                    id: Set(id),
+                    order_id: Set(o.id),
+                    volunteer_id: Set(vid.as_uuid()),
+                    state: Set(st::OFFERED.to_owned()),
+                    how: Set(how.to_owned()),
+                    wave: Set(w.wave),
+                    distance_m: Set(Some(*dist)),
+                    offered_at: Set(now),
+                    deadline: Set(Some(deadline)),
+                    responded_at: Set(None),
+                    arrived_at: Set(None),
+                    completed_at: Set(None),
+                    note: Set(None),
+                    assigned_by: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+                pushes.push(outbox::ActiveModel {
+                    channel: Set(ch.volunteer(vid.as_uuid())),
+                    payload: Set(json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(),
+                        "code": o.code, "category": o.category, "urgency": o.urgency, "address": o.address,
+                        "lat": o.lat, "lon": o.lon, "distance_m": dist.round(), "deadline": deadline.to_rfc3339()})
+                    .to_string()),
+                    attempts: Set(0),
+                    created_at: Set(now),
+                    published_at: Set(None),
+                    ..Default::default()
+                });
+            }
+            events.push(order_event::ActiveModel {
                 order_id: Set(o.id),
-                volunteer_id: Set(vid.as_uuid()),
-                state: Set(st::OFFERED.to_owned()),
-                how: Set(how.to_owned()),
-                wave: Set(wave),
-                distance_m: Set(Some(*dist)),
-                offered_at: Set(now),
-                deadline: Set(Some(deadline)),
-                responded_at: Set(None),
-                arrived_at: Set(None),
-                completed_at: Set(None),
-                note: Set(None),
-                assigned_by: Set(None),
+                actor_id: Set(None),
+                actor_role: Set(None),
+                kind: Set("wave_started".to_owned()),
+                from_status: Set(None),
+                to_status: Set(None),
+                data: Set(Some(json!({"wave": w.wave, "radius_m": w.plan.radius_m,
+                    "team_only": w.plan.team_only.map(|t| t.to_string()),
+                    "offered": w.picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+                    "deadline": deadline.to_rfc3339()}))),
                 created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-            orders::push(
-                &txn,
-                ch.volunteer(vid.as_uuid()),
-                json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(), "code": o.code,
-                       "category": o.category, "urgency": o.urgency, "address": o.address,
-                       "lat": o.lat, "lon": o.lon, "distance_m": dist.round(),
-                       "deadline": deadline.to_rfc3339()}),
-                now,
-            )
-            .await?;
+                ..Default::default()
+            });
         }
-        orders::event(
-            &txn,
-            o.id,
-            Actor::SYSTEM,
-            "wave_started",
-            None,
-            None,
-            json!({"wave": wave, "radius_m": p.radius_m, "team_only": p.team_only.map(|t| t.to_string()),
-                   "offered": picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
-                   "deadline": deadline.to_rfc3339()}),
-            now,
-        )
-        .await?;
+        for chunk in offers.chunks(300) {
+            assignment::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in pushes.chunks(300) {
+            outbox::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in events.chunks(300) {
+            order_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
         txn.commit().await?;
-        Ok(true)
+        Ok(written)
     }
 
     async fn escalate(

@@ -48,6 +48,8 @@ pub struct DispatchSettings {
     pub max_offers_per_hour: u32,
     /// New orders arriving within this window are assigned together.
     pub batch_window_ms: u64,
+    /// Largest group of orders assigned jointly (Kuhn–Munkres is cubic).
+    pub batch_max_orders: usize,
     /// Check-in must be within this distance of the order.
     pub arrive_radius_m: f64,
     /// Completed orders nobody confirms close after this long.
@@ -190,6 +192,7 @@ impl Settings {
             .set_default("dispatch.fairness_epsilon_m", 50.0)?
             .set_default("dispatch.max_offers_per_hour", 6)?
             .set_default("dispatch.batch_window_ms", 1000)?
+            .set_default("dispatch.batch_max_orders", 24)?
             .set_default("dispatch.arrive_radius_m", 300.0)?
             .set_default("dispatch.auto_close_hours", 24)?
             .set_default("dispatch.team_first_secs", 120)?

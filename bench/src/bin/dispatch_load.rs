@@ -1,0 +1,354 @@
+//! Load benchmark for dispatch and realtime delivery (not part of CI).
+//!
+//! Seeds the demo city (122 teams, 2,568 volunteers) into a fresh PostgreSQL
+//! database, puts every volunteer on duty at their base, starts one or two
+//! real `zhongdui` processes, optionally connects all volunteers' WebSockets
+//! (each accepts the offers it receives, as a phone would), then places
+//! orders open-loop at a fixed rate and reports:
+//! - create → first offers written (database timestamps),
+//! - create → offer received on the volunteer's socket (with `--sockets`),
+//! - offers lost (orders whose offer never reached a socket).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use futures_util::StreamExt;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, Row};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// The zhongdui binary (build it with --release).
+    #[arg(long, default_value = "target/release/zhongdui")]
+    bin: String,
+    /// PostgreSQL server (a fresh database is created on it).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres: String,
+    /// Redis (needed for --procs 2).
+    #[arg(long)]
+    redis: Option<String>,
+    /// Number of api processes.
+    #[arg(long, default_value_t = 1)]
+    procs: usize,
+    /// Orders per second.
+    #[arg(long, default_value_t = 200)]
+    rate: u32,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Connect every volunteer's WebSocket and accept offers.
+    #[arg(long)]
+    sockets: bool,
+    /// Urgency of the orders (wave size = factor × headcount).
+    #[arg(long, default_value = "low")]
+    urgency: String,
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn summary(name: &str, mut v: Vec<f64>) {
+    v.sort_by(f64::total_cmp);
+    println!(
+        "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        v.len(),
+        percentile(&v, 0.5),
+        percentile(&v, 0.9),
+        percentile(&v, 0.99),
+        v.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+#[derive(serde::Serialize)]
+struct Claims {
+    sub: String,
+    role: String,
+    ver: i32,
+    iat: i64,
+    exp: i64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.procs == 1 || args.redis.is_some(),
+        "several processes need --redis"
+    );
+    let db_name = format!("zd_load_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&args.postgres)
+        .await
+        .context("connecting to PostgreSQL")?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+        .execute(&mut admin)
+        .await?;
+    let db_url = format!(
+        "{}/{db_name}",
+        args.postgres.rsplit_once('/').context("postgres url")?.0
+    );
+    let prefix = format!("zdload{}", &db_name[8..14]);
+    let envs = |cmd: &mut Command| {
+        cmd.env("DATABASE_URL", &db_url)
+            .env("ZD_REDIS_PREFIX", &prefix)
+            .env("ZD_DISPATCH__BATCH_WINDOW_MS", "0")
+            .env("ZD_DISPATCH__OFFER_TIMEOUT_SECS", "600")
+            .env("ZD_DISPATCH__MAX_OFFERS_PER_HOUR", "0")
+            .env("ZD_DISPATCH__TICK_MS", "200")
+            .env("ZD_DISPATCH__LOCATION_MIN_INTERVAL_MS", "0")
+            .env("RUST_LOG", "warn");
+        match &args.redis {
+            Some(r) => cmd.env("REDIS_URL", r),
+            None => cmd.env_remove("REDIS_URL"),
+        };
+    };
+
+    eprintln!("seeding the demo city into {db_name} …");
+    let mut seed = Command::new(&args.bin);
+    envs(&mut seed);
+    let out = seed
+        .arg("seed-demo")
+        .output()
+        .context("running zhongdui seed-demo")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "seed-demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut db = sqlx::PgConnection::connect(&db_url).await?;
+    db.execute(
+        "UPDATE volunteers SET on_duty = true, lat = home_lat, lon = home_lon, location_at = now(), capacity = 100000, active_tasks = 0",
+    )
+    .await?;
+
+    let mut procs = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..args.procs {
+        let mut cmd = Command::new(&args.bin);
+        envs(&mut cmd);
+        let mut child = cmd
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("stdout")?;
+        procs.push(Proc(child));
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().context("server exited")??;
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        bases.push(base);
+    }
+
+    // Tokens signed with the server's key (it keeps it in the database).
+    let secret: String = sqlx::query("SELECT value FROM app_secrets WHERE name = 'jwt_secret'")
+        .fetch_one(&mut db)
+        .await?
+        .get(0);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let now = chrono::Utc::now().timestamp();
+    let sign = |id: uuid::Uuid, role: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &Claims {
+                sub: id.to_string(),
+                role: role.into(),
+                ver: 0,
+                iat: now,
+                exp: now + 7200,
+            },
+            &key,
+        )
+        .unwrap()
+    };
+    let admin_id: String = sqlx::query("SELECT id::text FROM users WHERE phone = '13800000000'")
+        .fetch_one(&mut db)
+        .await?
+        .get(0);
+    let admin_id: uuid::Uuid = admin_id.parse()?;
+    let admin_token = sign(admin_id, "admin");
+    let vols: Vec<(uuid::Uuid, f64, f64)> =
+        sqlx::query("SELECT id::text, home_lat, home_lon FROM volunteers")
+            .fetch_all(&mut db)
+            .await?
+            .into_iter()
+            .map(|r| (r.get::<String, _>(0).parse().unwrap(), r.get(1), r.get(2)))
+            .collect();
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let offers_seen = Arc::new(AtomicU64::new(0));
+    if args.sockets {
+        eprintln!("connecting {} volunteer sockets …", vols.len());
+        for (i, (id, _, _)) in vols.iter().enumerate() {
+            let base = bases[i % bases.len()].clone();
+            let token = sign(*id, "volunteer");
+            let mut req =
+                format!("{}/api/v1/ws", base.replacen("http", "ws", 1)).into_client_request()?;
+            req.headers_mut()
+                .insert("Authorization", format!("Bearer {token}").parse()?);
+            let (mut ws, _) = tokio_tungstenite::connect_async(req)
+                .await
+                .context("ws connect")?;
+            let received = received.clone();
+            let seen = offers_seen.clone();
+            let client = client.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(msg)) = ws.next().await {
+                    let Message::Text(t) = msg else { continue };
+                    let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else {
+                        continue;
+                    };
+                    if v["type"] != "offer" {
+                        continue;
+                    }
+                    let at = Instant::now();
+                    seen.fetch_add(1, Ordering::Relaxed);
+                    let order = v["order_id"].as_str().unwrap_or_default().to_owned();
+                    received.lock().unwrap().entry(order).or_insert(at);
+                    // Accept, as the phone would.
+                    let offer = v["offer_id"].as_str().unwrap_or_default().to_owned();
+                    let url = format!("{base}/api/v1/offers/{offer}/accept");
+                    let (c, t) = (client.clone(), token.clone());
+                    tokio::spawn(async move {
+                        let _ = c.post(url).bearer_auth(t).send().await;
+                    });
+                }
+            });
+        }
+        eprintln!("sockets connected");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    let total = args.rate * args.seconds;
+    eprintln!(
+        "placing {total} orders at {}/s for {} s …",
+        args.rate, args.seconds
+    );
+    let created: Arc<Mutex<Vec<(String, Instant, f64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(f64::from(i) / f64::from(args.rate));
+        tokio::time::sleep_until(due.into()).await;
+        let (_, lat, lon) = vols[rng.random_range(0..vols.len())];
+        let body = json!({"category": "patrol", "lat": lat + rng.random_range(-0.002..0.002), "lon": lon + rng.random_range(-0.002..0.002),
+                          "address": "load", "description": "load test", "urgency": args.urgency});
+        let url = format!("{}/api/v1/orders", bases[i as usize % bases.len()]);
+        let (client, token, created, errors) = (
+            client.clone(),
+            admin_token.clone(),
+            created.clone(),
+            errors.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            match client.post(url).bearer_auth(token).json(&body).send().await {
+                Ok(r) if r.status().as_u16() == 201 => {
+                    let v: Value = r.json().await.unwrap_or_default();
+                    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                    created.lock().unwrap().push((
+                        v["id"].as_str().unwrap_or_default().to_owned(),
+                        t0,
+                        ms,
+                    ));
+                }
+                _ => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let sent_in = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let created = created.lock().unwrap().clone();
+    println!(
+        "\n{} process(es), {} orders at {}/s ({} s), urgency {}, sockets: {}",
+        args.procs, total, args.rate, args.seconds, args.urgency, args.sockets
+    );
+    println!(
+        "orders created: {} in {:.2} s ({:.0}/s), errors: {}",
+        created.len(),
+        sent_in,
+        created.len() as f64 / sent_in,
+        errors.load(Ordering::Relaxed)
+    );
+    println!("\n| measure (ms) | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|");
+    summary(
+        "POST /orders round trip",
+        created.iter().map(|c| c.2).collect(),
+    );
+    let rows = sqlx::query(
+        "SELECT (EXTRACT(EPOCH FROM (MIN(a.offered_at) - o.created_at)) * 1000.0)::float8 AS ms \
+         FROM orders o JOIN assignments a ON a.order_id = o.id GROUP BY o.id, o.created_at",
+    )
+    .fetch_all(&mut db)
+    .await?;
+    let written: Vec<f64> = rows.iter().map(|r| r.get::<f64, _>(0)).collect();
+    let n_written = written.len();
+    summary("create → first offers written (DB)", written);
+    if args.sockets {
+        let received = received.lock().unwrap();
+        let lat: Vec<f64> = created
+            .iter()
+            .filter_map(|(id, t0, _)| {
+                received
+                    .get(id)
+                    .map(|r| r.duration_since(*t0).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        let lost = n_written.saturating_sub(lat.len());
+        summary("create → offer received on socket", lat);
+        println!(
+            "\norders with offers written: {n_written}; offer messages received: {}; orders whose offer never arrived: {lost}",
+            offers_seen.load(Ordering::Relaxed)
+        );
+    } else {
+        println!(
+            "\norders with offers written: {n_written} of {}",
+            created.len()
+        );
+    }
+    drop(procs);
+    drop(db);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    Ok(())
+}
