@@ -238,6 +238,82 @@ impl Dispatcher {
         }
     }
 
+    /// Offers a new order's first wave inside the transaction that creates
+    /// it (used when batching is off): the order's first offers are written
+    /// with the order itself. Volunteers holding an open offer are skipped.
+    /// Returns false when nobody is available nearby (the dispatcher's next
+    /// pass then widens the radius or escalates).
+    pub async fn first_wave_inline<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        state: &AppState,
+        o: &order::Model,
+        now: DateTime<Utc>,
+    ) -> ApiResult<bool> {
+        let d = &state.settings.dispatch;
+        if o.target_team_id.is_some() {
+            return Ok(false);
+        }
+        let ts = now.timestamp();
+        let want = wave_size(d, o);
+        for wave in 1.. {
+            let Some(p) = plan(d, o, wave) else {
+                return Ok(false);
+            };
+            let candidates = {
+                let index = self
+                    .index
+                    .lock()
+                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                index.nearest_available(
+                    &Query::new(point_of(o)?, required_of(o), want * 4, ts).within_m(p.radius_m),
+                )
+            };
+            if candidates.is_empty() {
+                continue;
+            }
+            let ids: Vec<Uuid> = candidates.iter().map(|c| c.id.as_uuid()).collect();
+            let busy: HashSet<Uuid> = assignment::Entity::find()
+                .select_only()
+                .column(assignment::Column::VolunteerId)
+                .filter(assignment::Column::State.eq(st::OFFERED))
+                .filter(assignment::Column::Deadline.gt(now))
+                .filter(assignment::Column::VolunteerId.is_in(ids))
+                .into_tuple()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect();
+            let picks: Vec<(VolunteerId, f64)> = candidates
+                .into_iter()
+                .filter(|c| !busy.contains(&c.id.as_uuid()))
+                .take(want)
+                .map(|c| (c.id, c.distance_m))
+                .collect();
+            if picks.is_empty() {
+                continue;
+            }
+            let planned = [Planned {
+                order: o,
+                wave,
+                plan: p,
+                picks,
+            }];
+            let written = Self::write_waves_on(db, state, &planned, now).await?;
+            if written.contains(&o.id) {
+                if let Ok(mut index) = self.index.lock() {
+                    for (id, _) in &planned[0].picks {
+                        let _ = index.record_offer(*id, ts);
+                    }
+                }
+                metrics::counter!("dispatch_offers_total").increment(planned[0].picks.len() as u64);
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        Ok(false)
+    }
+
     /// Where the index thinks a volunteer is.
     pub fn position_of(&self, id: VolunteerId) -> Option<(f64, f64)> {
         let index = self.index.lock().ok()?;
@@ -510,11 +586,24 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Writes waves in one transaction: each order is claimed by its version
-    /// (another process may be running it; then it is skipped), its offers,
-    /// pushes and event inserted in bulk. Returns the orders written.
+    /// Writes waves in one transaction (see [`Dispatcher::write_waves_on`]).
     async fn write_waves(
         &self,
+        state: &AppState,
+        waves: &[Planned<'_>],
+        now: DateTime<Utc>,
+    ) -> ApiResult<HashSet<Uuid>> {
+        let txn = state.db.begin().await?;
+        let written = Self::write_waves_on(&txn, state, waves, now).await?;
+        txn.commit().await?;
+        Ok(written)
+    }
+
+    /// Writes waves on `db`: each order is claimed by its version (another
+    /// process may be running it; then it is skipped), its offers, pushes and
+    /// event inserted in bulk. Returns the orders written.
+    async fn write_waves_on<C: ConnectionTrait>(
+        db: &C,
         state: &AppState,
         waves: &[Planned<'_>],
         now: DateTime<Utc>,
@@ -522,7 +611,6 @@ impl Dispatcher {
         let d = &state.settings.dispatch;
         let deadline = now + Duration::seconds(d.offer_timeout_secs);
         let ch = Channels(&state.settings.redis_prefix);
-        let txn = state.db.begin().await?;
         let mut written = HashSet::new();
         let mut offers = Vec::new();
         let mut pushes = Vec::new();
@@ -542,7 +630,7 @@ impl Dispatcher {
                 .filter(order::Column::Id.eq(o.id))
                 .filter(order::Column::Version.eq(o.version))
                 .filter(order::Column::Status.eq(OrderStatus::Open.code()))
-                .exec(&txn)
+                .exec(db)
                 .await?;
             if res.rows_affected == 0 {
                 continue;
@@ -598,20 +686,19 @@ impl Dispatcher {
         }
         for chunk in offers.chunks(300) {
             assignment::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+                .exec_without_returning(db)
                 .await?;
         }
         for chunk in pushes.chunks(300) {
             outbox::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+                .exec_without_returning(db)
                 .await?;
         }
         for chunk in events.chunks(300) {
             order_event::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+                .exec_without_returning(db)
                 .await?;
         }
-        txn.commit().await?;
         Ok(written)
     }
 

@@ -897,3 +897,35 @@ async fn adjustments_and_export(app: &TestApp) {
 }
 
 both_backends!(points_adjustments, adjustments_and_export);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
+    let app = TestApp::spawn_with(zhongdui_tests::Backend::Postgres, |s| {
+        s.dispatch.batch_window_ms = 0
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "鲸头平安巡防一队").await;
+    let vs = app
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[at(200.0, 0.0), at(2500.0, 0.0)],
+        )
+        .await;
+    // No dispatcher pass runs in this test.
+    let first = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
+    assert_eq!(first["wave"], 1);
+    assert_eq!(offers(&app, &vs[0].1).await.len(), 1);
+    // The nearest is now holding an offer: the next order goes to the next free volunteer, in a wider wave.
+    let second = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
+    assert_eq!(second["wave"], 2);
+    let theirs = offers(&app, &vs[1].1).await;
+    assert_eq!(theirs[0]["order_id"], second["id"]);
+    // Nobody left: the order waits for the dispatcher, which escalates it.
+    let third = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
+    assert_eq!(third["wave"], 0);
+    assert_eq!(app.tick().await.escalated, 1);
+    app.cleanup().await;
+}

@@ -511,9 +511,11 @@ pub async fn create_order(
     let window = Duration::milliseconds(
         i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000),
     );
+    let code = orders::next_code(&state.db, now).await?;
     let txn = state.db.begin().await?;
     let o = orders::create(
         &txn,
+        code,
         new,
         Actor::user(user.id.as_uuid(), user.role),
         now,
@@ -521,8 +523,21 @@ pub async fn create_order(
         &state.settings.redis_prefix,
     )
     .await?;
+    // Without a batch window the first wave goes out with the order itself.
+    let inline = state.settings.dispatch.batch_window_ms == 0
+        && state
+            .dispatcher
+            .first_wave_inline(&txn, &state, &o, now)
+            .await?;
     txn.commit().await?;
-    state.dispatcher.wake.notify_one();
+    if !inline {
+        state.dispatcher.wake.notify_one();
+    }
+    let o = if inline {
+        orders::load(&state.db, o.id).await?
+    } else {
+        o
+    };
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))

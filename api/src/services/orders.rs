@@ -230,30 +230,49 @@ pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<order::Mode
 }
 
 /// The next human-readable code for `now`'s day: `ZD-20261123-0042`.
+///
+/// On PostgreSQL the number comes from a per-day sequence (no row lock, so
+/// order creation does not serialise on it; a failed creation may leave a
+/// gap). On SQLite, where writes are serialised anyway, from a counter row.
+/// Call it outside the order's transaction (a failed `nextval` on a new day
+/// would abort a PostgreSQL transaction).
 pub async fn next_code<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> ApiResult<String> {
     let day = now.format("%Y%m%d").to_string();
     let backend = db.get_database_backend();
-    let sql = match backend {
+    let n: i64 = match backend {
         DbBackend::Postgres => {
-            "INSERT INTO order_code_counters (day, last) VALUES ($1, 1) \
-             ON CONFLICT (day) DO UPDATE SET last = order_code_counters.last + 1 RETURNING last"
+            let seq = format!("order_code_{day}");
+            let next = Statement::from_string(backend, format!("SELECT nextval('{seq}') AS last"));
+            let row = match db.query_one_raw(next.clone()).await {
+                Ok(row) => row,
+                Err(_) => {
+                    // First order of the day (on this database): make the sequence.
+                    db.execute_unprepared(&format!("CREATE SEQUENCE IF NOT EXISTS {seq}"))
+                        .await?;
+                    db.query_one_raw(next).await?
+                }
+            }
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("order code sequence returned nothing"))
+            })?;
+            row.try_get("", "last")?
         }
         _ => {
-            "INSERT INTO order_code_counters (day, last) VALUES (?, 1) \
-             ON CONFLICT (day) DO UPDATE SET last = order_code_counters.last + 1 RETURNING last"
+            let sql = "INSERT INTO order_code_counters (day, last) VALUES (?, 1) \
+                       ON CONFLICT (day) DO UPDATE SET last = order_code_counters.last + 1 RETURNING last";
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [day.clone().into()],
+                ))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("order code counter returned nothing"))
+                })?;
+            i64::from(row.try_get::<i32>("", "last")?)
         }
     };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [day.clone().into()],
-        ))
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("order code counter returned nothing"))
-        })?;
-    let n: i32 = row.try_get("", "last")?;
     Ok(format!("ZD-{day}-{n:04}"))
 }
 
@@ -287,13 +306,13 @@ pub struct NewOrder {
 /// Inserts an order (open, waiting for the dispatcher) and its first event.
 pub async fn create<C: ConnectionTrait>(
     db: &C,
+    code: String,
     new: NewOrder,
     actor: Actor,
     now: DateTime<Utc>,
     batch_window: Duration,
     prefix: &str,
 ) -> ApiResult<order::Model> {
-    let code = next_code(db, now).await?;
     let id = Uuid::now_v7();
     let o = order::ActiveModel {
         id: Set(id),
