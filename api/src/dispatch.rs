@@ -50,6 +50,9 @@ pub struct Dispatcher {
     // std locks: nothing awaits while holding them.
     index: Mutex<VolunteerIndex>,
     teams: Mutex<HashMap<VolunteerId, Uuid>>,
+    /// Volunteers holding an open offer, as far as this process knows
+    /// (reset from the database each pass; a hint, never a decision).
+    pending: Mutex<HashSet<VolunteerId>>,
     /// Serialises passes within this process.
     pass: tokio::sync::Mutex<()>,
     /// Woken when an order is created or an offer declined.
@@ -159,6 +162,7 @@ impl Dispatcher {
         Self {
             index: Mutex::new(VolunteerIndex::new(matcher_config(d))),
             teams: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashSet::new()),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
         }
@@ -211,6 +215,11 @@ impl Dispatcher {
         {
             skills.entry(s.volunteer_id).or_default().push(s);
         }
+        if let Ok(mut pending) = self.pending.lock() {
+            for id in ids {
+                pending.remove(&VolunteerId(*id));
+            }
+        }
         let found: HashSet<Uuid> = vols.iter().map(|v| v.id).collect();
         if let Ok(mut index) = self.index.lock() {
             for v in &vols {
@@ -261,12 +270,19 @@ impl Dispatcher {
                 return Ok(false);
             };
             let candidates = {
+                // Lock order everywhere: index, then pending.
                 let index = self
                     .index
                     .lock()
                     .map_err(|_| ApiError::Internal(anyhow::anyhow!("index lock poisoned")))?;
+                let pending = self
+                    .pending
+                    .lock()
+                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("pending lock poisoned")))?;
                 index.nearest_available(
-                    &Query::new(point_of(o)?, required_of(o), want * 4, ts).within_m(p.radius_m),
+                    &Query::new(point_of(o)?, required_of(o), want * 2, ts)
+                        .within_m(p.radius_m)
+                        .excluding(Exclude::Set(&pending)),
                 )
             };
             if candidates.is_empty() {
@@ -301,6 +317,9 @@ impl Dispatcher {
             }];
             let written = Self::write_waves_on(db, state, &planned, now).await?;
             if written.contains(&o.id) {
+                if let Ok(mut pending) = self.pending.lock() {
+                    pending.extend(planned[0].picks.iter().map(|(id, _)| *id));
+                }
                 if let Ok(mut index) = self.index.lock() {
                     for (id, _) in &planned[0].picks {
                         let _ = index.record_offer(*id, ts);
@@ -427,6 +446,9 @@ impl Dispatcher {
             .all(&state.db)
             .await?;
         let mut busy: HashSet<VolunteerId> = busy_rows.into_iter().map(VolunteerId).collect();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.clone_from(&busy);
+        }
 
         // Everyone already asked, per order.
         let ids: Vec<Uuid> = orders_to_run.iter().map(|o| o.id).collect();
@@ -574,7 +596,11 @@ impl Dispatcher {
         for chunk in planned.chunks(200) {
             let written = self.write_waves(state, chunk, now).await?;
             if let Ok(mut index) = self.index.lock() {
+                let mut pending = self.pending.lock().ok();
                 for w in chunk.iter().filter(|w| written.contains(&w.order.id)) {
+                    if let Some(p) = pending.as_mut() {
+                        p.extend(w.picks.iter().map(|(id, _)| *id));
+                    }
                     report.waves += 1;
                     report.offers += w.picks.len();
                     for (id, _) in &w.picks {
