@@ -1,9 +1,8 @@
-//! Joint assignment of a batch of orders: min-cost matching (Kuhn–Munkres
-//! from the `pathfinding` crate) against the greedy baseline.
-use std::collections::HashMap;
+//! Joint assignment of a batch of orders: min-cost maximum flow over short,
+//! self-widening candidate lists, against the greedy baseline.
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
-use pathfinding::kuhn_munkres::kuhn_munkres;
-use pathfinding::matrix::Matrix;
 use zhongdui_domain::{GeoPoint, SkillSet};
 
 use crate::index::{Candidate, Exclude, Found, Query, VolunteerIndex, sort_by_distance};
@@ -201,17 +200,27 @@ pub fn assign_greedy(
 /// nor anyone outside an order's radius, excluded, or unavailable (same rule
 /// as [`VolunteerIndex::nearest_available`], without the fairness reordering).
 ///
-/// Orders that share no candidate are solved separately; each group is a
-/// Kuhn–Munkres assignment of order places to volunteers (a volunteer with
-/// spare capacity ≥ 2 gets a small gadget so it can serve several orders but
-/// each at most once).
+/// With [`BatchParams::new`] (no cap on the lists) the result is optimal over
+/// the whole index, not only over some candidate lists. It is computed as a
+/// min-cost maximum flow (source → order, capacity the headcount; order →
+/// volunteer, capacity 1, cost in millimetres; volunteer → sink, capacity
+/// the free capacity) by successive shortest paths, over short candidate
+/// lists. Each order starts with its `LIST_FACTOR × headcount +
+/// LIST_EXTRA` nearest; an order whose list may be incomplete also gets an
+/// "any farther volunteer" edge of unlimited supply costing the distance of
+/// its last listed candidate. That relaxation is never worse than the true
+/// problem, so when its optimum does not use such an edge it is the true
+/// optimum; otherwise the orders that used it get four times longer lists
+/// and the flow is solved again (at most until the list holds the batch's
+/// total headcount `H`, which is always enough: see
+/// [`BatchParams::max_candidates_per_order`]).
 ///
 /// # Runtime
-/// One k-nearest search per order (k = the batch's total headcount, see
-/// [`BatchParams::max_candidates_per_order`]) plus O(r²·c) for a group of r
-/// places and c candidate columns: about 14 ms for 50 orders (208 places)
-/// competing for 250 volunteers on the 2-core benchmark machine (see the
-/// README); small batches of a few orders take microseconds.
+/// One short k-nearest search per order plus the flow (one Dijkstra per
+/// augmenting path over a graph of a few hundred nodes): see the README for
+/// the figure of 50 orders (208 places) competing for 250 volunteers on the
+/// 2-core benchmark machine; small batches of a few orders take
+/// microseconds.
 ///
 /// # Example
 /// ```
@@ -249,193 +258,249 @@ pub fn assign_batch(
     orders: &[BatchOrder<'_>],
     params: &BatchParams,
 ) -> BatchResult {
-    let lists = gather(index, orders, params);
-    let mut assignments: Vec<Vec<Candidate>> = vec![Vec::new(); orders.len()];
+    let total: usize = orders.iter().map(|o| o.headcount as usize).sum();
+    let mut k: Vec<usize> = orders
+        .iter()
+        .map(|o| {
+            let h = o.headcount as usize;
+            if h == 0 {
+                return 0;
+            }
+            match params.max_candidates_per_order {
+                Some(cap) => cap.max(h).min(total),
+                None => (h * LIST_FACTOR + LIST_EXTRA).min(total),
+            }
+        })
+        .collect();
+    let mut lists: Vec<Vec<Found>> = orders
+        .iter()
+        .zip(&k)
+        .map(|(o, &k)| nearest_list(index, o, k, params.now))
+        .collect();
+    loop {
+        // The cost of "some volunteer beyond the list" for orders whose list
+        // may leave out eligible volunteers that could matter.
+        let beyond: Vec<Option<i64>> = lists
+            .iter()
+            .zip(&k)
+            .map(|(list, &k)| {
+                let open = params.max_candidates_per_order.is_none() && k < total && list.len() >= k;
+                open.then(|| list.last().map_or(0, |f| mm(f.h)))
+            })
+            .collect();
+        let (assignments, overflow) = solve_flow(index, orders, &lists, &beyond);
+        let mut widened = false;
+        for (o, &over) in overflow.iter().enumerate() {
+            if over > 0 {
+                k[o] = (k[o] * 4).min(total);
+                lists[o] = nearest_list(index, &orders[o], k[o], params.now);
+                widened = true;
+            }
+        }
+        if !widened {
+            return finish(orders, assignments);
+        }
+    }
+}
 
-    // Volunteers (by slot) and their orders.
-    let mut vol_of: HashMap<u32, usize> = HashMap::new();
-    let mut vol_slot: Vec<u32> = Vec::new();
-    for cands in &lists.per_order {
-        for f in cands {
-            vol_of.entry(f.slot).or_insert_with(|| {
-                vol_slot.push(f.slot);
-                vol_slot.len() - 1
-            });
+/// Initial candidate list of an exact batch: `LIST_FACTOR × headcount +
+/// LIST_EXTRA` nearest (widened when the optimality check asks for more).
+const LIST_FACTOR: usize = 2;
+/// See [`LIST_FACTOR`].
+const LIST_EXTRA: usize = 4;
+
+/// Distances in whole millimetres, as the result is judged.
+fn mm(h: f64) -> i64 {
+    (h * 1000.0).round() as i64
+}
+
+/// The `k` nearest eligible volunteers of an order, nearest first (fewer
+/// when there are fewer: then the list is complete).
+fn nearest_list(index: &VolunteerIndex, o: &BatchOrder<'_>, k: usize, now: UnixTime) -> Vec<Found> {
+    if k == 0 || o.headcount == 0 {
+        return Vec::new();
+    }
+    let q = Query {
+        at: o.at,
+        required: o.required,
+        k,
+        radius_m: o.radius_m,
+        now,
+        exclude: o.exclude,
+    };
+    let mut found = index.search(&q, 0.0);
+    sort_by_distance(&mut found);
+    found.truncate(k);
+    found
+}
+
+/// A residual edge of the flow network (its reverse is `index ^ 1`).
+struct Edge {
+    to: u32,
+    cap: i64,
+    cost: i64,
+}
+
+struct Net {
+    edges: Vec<Edge>,
+    adj: Vec<Vec<u32>>,
+}
+
+impl Net {
+    fn new(nodes: usize) -> Self {
+        Net {
+            edges: Vec::new(),
+            adj: vec![Vec::new(); nodes],
         }
     }
-    // Group orders that share a candidate (union-find).
-    let mut parent: Vec<usize> = (0..orders.len()).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
+
+    fn add(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> usize {
+        let e = self.edges.len();
+        self.edges.push(Edge {
+            to: to as u32,
+            cap,
+            cost,
+        });
+        self.edges.push(Edge {
+            to: from as u32,
+            cap: 0,
+            cost: -cost,
+        });
+        self.adj[from].push(e as u32);
+        self.adj[to].push(e as u32 + 1);
+        e
     }
-    let mut first_order_of_vol: Vec<Option<usize>> = vec![None; vol_slot.len()];
-    for (o, cands) in lists.per_order.iter().enumerate() {
-        for f in cands {
-            let v = vol_of[&f.slot];
-            match first_order_of_vol[v] {
-                None => first_order_of_vol[v] = Some(o),
-                Some(o2) => {
-                    let (ra, rb) = (find(&mut parent, o), find(&mut parent, o2));
-                    parent[ra] = rb;
+
+    /// Min-cost maximum flow from `s` to `t` by successive shortest paths
+    /// (Dijkstra on reduced costs, stopped when `t` is settled; every node's
+    /// potential then grows by `min(its distance, t's distance)`, which keeps
+    /// all reduced costs non-negative). Costs must start non-negative.
+    fn min_cost_max_flow(&mut self, s: usize, t: usize) {
+        let n = self.adj.len();
+        let mut pot = vec![0i64; n];
+        let mut dist = vec![i64::MAX; n];
+        let mut done = vec![false; n];
+        let mut via = vec![u32::MAX; n];
+        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
+        loop {
+            dist.fill(i64::MAX);
+            done.fill(false);
+            heap.clear();
+            dist[s] = 0;
+            heap.push(Reverse((0, s as u32)));
+            let mut reached = false;
+            while let Some(Reverse((d, u))) = heap.pop() {
+                let u = u as usize;
+                if done[u] {
+                    continue;
                 }
+                done[u] = true;
+                if u == t {
+                    reached = true;
+                    break;
+                }
+                for &e in &self.adj[u] {
+                    let ed = &self.edges[e as usize];
+                    let v = ed.to as usize;
+                    if ed.cap > 0 && !done[v] {
+                        let nd = d + ed.cost + pot[u] - pot[v];
+                        if nd < dist[v] {
+                            dist[v] = nd;
+                            via[v] = e;
+                            heap.push(Reverse((nd, v as u32)));
+                        }
+                    }
+                }
+            }
+            if !reached {
+                return;
+            }
+            let dt = dist[t];
+            for v in 0..n {
+                pot[v] += if done[v] { dist[v] } else { dt };
+            }
+            let mut push = i64::MAX;
+            let mut v = t;
+            while v != s {
+                let e = via[v] as usize;
+                push = push.min(self.edges[e].cap);
+                v = self.edges[e ^ 1].to as usize;
+            }
+            let mut v = t;
+            while v != s {
+                let e = via[v] as usize;
+                self.edges[e].cap -= push;
+                self.edges[e ^ 1].cap += push;
+                v = self.edges[e ^ 1].to as usize;
             }
         }
     }
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for o in 0..orders.len() {
-        if !lists.per_order[o].is_empty() {
-            let r = find(&mut parent, o);
-            groups.entry(r).or_default().push(o);
-        }
-    }
-    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
-    groups.sort_unstable();
-    for group in groups {
-        solve_group(index, orders, &lists, &group, &mut assignments);
-    }
-    finish(orders, assignments)
 }
 
-/// What a matrix column stands for.
-#[derive(Clone, Copy)]
-enum Col {
-    /// The volunteer (free capacity 1, or only one order of the group wants it).
-    Whole(u32),
-    /// Volunteer used by one particular order (capacity is not binding or is
-    /// enforced by the gadget's unit columns).
-    Edge { order: usize, slot: u32 },
-    /// A unit of capacity of a gadget volunteer.
-    Unit,
-    /// "Left empty".
-    Dummy,
-}
-
-fn solve_group(
+/// Solves the batch over the given lists. `beyond[o]`, when set, adds an
+/// edge from order `o` to an uncapacitated "farther volunteer" at that cost.
+/// Returns the assignments and, per order, how many places went to that
+/// edge.
+fn solve_flow(
     index: &VolunteerIndex,
     orders: &[BatchOrder<'_>],
-    lists: &Lists,
-    group: &[usize],
-    out: &mut [Vec<Candidate>],
-) {
-    // Distances by (order, slot) and degrees by slot within the group.
-    let mut dist: HashMap<(usize, u32), (f64, usize)> = HashMap::new();
-    let mut deg: HashMap<u32, usize> = HashMap::new();
-    let mut vols: Vec<u32> = Vec::new();
-    let mut max_h: f64 = 0.0;
-    for &o in group {
-        for (i, f) in lists.per_order[o].iter().enumerate() {
-            dist.insert((o, f.slot), (f.h, i));
-            let d = deg.entry(f.slot).or_insert(0);
-            if *d == 0 {
-                vols.push(f.slot);
-            }
-            *d += 1;
-            max_h = max_h.max(f.h);
+    lists: &[Vec<Found>],
+    beyond: &[Option<i64>],
+) -> (Vec<Vec<Candidate>>, Vec<i64>) {
+    let n_o = orders.len();
+    let mut vol_of: HashMap<u32, usize> = HashMap::new();
+    let mut vol_slot: Vec<u32> = Vec::new();
+    for f in lists.iter().flatten() {
+        vol_of.entry(f.slot).or_insert_with(|| {
+            vol_slot.push(f.slot);
+            vol_slot.len() - 1
+        });
+    }
+    let n_v = vol_slot.len();
+    let (s, x, t) = (0, 1 + n_o + n_v, 2 + n_o + n_v);
+    let mut net = Net::new(t + 1);
+    // Edge ids of order → volunteer and order → beyond, to read the flow.
+    let mut pair_edges: Vec<Vec<usize>> = Vec::with_capacity(n_o);
+    let mut beyond_edge: Vec<Option<usize>> = vec![None; n_o];
+    let mut any_beyond = false;
+    for (o, order) in orders.iter().enumerate() {
+        let h = i64::from(order.headcount);
+        if h > 0 && !lists[o].is_empty() {
+            net.add(s, 1 + o, h, 0);
+        }
+        pair_edges.push(
+            lists[o]
+                .iter()
+                .map(|f| net.add(1 + o, 1 + n_o + vol_of[&f.slot], 1, mm(f.h)))
+                .collect(),
+        );
+        if let Some(c) = beyond[o] {
+            beyond_edge[o] = Some(net.add(1 + o, x, h, c));
+            any_beyond = true;
         }
     }
-    // Place rows: an order cannot fill more places than it has candidates.
-    let mut place_rows: Vec<usize> = Vec::new();
-    for &o in group {
-        let n = (orders[o].headcount as usize).min(lists.per_order[o].len());
-        place_rows.extend(std::iter::repeat_n(o, n));
+    for (v, &slot) in vol_slot.iter().enumerate() {
+        net.add(1 + n_o + v, t, i64::from(index.free_capacity_of(slot)), 0);
     }
-    let s = place_rows.len();
-    if s == 0 {
-        return;
+    if any_beyond {
+        net.add(x, t, i64::MAX / 4, 0);
     }
-    // Columns, and gadget rows (one per edge of a gadget volunteer).
-    let mut cols: Vec<Col> = Vec::new();
-    // For gadget rows: (edge column, first unit column, units).
-    let mut gadget_rows: Vec<(usize, usize, usize)> = Vec::new();
-    // Column(s) a place row of order o may use for a volunteer.
-    let mut col_of: HashMap<(usize, u32), usize> = HashMap::new();
-    for &v in &vols {
-        let d = deg[&v];
-        let free = index.free_capacity_of(v) as usize;
-        let v_orders: Vec<usize> = group
-            .iter()
-            .copied()
-            .filter(|&o| dist.contains_key(&(o, v)))
-            .collect();
-        if free <= 1 || d == 1 {
-            cols.push(Col::Whole(v));
-            for &o in &v_orders {
-                col_of.insert((o, v), cols.len() - 1);
-            }
-        } else {
-            let mut edge_cols = Vec::with_capacity(d);
-            for &o in &v_orders {
-                cols.push(Col::Edge { order: o, slot: v });
-                col_of.insert((o, v), cols.len() - 1);
-                edge_cols.push(cols.len() - 1);
-            }
-            if free < d {
-                let first_unit = cols.len();
-                cols.extend(std::iter::repeat_n(Col::Unit, free));
-                for c in edge_cols {
-                    gadget_rows.push((c, first_unit, free));
-                }
-            }
-        }
-    }
-    let first_dummy = cols.len();
-    cols.extend(std::iter::repeat_n(Col::Dummy, s));
-    let rows = s + gadget_rows.len();
-
-    // Integer costs: millimetres, coarser only if the penalties would
-    // overflow. Leaving a place empty costs more than any set of distances;
-    // a forbidden pair costs more than leaving every place empty.
-    let mut unit = 1.0e-3; // metres per cost unit
-    let (penalty, forbidden) = loop {
-        let max_c = (max_h / unit).round() + 1.0;
-        let p = max_c * (s as f64 + 1.0);
-        let inf = p * (s as f64 + 1.0);
-        if inf < 1e17 {
-            break (p as i64, inf as i64);
-        }
-        unit *= 10.0;
-    };
-    let cost = |h: f64| (h / unit).round() as i64;
-
-    let ncols = cols.len();
-    let mut w = vec![-forbidden; rows * ncols];
-    for (r, &o) in place_rows.iter().enumerate() {
-        let row = &mut w[r * ncols..(r + 1) * ncols];
-        for f in &lists.per_order[o] {
-            if let Some(&c) = col_of.get(&(o, f.slot)) {
-                row[c] = -cost(f.h);
-            }
-        }
-        for x in &mut row[first_dummy..] {
-            *x = -penalty;
-        }
-    }
-    for (g, &(edge_col, first_unit, units)) in gadget_rows.iter().enumerate() {
-        let row = &mut w[(s + g) * ncols..(s + g + 1) * ncols];
-        row[edge_col] = 0;
-        for x in &mut row[first_unit..first_unit + units] {
-            *x = 0;
-        }
-    }
-    let Ok(matrix) = Matrix::from_vec(rows, ncols, w) else {
-        return;
-    };
-    let (_, chosen) = kuhn_munkres(&matrix);
-    for (r, &o) in place_rows.iter().enumerate() {
-        let slot = match cols[chosen[r]] {
-            Col::Whole(v) => v,
-            Col::Edge { order, slot } if order == o => slot,
-            _ => continue,
-        };
-        if let Some(&(h, i)) = dist.get(&(o, slot)) {
-            out[o].push(Candidate {
-                id: lists.per_order[o][i].id,
-                distance_m: h,
-            });
-        }
-    }
+    net.min_cost_max_flow(s, t);
+    let assignments = lists
+        .iter()
+        .zip(&pair_edges)
+        .map(|(list, edges)| {
+            list.iter()
+                .zip(edges)
+                .filter(|&(_, &e)| net.edges[e].cap == 0)
+                .map(|(f, _)| f.candidate())
+                .collect()
+        })
+        .collect();
+    let overflow = beyond_edge
+        .iter()
+        .zip(orders)
+        .map(|(e, o)| e.map_or(0, |e| i64::from(o.headcount) - net.edges[e].cap))
+        .collect();
+    (assignments, overflow)
 }

@@ -14,7 +14,7 @@
 //!   [`record_offer`](VolunteerIndex::record_offer),
 //!   [`remove`](VolunteerIndex::remove) and
 //!   [`nearest_available`](VolunteerIndex::nearest_available).
-//! * [`assign_batch`] (Kuhn–Munkres, exact) and [`assign_greedy`] (baseline).
+//! * [`assign_batch`] (min-cost flow, exact) and [`assign_greedy`] (baseline).
 //!
 //! # Example
 //! ```

@@ -271,3 +271,72 @@ fn scarce_city_batch_beats_greedy() {
         greedy.total_distance_m
     );
 }
+
+/// Medium instances (too big for the exhaustive search): the default exact
+/// mode, which starts from short candidate lists and widens them only when
+/// its relaxation says so, must reach the same (places left empty,
+/// millimetres) as the full lists of the batch's total headcount `H`, which
+/// are provably enough (see `BatchParams::max_candidates_per_order`). Scarce
+/// supply makes chains of displacement long, so short lists alone fail this.
+#[test]
+fn short_lists_widen_to_the_full_list_optimum() {
+    let vol = (
+        any::<u128>(),
+        (-20i32..20, -20i32..20),
+        1u32..4,
+        prop_oneof![Just(0u16), 0u16..4],
+    )
+        .prop_map(|(id, (a, b), capacity, skills)| VolunteerState {
+            position: Some(Position {
+                at: p(a, b),
+                seen_at: NOW,
+            }),
+            on_duty: true,
+            capacity,
+            skills: SkillSet::from_bits(skills),
+            ..VolunteerState::new(VolunteerId(uuid::Uuid::from_u128(id)))
+        });
+    let order = (
+        (-20i32..20, -20i32..20),
+        1u32..8,
+        prop_oneof![3 => Just(0u16), 1 => 0u16..4],
+        prop::option::weighted(0.3, 500.0f64..4000.0),
+    );
+    let strategy = (
+        prop::collection::vec(vol, 10..60),
+        prop::collection::vec(order, 1..16),
+    );
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 120,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[12; 32]),
+    );
+    runner
+        .run(&strategy, |(vols, raw)| {
+            let index = VolunteerIndex::bulk_load(MatcherConfig::default(), vols);
+            let orders: Vec<BatchOrder<'_>> = raw
+                .iter()
+                .map(|&((a, b), h, req, radius)| {
+                    let o = BatchOrder::new(p(a, b), h, SkillSet::from_bits(req));
+                    radius.map_or(o, |r| o.within_m(r))
+                })
+                .collect();
+            let exact = assign_batch(&index, &orders, &BatchParams::new(NOW));
+            let full = assign_batch(
+                &index,
+                &orders,
+                &BatchParams {
+                    max_candidates_per_order: Some(usize::MAX),
+                    ..BatchParams::new(NOW)
+                },
+            );
+            prop_assert_eq!(cost_of(&exact), cost_of(&full));
+            let greedy = assign_greedy(&index, &orders, &BatchParams::new(NOW));
+            prop_assert!(cost_of(&exact) <= cost_of(&greedy));
+            Ok(())
+        })
+        .unwrap();
+}
