@@ -280,7 +280,7 @@ impl Dispatcher {
                     .lock()
                     .map_err(|_| ApiError::Internal(anyhow::anyhow!("pending lock poisoned")))?;
                 index.nearest_available(
-                    &Query::new(point_of(o)?, required_of(o), want * 2, ts)
+                    &Query::new(point_of(o)?, required_of(o), want * 4, ts)
                         .within_m(p.radius_m)
                         .excluding(Exclude::Set(&pending)),
                 )

@@ -343,6 +343,16 @@ async fn main() -> anyhow::Result<()> {
             created.len()
         );
     }
+    let statuses = sqlx::query(
+        "SELECT status || ' (wave ' || wave || ')', COUNT(*) FROM orders GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&mut db)
+    .await?;
+    let statuses: Vec<String> = statuses
+        .iter()
+        .map(|r| format!("{}: {}", r.get::<String, _>(0), r.get::<i64, _>(1)))
+        .collect();
+    println!("order statuses: {}", statuses.join(", "));
     drop(procs);
     drop(db);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
