@@ -153,10 +153,8 @@ impl Bus {
                 }
             };
             delay = Duration::from_millis(100);
-            if let Some(slot) = &bus.redis {
-                if let Ok(mut s) = slot.write() {
-                    *s = Some(manager.clone());
-                }
+            if let Some(mut s) = bus.redis.as_ref().and_then(|slot| slot.write().ok()) {
+                *s = Some(manager.clone());
             }
             tracing::info!("connected to Redis; subscribed to {pattern}");
             let mut health = tokio::time::interval(Duration::from_secs(2));

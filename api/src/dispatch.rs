@@ -349,8 +349,10 @@ impl Dispatcher {
     pub async fn tick(&self, state: &AppState) -> ApiResult<TickReport> {
         let _pass = self.pass.lock().await;
         let now = state.clock.now();
-        let mut report = TickReport::default();
-        report.expired = self.expire_offers(state, now).await?;
+        let mut report = TickReport {
+            expired: self.expire_offers(state, now).await?,
+            ..TickReport::default()
+        };
         self.run_waves(state, now, &mut report).await?;
         report.auto_closed = self.auto_close(state, now).await?;
         if report != TickReport::default() {

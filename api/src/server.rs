@@ -149,10 +149,8 @@ async fn wake_relay_after_writes(
     let write = req.method() != actix_web::http::Method::GET;
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
-    if write && res.status().is_success() {
-        if let Some(s) = state {
-            s.relay_wake.notify_one();
-        }
+    if let Some(s) = state.filter(|_| write && res.status().is_success()) {
+        s.relay_wake.notify_one();
     }
     Ok(res)
 }

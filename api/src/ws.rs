@@ -222,8 +222,10 @@ async fn run_session(
                 Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
                 Some(Ok(AggregatedMessage::Text(t))) => {
                     last_heard = Instant::now();
-                    if let Some(reply) = handle_client_message(&state, &scope.user, &t).await {
-                        if session.text(reply.to_string()).await.is_err() { break "closed"; }
+                    if let Some(reply) = handle_client_message(&state, &scope.user, &t).await
+                        && session.text(reply.to_string()).await.is_err()
+                    {
+                        break "closed";
                     }
                 }
                 Some(Ok(AggregatedMessage::Binary(_))) => last_heard = Instant::now(),

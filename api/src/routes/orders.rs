@@ -471,10 +471,10 @@ pub async fn create_order(
     let (Some(category), Some(at)) = (category, at) else {
         return Err(ApiError::invalid("category", "required"));
     };
-    if let Some(t) = target_team_id {
-        if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
-            return Err(ApiError::invalid("target_team_id", "no such team"));
-        }
+    if let Some(t) = target_team_id
+        && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
+    {
+        return Err(ApiError::invalid("target_team_id", "no such team"));
     }
     let resident_id = if staff {
         match &resident_phone {

@@ -212,10 +212,10 @@ pub async fn export(
             .and_time(NaiveTime::MIN)
             .and_utc()
     });
-    if let (Some(f), Some(t)) = (from, to) {
-        if f >= t {
-            return Err(ApiError::invalid("to", "must not be before from"));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(ApiError::invalid("to", "must not be before from"));
     }
     let data = points::export_csv(&state.db, from, to).await?;
     Ok(HttpResponse::Ok()

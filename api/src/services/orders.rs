@@ -399,6 +399,7 @@ impl ClaimHow {
 /// capacity: decided by conditional updates, so concurrent claims (in any
 /// number of processes) can never overfill an order. Must run in a
 /// transaction. Returns the order afterwards.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     order_id: Uuid,
