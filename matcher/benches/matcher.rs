@@ -202,6 +202,17 @@ fn bench_batch(c: &mut Criterion) {
     g.bench_function("assign_batch_50x250", |b| {
         b.iter(|| black_box(assign_batch(&index, &orders, &params)))
     });
+    let exact = BatchParams::exact(NOW);
+    let best_exact = assign_batch(&index, &orders, &exact);
+    eprintln!(
+        "batch 50x250 exact over the index: filled {}, distance {:.0} m ({:.1}% less than greedy)",
+        best_exact.filled(),
+        best_exact.total_distance_m,
+        100.0 * (1.0 - best_exact.total_distance_m / greedy.total_distance_m)
+    );
+    g.bench_function("assign_batch_exact_50x250", |b| {
+        b.iter(|| black_box(assign_batch(&index, &orders, &exact)))
+    });
     g.bench_function("assign_greedy_50x250", |b| {
         b.iter(|| black_box(assign_greedy(&index, &orders, &params)))
     });

@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use zhongdui_domain::{GeoPoint, SkillSet};
+use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
 
 use crate::index::{Candidate, Exclude, Found, Query, VolunteerIndex, sort_by_distance};
 use crate::state::UnixTime;
@@ -56,22 +56,53 @@ impl<'a> BatchOrder<'a> {
 pub struct BatchParams {
     /// The time against which availability is judged.
     pub now: UnixTime,
-    /// Consider at most this many nearest available volunteers per order.
-    /// `None` (the default) considers as many as the batch's total headcount
-    /// `H`, which makes the result optimal over the whole index: no order can
-    /// profit from a volunteer beyond its `H` nearest, since at most `H - 1`
-    /// of those are taken. A smaller cap bounds the cost of huge batches; the
-    /// result is then optimal over the capped candidate lists (and still never
-    /// worse than greedy over the same lists).
+    /// `Some(cap)`: each order's candidates are exactly its `cap` nearest
+    /// available volunteers (at least its headcount, at most the batch's
+    /// total headcount `H`), never widened; the result is optimal over those
+    /// lists.
+    ///
+    /// `None` (the default): the lists start at `3 × headcount + 4` and
+    /// widen by ×4 (up to `H`) when needed, as [`exact_over_index`](Self::exact_over_index)
+    /// says. `H` nearest are always enough for the whole index: at most
+    /// `H - 1` of an order's `H` nearest can be taken by others, so a
+    /// farther volunteer can always be swapped for a nearer free one.
     pub max_candidates_per_order: Option<usize>,
+    /// With `max_candidates_per_order: None`, how far the lists widen.
+    ///
+    /// `false` ([`BatchParams::new`], fast): every order that was left short,
+    /// and every order reachable from it by alternating paths (holding a
+    /// volunteer of its list, or of theirs, ...), widens while its list may
+    /// be incomplete. The result fills as many places as the final lists
+    /// allow and has the least total distance **over the final lists**; a
+    /// volunteer beyond an order's list is not considered even if it would
+    /// shorten the total.
+    ///
+    /// `true` ([`BatchParams::exact`]): optimal over the whole index. Each
+    /// open list also gets an "any farther volunteer" edge of unlimited
+    /// supply costing its last candidate's distance; that relaxation is
+    /// never worse than the true problem, so when its optimum does not use
+    /// such an edge it is the true optimum, otherwise the orders that used
+    /// it widen and the batch is solved again. Slower when supply is scarce
+    /// (see the README).
+    pub exact_over_index: bool,
 }
 
 impl BatchParams {
-    /// Exact assignment at `now`.
+    /// Fast assignment at `now`: optimal over self-widening candidate lists
+    /// (see [`exact_over_index`](Self::exact_over_index)).
     pub fn new(now: UnixTime) -> Self {
         BatchParams {
             now,
             max_candidates_per_order: None,
+            exact_over_index: false,
+        }
+    }
+
+    /// Assignment at `now` that is optimal over the whole index.
+    pub fn exact(now: UnixTime) -> Self {
+        BatchParams {
+            exact_over_index: true,
+            ..Self::new(now)
         }
     }
 }
@@ -200,27 +231,21 @@ pub fn assign_greedy(
 /// nor anyone outside an order's radius, excluded, or unavailable (same rule
 /// as [`VolunteerIndex::nearest_available`], without the fairness reordering).
 ///
-/// With [`BatchParams::new`] (no cap on the lists) the result is optimal over
-/// the whole index, not only over some candidate lists. It is computed as a
-/// min-cost maximum flow (source → order, capacity the headcount; order →
-/// volunteer, capacity 1, cost in millimetres; volunteer → sink, capacity
-/// the free capacity) by successive shortest paths, over short candidate
-/// lists. Each order starts with its `LIST_FACTOR × headcount +
-/// LIST_EXTRA` nearest; an order whose list may be incomplete also gets an
-/// "any farther volunteer" edge of unlimited supply costing the distance of
-/// its last listed candidate. That relaxation is never worse than the true
-/// problem, so when its optimum does not use such an edge it is the true
-/// optimum; otherwise the orders that used it get four times longer lists
-/// and the flow is solved again (at most until the list holds the batch's
-/// total headcount `H`, which is always enough: see
-/// [`BatchParams::max_candidates_per_order`]).
+/// Each order's candidates are its nearest available volunteers, in lists
+/// that widen as [`BatchParams`] says: with [`BatchParams::new`] the result
+/// is optimal over the final lists (fast); with [`BatchParams::exact`] it is
+/// optimal over the whole index. The problem is a min-cost flow: order →
+/// volunteer (capacity 1, cost in whole millimetres), volunteer → sink
+/// (capacity: free capacity), order → sink "left empty" (a cost above any
+/// sum of distances). Every order sends its headcount one unit at a time
+/// along a shortest path with potentials (successive shortest paths, as in
+/// the Hungarian method).
 ///
 /// # Runtime
-/// One short k-nearest search per order plus the flow (one Dijkstra per
-/// augmenting path over a graph of a few hundred nodes): see the README for
-/// the figure of 50 orders (208 places) competing for 250 volunteers on the
-/// 2-core benchmark machine; small batches of a few orders take
-/// microseconds.
+/// One short k-nearest search per order plus one Dijkstra per place over a
+/// graph of a few hundred nodes, repeated when lists widen. See the README
+/// for 50 orders (208 places) competing for 250 volunteers on the 2-core
+/// benchmark machine; small batches of a few orders take microseconds.
 ///
 /// # Example
 /// ```
@@ -259,6 +284,7 @@ pub fn assign_batch(
     params: &BatchParams,
 ) -> BatchResult {
     let total: usize = orders.iter().map(|o| o.headcount as usize).sum();
+    let fixed = params.max_candidates_per_order.is_some();
     let mut k: Vec<usize> = orders
         .iter()
         .map(|o| {
@@ -278,34 +304,87 @@ pub fn assign_batch(
         .map(|(o, &k)| nearest_list(index, o, k, params.now))
         .collect();
     loop {
-        // The cost of "some volunteer beyond the list" for orders whose list
-        // may leave out eligible volunteers that could matter.
-        let beyond: Vec<Option<i64>> = lists
+        // Lists that may leave out eligible volunteers and may still grow.
+        let open: Vec<bool> = lists
             .iter()
             .zip(&k)
-            .map(|(list, &k)| {
-                let open = params.max_candidates_per_order.is_none() && k < total && list.len() >= k;
-                open.then(|| list.last().map_or(0, |f| mm(f.h)))
+            .map(|(list, &k)| !fixed && k < total && list.len() >= k)
+            .collect();
+        // Exact mode: the cost of "some volunteer beyond the list".
+        let beyond: Vec<Option<i64>> = lists
+            .iter()
+            .zip(&open)
+            .map(|(list, &open)| {
+                (open && params.exact_over_index).then(|| list.last().map_or(0, |f| mm(f.h)))
             })
             .collect();
         let (assignments, overflow) = solve_flow(index, orders, &lists, &beyond);
-        let mut widened = false;
-        for (o, &over) in overflow.iter().enumerate() {
-            if over > 0 {
-                k[o] = (k[o] * 4).min(total);
-                lists[o] = nearest_list(index, &orders[o], k[o], params.now);
-                widened = true;
-            }
+        let mut widen: Vec<usize> = overflow
+            .iter()
+            .enumerate()
+            .filter(|&(_, &over)| over > 0)
+            .map(|(o, _)| o)
+            .collect();
+        if !params.exact_over_index && !fixed {
+            widen = short_closure(orders, &lists, &assignments, &open);
         }
-        if !widened {
+        if widen.is_empty() {
             return finish(orders, assignments);
+        }
+        for o in widen {
+            k[o] = (k[o] * 4).min(total);
+            lists[o] = nearest_list(index, &orders[o], k[o], params.now);
         }
     }
 }
 
-/// Initial candidate list of an exact batch: `LIST_FACTOR × headcount +
-/// LIST_EXTRA` nearest (widened when the optimality check asks for more).
-const LIST_FACTOR: usize = 2;
+/// The orders with an open list among those that can reach a place left
+/// empty by alternating paths: an order left short, the orders holding a
+/// volunteer of its list, the orders holding a volunteer of theirs, and so
+/// on. Widening all of them lets the flow fill any place that a longer
+/// chain of reassignments could fill.
+fn short_closure(
+    orders: &[BatchOrder<'_>],
+    lists: &[Vec<Found>],
+    assignments: &[Vec<Candidate>],
+    open: &[bool],
+) -> Vec<usize> {
+    let mut queue: Vec<usize> = (0..orders.len())
+        .filter(|&o| assignments[o].len() < orders[o].headcount as usize && !lists[o].is_empty())
+        .collect();
+    if queue.is_empty() {
+        return queue;
+    }
+    let mut holders: HashMap<VolunteerId, Vec<usize>> = HashMap::new();
+    for (o, got) in assignments.iter().enumerate() {
+        for c in got {
+            holders.entry(c.id).or_default().push(o);
+        }
+    }
+    let mut seen = vec![false; orders.len()];
+    for &o in &queue {
+        seen[o] = true;
+    }
+    let mut i = 0;
+    while i < queue.len() {
+        let o = queue[i];
+        i += 1;
+        for f in &lists[o] {
+            for &p in holders.get(&f.id).map_or(&[][..], Vec::as_slice) {
+                if !seen[p] {
+                    seen[p] = true;
+                    queue.push(p);
+                }
+            }
+        }
+    }
+    queue.retain(|&o| open[o]);
+    queue
+}
+
+/// Initial candidate list of a batch order: `LIST_FACTOR × headcount +
+/// LIST_EXTRA` nearest (widened as `BatchParams::exact_over_index` says).
+const LIST_FACTOR: usize = 3;
 /// See [`LIST_FACTOR`].
 const LIST_EXTRA: usize = 4;
 
@@ -371,68 +450,89 @@ impl Net {
         e
     }
 
-    /// Min-cost maximum flow from `s` to `t` by successive shortest paths
-    /// (Dijkstra on reduced costs, stopped when `t` is settled; every node's
-    /// potential then grows by `min(its distance, t's distance)`, which keeps
-    /// all reduced costs non-negative). Costs must start non-negative.
-    fn min_cost_max_flow(&mut self, s: usize, t: usize) {
-        let n = self.adj.len();
-        let mut pot = vec![0i64; n];
-        let mut dist = vec![i64::MAX; n];
-        let mut done = vec![false; n];
-        let mut via = vec![u32::MAX; n];
-        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
-        loop {
-            dist.fill(i64::MAX);
-            done.fill(false);
-            heap.clear();
-            dist[s] = 0;
-            heap.push(Reverse((0, s as u32)));
-            let mut reached = false;
-            while let Some(Reverse((d, u))) = heap.pop() {
-                let u = u as usize;
-                if done[u] {
-                    continue;
-                }
-                done[u] = true;
-                if u == t {
-                    reached = true;
-                    break;
-                }
-                for &e in &self.adj[u] {
-                    let ed = &self.edges[e as usize];
-                    let v = ed.to as usize;
-                    if ed.cap > 0 && !done[v] {
-                        let nd = d + ed.cost + pot[u] - pot[v];
-                        if nd < dist[v] {
-                            dist[v] = nd;
-                            via[v] = e;
-                            heap.push(Reverse((nd, v as u32)));
+    /// Sends one unit from `from` to `t` along a shortest path of reduced
+    /// cost (Dijkstra, stopped when `t` is settled), then lowers the
+    /// potential of every settled node `v` by `d(t) - d(v)`: the Hungarian
+    /// method's update, which keeps every reduced cost non-negative and
+    /// makes the path's edges tight. A path must exist (every order has its
+    /// "left empty" edge).
+    fn send_one(&mut self, from: usize, t: usize, w: &mut Work) {
+        for &v in &w.touched {
+            w.dist[v as usize] = i64::MAX;
+            w.done[v as usize] = false;
+        }
+        w.touched.clear();
+        w.settled.clear();
+        w.heap.clear();
+        w.dist[from] = 0;
+        w.touched.push(from as u32);
+        w.heap.push(Reverse((0, from as u32)));
+        let mut dt = None;
+        while let Some(Reverse((d, u))) = w.heap.pop() {
+            let u = u as usize;
+            if w.done[u] {
+                continue;
+            }
+            w.done[u] = true;
+            w.settled.push(u as u32);
+            if u == t {
+                dt = Some(d);
+                break;
+            }
+            for &e in &self.adj[u] {
+                let ed = &self.edges[e as usize];
+                let v = ed.to as usize;
+                if ed.cap > 0 && !w.done[v] {
+                    let nd = d + ed.cost + w.pot[u] - w.pot[v];
+                    if nd < w.dist[v] {
+                        if w.dist[v] == i64::MAX {
+                            w.touched.push(v as u32);
                         }
+                        w.dist[v] = nd;
+                        w.via[v] = e;
+                        w.heap.push(Reverse((nd, v as u32)));
                     }
                 }
             }
-            if !reached {
-                return;
-            }
-            let dt = dist[t];
-            for v in 0..n {
-                pot[v] += if done[v] { dist[v] } else { dt };
-            }
-            let mut push = i64::MAX;
-            let mut v = t;
-            while v != s {
-                let e = via[v] as usize;
-                push = push.min(self.edges[e].cap);
-                v = self.edges[e ^ 1].to as usize;
-            }
-            let mut v = t;
-            while v != s {
-                let e = via[v] as usize;
-                self.edges[e].cap -= push;
-                self.edges[e ^ 1].cap += push;
-                v = self.edges[e ^ 1].to as usize;
-            }
+        }
+        let Some(dt) = dt else {
+            return;
+        };
+        for &v in &w.settled {
+            let v = v as usize;
+            w.pot[v] -= dt - w.dist[v];
+        }
+        let mut v = t;
+        while v != from {
+            let e = w.via[v] as usize;
+            self.edges[e].cap -= 1;
+            self.edges[e ^ 1].cap += 1;
+            v = self.edges[e ^ 1].to as usize;
+        }
+    }
+}
+
+/// Scratch arrays of [`Net::send_one`], reused across calls.
+struct Work {
+    pot: Vec<i64>,
+    dist: Vec<i64>,
+    done: Vec<bool>,
+    via: Vec<u32>,
+    touched: Vec<u32>,
+    settled: Vec<u32>,
+    heap: BinaryHeap<Reverse<(i64, u32)>>,
+}
+
+impl Work {
+    fn new(nodes: usize) -> Self {
+        Work {
+            pot: vec![0; nodes],
+            dist: vec![i64::MAX; nodes],
+            done: vec![false; nodes],
+            via: vec![u32::MAX; nodes],
+            touched: Vec::new(),
+            settled: Vec::new(),
+            heap: BinaryHeap::new(),
         }
     }
 }
@@ -441,6 +541,15 @@ impl Net {
 /// edge from order `o` to an uncapacitated "farther volunteer" at that cost.
 /// Returns the assignments and, per order, how many places went to that
 /// edge.
+///
+/// The network: order → volunteer (capacity 1, cost in millimetres),
+/// volunteer → sink (capacity: free capacity), order → sink "left empty"
+/// (cost `M`, more than any sum of distances, so filling a place always
+/// wins), and order → beyond → sink. Every order sends its headcount, one
+/// unit at a time along a shortest path (successive shortest paths with
+/// potentials, as in the Hungarian method), so the flow stays of minimum
+/// cost for the units sent so far; the final one minimises
+/// `M × (places left empty) + millimetres`, which is the lexicographic goal.
 fn solve_flow(
     index: &VolunteerIndex,
     orders: &[BatchOrder<'_>],
@@ -450,14 +559,18 @@ fn solve_flow(
     let n_o = orders.len();
     let mut vol_of: HashMap<u32, usize> = HashMap::new();
     let mut vol_slot: Vec<u32> = Vec::new();
+    let mut max_mm = 0i64;
     for f in lists.iter().flatten() {
+        max_mm = max_mm.max(mm(f.h));
         vol_of.entry(f.slot).or_insert_with(|| {
             vol_slot.push(f.slot);
             vol_slot.len() - 1
         });
     }
+    let places: i64 = orders.iter().map(|o| i64::from(o.headcount)).sum();
+    let empty_cost = (places + 1).saturating_mul(max_mm + 1);
     let n_v = vol_slot.len();
-    let (s, x, t) = (0, 1 + n_o + n_v, 2 + n_o + n_v);
+    let (x, t) = (n_o + n_v, n_o + n_v + 1);
     let mut net = Net::new(t + 1);
     // Edge ids of order → volunteer and order → beyond, to read the flow.
     let mut pair_edges: Vec<Vec<usize>> = Vec::with_capacity(n_o);
@@ -465,27 +578,37 @@ fn solve_flow(
     let mut any_beyond = false;
     for (o, order) in orders.iter().enumerate() {
         let h = i64::from(order.headcount);
-        if h > 0 && !lists[o].is_empty() {
-            net.add(s, 1 + o, h, 0);
-        }
         pair_edges.push(
             lists[o]
                 .iter()
-                .map(|f| net.add(1 + o, 1 + n_o + vol_of[&f.slot], 1, mm(f.h)))
+                .map(|f| net.add(o, n_o + vol_of[&f.slot], 1, mm(f.h)))
                 .collect(),
         );
-        if let Some(c) = beyond[o] {
-            beyond_edge[o] = Some(net.add(1 + o, x, h, c));
-            any_beyond = true;
+        if h > 0 && !lists[o].is_empty() {
+            if let Some(c) = beyond[o] {
+                beyond_edge[o] = Some(net.add(o, x, h, c));
+                any_beyond = true;
+            }
+            net.add(o, t, h, empty_cost);
         }
     }
     for (v, &slot) in vol_slot.iter().enumerate() {
-        net.add(1 + n_o + v, t, i64::from(index.free_capacity_of(slot)), 0);
+        net.add(n_o + v, t, i64::from(index.free_capacity_of(slot)), 0);
     }
     if any_beyond {
-        net.add(x, t, i64::MAX / 4, 0);
+        net.add(x, t, places, 0);
     }
-    net.min_cost_max_flow(s, t);
+    let mut work = Work::new(t + 1);
+    // Round robin: every order's first place, then every second place, ...
+    // (shorter displacement chains than filling order after order).
+    let rounds = orders.iter().map(|o| o.headcount).max().unwrap_or(0);
+    for r in 0..rounds {
+        for (o, order) in orders.iter().enumerate() {
+            if r < order.headcount && !lists[o].is_empty() {
+                net.send_one(o, t, &mut work);
+            }
+        }
+    }
     let assignments = lists
         .iter()
         .zip(&pair_edges)

@@ -172,7 +172,8 @@ fn check(inst: Instance) -> Result<(), TestCaseError> {
         })
         .collect();
     let params = BatchParams::new(NOW);
-    let best = assign_batch(&index, &orders, &params);
+    let best = assign_batch(&index, &orders, &BatchParams::exact(NOW));
+    let fast = assign_batch(&index, &orders, &params);
     let greedy = assign_greedy(&index, &orders, &params);
 
     // Eligibility per order, from first principles.
@@ -191,7 +192,7 @@ fn check(inst: Instance) -> Result<(), TestCaseError> {
         .collect();
     let headcounts: Vec<u32> = orders.iter().map(|o| o.headcount).collect();
 
-    for r in [&best, &greedy] {
+    for r in [&best, &fast, &greedy] {
         // Valid: eligible, within capacity, nobody twice on one order,
         // unfilled report consistent.
         let mut load: HashMap<VolunteerId, u32> = HashMap::new();
@@ -221,6 +222,10 @@ fn check(inst: Instance) -> Result<(), TestCaseError> {
     let optimum = exhaustive(&inst, &eligible, &headcounts);
     prop_assert_eq!(cost_of(&best), optimum);
     prop_assert!(cost_of(&best) <= cost_of(&greedy));
+    // The fast mode fills as many places as the optimum (its distance is
+    // optimal only over its own lists, so it may be longer).
+    prop_assert_eq!(cost_of(&fast).0, optimum.0);
+    prop_assert!(cost_of(&fast) >= optimum);
     Ok(())
 }
 
@@ -272,12 +277,13 @@ fn scarce_city_batch_beats_greedy() {
     );
 }
 
-/// Medium instances (too big for the exhaustive search): the default exact
-/// mode, which starts from short candidate lists and widens them only when
-/// its relaxation says so, must reach the same (places left empty,
-/// millimetres) as the full lists of the batch's total headcount `H`, which
-/// are provably enough (see `BatchParams::max_candidates_per_order`). Scarce
-/// supply makes chains of displacement long, so short lists alone fail this.
+/// Medium instances (too big for the exhaustive search): the exact mode,
+/// which starts from short candidate lists and widens them only when its
+/// relaxation says so, must reach the same (places left empty, millimetres)
+/// as the full lists of the batch's total headcount `H`, which are provably
+/// enough (see `BatchParams::max_candidates_per_order`). Scarce supply makes
+/// chains of displacement long, so short lists alone fail this. The fast
+/// mode must fill as many places, with no less distance.
 #[test]
 fn short_lists_widen_to_the_full_list_optimum() {
     let vol = (
@@ -324,7 +330,8 @@ fn short_lists_widen_to_the_full_list_optimum() {
                     radius.map_or(o, |r| o.within_m(r))
                 })
                 .collect();
-            let exact = assign_batch(&index, &orders, &BatchParams::new(NOW));
+            let exact = assign_batch(&index, &orders, &BatchParams::exact(NOW));
+            let fast = assign_batch(&index, &orders, &BatchParams::new(NOW));
             let full = assign_batch(
                 &index,
                 &orders,
@@ -334,6 +341,8 @@ fn short_lists_widen_to_the_full_list_optimum() {
                 },
             );
             prop_assert_eq!(cost_of(&exact), cost_of(&full));
+            prop_assert_eq!(cost_of(&fast).0, cost_of(&full).0);
+            prop_assert!(cost_of(&fast) >= cost_of(&full));
             let greedy = assign_greedy(&index, &orders, &BatchParams::new(NOW));
             prop_assert!(cost_of(&exact) <= cost_of(&greedy));
             Ok(())
