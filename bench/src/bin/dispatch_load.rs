@@ -52,6 +52,9 @@ struct Args {
     /// Urgency of the orders (wave size = factor × headcount).
     #[arg(long, default_value = "low")]
     urgency: String,
+    /// Category of the orders (`general` needs no skill, so every volunteer qualifies).
+    #[arg(long, default_value = "general")]
+    category: String,
 }
 
 struct Proc(Child);
@@ -262,7 +265,7 @@ async fn main() -> anyhow::Result<()> {
         let due = start + Duration::from_secs_f64(f64::from(i) / f64::from(args.rate));
         tokio::time::sleep_until(due.into()).await;
         let (_, lat, lon) = vols[rng.random_range(0..vols.len())];
-        let body = json!({"category": "patrol", "lat": lat + rng.random_range(-0.002..0.002), "lon": lon + rng.random_range(-0.002..0.002),
+        let body = json!({"category": args.category, "lat": lat + rng.random_range(-0.002..0.002), "lon": lon + rng.random_range(-0.002..0.002),
                           "address": "load", "description": "load test", "urgency": args.urgency});
         let url = format!("{}/api/v1/orders", bases[i as usize % bases.len()]);
         let (client, token, created, errors) = (
@@ -297,8 +300,8 @@ async fn main() -> anyhow::Result<()> {
 
     let created = created.lock().unwrap().clone();
     println!(
-        "\n{} process(es), {} orders at {}/s ({} s), urgency {}, sockets: {}",
-        args.procs, total, args.rate, args.seconds, args.urgency, args.sockets
+        "\n{} process(es), {} orders at {}/s ({} s), category {}, urgency {}, sockets: {}",
+        args.procs, total, args.rate, args.seconds, args.category, args.urgency, args.sockets
     );
     println!(
         "orders created: {} in {:.2} s ({:.0}/s), errors: {}",
