@@ -5,10 +5,10 @@ use std::collections::hash_map::Entry as Entry_;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 
-use rstar::{ParentNode, RTree, RTreeNode};
+use rstar::{Envelope, ParentNode, RTree, RTreeNode, SelectionFunction};
 use zhongdui_domain::{GeoPoint, Skill, SkillSet, VolunteerId};
 
-use crate::geom::{EARTH_RADIUS_M, Entry, Params, chord2_limit, dist2, embed};
+use crate::geom::{EARTH_RADIUS_M, Entry, P3, Params, SkillBox, chord2_limit, dist2, embed};
 use crate::state::{MatcherConfig, OFFER_WINDOW_S, Position, UnixTime, VolunteerState};
 
 type Tree = RTree<Entry, Params>;
@@ -777,7 +777,15 @@ impl VolunteerIndex {
         let Some(slot) = self.slots.get(i as usize).and_then(Option::as_ref) else {
             return;
         };
-        let (old, new) = (slot.entry, slot.wanted_entry(i));
+        let (old, mut new) = (slot.entry, slot.wanted_entry(i));
+        if let (Some(o), Some(n)) = (old, new.as_mut()) {
+            // A small move: the trees keep the old point (see
+            // `MatcherConfig::location_slack_m`; searches widen by it).
+            let slack = self.slack_m();
+            if o.mask == n.mask && dist2(&o.p, &n.p) <= slack * slack {
+                *n = o;
+            }
+        }
         if old == new {
             return;
         }
@@ -792,12 +800,10 @@ impl VolunteerIndex {
         match (old, new) {
             (Some(old), Some(new)) if old.mask == new.mask => {
                 // A move: same trees, same counts.
-                self.main.remove(&old);
-                self.main.insert(new);
+                move_entry(&mut self.main, &old, new);
                 for s in SkillSet::from_bits(new.mask).iter() {
                     if let Some(t) = self.skill_trees[s as usize].as_mut() {
-                        t.remove(&old);
-                        t.insert(new);
+                        move_entry(t, &old, new);
                     }
                 }
             }
@@ -1101,7 +1107,7 @@ impl VolunteerIndex {
         }
         let q3 = embed(&q.at);
         let q_cos = q.at.lat().to_radians().cos();
-        let mut lim2 = chord2_limit(q.radius_m);
+        let mut lim2 = self.tree_limit2(q.radius_m);
         let mut queue: BinaryHeap<Item<'_>> = BinaryHeap::with_capacity(64);
         let mut best: BinaryHeap<Dist> = BinaryHeap::with_capacity(q.k + 1);
         queue.push(Item {
@@ -1144,7 +1150,7 @@ impl VolunteerIndex {
             if best.len() == q.k
                 && let Some(w) = best.peek()
             {
-                *lim2 = chord2_limit((w.0 + margin_m).min(q.radius_m));
+                *lim2 = self.tree_limit2((w.0 + margin_m).min(q.radius_m));
             }
         };
         while let Some(item) = queue.pop() {
@@ -1237,6 +1243,25 @@ impl VolunteerIndex {
             .collect()
     }
 
+    /// The location slack in force (0 when not a finite positive number).
+    fn slack_m(&self) -> f64 {
+        let s = self.cfg.location_slack_m;
+        if s > 0.0 && s.is_finite() { s } else { 0.0 }
+    }
+
+    /// [`chord2_limit`] widened by the location slack: a tree point farther
+    /// than this from the query holds no volunteer whose reported position
+    /// is within `metres` (triangle inequality in 3D).
+    fn tree_limit2(&self, metres: f64) -> f64 {
+        let c2 = chord2_limit(metres);
+        let slack = self.slack_m();
+        if slack == 0.0 || c2 < 0.0 || c2.is_infinite() {
+            return c2;
+        }
+        let c = c2.sqrt() + slack;
+        c * c
+    }
+
     fn fairness_epsilon(&self) -> f64 {
         let e = self.cfg.fairness_epsilon_m;
         if e > 0.0 && e.is_finite() { e } else { 0.0 }
@@ -1249,6 +1274,35 @@ impl VolunteerIndex {
             .and_then(Option::as_ref)
             .map_or(0, |s| s.state.free_capacity())
     }
+}
+
+/// Moves `old` to `new` (same slot and skills) in `tree`: in place when
+/// every node on the way down to it already contains the new point (so no
+/// box needs to grow and the tree stays valid, with boxes no longer tight),
+/// else by removal and R* insertion.
+fn move_entry(tree: &mut Tree, old: &Entry, new: Entry) {
+    /// Descends only into nodes that contain both points and the skills.
+    struct Within<'e> {
+        old: &'e Entry,
+        to: P3,
+    }
+    impl SelectionFunction<Entry> for Within<'_> {
+        fn should_unpack_parent(&self, env: &SkillBox) -> bool {
+            env.mask & self.old.mask == self.old.mask
+                && env.contains_point(&self.old.p)
+                && env.contains_point(&self.to)
+        }
+        fn should_unpack_leaf(&self, e: &Entry) -> bool {
+            e == self.old
+        }
+    }
+    let within = Within { old, to: new.p };
+    if let Some(e) = tree.locate_with_selection_function_mut(within).next() {
+        *e = new;
+        return;
+    }
+    tree.remove(old);
+    tree.insert(new);
 }
 
 /// Bulk loads a tree whose leaves are all at the same depth.
@@ -1415,7 +1469,33 @@ mod tests {
                 .set_location(v.id, city.sample(&mut rng), crate::synth::NOW)
                 .unwrap();
         }
-        assert!(uniform_depth(index.main.root()));
+        // Small steps too (many are moved in place, see `move_entry`), with
+        // and without location slack; answers must equal a fresh bulk load.
+        for slack in [0.0, 30.0] {
+            index.cfg.location_slack_m = slack;
+            for v in vols.iter().filter(|v| v.on_duty).skip(3000).take(3000) {
+                let from = index.get(v.id).unwrap().position.unwrap().at;
+                index
+                    .set_location(
+                        v.id,
+                        crate::synth::nudge(from, 40.0, &mut rng),
+                        crate::synth::NOW,
+                    )
+                    .unwrap();
+            }
+            assert!(uniform_depth(index.main.root()));
+            let fresh = VolunteerIndex::bulk_load(index.cfg.clone(), index.iter().cloned());
+            for at in city.query_points(100, 12) {
+                for required in [
+                    SkillSet::EMPTY,
+                    crate::synth::COMMON.into(),
+                    crate::synth::RARE.into(),
+                ] {
+                    let q = Query::new(at, required, 5, crate::synth::NOW);
+                    assert_eq!(index.nearest_available(&q), fresh.nearest_available(&q));
+                }
+            }
+        }
         for t in index.skill_trees.iter().flatten() {
             assert!(uniform_depth(t.root()));
         }

@@ -133,12 +133,16 @@ fn config() -> impl Strategy<Value = MatcherConfig> {
         ],
         prop_oneof![Just(0.0), Just(0.05), Just(0.3), Just(1.0)],
         prop_oneof![Just(1800i64), 1i64..2500],
+        // Location slack: none, small, and larger than a grid cell (so that
+        // moves keep their old tree entry often).
+        prop_oneof![Just(0.0), Just(20.0), 0.0f64..600.0],
     )
-        .prop_map(|(eps, cap, rare, age)| MatcherConfig {
+        .prop_map(|(eps, cap, rare, age, slack)| MatcherConfig {
             max_location_age_s: age,
             fairness_epsilon_m: eps,
             max_offers_per_hour: cap,
             rare_skill_fraction: rare,
+            location_slack_m: slack,
         })
 }
 
