@@ -3,9 +3,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
+use zhongdui_domain::{GeoPoint, SkillSet};
 
-use crate::index::{Candidate, Exclude, Found, Query, VolunteerIndex, sort_by_distance};
+use crate::index::{
+    Candidate, Exclude, Found, IdMap, Query, SlotMap, VolunteerIndex, sort_by_distance,
+};
 use crate::state::UnixTime;
 
 /// One order of a batch.
@@ -249,7 +251,7 @@ pub fn assign_greedy(
 ///
 /// # Example
 /// ```
-/// use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
+/// use zhongdui_domain::{GeoPoint, SkillSet};
 /// use zhongdui_matcher::{
 ///     BatchOrder, BatchParams, Position, VolunteerIndex, VolunteerState, assign_batch, assign_greedy,
 /// };
@@ -338,10 +340,12 @@ pub fn assign_batch(
     }
 }
 
-/// The orders with an open list among those that can reach a place left
-/// empty by alternating paths: an order left short, the orders holding a
+/// The orders whose lists widen in the fast mode: the orders left short
+/// whose list can still grow; when there are none but some order is still
+/// short, every order with an open list among those that can reach a short
+/// one by alternating paths (an order left short, the orders holding a
 /// volunteer of its list, the orders holding a volunteer of theirs, and so
-/// on. Widening all of them lets the flow fill any place that a longer
+/// on). Widening all of them lets the flow fill any place that a longer
 /// chain of reassignments could fill.
 fn short_closure(
     orders: &[BatchOrder<'_>],
@@ -352,10 +356,13 @@ fn short_closure(
     let mut queue: Vec<usize> = (0..orders.len())
         .filter(|&o| assignments[o].len() < orders[o].headcount as usize && !lists[o].is_empty())
         .collect();
-    if queue.is_empty() {
-        return queue;
+    // First the short orders themselves (usually enough, and cheap); the
+    // wider closure only once none of them can grow.
+    let own: Vec<usize> = queue.iter().copied().filter(|&o| open[o]).collect();
+    if queue.is_empty() || !own.is_empty() {
+        return own;
     }
-    let mut holders: HashMap<VolunteerId, Vec<usize>> = HashMap::new();
+    let mut holders: IdMap<Vec<usize>> = IdMap::default();
     for (o, got) in assignments.iter().enumerate() {
         for c in got {
             holders.entry(c.id).or_default().push(o);
@@ -557,7 +564,7 @@ fn solve_flow(
     beyond: &[Option<i64>],
 ) -> (Vec<Vec<Candidate>>, Vec<i64>) {
     let n_o = orders.len();
-    let mut vol_of: HashMap<u32, usize> = HashMap::new();
+    let mut vol_of: SlotMap<usize> = SlotMap::default();
     let mut vol_slot: Vec<u32> = Vec::new();
     let mut max_mm = 0i64;
     for f in lists.iter().flatten() {

@@ -243,7 +243,7 @@ impl Hot {
 /// time-ordered bits, not chosen by clients), so a multiply-rotate mix is
 /// enough and is several times faster than SipHash on 1M ids.
 #[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -260,7 +260,10 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-type IdMap<V> = HashMap<VolunteerId, V, std::hash::BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = HashMap<VolunteerId, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// A map keyed by slot number, with the same fast hasher.
+pub(crate) type SlotMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// Offer times kept per volunteer when there is no cap (the cap's value otherwise).
 const MAX_OFFERS_KEPT: usize = 64;
