@@ -340,13 +340,13 @@ pub fn assign_batch(
     }
 }
 
-/// The orders whose lists widen in the fast mode: the orders left short
-/// whose list can still grow; when there are none but some order is still
-/// short, every order with an open list among those that can reach a short
-/// one by alternating paths (an order left short, the orders holding a
+/// The orders with an open list among those that can reach a place left
+/// empty by alternating paths: an order left short, the orders holding a
 /// volunteer of its list, the orders holding a volunteer of theirs, and so
-/// on). Widening all of them lets the flow fill any place that a longer
-/// chain of reassignments could fill.
+/// on. Widening all of them lets the flow fill any place that a longer
+/// chain of reassignments could fill. (Widening only the short orders
+/// first was tried: faster, but 3.5% instead of 14% below greedy on the
+/// scarce city test.)
 fn short_closure(
     orders: &[BatchOrder<'_>],
     lists: &[Vec<Found>],
@@ -356,11 +356,8 @@ fn short_closure(
     let mut queue: Vec<usize> = (0..orders.len())
         .filter(|&o| assignments[o].len() < orders[o].headcount as usize && !lists[o].is_empty())
         .collect();
-    // First the short orders themselves (usually enough, and cheap); the
-    // wider closure only once none of them can grow.
-    let own: Vec<usize> = queue.iter().copied().filter(|&o| open[o]).collect();
-    if queue.is_empty() || !own.is_empty() {
-        return own;
+    if queue.is_empty() {
+        return queue;
     }
     let mut holders: IdMap<Vec<usize>> = IdMap::default();
     for (o, got) in assignments.iter().enumerate() {
