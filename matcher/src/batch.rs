@@ -251,7 +251,7 @@ pub fn assign_greedy(
 ///
 /// # Example
 /// ```
-/// use zhongdui_domain::{GeoPoint, SkillSet};
+/// use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
 /// use zhongdui_matcher::{
 ///     BatchOrder, BatchParams, Position, VolunteerIndex, VolunteerState, assign_batch, assign_greedy,
 /// };
