@@ -80,6 +80,44 @@ fn bench_city(c: &mut Criterion, n: usize, label: &str) {
         b.iter(|| black_box(knn(&no_fair, common, &mut i)))
     });
     drop(no_fair);
+    // Location slack of 25 m (fairness off): wider searches, cheaper steps.
+    let mut slack = VolunteerIndex::bulk_load(
+        MatcherConfig {
+            fairness_epsilon_m: 0.0,
+            location_slack_m: 25.0,
+            ..MatcherConfig::default()
+        },
+        vols.iter().cloned(),
+    );
+    g.bench_function("knn5_common_no_fairness_slack25", |b| {
+        b.iter(|| black_box(knn(&slack, common, &mut i)))
+    });
+    {
+        let mut rng = synth::rng(5);
+        let steps: Vec<(zhongdui_domain::VolunteerId, GeoPoint, GeoPoint)> = vols
+            .iter()
+            .filter(|v| v.on_duty && v.position.is_some())
+            .take(QUERIES)
+            .map(|v| {
+                let a = v.position.unwrap().at;
+                (v.id, a, synth::nudge(a, 50.0, &mut rng))
+            })
+            .collect();
+        let mut j = 0usize;
+        g.bench_function("location_update_step_slack25", |b| {
+            b.iter(|| {
+                j += 1;
+                let (id, a, b) = steps[j % steps.len()];
+                let to = if (j / steps.len()).is_multiple_of(2) {
+                    b
+                } else {
+                    a
+                };
+                slack.set_location(id, to, NOW).unwrap();
+            })
+        });
+    }
+    drop(slack);
     let summaries_only = VolunteerIndex::bulk_load(
         MatcherConfig {
             rare_skill_fraction: 0.0,
