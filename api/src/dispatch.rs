@@ -250,24 +250,24 @@ impl Dispatcher {
     /// Offers a new order's first wave inside the transaction that creates
     /// it (used when batching is off): the order's first offers are written
     /// with the order itself. Volunteers holding an open offer are skipped.
-    /// Returns false when nobody is available nearby (the dispatcher's next
-    /// pass then widens the radius or escalates).
+    /// Returns the wave written, or None when nobody is available nearby (the
+    /// dispatcher's next pass then widens the radius or escalates).
     pub async fn first_wave_inline<C: ConnectionTrait>(
         &self,
         db: &C,
         state: &AppState,
         o: &order::Model,
         now: DateTime<Utc>,
-    ) -> ApiResult<bool> {
+    ) -> ApiResult<Option<i32>> {
         let d = &state.settings.dispatch;
         if o.target_team_id.is_some() {
-            return Ok(false);
+            return Ok(None);
         }
         let ts = now.timestamp();
         let want = wave_size(d, o);
         for wave in 1.. {
             let Some(p) = plan(d, o, wave) else {
-                return Ok(false);
+                return Ok(None);
             };
             let candidates = {
                 // Lock order everywhere: index, then pending.
@@ -326,11 +326,11 @@ impl Dispatcher {
                     }
                 }
                 metrics::counter!("dispatch_offers_total").increment(planned[0].picks.len() as u64);
-                return Ok(true);
+                return Ok(Some(wave));
             }
-            return Ok(false);
+            return Ok(None);
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Where the index thinks a volunteer is.

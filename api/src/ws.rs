@@ -101,14 +101,8 @@ pub async fn connect(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
-    let query = crate::error::parse_query::<WsQuery>(
-        req.query_string()
-            .split('&')
-            .filter(|p| !p.starts_with("token="))
-            .collect::<Vec<_>>()
-            .join("&")
-            .as_str(),
-    )?;
+    // `token` (browsers) is read by the AuthUser extractor; unknown parameters are ignored here.
+    let query = crate::error::parse_query::<WsQuery>(req.query_string())?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|e| ApiError::BadRequest {
             field: None,

@@ -244,6 +244,7 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
         .map(|v| (v.id, v.team_id))
         .collect();
     let teams: HashMap<Uuid, String> = team::Entity::find()
+        .filter(team::Column::Id.is_in(vols.values().copied().collect::<Vec<_>>()))
         .all(&state.db)
         .await?
         .into_iter()
@@ -524,20 +525,20 @@ pub async fn create_order(
     )
     .await?;
     // Without a batch window the first wave goes out with the order itself.
-    let inline = state.settings.dispatch.batch_window_ms == 0
-        && state
+    let mut o = o;
+    if state.settings.dispatch.batch_window_ms == 0
+        && let Some(wave) = state
             .dispatcher
             .first_wave_inline(&txn, &state, &o, now)
-            .await?;
+            .await?
+    {
+        o.wave = wave;
+    }
+    let inline = o.wave > 0;
     txn.commit().await?;
     if !inline {
         state.dispatcher.wake.notify_one();
     }
-    let o = if inline {
-        orders::load(&state.db, o.id).await?
-    } else {
-        o
-    };
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))

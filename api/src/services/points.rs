@@ -70,7 +70,8 @@ pub async fn award_for_order<C: ConnectionTrait>(
         .filter(assignment::Column::State.eq(st::COMPLETED))
         .all(db)
         .await?;
-    let mut rows = Vec::new();
+    // (row, what it credits) per ledger row this order should have.
+    let mut rows: Vec<(points_entry::ActiveModel, String, Credit)> = Vec::new();
     for a in &done {
         let team_id = volunteer::Entity::find_by_id(a.volunteer_id)
             .one(db)
@@ -81,38 +82,42 @@ pub async fn award_for_order<C: ConnectionTrait>(
             _ => 0,
         };
         let (amount, bonus) = earned(rules, o.tier, minutes, o.rating);
-        let entry = |kind: &str, amount: i32, reason: String| points_entry::ActiveModel {
-            volunteer_id: Set(a.volunteer_id),
-            team_id: Set(team_id),
-            kind: Set(kind.to_owned()),
-            amount: Set(amount),
-            order_id: Set(Some(o.id)),
-            reason: Set(Some(reason)),
-            idempotency_key: Set(format!("{kind}:{}:{}", o.id, a.volunteer_id)),
-            created_by: Set(None),
-            created_at: Set(now),
-            ..Default::default()
+        let mut entry = |kind: &str, amount: i32, reason: String| {
+            let key = format!("{kind}:{}:{}", o.id, a.volunteer_id);
+            let row = points_entry::ActiveModel {
+                volunteer_id: Set(a.volunteer_id),
+                team_id: Set(team_id),
+                kind: Set(kind.to_owned()),
+                amount: Set(amount),
+                order_id: Set(Some(o.id)),
+                reason: Set(Some(reason)),
+                idempotency_key: Set(key.clone()),
+                created_by: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            };
+            let credit = Credit {
+                volunteer_id: a.volunteer_id,
+                team_id,
+                amount,
+                at: now,
+            };
+            rows.push((row, key, credit));
         };
-        rows.push(entry(
+        entry(
             "earn",
             amount,
             format!("{} ({} min on task)", o.code, minutes),
-        ));
+        );
         if bonus > 0 {
-            rows.push(entry(
+            entry(
                 "bonus",
                 bonus,
                 format!("{} rated {}", o.code, o.rating.unwrap_or(0)),
-            ));
+            );
         }
     }
-    let keys: Vec<String> = rows
-        .iter()
-        .filter_map(|r| match &r.idempotency_key {
-            sea_orm::ActiveValue::Set(k) => Some(k.clone()),
-            _ => None,
-        })
-        .collect();
+    let keys: Vec<String> = rows.iter().map(|(_, k, _)| k.clone()).collect();
     let existing: std::collections::HashSet<String> = points_entry::Entity::find()
         .filter(points_entry::Column::IdempotencyKey.is_in(keys))
         .all(db)
@@ -120,28 +125,11 @@ pub async fn award_for_order<C: ConnectionTrait>(
         .into_iter()
         .map(|e| e.idempotency_key)
         .collect();
-    let fresh: Vec<points_entry::ActiveModel> = rows
+    let (fresh, credits): (Vec<_>, Vec<_>) = rows
         .into_iter()
-        .filter(
-            |r| !matches!(&r.idempotency_key, sea_orm::ActiveValue::Set(k) if existing.contains(k)),
-        )
-        .collect();
-    let credits = fresh
-        .iter()
-        .filter_map(|r| match (&r.volunteer_id, &r.team_id, &r.amount) {
-            (
-                sea_orm::ActiveValue::Set(v),
-                sea_orm::ActiveValue::Set(t),
-                sea_orm::ActiveValue::Set(a),
-            ) => Some(Credit {
-                volunteer_id: *v,
-                team_id: *t,
-                amount: *a,
-                at: now,
-            }),
-            _ => None,
-        })
-        .collect();
+        .filter(|(_, k, _)| !existing.contains(k))
+        .map(|(row, _, credit)| (row, credit))
+        .unzip();
     if !fresh.is_empty() {
         points_entry::Entity::insert_many(fresh)
             .on_conflict(
@@ -314,6 +302,7 @@ async fn ranked<C: ConnectionTrait>(
             .all(db)
             .await?;
         let all_teams: HashMap<Uuid, String> = team::Entity::find()
+            .filter(team::Column::Id.is_in(vols.iter().map(|v| v.team_id).collect::<Vec<_>>()))
             .all(db)
             .await?
             .into_iter()
