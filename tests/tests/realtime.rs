@@ -282,3 +282,75 @@ async fn position_reports_are_rate_limited() {
     assert!((lat - (LAT + 0.01)).abs() < 1e-9, "the index follows");
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_leaderboards_follow_adjustments() {
+    let prefix = format!("zdlb{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.redis_url = Some(secrecy::SecretString::from(
+            std::env::var("ZD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ));
+        s.redis_prefix = prefix.clone();
+    })
+    .await;
+    for _ in 0..50 {
+        if app.state.bus.redis_conn().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        app.state.bus.redis_conn().is_some(),
+        "Redis must be running for the tests"
+    );
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "白沙助老服务一队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["elderly_care"], &[(LAT, LON)])
+        .await;
+    // Building the boards from the (empty) ledger.
+    let board = app
+        .get(
+            "/api/v1/leaderboard?scope=volunteers&period=week",
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(board.json["items"].as_array().unwrap().len(), 0);
+    app.post(
+        "/api/v1/points/adjustments",
+        Some(&admin),
+        json!({"volunteer_id": vs[0].0, "amount": 15, "reason": "重阳节助老活动"}),
+    )
+    .await
+    .expect(201);
+    // The built board follows the ledger without waiting for it to expire.
+    let board = app
+        .get(
+            "/api/v1/leaderboard?scope=volunteers&period=week",
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(board.json["items"][0]["id"], vs[0].0.as_str());
+    assert_eq!(board.json["items"][0]["points"], 15);
+    let teams = app
+        .get("/api/v1/leaderboard?scope=teams&period=all", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(teams.json["items"][0]["points"], 15);
+    if let Some(mut conn) = app.state.bus.redis_conn() {
+        let keys: Vec<String> = redis_keys(&mut conn, &format!("{prefix}:lb:*")).await;
+        assert!(!keys.is_empty(), "the boards live in Redis");
+        let _: Result<(), _> = redis::AsyncCommands::del(&mut conn, keys).await;
+    }
+    app.cleanup().await;
+}
+
+async fn redis_keys(conn: &mut redis::aio::ConnectionManager, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(conn)
+        .await
+        .unwrap_or_default()
+}

@@ -166,7 +166,7 @@ pub async fn adjust(
         None => format!("{kind}:{}", Uuid::now_v7()),
     };
     let amount = i32::try_from(body.amount).unwrap_or(0);
-    let e = points::adjust(
+    let (e, new) = points::adjust(
         &state.db,
         vid,
         kind,
@@ -177,7 +177,16 @@ pub async fn adjust(
         state.clock.now(),
     )
     .await?;
-    tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
+    if new {
+        let credit = points::Credit {
+            volunteer_id: vid,
+            team_id: e.team_id,
+            amount: e.amount,
+            at: e.created_at,
+        };
+        points::cache::add(&state, &[credit]).await;
+        tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
+    }
     Ok(HttpResponse::Created().json(EntryOut {
         id: e.id,
         kind: e.kind,

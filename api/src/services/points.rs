@@ -361,7 +361,8 @@ pub async fn history<C: ConnectionTrait>(
         .await?)
 }
 
-/// Adds an adjustment or redemption row. `key` makes retries harmless.
+/// Adds an adjustment or redemption row. `key` makes retries harmless:
+/// returns the row and whether this call wrote it.
 #[allow(clippy::too_many_arguments)]
 pub async fn adjust<C: ConnectionTrait>(
     db: &C,
@@ -372,7 +373,7 @@ pub async fn adjust<C: ConnectionTrait>(
     key: String,
     by: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<points_entry::Model> {
+) -> ApiResult<(points_entry::Model, bool)> {
     let v = volunteer::Entity::find_by_id(volunteer_id)
         .one(db)
         .await?
@@ -382,7 +383,7 @@ pub async fn adjust<C: ConnectionTrait>(
         .one(db)
         .await?
     {
-        return Ok(existing);
+        return Ok((existing, false));
     }
     let row = points_entry::ActiveModel {
         volunteer_id: Set(volunteer_id),
@@ -408,6 +409,7 @@ pub async fn adjust<C: ConnectionTrait>(
         .filter(points_entry::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?
+        .map(|e| (e, true))
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("adjustment vanished")))
 }
 
