@@ -127,8 +127,13 @@ pub struct HttpSettings {
 /// Web front-end settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebSettings {
-    /// Map tile URL template for the coordinator map.
+    /// Map tile URL template for the maps (`{z}/{x}/{y}`); markers still
+    /// show when tiles cannot be reached.
     pub tile_url: String,
+    /// Attribution shown under the map tiles.
+    pub tile_attribution: String,
+    /// Where the maps open before anything is on them, `[lat, lon]`.
+    pub map_center: [f64; 2],
 }
 
 impl Settings {
@@ -207,6 +212,8 @@ impl Settings {
             .set_default(
                 "web.tile_url",
                 "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            )?)
+            )?
+            .set_default("web.tile_attribution", "© OpenStreetMap contributors")?
+            .set_default("web.map_center", vec![27.57, 120.56])?)
     }
 }

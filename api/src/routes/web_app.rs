@@ -3,12 +3,15 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
+use crate::state::AppState;
+
 #[derive(RustEmbed)]
 #[folder = "../web/static"]
 struct Assets;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/docs", web::get().to(docs_redirect))
+        .route("/app-config.json", web::get().to(app_config))
         .default_service(web::to(serve));
 }
 
@@ -16,6 +19,23 @@ async fn docs_redirect() -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, "/api/docs/"))
         .finish()
+}
+
+/// What the pages need to know about this deployment (public, no secrets).
+async fn app_config(state: web::Data<AppState>) -> HttpResponse {
+    let d = &state.settings.dispatch;
+    let w = &state.settings.web;
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(serde_json::json!({
+            "tile_url": w.tile_url,
+            "tile_attribution": w.tile_attribution,
+            "map_center": w.map_center,
+            "offer_timeout_secs": d.offer_timeout_secs,
+            "arrive_radius_m": d.arrive_radius_m,
+            "location_min_interval_ms": d.location_min_interval_ms,
+            "radii_m": d.radii_m,
+        }))
 }
 
 async fn serve(req: HttpRequest) -> HttpResponse {

@@ -1,0 +1,444 @@
+// The coordinator's desk: live map, orders, escalations with manual assign,
+// roster with CSV import/export, station dispatch slips, statistics, points.
+(function () {
+  "use strict";
+  const user = ZD.requireRole(["coordinator", "admin"]);
+  if (!user) return;
+  const $ = (id) => document.getElementById(id);
+  const el = ZD.el;
+  const ACTIVE = ["open", "escalated", "assigned", "in_progress"];
+  let teams = [];
+  const loaded = new Set();
+
+  // ---------- tabs ----------
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  function show(tab) {
+    tabs.forEach((t) => {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    });
+    const name = tab.id.slice(4);
+    history.replaceState(null, "", "#" + name);
+    if (!loaded.has(name)) { loaded.add(name); (loaders[name] || (() => {}))(); }
+    if (name === "map" && liveMap) setTimeout(() => liveMap.invalidateSize(), 0);
+    if (name === "slip" && slipMap) setTimeout(() => slipMap.invalidateSize(), 0);
+  }
+  tabs.forEach((t, i) => {
+    t.addEventListener("click", () => show(t));
+    t.addEventListener("keydown", (e) => {
+      const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+      if (!d) return;
+      const next = tabs[(i + d + tabs.length) % tabs.length];
+      next.focus(); show(next);
+    });
+  });
+
+  function download(path, name) {
+    return ZD.api("GET", path, undefined, { raw: true }).then((r) => r.blob()).then((b) => {
+      const a = el("a", { href: URL.createObjectURL(b), download: name });
+      document.body.append(a); a.click(); a.remove();
+    }).catch((e) => ZD.toast(ZD.problemText(e), true));
+  }
+  const teamName = (id) => (teams.find((t) => t.id === id) || {}).name || "";
+
+  // ---------- live map ----------
+  let liveMap = null, orderLayer, volLayer;
+  const orderMarkers = new Map(), volMarkers = new Map();
+  function counts() {
+    $("counts").textContent = ZD.t("co.counts", { o: orderMarkers.size, v: volMarkers.size });
+  }
+  function placeOrder(o) {
+    const old = orderMarkers.get(o.id);
+    if (old) { orderLayer.removeLayer(old); orderMarkers.delete(o.id); }
+    if (ACTIVE.includes(o.status)) {
+      const m = ZD.dot(o.lat, o.lon, ZD.statusColor(o.status), 9, `${o.code} · ${ZD.status(o.status)} · ${ZD.categoryName(o.category)}`);
+      m.on("click", () => openOrder(o.id));
+      m.addTo(orderLayer);
+      orderMarkers.set(o.id, m);
+    }
+    counts();
+  }
+  function placeVolunteer(id, lat, lon, name) {
+    const m = volMarkers.get(id);
+    if (m) { m.setLatLng([lat, lon]); return; }
+    const d = L.circleMarker([lat, lon], { radius: 3, stroke: false, fillColor: "#1e8449", fillOpacity: 0.8 });
+    if (name) d.bindTooltip(name);
+    d.addTo(volLayer);
+    volMarkers.set(id, d);
+  }
+  async function pages(path) {
+    const out = [];
+    for (let page = 1; page < 50; page++) {
+      const r = await ZD.get(`${path}${path.includes("?") ? "&" : "?"}per_page=500&page=${page}`);
+      out.push(...r.items);
+      if (out.length >= r.total || !r.items.length) break;
+    }
+    return out;
+  }
+  async function loadMap() {
+    liveMap = await ZD.map($("live-map"), { zoom: 12 });
+    orderLayer = L.layerGroup().addTo(liveMap);
+    volLayer = L.layerGroup().addTo(liveMap);
+    await refreshMap();
+  }
+  async function refreshMap() {
+    const [orders, vols] = await Promise.all([
+      Promise.all(ACTIVE.map((s) => pages("/orders?status=" + s))).then((x) => x.flat()),
+      pages("/volunteers?on_duty=true"),
+    ]);
+    orderLayer.clearLayers(); orderMarkers.clear(); volLayer.clearLayers(); volMarkers.clear();
+    orders.forEach(placeOrder);
+    vols.filter((v) => v.lat !== null && v.lat !== undefined).forEach((v) => placeVolunteer(v.id, v.lat, v.lon, `${v.display_name} · ${v.team_name}`));
+    counts();
+  }
+
+  // ---------- order detail ----------
+  const dialog = $("order-dialog");
+  $("dlg-close").addEventListener("click", () => dialog.close());
+  async function openOrder(id, withCandidates) {
+    const o = await ZD.get("/orders/" + id);
+    renderOrder(o, withCandidates);
+    if (!dialog.open) dialog.showModal();
+  }
+  function renderOrder(o, withCandidates) {
+    const body = $("dlg-body");
+    body.dataset.order = o.id;
+    const info = el("dl", {},
+      el("dt", {}, ZD.t("co.col.code")), el("dd", {}, o.code),
+      el("dt", {}, ZD.t("co.col.status")), el("dd", {}, el("span", { class: "badge", "data-status": o.status }, ZD.status(o.status))),
+      el("dt", {}, ZD.t("co.col.category")), el("dd", {}, ZD.categoryName(o.category), " · ", ZD.t("urgency." + o.urgency)),
+      el("dt", {}, ZD.t("co.col.address")), el("dd", {}, o.address),
+      el("dt", {}, ZD.t("res.description")), el("dd", {}, o.description),
+      el("dt", {}, ZD.t("co.col.filled")), el("dd", {}, `${o.filled} / ${o.headcount}`),
+      el("dt", {}, ZD.t("co.col.source")), el("dd", {}, ZD.t("source." + o.source), o.station ? " · " + o.station : ""),
+      o.rating ? [el("dt", {}, ZD.t("res.rating")), el("dd", {}, "★".repeat(o.rating), o.feedback ? " " + o.feedback : "")] : "");
+    const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created"].map((k) => el("th", {}, ZD.t(k, { d: "" }))))),
+      el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
+        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})`), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at))))));
+    const events = el("ol", { class: "events" }, (o.events || []).map((e) =>
+      el("li", {}, ZD.time(e.created_at), " · ", e.kind, e.to_status ? ` → ${ZD.status(e.to_status)}` : "", e.actor_role ? ` · ${ZD.t("role." + e.actor_role)}` : "",
+        e.data ? el("code", {}, " " + JSON.stringify(e.data)) : "")));
+    const err = el("p", { class: "error", role: "alert" });
+    const acts = el("div", { class: "row" });
+    if (["open", "escalated", "assigned", "in_progress"].includes(o.status) && o.filled < o.headcount) {
+      acts.append(el("button", { type: "button", class: "primary", onclick: () => candidates(o, cand) }, ZD.t("co.assign")));
+    }
+    if (o.status === "escalated" || o.status === "open") {
+      acts.append(el("button", { type: "button", onclick: async () => {
+        try { await ZD.post(`/orders/${o.id}/redispatch`); await openOrder(o.id); loadEscalations(); } catch (e) { err.textContent = ZD.problemText(e); }
+      } }, ZD.t("co.redispatch")));
+    }
+    if (["open", "escalated", "assigned"].includes(o.status)) {
+      acts.append(el("button", { type: "button", onclick: async () => {
+        try { await ZD.post(`/orders/${o.id}/cancel`, { reason: "coordinator" }); await openOrder(o.id); loadEscalations(); } catch (e) { err.textContent = ZD.problemText(e); }
+      } }, ZD.t("co.cancel")));
+    }
+    const cand = el("div", { class: "candidates" });
+    body.replaceChildren(info, acts, err, cand, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
+    if (withCandidates && acts.querySelector(".primary")) candidates(o, cand);
+  }
+
+  // Volunteers who could take the order, nearest first (the server decides).
+  async function candidates(o, box) {
+    const q = el("input", { type: "search", "aria-label": ZD.t("co.searchVol"), placeholder: ZD.t("co.searchVol") });
+    const list = el("ul", { class: "list" });
+    const err = el("p", { class: "error", role: "alert" });
+    const taken = new Set((o.assignments || []).filter((a) => ["accepted", "arrived", "completed"].includes(a.state)).map((a) => a.volunteer_id));
+    async function fill() {
+      const params = new URLSearchParams({ per_page: "500" });
+      if (o.required_skills.length) params.set("skill", o.required_skills[0]);
+      if (q.value.trim()) params.set("q", q.value.trim()); else params.set("on_duty", "true");
+      const r = await ZD.get("/volunteers?" + params);
+      const rows = r.items.filter((v) => !taken.has(v.id) && o.required_skills.every((s) => v.skills.includes(s)))
+        .map((v) => ({ v, d: v.lat !== null && v.lat !== undefined ? ZD.haversine(v.lat, v.lon, o.lat, o.lon) : Infinity }))
+        .sort((a, b) => a.d - b.d).slice(0, 15);
+      list.replaceChildren(...rows.map(({ v, d }) => el("li", { class: "row", "data-volunteer": v.id },
+        el("span", {}, el("strong", {}, v.display_name), ` · ${v.team_name} · ${Number.isFinite(d) ? ZD.distance(d) : ZD.t("none")} · ${v.active_tasks}/${v.capacity}`, v.on_duty ? "" : ` · ${ZD.t("vol.offDuty")}`),
+        el("button", { type: "button", class: "ok assign", onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            await ZD.post(`/orders/${o.id}/assign`, { volunteer_id: v.id });
+            ZD.toast(ZD.t("co.assigned", { name: v.display_name }));
+            await openOrder(o.id);
+            loadEscalations();
+          } catch (e) { err.textContent = ZD.problemText(e); ev.target.disabled = false; }
+        } }, ZD.t("co.assign")))));
+    }
+    q.addEventListener("input", () => { clearTimeout(q.timer); q.timer = setTimeout(fill, 250); });
+    box.replaceChildren(el("h3", {}, ZD.t("co.candidates")), q, err, list);
+    await fill();
+  }
+
+  // ---------- orders table ----------
+  let orderPage = 1;
+  async function loadOrders() {
+    const form = $("order-filters");
+    ZD.clearErrors(form);
+    const params = new URLSearchParams({ page: String(orderPage), per_page: "50" });
+    new FormData(form).forEach((v, k) => { if (String(v).trim()) params.set(k, String(v).trim()); });
+    let r;
+    try { r = await ZD.get("/orders?" + params); } catch (e) { ZD.showProblem(form, e); return; }
+    const body = $("orders-table").querySelector("tbody");
+    body.replaceChildren(...r.items.map((o) => {
+      const tr = el("tr", { class: "clickable", tabindex: "0", "data-order": o.id },
+        el("td", {}, o.code), el("td", {}, el("span", { class: "badge", "data-status": o.status }, ZD.status(o.status))),
+        el("td", {}, ZD.categoryName(o.category)), el("td", {}, ZD.t("urgency." + o.urgency)), el("td", {}, o.address),
+        el("td", {}, `${o.filled}/${o.headcount}`), el("td", {}, ZD.t("source." + o.source)), el("td", {}, ZD.time(o.created_at)));
+      tr.addEventListener("click", () => openOrder(o.id));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openOrder(o.id); });
+      return tr;
+    }));
+    const pagesN = Math.max(1, Math.ceil(r.total / 50));
+    $("page-info").textContent = ZD.t("co.page", { p: orderPage, n: r.total });
+    $("prev").disabled = orderPage <= 1;
+    $("next").disabled = orderPage >= pagesN;
+  }
+  $("order-filters").addEventListener("submit", (e) => { e.preventDefault(); orderPage = 1; loadOrders(); });
+  $("prev").addEventListener("click", () => { orderPage--; loadOrders(); });
+  $("next").addEventListener("click", () => { orderPage++; loadOrders(); });
+
+  // ---------- escalations ----------
+  async function loadEscalations() {
+    const list = await ZD.get("/escalations");
+    $("esc-count").textContent = String(list.length);
+    $("escalations").replaceChildren(...(list.length ? list.map((o) => el("li", { "data-order": o.id },
+      el("div", { class: "row" }, el("strong", {}, o.code), el("span", {}, ZD.categoryName(o.category), " · ", ZD.t("urgency." + o.urgency)),
+        el("span", { class: "muted" }, ZD.t("co.escalatedAt", { t: ZD.time(o.escalated_at) }))),
+      el("div", {}, o.address, " · ", o.description),
+      el("div", { class: "row" },
+        el("button", { type: "button", class: "primary handle", onclick: () => openOrder(o.id, true) }, ZD.t("co.assign")),
+        el("button", { type: "button", onclick: async () => { await ZD.post(`/orders/${o.id}/redispatch`).catch((e) => ZD.toast(ZD.problemText(e), true)); loadEscalations(); } }, ZD.t("co.redispatch")))))
+      : [el("li", { class: "muted" }, ZD.t("co.noEscalations"))]));
+  }
+
+  // ---------- roster ----------
+  async function loadTeams() {
+    const q = $("team-q").value.trim();
+    const r = await ZD.get("/teams?per_page=500" + (q ? "&q=" + encodeURIComponent(q) : ""));
+    if (!q) teams = r.items;
+    $("teams-total").textContent = `${r.total}`;
+    $("teams-table").querySelector("tbody").replaceChildren(...r.items.map((t) => {
+      const tr = el("tr", { class: "clickable", tabindex: "0", "data-team": t.id },
+        el("td", {}, t.name), el("td", {}, t.kind), el("td", {}, t.area || ""), el("td", {}, String(t.member_count)), el("td", {}, String(t.on_duty_count)));
+      tr.addEventListener("click", () => openTeam(t));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openTeam(t); });
+      return tr;
+    }));
+  }
+  $("team-q").addEventListener("input", () => { clearTimeout(loadTeams.timer); loadTeams.timer = setTimeout(loadTeams, 250); });
+
+  async function openTeam(t) {
+    const cat = await ZD.catalogue();
+    const form = el("form", { class: "filters team-edit", novalidate: true },
+      ...[["name", "co.team.name"], ["area", "co.team.area"], ["station", "co.team.station"]].map(([f, k]) =>
+        el("div", {}, el("label", { for: "te-" + f }, ZD.t(k)), el("input", { id: "te-" + f, name: f, value: t[f] || "" }), el("p", { class: "error", "data-error-for": f, role: "alert" }))),
+      el("div", {}, el("label", { for: "te-kind" }, ZD.t("co.team.kind")),
+        el("select", { id: "te-kind", name: "kind" }, cat.team_kinds.map((k) => el("option", { value: k.code, selected: k.code === t.kind }, ZD.lang() === "zh" ? k.name_zh : k.name_en))),
+        el("p", { class: "error", "data-error-for": "kind", role: "alert" })),
+      el("div", {}, el("button", { type: "submit", class: "primary" }, ZD.t("co.save"))),
+      el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+    ZD.onSubmit(form, async (f) => {
+      const body = {};
+      ["name", "kind", "area", "station"].forEach((k) => { body[k] = String(f.get(k)).trim(); });
+      const saved = await ZD.api("PATCH", "/teams/" + t.id, body);
+      Object.assign(t, saved);
+      ZD.toast(ZD.t("co.saved"));
+      loadTeams();
+    });
+    const members = await pages("/volunteers?team_id=" + t.id);
+    const table = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.vol.phone", "co.vol.skills", "co.vol.capacity", "co.vol.leader", "co.vol.duty", ""].map((k) => el("th", {}, k ? ZD.t(k) : "")))),
+      el("tbody", {}, members.map((v) => el("tr", { "data-volunteer": v.id },
+        el("td", {}, v.display_name), el("td", {}, v.phone), el("td", {}, v.skills.map(ZD.skillName).join("、")),
+        el("td", {}, String(v.capacity)), el("td", {}, v.is_leader ? "✓" : ""), el("td", {}, v.on_duty ? "✓" : ""),
+        el("td", {}, el("button", { type: "button", onclick: () => editVolunteer(v, t) }, ZD.t("co.edit")))))));
+    $("team-detail").replaceChildren(el("h2", {}, t.name), form, el("h3", {}, ZD.t("co.members") + ` (${members.length})`), el("div", { class: "table-wrap" }, table));
+    $("team-detail").scrollIntoView({ block: "start" });
+  }
+
+  async function editVolunteer(v, t) {
+    const cat = await ZD.catalogue();
+    const form = el("form", { novalidate: true },
+      el("label", { for: "ve-name" }, ZD.t("co.vol.name")), el("input", { id: "ve-name", name: "display_name", value: v.display_name, required: true }),
+      el("p", { class: "error", "data-error-for": "display_name", role: "alert" }),
+      el("fieldset", {}, el("legend", {}, ZD.t("co.vol.skills")), cat.skills.map((s) => el("label", { class: "switch" },
+        el("input", { type: "checkbox", name: "skills", value: s.code, checked: v.skills.includes(s.code) }), ZD.skillName(s.code)))),
+      el("p", { class: "error", "data-error-for": "skills", role: "alert" }),
+      el("p", { class: "error", "data-error-for": "certificates", role: "alert" }),
+      el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "1", max: "10", value: String(v.capacity) }),
+      el("p", { class: "error", "data-error-for": "capacity", role: "alert" }),
+      el("label", { class: "switch" }, el("input", { type: "checkbox", name: "is_leader", checked: v.is_leader }), ZD.t("co.vol.leader")),
+      el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save")), el("button", { type: "button", onclick: () => openOrderDialogClose() }, ZD.t("co.close"))),
+      el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+    ZD.onSubmit(form, async (f) => {
+      await ZD.api("PATCH", "/volunteers/" + v.id, {
+        display_name: String(f.get("display_name")).trim(), skills: f.getAll("skills"),
+        capacity: Number(f.get("capacity")), is_leader: f.get("is_leader") !== null,
+      });
+      ZD.toast(ZD.t("co.saved"));
+      dialog.close();
+      openTeam(t);
+    });
+    $("dlg-body").dataset.order = "";
+    $("dlg-body").replaceChildren(el("h3", {}, v.display_name + " · " + v.phone), form);
+    if (!dialog.open) dialog.showModal();
+  }
+  function openOrderDialogClose() { dialog.close(); }
+
+  ZD.onSubmit($("import-form"), async () => {
+    const file = $("import-file").files[0];
+    const text = await file.text();
+    const r = await ZD.post("/roster/import", text, { headers: { "Content-Type": "text/csv" } });
+    $("import-report").replaceChildren(
+      el("p", { class: "summary" }, ZD.t("co.report", r)),
+      el("div", { class: "table-wrap" }, el("table", { id: "report-table" },
+        el("thead", {}, el("tr", {}, ["co.report.line", "co.report.phone", "co.report.status", "co.report.errors"].map((k) => el("th", {}, ZD.t(k))))),
+        el("tbody", {}, r.lines.map((l) => el("tr", { class: l.status === "failed" ? "failed" : "", "data-line": String(l.line) },
+          el("td", {}, String(l.line)), el("td", {}, l.phone || ""), el("td", {}, l.status),
+          el("td", {}, l.errors.map((e) => `${e.field}: ${e.message}`).join("; "))))))));
+    loadTeams();
+  });
+  $("export").addEventListener("click", () => download("/roster/export", "roster.csv"));
+
+  // ---------- station slip ----------
+  let slipMap = null, slipMarker = null;
+  async function loadSlip() {
+    const cat = await ZD.catalogue();
+    if (!teams.length) await loadTeams();
+    ZD.options($("slip-category"), cat.categories.map((c) => [c.code, ZD.categoryName(c.code)]));
+    ZD.options($("slip-urgency"), cat.urgencies.map((u) => [u, ZD.t("urgency." + u)]));
+    if (!$("slip-urgency").dataset.init) { $("slip-urgency").value = "urgent"; $("slip-urgency").dataset.init = "1"; }
+    ZD.options($("slip-team"), [["", ZD.t("co.slip.none")], ...teams.map((t) => [t.id, t.name])]);
+    $("stations").replaceChildren(...[...new Set(teams.map((t) => t.station).filter(Boolean))].map((s) => el("option", { value: s })));
+    if (!slipMap) {
+      slipMap = await ZD.map($("slip-map"), { zoom: 12 });
+      slipMap.on("click", (e) => {
+        const { lat, lng } = e.latlng;
+        $("slip-lat").value = lat.toFixed(6); $("slip-lon").value = lng.toFixed(6);
+        $("slip-picked").textContent = ZD.t("res.picked", { lat: lat.toFixed(5), lon: lng.toFixed(5) });
+        if (slipMarker) slipMarker.setLatLng(e.latlng); else slipMarker = ZD.dot(lat, lng, "#c8102e", 9).addTo(slipMap);
+      });
+    }
+  }
+  ZD.onSubmit($("slip-form"), async (f) => {
+    const form = $("slip-form");
+    if (!f.get("lat")) { ZD.fieldError(form, "lat", ZD.t("err.pickLocation")); return; }
+    const body = {
+      source: "station", station: String(f.get("station")).trim(), category: f.get("category"),
+      lat: Number(f.get("lat")), lon: Number(f.get("lon")), address: String(f.get("address")).trim(),
+      description: String(f.get("description")).trim(), headcount: Number(f.get("headcount") || 1), urgency: f.get("urgency"),
+    };
+    if (f.get("target_team_id")) body.target_team_id = f.get("target_team_id");
+    if (String(f.get("contact_phone")).trim()) body.contact_phone = String(f.get("contact_phone")).trim();
+    const o = await ZD.post("/orders", body);
+    ZD.toast(ZD.t("co.slip.created", { code: o.code }));
+    form.querySelector("[name=address]").value = "";
+    form.querySelector("[name=description]").value = "";
+  });
+
+  // ---------- statistics ----------
+  const charts = {};
+  function bars(id, labels, values, fmt) {
+    const box = $(id);
+    if (charts[id]) charts[id].destroy();
+    const opts = {
+      width: Math.max(320, box.clientWidth || 560), height: 240,
+      legend: { show: false }, cursor: { show: true },
+      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, Math.max(1, ...values.filter((v) => v !== null)) * 1.1] } },
+      axes: [{ values: (u, ticks) => ticks.map((i) => (labels[i] || "").slice(0, 6)), rotate: -45, size: 70, gap: 2, space: 12, incrs: [1] },
+        { values: (u, ticks) => ticks.map(fmt) }],
+      series: [{}, { label: "", fill: "rgba(200,16,46,.7)", stroke: "#c8102e", paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } }],
+    };
+    charts[id] = new uPlot(opts, [labels.map((_, i) => i), values], box);
+    box.setAttribute("role", "img");
+    box.setAttribute("aria-label", labels.map((l, i) => `${l}: ${values[i] === null ? "—" : fmt(values[i])}`).join("; "));
+  }
+  async function loadStats() {
+    const form = $("stats-form");
+    ZD.clearErrors(form);
+    const params = new URLSearchParams();
+    if ($("s-from").value) params.set("from", $("s-from").value);
+    if ($("s-to").value) params.set("to", $("s-to").value);
+    let r;
+    try { r = await ZD.get("/stats/teams?" + params); } catch (e) { ZD.showProblem(form, e); return; }
+    if (!$("s-from").value) $("s-from").value = r.from;
+    if (!$("s-to").value) $("s-to").value = r.to;
+    const rows = r.items.slice().sort((a, b) => b.offers - a.offers || a.team_name.localeCompare(b.team_name));
+    const pct = (x) => (x === null || x === undefined ? ZD.t("none") : Math.round(x * 100) + "%");
+    $("stats-table").querySelector("tbody").replaceChildren(...rows.map((s) => el("tr", { "data-team": s.team_id },
+      el("td", {}, s.team_name), el("td", {}, String(s.offers)), el("td", {}, String(s.accepted)), el("td", {}, pct(s.acceptance_rate)),
+      el("td", {}, String(s.orders_served)), el("td", {}, ZD.duration(s.avg_first_accept_secs)), el("td", {}, String(s.completed)),
+      el("td", {}, ZD.duration(s.avg_completion_secs)), el("td", {}, String(s.no_shows)))));
+    const top = rows.slice(0, 20);
+    bars("chart-rate", top.map((s) => s.team_name), top.map((s) => (s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%");
+    bars("chart-first", top.map((s) => s.team_name), top.map((s) => s.avg_first_accept_secs), (v) => String(Math.round(v)));
+  }
+  $("stats-form").addEventListener("submit", (e) => { e.preventDefault(); loadStats(); });
+  async function loadBoard() {
+    const r = await ZD.get(`/leaderboard?scope=${$("b-scope").value}&period=${$("b-period").value}&limit=20`);
+    $("board").querySelector("tbody").replaceChildren(...r.items.map((x) => el("tr", {},
+      el("td", {}, String(x.rank)), el("td", {}, x.name), el("td", {}, x.team_name || ""), el("td", {}, String(x.points)))));
+  }
+  $("b-scope").addEventListener("change", loadBoard);
+  $("b-period").addEventListener("change", loadBoard);
+
+  // ---------- points ----------
+  let idemKey = ZD.uuid();
+  async function searchVolunteers() {
+    const q = $("p-search").value.trim();
+    const r = await ZD.get("/volunteers?per_page=20" + (q ? "&q=" + encodeURIComponent(q) : ""));
+    ZD.options($("p-volunteer"), r.items.map((v) => [v.id, `${v.display_name} · ${v.phone} · ${v.team_name}`]));
+  }
+  $("p-search").addEventListener("input", () => { clearTimeout(searchVolunteers.timer); searchVolunteers.timer = setTimeout(searchVolunteers, 250); });
+  $("p-volunteer").addEventListener("change", () => { $("p-chosen").textContent = $("p-volunteer").selectedOptions[0]?.textContent || ""; });
+  ["p-amount", "p-reason", "p-kind", "p-volunteer"].forEach((id) => $(id).addEventListener("input", () => { idemKey = ZD.uuid(); }));
+  ZD.onSubmit($("points-form"), async (f) => {
+    const body = { volunteer_id: f.get("volunteer_id"), amount: Number(f.get("amount")), reason: String(f.get("reason")).trim(), kind: f.get("kind") };
+    await ZD.post("/points/adjustments", body, { headers: { "Idempotency-Key": idemKey } });
+    idemKey = ZD.uuid();
+    ZD.toast(ZD.t("co.points.done", { name: $("p-volunteer").selectedOptions[0]?.textContent.split(" · ")[0] || "", amount: body.amount }));
+    $("points-form").reset();
+    $("p-chosen").textContent = "";
+  });
+  $("points-export").addEventListener("click", () => download("/points/export", "points.csv"));
+
+  // ---------- live feed ----------
+  function onLive(m) {
+    if (m.type === "volunteer_position" && liveMap && !m.order_id) { placeVolunteer(m.volunteer_id, m.lat, m.lon); counts(); return; }
+    if (!m.order_id) return;
+    if (liveMap) ZD.get("/orders/" + m.order_id).then(placeOrder).catch(() => {});
+    if (m.type === "order_status" || m.type === "order_created" || m.type === "order_cancelled") loadEscalations().catch(() => {});
+    if (dialog.open && m.type !== "volunteer_position" && $("dlg-body").dataset.order === m.order_id && !$("dlg-body").querySelector(".candidates li")) {
+      openOrder(m.order_id).catch(() => {});
+    }
+  }
+
+  const loaders = {
+    map: () => loadMap().catch((e) => ZD.toast(ZD.problemText(e), true)),
+    orders: async () => {
+      const cat = await ZD.catalogue();
+      if (!teams.length) await loadTeams();
+      ZD.options($("f-status"), ["open", "escalated", "assigned", "in_progress", "completed", "confirmed", "closed", "cancelled"].map((s) => [s, ZD.status(s)]), true);
+      ZD.options($("f-category"), cat.categories.map((c) => [c.code, ZD.categoryName(c.code)]), true);
+      ZD.options($("f-urgency"), cat.urgencies.map((u) => [u, ZD.t("urgency." + u)]), true);
+      ZD.options($("f-team"), teams.map((t) => [t.id, t.name]), true);
+      await loadOrders();
+    },
+    escalations: () => loadEscalations(),
+    roster: () => loadTeams(),
+    slip: () => loadSlip(),
+    stats: () => Promise.all([loadStats(), loadBoard()]),
+    points: () => searchVolunteers(),
+  };
+
+  ZD.start();
+  ZD.onLang(() => { [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); }); });
+  ZD.get("/me").then((me) => { $("who").textContent = me.user.display_name; }).catch(() => {});
+  ZD.catalogue().then(() => {
+    const want = location.hash.slice(1);
+    show(tabs.find((t) => t.id === "tab-" + want) || tabs[0]);
+    loadEscalations().catch(() => {});
+  });
+  ZD.live(onLive, () => { if (liveMap) refreshMap(); loadEscalations(); });
+})();

@@ -1,0 +1,206 @@
+// The resident's page: post a request, follow it live, cancel, confirm and rate.
+(function () {
+  "use strict";
+  const me = ZD.requireRole(["resident"]);
+  if (!me) return;
+  const $ = (id) => document.getElementById(id);
+  const el = ZD.el;
+  const ACTIVE = ["open", "escalated", "assigned", "in_progress", "completed"];
+  const cards = new Map(); // order id -> {li, order, map, layer}
+  let pickMap, pickMarker;
+
+  // ---------- new request ----------
+  function setPick(lat, lon, pan) {
+    $("lat").value = lat.toFixed(6);
+    $("lon").value = lon.toFixed(6);
+    $("picked").textContent = ZD.t("res.picked", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
+    if (pickMarker) pickMarker.setLatLng([lat, lon]);
+    else pickMarker = ZD.dot(lat, lon, "#c8102e", 9).addTo(pickMap);
+    if (pan) pickMap.setView([lat, lon], 16);
+  }
+
+  async function fillSelects() {
+    const cat = await ZD.catalogue();
+    ZD.options($("category"), cat.categories.map((c) => [c.code, ZD.categoryName(c.code)]));
+    ZD.options($("urgency"), cat.urgencies.map((u) => [u, ZD.t("urgency." + u)]));
+    if (!$("urgency").dataset.init) { $("urgency").value = "normal"; $("urgency").dataset.init = "1"; }
+  }
+
+  $("use-mine").addEventListener("click", () => {
+    const form = $("new-order");
+    if (!navigator.geolocation) { ZD.fieldError(form, "lat", ZD.t("err.geo", { msg: "—" })); return; }
+    navigator.geolocation.getCurrentPosition(
+      (p) => setPick(p.coords.latitude, p.coords.longitude, true),
+      (e) => ZD.fieldError(form, "lat", ZD.t("err.geo", { msg: e.message })),
+      { enableHighAccuracy: true, timeout: 10000 },
+    );
+  });
+
+  ZD.onSubmit($("new-order"), async (f) => {
+    const form = $("new-order");
+    if (!f.get("lat")) { ZD.fieldError(form, "lat", ZD.t("err.pickLocation")); return; }
+    const body = {
+      category: f.get("category"),
+      lat: Number(f.get("lat")), lon: Number(f.get("lon")),
+      address: f.get("address").trim(), description: f.get("description").trim(),
+      headcount: f.get("headcount") === "" ? null : Number(f.get("headcount")),
+      urgency: f.get("urgency"),
+    };
+    const contact = f.get("contact_phone").trim();
+    if (contact) body.contact_phone = contact;
+    const created = await ZD.post("/orders", body);
+    ZD.toast(ZD.t("res.submitted"));
+    form.reset();
+    $("urgency").value = "normal";
+    await refresh(created.id);
+    const card = cards.get(created.id);
+    if (card) card.li.scrollIntoView({ block: "nearest" });
+  });
+
+  // ---------- my orders ----------
+  function volunteerLine(a, o) {
+    const away = a.lat !== null && a.lat !== undefined ? ZD.haversine(a.lat, a.lon, o.lat, o.lon) : a.distance_m;
+    return el("li", { class: "volunteer", "data-volunteer": a.volunteer_id },
+      el("strong", {}, a.volunteer_name), a.team_name ? " · " + a.team_name : "", " ",
+      el("span", { class: "badge", "data-status": a.state === "arrived" ? "in_progress" : "assigned" }, ZD.t("astate." + a.state)),
+      el("br"),
+      a.state === "accepted" ? el("span", { class: "away" }, ZD.t("res.coming") + " · " + ZD.t("res.away", { d: ZD.distance(away) })) : "",
+      a.volunteer_phone ? el("span", {}, " · ", el("a", { href: "tel:" + a.volunteer_phone }, a.volunteer_phone)) : "");
+  }
+
+  function actions(o) {
+    const box = el("div", { class: "actions" });
+    if (["open", "escalated", "assigned"].includes(o.status)) {
+      const form = el("form", { class: "cancel", novalidate: true },
+        el("label", { for: "reason-" + o.id }, ZD.t("res.cancelReason")),
+        el("input", { id: "reason-" + o.id, name: "reason", maxlength: "500" }),
+        el("p", { class: "error", "data-error-for": "reason", role: "alert" }),
+        el("button", { type: "submit" }, ZD.t("res.cancel")),
+        el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+      ZD.onSubmit(form, async (f) => {
+        const reason = f.get("reason").trim();
+        await ZD.post(`/orders/${o.id}/cancel`, reason ? { reason } : {});
+        ZD.toast(ZD.t("res.cancelled"));
+        await refresh(o.id);
+      });
+      box.append(el("details", { class: "cancel-box" }, el("summary", {}, ZD.t("res.cancel")), form));
+    }
+    if (o.status === "completed") {
+      const stars = el("fieldset", { class: "stars" }, el("legend", {}, ZD.t("res.rating")),
+        [1, 2, 3, 4, 5].map((n) => el("label", {}, el("input", { type: "radio", name: "rating", value: String(n), checked: n === 5 }), "★".repeat(n),
+          el("span", { class: "sr-only" }, ZD.t("res.stars", { n })))));
+      const form = el("form", { class: "confirm", novalidate: true }, stars,
+        el("p", { class: "error", "data-error-for": "rating", role: "alert" }),
+        el("label", { for: "fb-" + o.id }, ZD.t("res.feedback")),
+        el("textarea", { id: "fb-" + o.id, name: "feedback", maxlength: "1000" }),
+        el("p", { class: "error", "data-error-for": "feedback", role: "alert" }),
+        el("button", { type: "submit", class: "ok" }, ZD.t("res.confirm")),
+        el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+      ZD.onSubmit(form, async (f) => {
+        const feedback = f.get("feedback").trim();
+        await ZD.post(`/orders/${o.id}/confirm`, feedback ? { rating: Number(f.get("rating")), feedback } : { rating: Number(f.get("rating")) });
+        ZD.toast(ZD.t("res.confirmed"));
+        await refresh(o.id);
+      });
+      box.append(form);
+    }
+    return box;
+  }
+
+  function statusNote(o) {
+    if (o.status === "open") return ZD.t("res.waiting");
+    if (o.status === "escalated") return ZD.t("res.escalated");
+    if (o.rating) return ZD.t("res.rated", { n: o.rating });
+    return "";
+  }
+
+  function render(o) {
+    let card = cards.get(o.id);
+    if (!card) {
+      const li = el("li", { "data-order": o.id });
+      card = { li, order: o, map: null, layer: null };
+      cards.set(o.id, card);
+    }
+    card.order = o;
+    const team = (o.assignments || []).filter((a) => ["accepted", "arrived", "completed"].includes(a.state));
+    const mapBox = card.mapBox || (card.mapBox = el("div", { class: "map", role: "img", "aria-label": ZD.t("res.location") }));
+    card.li.replaceChildren(
+      el("div", { class: "row" }, el("strong", {}, o.code), el("span", { class: "badge status", "data-status": o.status }, ZD.status(o.status))),
+      el("div", {}, ZD.categoryName(o.category), " · ", o.address),
+      el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)),
+      el("p", { class: "note", "aria-live": "polite" }, statusNote(o)),
+      team.length ? el("ul", { class: "list volunteers" }, team.map((a) => volunteerLine(a, o))) : "",
+      ACTIVE.includes(o.status) ? mapBox : "",
+      actions(o));
+    if (ACTIVE.includes(o.status)) drawMap(card);
+  }
+
+  function drawMap(card) {
+    const o = card.order;
+    if (!card.map) {
+      card.map = L.map(card.mapBox, { zoomControl: false }).setView([o.lat, o.lon], 15);
+      card.map.attributionControl.setPrefix("Leaflet");
+      ZD.config().then((cfg) => L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution }).addTo(card.map));
+      card.layer = L.layerGroup().addTo(card.map);
+    }
+    card.layer.clearLayers();
+    ZD.dot(o.lat, o.lon, "#c8102e", 9, o.address).addTo(card.layer);
+    const pts = [[o.lat, o.lon]];
+    (o.assignments || []).filter((a) => ["accepted", "arrived"].includes(a.state) && a.lat !== null && a.lat !== undefined)
+      .forEach((a) => {
+        const m = ZD.dot(a.lat, a.lon, "#2471a3", 7, a.volunteer_name).addTo(card.layer);
+        m.options.volunteerId = a.volunteer_id;
+        pts.push([a.lat, a.lon]);
+      });
+    setTimeout(() => {
+      card.map.invalidateSize();
+      if (pts.length > 1) card.map.fitBounds(pts, { padding: [30, 30], maxZoom: 16 });
+    }, 0);
+  }
+
+  async function refresh(id) {
+    const o = await ZD.get("/orders/" + id);
+    const isNew = !cards.has(id);
+    render(o);
+    if (isNew) $("orders").prepend(cards.get(id).li);
+    empty();
+  }
+
+  function empty() {
+    const list = $("orders");
+    const none = list.querySelector(".none");
+    if (cards.size === 0 && !none) list.append(el("li", { class: "none muted" }, ZD.t("res.none")));
+    if (cards.size > 0 && none) none.remove();
+  }
+
+  async function loadAll() {
+    const page = await ZD.get("/orders?per_page=20");
+    const list = $("orders");
+    for (const o of page.items) {
+      const full = ACTIVE.includes(o.status) ? await ZD.get("/orders/" + o.id) : o;
+      render(full);
+      list.append(cards.get(o.id).li);
+    }
+    empty();
+  }
+
+  function onLive(m) {
+    if (!m.order_id) return;
+    const card = cards.get(m.order_id);
+    if (m.type === "volunteer_position" && card) {
+      const a = (card.order.assignments || []).find((x) => x.volunteer_id === m.volunteer_id);
+      if (a) { a.lat = m.lat; a.lon = m.lon; render(card.order); }
+      return;
+    }
+    refresh(m.order_id).catch(() => {});
+  }
+
+  ZD.start();
+  ZD.onLang(() => { fillSelects(); cards.forEach((c) => render(c.order)); });
+  ZD.map($("pick-map"), { zoom: 13 }).then((map) => {
+    pickMap = map;
+    map.on("click", (e) => setPick(e.latlng.lat, e.latlng.lng, false));
+  });
+  fillSelects().then(loadAll).catch((e) => ZD.toast(ZD.problemText(e), true));
+  ZD.live(onLive, () => cards.forEach((c, id) => { if (ACTIVE.includes(c.order.status)) refresh(id).catch(() => {}); }));
+})();

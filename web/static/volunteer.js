@@ -1,0 +1,268 @@
+// The volunteer's page: duty and position, live offers with a countdown,
+// nearby tasks to grab, the current task through arrival and completion, points.
+(function () {
+  "use strict";
+  const user = ZD.requireRole(["volunteer"]);
+  if (!user) return;
+  const $ = (id) => document.getElementById(id);
+  const el = ZD.el;
+  const offers = new Map(); // offer id -> {node, offer}
+  let onDuty = false, watchId = null, lastSent = null, position = null, nearbyMap = null, nearbyLayer = null, cfg = null;
+
+  // ---------- duty and position ----------
+  function showDuty() {
+    $("duty").checked = onDuty;
+    $("duty-state").textContent = ZD.t(onDuty ? "vol.onDuty" : "vol.offDuty");
+    $("position").textContent = position
+      ? ZD.t("vol.position", { lat: position.lat.toFixed(5), lon: position.lon.toFixed(5), t: ZD.time(position.at) })
+      : ZD.t("vol.noPosition");
+  }
+
+  async function report(lat, lon, force) {
+    const now = Date.now();
+    const minGap = Math.max(cfg.location_min_interval_ms, 1000);
+    if (!force && lastSent) {
+      const moved = ZD.haversine(lastSent.lat, lastSent.lon, lat, lon);
+      if (now - lastSent.ms < minGap || (moved < 10 && now - lastSent.ms < 30000)) return;
+    }
+    lastSent = { lat, lon, ms: now };
+    try {
+      await ZD.api("PUT", "/me/location", { lat, lon });
+      position = { lat, lon, at: new Date().toISOString() };
+      $("duty-error").textContent = "";
+      showDuty();
+    } catch (e) { $("duty-error").textContent = ZD.problemText(e); }
+  }
+
+  function startWatch() {
+    if (watchId !== null || !navigator.geolocation) return;
+    watchId = navigator.geolocation.watchPosition(
+      (p) => report(p.coords.latitude, p.coords.longitude, lastSent === null).then(loadNearby),
+      (e) => { $("duty-error").textContent = ZD.t("err.geo", { msg: e.message }); },
+      { enableHighAccuracy: true, maximumAge: 10000, timeout: 20000 },
+    );
+  }
+  function stopWatch() {
+    if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+    watchId = null; lastSent = null;
+  }
+
+  $("duty").addEventListener("change", async () => {
+    const want = $("duty").checked;
+    try {
+      await ZD.api("PUT", "/me/duty", { on_duty: want });
+      onDuty = want;
+      if (onDuty) startWatch(); else stopWatch();
+      $("duty-error").textContent = "";
+    } catch (e) { $("duty").checked = onDuty; $("duty-error").textContent = ZD.problemText(e); }
+    showDuty();
+    loadNearby();
+  });
+
+  // ---------- offers ----------
+  function alertUser() {
+    try { if (navigator.vibrate) navigator.vibrate([200, 100, 200]); } catch (_) { /* not allowed */ }
+    try {
+      const ctx = new (window.AudioContext || window.webkitAudioContext)();
+      const osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start(); osc.stop(ctx.currentTime + 0.25);
+    } catch (_) { /* no sound before a user gesture */ }
+  }
+
+  function addOffer(o) {
+    if (offers.has(o.id)) return;
+    const secs = el("span", { class: "countdown", "aria-live": "off" });
+    const err = el("p", { class: "error", role: "alert" });
+    const accept = el("button", { type: "button", class: "ok accept" }, ZD.t("vol.accept"));
+    const decline = el("button", { type: "button", class: "decline" }, ZD.t("vol.decline"));
+    const node = el("article", { class: "offer", "data-offer": o.id, "aria-label": ZD.t("vol.offers") },
+      el("div", { class: "row" }, el("strong", {}, ZD.categoryName(o.category)), el("span", { class: "badge", "data-status": "open" }, ZD.t("urgency." + o.urgency)), secs),
+      el("div", {}, o.address),
+      el("div", { class: "muted" }, ZD.t("vol.distance", { d: ZD.distance(o.distance_m) }), " · ", o.code),
+      o.description ? el("p", {}, o.description) : "",
+      el("div", { class: "row" }, accept, decline), err);
+    const deadline = o.deadline ? new Date(o.deadline).getTime() : null;
+    const tick = () => {
+      if (!deadline) return;
+      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      secs.textContent = ZD.t("vol.countdown", { s: left });
+      if (left <= 0) removeOffer(o.id, "vol.expired");
+    };
+    const timer = setInterval(tick, 1000);
+    tick();
+    accept.addEventListener("click", async () => {
+      accept.disabled = decline.disabled = true;
+      try {
+        await ZD.post(`/offers/${o.id}/accept`);
+        removeOffer(o.id);
+        ZD.toast(ZD.t("vol.accepted"));
+        await loadCurrent();
+      } catch (e) { err.textContent = ZD.problemText(e); accept.disabled = decline.disabled = false; if (e.status === 409 || e.status === 404) setTimeout(() => removeOffer(o.id), 2500); }
+    });
+    decline.addEventListener("click", async () => {
+      accept.disabled = decline.disabled = true;
+      try { await ZD.post(`/offers/${o.id}/decline`); removeOffer(o.id); }
+      catch (e) { err.textContent = ZD.problemText(e); accept.disabled = decline.disabled = false; }
+    });
+    offers.set(o.id, { node, offer: o, timer });
+    $("offers").append(node);
+    $("no-offers").hidden = true;
+    alertUser();
+  }
+
+  function removeOffer(id, why) {
+    const o = offers.get(id);
+    if (!o) return;
+    clearInterval(o.timer);
+    o.node.remove();
+    offers.delete(id);
+    if (why) ZD.toast(ZD.t(why));
+    $("no-offers").hidden = offers.size > 0;
+  }
+
+  async function loadOffers() {
+    const list = await ZD.get("/me/offers");
+    const live = new Set(list.map((x) => x.id));
+    [...offers.keys()].forEach((id) => { if (!live.has(id)) removeOffer(id); });
+    list.forEach((x) => addOffer(Object.assign({}, x.order, { id: x.id, deadline: x.deadline, distance_m: x.distance_m })));
+  }
+
+  // ---------- current task ----------
+  function navLinks(o) {
+    const name = encodeURIComponent(o.address);
+    return el("div", { class: "row" },
+      el("a", { class: "button", href: `geo:${o.lat},${o.lon}?q=${o.lat},${o.lon}(${name})` }, ZD.t("vol.navigate")),
+      el("a", { class: "button", href: `https://uri.amap.com/marker?position=${o.lon},${o.lat}&name=${name}`, target: "_blank", rel: "noopener" }, "高德 / Amap"),
+      o.contact_phone ? el("a", { class: "button", href: "tel:" + o.contact_phone }, ZD.t("vol.call")) : "");
+  }
+
+  function taskCard(o, mine) {
+    const box = el("article", { class: "task", "data-order": o.id },
+      el("div", { class: "row" }, el("strong", {}, o.code), el("span", { class: "badge status", "data-status": o.status }, ZD.status(o.status))),
+      el("div", {}, ZD.categoryName(o.category), " · ", o.address),
+      el("p", {}, o.description),
+      o.contact_phone ? el("div", {}, ZD.t("vol.call"), ": ", el("a", { href: "tel:" + o.contact_phone }, o.contact_phone)) : "",
+      position ? el("div", { class: "muted" }, ZD.t("vol.distance", { d: ZD.distance(ZD.haversine(position.lat, position.lon, o.lat, o.lon)) })) : "",
+      navLinks(o));
+    if (mine.state === "accepted") {
+      const err = el("p", { class: "error", role: "alert" });
+      const btn = el("button", { type: "button", class: "primary arrive" }, ZD.t("vol.arrive"));
+      btn.addEventListener("click", async () => {
+        btn.disabled = true;
+        try {
+          const here = position || (await new Promise((ok, no) => navigator.geolocation.getCurrentPosition((p) => ok({ lat: p.coords.latitude, lon: p.coords.longitude }), no)));
+          await ZD.post(`/orders/${o.id}/arrive`, { lat: here.lat, lon: here.lon });
+          ZD.toast(ZD.t("vol.arrived"));
+          await loadCurrent();
+        } catch (e) { err.textContent = e.problem ? ZD.problemText(e) : ZD.t("err.geo", { msg: e.message }); btn.disabled = false; }
+      });
+      box.append(btn, err);
+    } else if (mine.state === "arrived") {
+      const form = el("form", { class: "complete", novalidate: true },
+        el("label", { for: "note-" + o.id }, ZD.t("vol.note")),
+        el("textarea", { id: "note-" + o.id, name: "note", maxlength: "2000" }),
+        el("p", { class: "error", "data-error-for": "note", role: "alert" }),
+        el("button", { type: "submit", class: "ok" }, ZD.t("vol.complete")),
+        el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+      ZD.onSubmit(form, async (f) => {
+        const note = f.get("note").trim();
+        await ZD.post(`/orders/${o.id}/complete`, note ? { note } : {});
+        ZD.toast(ZD.t("vol.completed"));
+        await loadCurrent();
+      });
+      box.append(form);
+    } else {
+      box.append(el("p", { class: "muted" }, ZD.t("vol.completed")));
+    }
+    return box;
+  }
+
+  async function loadCurrent() {
+    const page = await ZD.get("/orders?per_page=10");
+    const out = [];
+    for (const o of page.items.filter((x) => ["assigned", "in_progress", "completed"].includes(x.status))) {
+      const full = await ZD.get("/orders/" + o.id);
+      const mine = (full.assignments || []).find((a) => a.volunteer_id === user.id && ["accepted", "arrived", "completed"].includes(a.state));
+      if (mine && (mine.state !== "completed" || full.status === "completed")) out.push(taskCard(full, mine));
+    }
+    $("current").replaceChildren(...(out.length ? out : [el("p", { class: "muted" }, ZD.t("vol.noCurrent"))]));
+  }
+
+  // ---------- nearby ----------
+  async function loadNearby() {
+    const list = $("nearby");
+    if (!onDuty || !position) {
+      list.replaceChildren(el("li", { class: "muted" }, ZD.t("vol.needDuty")));
+      if (nearbyLayer) nearbyLayer.clearLayers();
+      return;
+    }
+    let tasks;
+    try { tasks = await ZD.get("/tasks/nearby?radius_m=" + $("radius").value); }
+    catch (e) { list.replaceChildren(el("li", { class: "error" }, ZD.problemText(e))); return; }
+    if (nearbyMap) {
+      nearbyLayer.clearLayers();
+      ZD.dot(position.lat, position.lon, "#2471a3", 8).addTo(nearbyLayer);
+      tasks.forEach((o) => ZD.dot(o.lat, o.lon, ZD.statusColor(o.status), 8, `${ZD.categoryName(o.category)} · ${o.address}`).addTo(nearbyLayer));
+      const pts = [[position.lat, position.lon], ...tasks.map((o) => [o.lat, o.lon])];
+      if (pts.length > 1) nearbyMap.fitBounds(pts, { padding: [25, 25], maxZoom: 16 }); else nearbyMap.setView(pts[0], 15);
+    }
+    if (!tasks.length) { list.replaceChildren(el("li", { class: "muted" }, ZD.t("vol.noNearby"))); return; }
+    list.replaceChildren(...tasks.map((o) => {
+      const err = el("p", { class: "error", role: "alert" });
+      const grab = el("button", { type: "button", class: "primary grab" }, ZD.t("vol.grab"));
+      grab.addEventListener("click", async () => {
+        grab.disabled = true;
+        try { await ZD.post(`/orders/${o.id}/grab`); ZD.toast(ZD.t("vol.grabbed")); await Promise.all([loadCurrent(), loadNearby()]); }
+        catch (e) { err.textContent = ZD.problemText(e); grab.disabled = false; }
+      });
+      return el("li", { "data-order": o.id },
+        el("div", { class: "row" }, el("strong", {}, ZD.categoryName(o.category)), el("span", {}, ZD.distance(o.distance_m)), grab),
+        el("div", {}, o.address), el("div", { class: "muted" }, o.description), err);
+    }));
+  }
+
+  // ---------- points ----------
+  async function loadPoints() {
+    const p = await ZD.get("/me/points");
+    $("balance").textContent = String(p.balance);
+    $("rank").textContent = p.rank ? "#" + p.rank : ZD.t("none");
+    $("history").replaceChildren(...(p.history.length ? p.history.slice(0, 20).map((h) =>
+      el("li", { class: "row" }, el("span", {}, ZD.t("pkind." + h.kind) + (h.reason ? " · " + h.reason : "")),
+        el("strong", {}, (h.amount > 0 ? "+" : "") + h.amount), el("span", { class: "muted" }, ZD.time(h.created_at))))
+      : [el("li", { class: "muted" }, ZD.t("vol.noHistory"))]));
+  }
+
+  function onLive(m) {
+    if (m.type === "offer") { addOffer(Object.assign({}, m, { id: m.offer_id })); return; }
+    if (m.type === "offer_withdrawn") { removeOffer(m.offer_id, "vol.withdrawn"); return; }
+    if (m.type === "offer_expired") { removeOffer(m.offer_id, "vol.expired"); return; }
+    if (m.type === "hello" || m.type === "pong") return;
+    loadCurrent().catch(() => {});
+    loadPoints().catch(() => {});
+  }
+
+  async function init() {
+    cfg = await ZD.config();
+    await ZD.catalogue();
+    const me = await ZD.get("/me");
+    $("who").textContent = me.user.display_name + (me.volunteer ? " · " + me.volunteer.team_name : "");
+    if (me.volunteer) {
+      onDuty = me.volunteer.on_duty;
+      if (me.volunteer.lat !== null && me.volunteer.lat !== undefined) position = { lat: me.volunteer.lat, lon: me.volunteer.lon, at: me.volunteer.location_at };
+    }
+    showDuty();
+    if (onDuty) startWatch();
+    nearbyMap = await ZD.map($("nearby-map"), { zoom: 14 });
+    nearbyLayer = L.layerGroup().addTo(nearbyMap);
+    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints()]);
+  }
+
+  ZD.start();
+  ZD.onLang(() => { showDuty(); loadCurrent(); loadNearby(); loadPoints(); });
+  $("refresh-nearby").addEventListener("click", loadNearby);
+  $("radius").addEventListener("change", loadNearby);
+  ZD.live(onLive, () => { loadOffers(); loadCurrent(); loadPoints(); });
+  init().catch((e) => ZD.toast(ZD.problemText(e), true));
+})();

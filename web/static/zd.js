@@ -1,0 +1,283 @@
+// What every page shares: language, session, the API client with problem+json
+// errors shown next to their field, the live socket, maps, formatting.
+(function () {
+  "use strict";
+  const I18N = window.ZD_I18N;
+  const ZD = {};
+  let lang = localStorage.getItem("zd.lang") === "en" ? "en" : "zh";
+
+  // ---------- language ----------
+  ZD.lang = () => lang;
+  ZD.t = function (key, vars) {
+    let s = I18N[lang][key];
+    if (s === undefined) s = I18N.zh[key];
+    if (s === undefined) return key;
+    if (vars) s = s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] === undefined ? "" : String(vars[k])));
+    return s;
+  };
+  ZD.applyLang = function (root) {
+    const r = root || document;
+    if (!root) {
+      document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+      const title = document.querySelector("meta[name=zd-title]");
+      document.title = (title ? ZD.t(title.content) + " · " : "") + (lang === "zh" ? "众队 Zhongdui" : "Zhongdui 众队");
+    }
+    r.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = ZD.t(el.dataset.i18n); });
+    r.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = ZD.t(el.dataset.i18nPlaceholder); });
+    r.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", ZD.t(el.dataset.i18nLabel)); });
+    const btn = document.getElementById("lang");
+    if (btn && !root) { btn.textContent = ZD.t("switchTo"); btn.setAttribute("aria-label", ZD.t("switchLabel")); }
+  };
+  ZD.onLang = (fn) => document.addEventListener("zd:lang", fn);
+  function switchLang() {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("zd.lang", lang);
+    ZD.applyLang();
+    document.dispatchEvent(new Event("zd:lang"));
+  }
+
+  // ---------- session ----------
+  ZD.token = () => sessionStorage.getItem("zd.token");
+  ZD.user = () => { try { return JSON.parse(sessionStorage.getItem("zd.user") || "null"); } catch (_) { return null; } };
+  ZD.saveSession = (token, user) => {
+    sessionStorage.setItem("zd.token", token);
+    sessionStorage.setItem("zd.user", JSON.stringify(user));
+  };
+  ZD.logout = () => {
+    sessionStorage.removeItem("zd.token");
+    sessionStorage.removeItem("zd.user");
+    location.href = "/";
+  };
+  ZD.homeOf = (role) => ({ resident: "/resident.html", volunteer: "/volunteer.html", coordinator: "/coordinator.html", admin: "/coordinator.html" })[role] || "/";
+  // A page for some roles: anyone else goes back to the login.
+  ZD.requireRole = function (roles) {
+    const u = ZD.user();
+    if (!ZD.token() || !u || !roles.includes(u.role)) { location.replace("/"); return null; }
+    return u;
+  };
+
+  // ---------- API ----------
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || "HTTP " + status);
+      this.status = status;
+      this.problem = problem || { status };
+    }
+  }
+  ZD.ApiError = ApiError;
+  ZD.api = async function (method, path, body, opts) {
+    const o = opts || {};
+    const headers = Object.assign({}, o.headers);
+    const token = ZD.token();
+    if (token) headers.Authorization = "Bearer " + token;
+    let payload;
+    if (body !== undefined && body !== null) {
+      if (typeof body === "string") { payload = body; headers["Content-Type"] = headers["Content-Type"] || "text/csv"; }
+      else { payload = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
+    }
+    let res;
+    try {
+      res = await fetch("/api/v1" + path, { method, headers, body: payload });
+    } catch (e) {
+      throw new ApiError(0, { status: 0, detail: ZD.t("err.network") });
+    }
+    if (res.status === 401 && token && !o.noRedirect) {
+      sessionStorage.removeItem("zd.token");
+      ZD.toast(ZD.t("err.session"), true);
+      setTimeout(() => location.replace("/"), 1200);
+    }
+    if (o.raw) { if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null)); return res; }
+    const text = await res.text();
+    let data = null;
+    if (text) { try { data = JSON.parse(text); } catch (_) { data = text; } }
+    if (!res.ok) throw new ApiError(res.status, data && typeof data === "object" ? data : { status: res.status, detail: text });
+    return data;
+  };
+  ZD.get = (p) => ZD.api("GET", p);
+  ZD.post = (p, b, o) => ZD.api("POST", p, b === undefined ? {} : b, o);
+
+  // Forms: `<p class="error" data-error-for="field">` beside each input and
+  // one `data-error-for="_form"` for problems that name no field.
+  ZD.clearErrors = function (form) {
+    form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.setAttribute("aria-invalid", "false"));
+  };
+  ZD.fieldError = function (form, field, message) {
+    const out = form.querySelector(`[data-error-for="${field}"]`);
+    if (!out) return false;
+    out.textContent = message;
+    const input = form.querySelector(`[name="${field}"]`);
+    if (input) { input.setAttribute("aria-invalid", "true"); }
+    return true;
+  };
+  ZD.problemText = function (e) {
+    const p = (e && e.problem) || {};
+    if (e && e.status === 0) return ZD.t("err.network");
+    if (p.status === 403) return p.detail || ZD.t("err.forbidden");
+    if (p.status === 429) return ZD.t("err.rate");
+    const first = (p.errors || [])[0];
+    return p.detail || (first ? first.field + ": " + first.message : "") || p.title || ZD.t("err.network");
+  };
+  ZD.showProblem = function (form, e) {
+    const p = (e && e.problem) || {};
+    let shown = false, firstBad = null;
+    (p.errors || []).forEach((fe) => {
+      const name = String(fe.field).replace(/\[\d+\]$/, "");
+      if (ZD.fieldError(form, name, fe.message)) { shown = true; firstBad = firstBad || form.querySelector(`[name="${name}"]`); }
+    });
+    if (!shown) ZD.fieldError(form, "_form", ZD.problemText(e));
+    if (firstBad) firstBad.focus();
+  };
+  // Runs `fn` for a form submit with errors cleared first and shown after.
+  ZD.onSubmit = function (form, fn) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      ZD.clearErrors(form);
+      const missing = [...form.querySelectorAll("[required]")].find((el) => !String(el.value).trim());
+      if (missing) { ZD.fieldError(form, missing.name, ZD.t("err.required")); missing.focus(); return; }
+      const btn = form.querySelector("button[type=submit]");
+      if (btn) btn.disabled = true;
+      try { await fn(new FormData(form)); } catch (e) { ZD.showProblem(form, e); } finally { if (btn) btn.disabled = false; }
+    });
+  };
+
+  // ---------- feedback ----------
+  ZD.toast = function (msg, bad) {
+    let box = document.getElementById("toast");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toast"; box.setAttribute("role", "status"); box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    const item = document.createElement("p");
+    item.className = bad ? "toast bad" : "toast";
+    item.textContent = msg;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 4000);
+  };
+  ZD.el = function (tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k === "text") e.textContent = v;
+      else if (k === "class") e.className = v;
+      else e.setAttribute(k, v === true ? "" : v);
+    });
+    kids.flat().forEach((k) => { if (k !== null && k !== undefined && k !== false) e.append(k.nodeType ? k : String(k)); });
+    return e;
+  };
+
+  // ---------- formatting ----------
+  ZD.distance = (m) => (m === null || m === undefined ? ZD.t("none")
+    : m < 1000 ? ZD.t("meters", { n: Math.round(m) }) : ZD.t("km", { n: (m / 1000).toFixed(1) }));
+  ZD.duration = (s) => (s === null || s === undefined ? ZD.t("none")
+    : s < 120 ? ZD.t("seconds", { n: Math.round(s) }) : ZD.t("minutes", { n: Math.round(s / 60) }));
+  ZD.time = (iso) => (iso ? new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }) : ZD.t("none"));
+  ZD.status = (s) => ZD.t("status." + s);
+  ZD.haversine = function (lat1, lon1, lat2, lon2) {
+    const r = (d) => (d * Math.PI) / 180;
+    const a = Math.sin(r(lat2 - lat1) / 2) ** 2 + Math.cos(r(lat1)) * Math.cos(r(lat2)) * Math.sin(r(lon2 - lon1) / 2) ** 2;
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
+  };
+  let catalogue = null;
+  ZD.catalogue = async () => (catalogue = catalogue || (await ZD.get("/catalogue")));
+  ZD.categoryName = (code) => {
+    const c = catalogue && catalogue.categories.find((x) => x.code === code);
+    return c ? (lang === "zh" ? c.name_zh : c.name_en) : code;
+  };
+  ZD.skillName = (code) => {
+    const s = catalogue && catalogue.skills.find((x) => x.code === code);
+    return s ? (lang === "zh" ? s.name_zh : s.name_en) : code;
+  };
+  ZD.options = function (select, items, withAll) {
+    const keep = select.value;
+    select.replaceChildren();
+    if (withAll) select.append(ZD.el("option", { value: "" }, ZD.t("co.all")));
+    items.forEach(([v, label]) => select.append(ZD.el("option", { value: v }, label)));
+    if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+  };
+  ZD.uuid = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+
+  // ---------- live socket ----------
+  // Reconnects with backoff and resumes from the last event id it saw.
+  // `onReopen` runs after a reconnect, for pages to refetch what they show.
+  ZD.live = function (onMessage, onReopen) {
+    let ws = null, lastId = null, delay = 500, pinger = null, closed = false, opened = false;
+    const badge = document.getElementById("live");
+    const mark = (ok) => {
+      if (!badge) return;
+      badge.dataset.state = ok ? "on" : "off";
+      badge.textContent = ok ? "●" : "○";
+      badge.title = ZD.t(ok ? "live.on" : "live.off");
+      badge.setAttribute("aria-label", badge.title);
+    };
+    function open() {
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      let url = `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(ZD.token() || "")}`;
+      if (lastId !== null) url += "&last_event_id=" + lastId;
+      ws = new WebSocket(url);
+      ws.onopen = () => {
+        delay = 500; mark(true);
+        if (opened && onReopen) onReopen();
+        opened = true;
+      };
+      ws.onmessage = (ev) => {
+        let m;
+        try { m = JSON.parse(ev.data); } catch (_) { return; }
+        if (typeof m.id === "number") lastId = Math.max(lastId || 0, m.id);
+        try { onMessage(m); } catch (e) { console.error(e); }
+      };
+      ws.onclose = () => {
+        mark(false);
+        if (closed) return;
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 15000);
+      };
+    }
+    open();
+    pinger = setInterval(() => { if (ws && ws.readyState === 1) ws.send('{"type":"ping"}'); }, 20000);
+    return {
+      send: (obj) => ws && ws.readyState === 1 && ws.send(JSON.stringify(obj)),
+      close: () => { closed = true; clearInterval(pinger); if (ws) ws.close(); },
+    };
+  };
+
+  // ---------- maps ----------
+  let config = null;
+  ZD.config = async () => (config = config || (await fetch("/app-config.json").then((r) => r.json())));
+  // A Leaflet map whose markers work without tiles: a note says when tiles fail.
+  ZD.map = async function (el, opts) {
+    const cfg = await ZD.config();
+    const map = L.map(el, Object.assign({ zoomControl: true, attributionControl: true }, opts || {}))
+      .setView(cfg.map_center, (opts && opts.zoom) || 13);
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    const tiles = L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution });
+    let warned = false;
+    tiles.on("tileerror", () => {
+      if (warned) return;
+      warned = true;
+      el.parentElement.querySelectorAll(".map-note").forEach((n) => n.remove());
+      const note = ZD.el("p", { class: "map-note", role: "note" }, ZD.t("map.noTiles"));
+      el.insertAdjacentElement("afterend", note);
+    });
+    tiles.addTo(map);
+    return map;
+  };
+  ZD.dot = (lat, lon, color, r, label) => {
+    const m = L.circleMarker([lat, lon], { radius: r || 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.95 });
+    if (label) m.bindTooltip(label);
+    return m;
+  };
+  ZD.statusColor = (s) => ({ open: "#e67e22", escalated: "#c8102e", assigned: "#2471a3", in_progress: "#7d3c98", completed: "#1e8449" })[s] || "#7f8c8d";
+
+  // ---------- page chrome ----------
+  ZD.start = function () {
+    ZD.applyLang();
+    const btn = document.getElementById("lang");
+    if (btn) btn.addEventListener("click", switchLang);
+    const out = document.getElementById("logout");
+    if (out) out.addEventListener("click", ZD.logout);
+  };
+  window.ZD = ZD;
+})();
