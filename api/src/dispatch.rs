@@ -790,8 +790,14 @@ impl Dispatcher {
             .await;
             match closed {
                 Ok(closed) => {
-                    let credits =
-                        points::award_for_order(&txn, &state.settings.points, &closed, now).await?;
+                    let credits = points::award_for_order(
+                        &txn,
+                        &state.settings.points,
+                        &closed,
+                        now,
+                        &state.settings.redis_prefix,
+                    )
+                    .await?;
                     txn.commit().await?;
                     points::cache::add(state, &credits).await;
                     n += 1;

@@ -354,10 +354,27 @@ async fn the_whole_loop(app: &TestApp) {
         &app.state.settings.points,
         &model,
         chrono::Utc::now(),
+        &app.state.settings.redis_prefix,
     )
     .await
     .unwrap();
     assert_eq!(app.count("points_ledger").await, 2);
+    // The volunteer was told once, on their own channel, not again on the repeat.
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let told = zhongdui_api::entities::outbox::Entity::find()
+            .filter(zhongdui_api::entities::outbox::Column::Payload.contains("points_awarded"))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].channel.ends_with(&format!("volunteer:{}", vs[0].0)));
+        assert!(
+            told[0].payload.contains("\"amount\":50"),
+            "{}",
+            told[0].payload
+        );
+    }
     let board = app
         .get(
             "/api/v1/leaderboard?scope=volunteers&period=week",

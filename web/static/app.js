@@ -6,10 +6,10 @@
 
   function showMe() {
     if (!me) return;
-    $("me-name").textContent = me.user.display_name;
-    $("me-role").textContent = ZD.t("role." + me.user.role);
+    $("me-name").textContent = me.display_name;
+    $("me-role").textContent = ZD.t("role." + me.role);
     $("me-team").textContent = (me.volunteer && me.volunteer.team_name) || (me.team_ids ? ZD.t("me.teams", { n: me.team_ids.length }) : ZD.t("none"));
-    $("open-home").href = ZD.homeOf(me.user.role);
+    $("open-home").href = ZD.homeOf(me.role);
     $("login-card").hidden = true;
     $("register-card").hidden = true;
     $("me-card").hidden = false;

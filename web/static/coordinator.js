@@ -434,7 +434,7 @@
 
   ZD.start();
   ZD.onLang(() => { [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); }); });
-  ZD.get("/me").then((me) => { $("who").textContent = me.user.display_name; }).catch(() => {});
+  ZD.get("/me").then((me) => { $("who").textContent = me.display_name; }).catch(() => {});
   ZD.catalogue().then(() => {
     const want = location.hash.slice(1);
     show(tabs.find((t) => t.id === "tab-" + want) || tabs[0]);

@@ -45,7 +45,7 @@ window.ZD_I18N = {
     "vol.nearby": "附近可抢的任务", "vol.noNearby": "附近暂无可抢任务", "vol.grab": "抢单", "vol.grabbed": "抢单成功",
     "vol.radius": "范围", "vol.refresh": "刷新", "vol.needDuty": "上岗并共享位置后可查看附近任务",
     "vol.points": "我的积分", "vol.balance": "积分余额", "vol.rank": "排名", "vol.history": "积分明细", "vol.noHistory": "暂无积分记录",
-    "vol.withdrawn": "该派单已被撤回", "vol.expired": "该派单已超时",
+    "vol.earned": "{code} 获得 {n} 积分", "vol.withdrawn": "该派单已被撤回", "vol.expired": "该派单已超时",
     "pkind.earn": "任务积分", "pkind.bonus": "奖励", "pkind.adjustment": "调整", "pkind.redemption": "兑换",
     // coordinator
     "co.title": "协调员工作台", "co.tab.map": "实时地图", "co.tab.orders": "订单", "co.tab.escalations": "无人接单",
@@ -121,7 +121,7 @@ window.ZD_I18N = {
     "vol.nearby": "Open tasks nearby", "vol.noNearby": "No open tasks nearby", "vol.grab": "Grab", "vol.grabbed": "It's yours",
     "vol.radius": "Radius", "vol.refresh": "Refresh", "vol.needDuty": "Go on duty and share your position to see nearby tasks",
     "vol.points": "My points", "vol.balance": "Balance", "vol.rank": "Rank", "vol.history": "History", "vol.noHistory": "No points yet",
-    "vol.withdrawn": "This offer was withdrawn", "vol.expired": "This offer timed out",
+    "vol.earned": "{code}: +{n} points", "vol.withdrawn": "This offer was withdrawn", "vol.expired": "This offer timed out",
     "pkind.earn": "Task", "pkind.bonus": "Bonus", "pkind.adjustment": "Adjustment", "pkind.redemption": "Redemption",
     "co.title": "Coordinator desk", "co.tab.map": "Live map", "co.tab.orders": "Orders", "co.tab.escalations": "Escalations",
     "co.tab.roster": "Roster", "co.tab.slip": "Station slip", "co.tab.stats": "Statistics", "co.tab.points": "Points",

@@ -87,7 +87,7 @@
     }
     if (o.status === "completed") {
       const stars = el("fieldset", { class: "stars" }, el("legend", {}, ZD.t("res.rating")),
-        [1, 2, 3, 4, 5].map((n) => el("label", {}, el("input", { type: "radio", name: "rating", value: String(n), checked: n === 5 }), "★".repeat(n),
+        [1, 2, 3, 4, 5].map((n) => el("label", {}, el("input", { type: "radio", name: "rating", value: String(n), checked: n === 5 }), el("span", { "aria-hidden": "true" }, n + "★"),
           el("span", { class: "sr-only" }, ZD.t("res.stars", { n })))));
       const form = el("form", { class: "confirm", novalidate: true }, stars,
         el("p", { class: "error", "data-error-for": "rating", role: "alert" }),
@@ -114,25 +114,33 @@
     return "";
   }
 
+  // A card keeps its parts; the action forms are rebuilt only when the order's
+  // shape changes, so nothing typed into them is lost to a live update.
   function render(o) {
     let card = cards.get(o.id);
     if (!card) {
-      const li = el("li", { "data-order": o.id });
-      card = { li, order: o, map: null, layer: null };
+      card = { li: el("li", { "data-order": o.id }), head: el("div"), team: el("div"), note: el("p", { class: "note", "aria-live": "polite" }),
+        mapBox: el("div", { class: "map", role: "img", "aria-label": ZD.t("res.location") }), actions: el("div"), key: null, map: null, layer: null };
+      card.li.append(card.head, card.note, card.team, card.mapBox, card.actions);
       cards.set(o.id, card);
     }
     card.order = o;
-    const team = (o.assignments || []).filter((a) => ["accepted", "arrived", "completed"].includes(a.state));
-    const mapBox = card.mapBox || (card.mapBox = el("div", { class: "map", role: "img", "aria-label": ZD.t("res.location") }));
-    card.li.replaceChildren(
+    card.head.replaceChildren(
       el("div", { class: "row" }, el("strong", {}, o.code), el("span", { class: "badge status", "data-status": o.status }, ZD.status(o.status))),
       el("div", {}, ZD.categoryName(o.category), " · ", o.address),
-      el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)),
-      el("p", { class: "note", "aria-live": "polite" }, statusNote(o)),
-      team.length ? el("ul", { class: "list volunteers" }, team.map((a) => volunteerLine(a, o))) : "",
-      ACTIVE.includes(o.status) ? mapBox : "",
-      actions(o));
+      el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)));
+    card.note.textContent = statusNote(o);
+    renderTeam(card);
+    const key = [o.status, ZD.lang(), ...(o.assignments || []).map((a) => a.state)].join("|");
+    if (key !== card.key) { card.key = key; card.actions.replaceChildren(actions(o)); }
+    card.mapBox.hidden = !ACTIVE.includes(o.status);
     if (ACTIVE.includes(o.status)) drawMap(card);
+  }
+
+  function renderTeam(card) {
+    const o = card.order;
+    const team = (o.assignments || []).filter((a) => ["accepted", "arrived", "completed"].includes(a.state));
+    card.team.replaceChildren(team.length ? el("ul", { class: "list volunteers" }, team.map((a) => volunteerLine(a, o))) : "");
   }
 
   function drawMap(card) {
@@ -189,7 +197,7 @@
     const card = cards.get(m.order_id);
     if (m.type === "volunteer_position" && card) {
       const a = (card.order.assignments || []).find((x) => x.volunteer_id === m.volunteer_id);
-      if (a) { a.lat = m.lat; a.lon = m.lon; render(card.order); }
+      if (a) { a.lat = m.lat; a.lon = m.lon; renderTeam(card); drawMap(card); }
       return;
     }
     refresh(m.order_id).catch(() => {});

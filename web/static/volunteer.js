@@ -239,6 +239,7 @@
     if (m.type === "offer_withdrawn") { removeOffer(m.offer_id, "vol.withdrawn"); return; }
     if (m.type === "offer_expired") { removeOffer(m.offer_id, "vol.expired"); return; }
     if (m.type === "hello" || m.type === "pong") return;
+    if (m.type === "points_awarded") { ZD.toast(ZD.t("vol.earned", { n: m.amount, code: m.code })); loadPoints().catch(() => {}); return; }
     loadCurrent().catch(() => {});
     loadPoints().catch(() => {});
   }
@@ -247,7 +248,7 @@
     cfg = await ZD.config();
     await ZD.catalogue();
     const me = await ZD.get("/me");
-    $("who").textContent = me.user.display_name + (me.volunteer ? " · " + me.volunteer.team_name : "");
+    $("who").textContent = me.display_name + (me.volunteer ? " · " + me.volunteer.team_name : "");
     if (me.volunteer) {
       onDuty = me.volunteer.on_duty;
       if (me.volunteer.lat !== null && me.volunteer.lat !== undefined) position = { lat: me.volunteer.lat, lon: me.volunteer.lon, at: me.volunteer.location_at };
@@ -264,5 +265,5 @@
   $("refresh-nearby").addEventListener("click", loadNearby);
   $("radius").addEventListener("change", loadNearby);
   ZD.live(onLive, () => { loadOffers(); loadCurrent(); loadPoints(); });
-  init().catch((e) => ZD.toast(ZD.problemText(e), true));
+  init().catch((e) => { console.error(e); ZD.toast(ZD.problemText(e), true); });
 })();

@@ -1016,7 +1016,14 @@ pub async fn confirm(
         &state.settings.redis_prefix,
     )
     .await?;
-    let credits = points::award_for_order(&txn, &state.settings.points, &o, now).await?;
+    let credits = points::award_for_order(
+        &txn,
+        &state.settings.points,
+        &o,
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
     txn.commit().await?;
     points::cache::add(&state, &credits).await;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner).await?))

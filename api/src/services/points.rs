@@ -64,6 +64,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
     rules: &PointsSettings,
     o: &order::Model,
     now: DateTime<Utc>,
+    prefix: &str,
 ) -> ApiResult<Vec<Credit>> {
     let done = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
@@ -139,6 +140,21 @@ pub async fn award_for_order<C: ConnectionTrait>(
             )
             .exec_without_returning(db)
             .await?;
+    }
+    // Tell each volunteer, in the same transaction, so their balance updates live.
+    let ch = crate::services::orders::Channels(prefix);
+    let mut per_volunteer: std::collections::BTreeMap<Uuid, i64> = Default::default();
+    for c in &credits {
+        *per_volunteer.entry(c.volunteer_id).or_default() += i64::from(c.amount);
+    }
+    for (volunteer_id, amount) in per_volunteer {
+        crate::services::orders::push(
+            db,
+            ch.volunteer(volunteer_id),
+            serde_json::json!({"type": "points_awarded", "order_id": o.id.to_string(), "code": o.code, "amount": amount}),
+            now,
+        )
+        .await?;
     }
     Ok(credits)
 }
