@@ -7,7 +7,7 @@
   function showMe() {
     if (!me) return;
     $("me-name").textContent = me.display_name;
-    $("me-role").textContent = ZD.t("role." + me.role);
+    $("me-role").textContent = ZD.t("rolename." + me.role);
     $("me-team").textContent = (me.volunteer && me.volunteer.team_name) || (me.team_ids ? ZD.t("me.teams", { n: me.team_ids.length }) : ZD.t("none"));
     $("open-home").href = ZD.homeOf(me.role);
     $("login-card").hidden = true;

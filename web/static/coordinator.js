@@ -22,6 +22,7 @@
     const name = tab.id.slice(4);
     history.replaceState(null, "", "#" + name);
     if (!loaded.has(name)) { loaded.add(name); (loaders[name] || (() => {}))(); }
+    else if (refreshers[name]) refreshers[name]();
     if (name === "map" && liveMap) setTimeout(() => liveMap.invalidateSize(), 0);
     if (name === "slip" && slipMap) setTimeout(() => slipMap.invalidateSize(), 0);
   }
@@ -118,7 +119,7 @@
       el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
         el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})`), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at))))));
     const events = el("ol", { class: "events" }, (o.events || []).map((e) =>
-      el("li", {}, ZD.time(e.created_at), " · ", e.kind, e.to_status ? ` → ${ZD.status(e.to_status)}` : "", e.actor_role ? ` · ${ZD.t("role." + e.actor_role)}` : "",
+      el("li", {}, ZD.time(e.created_at), " · ", e.kind, e.to_status ? ` → ${ZD.status(e.to_status)}` : "", e.actor_role ? ` · ${ZD.t("rolename." + e.actor_role)}` : "",
         e.data ? el("code", {}, " " + JSON.stringify(e.data)) : "")));
     const err = el("p", { class: "error", role: "alert" });
     const acts = el("div", { class: "row" });
@@ -294,9 +295,9 @@
       el("p", { class: "summary" }, ZD.t("co.report", r)),
       el("div", { class: "table-wrap" }, el("table", { id: "report-table" },
         el("thead", {}, el("tr", {}, ["co.report.line", "co.report.phone", "co.report.status", "co.report.errors"].map((k) => el("th", {}, ZD.t(k))))),
-        el("tbody", {}, r.lines.map((l) => el("tr", { class: l.status === "failed" ? "failed" : "", "data-line": String(l.line) },
-          el("td", {}, String(l.line)), el("td", {}, l.phone || ""), el("td", {}, l.status),
-          el("td", {}, l.errors.map((e) => `${e.field}: ${e.message}`).join("; "))))))));
+        el("tbody", {}, r.lines.map((l) => el("tr", { class: l.status === "error" ? "failed" : "", "data-line": String(l.line) },
+          el("td", {}, String(l.line)), el("td", {}, l.phone || ""), el("td", {}, ZD.t("co.line." + l.status)),
+          el("td", {}, (l.errors || []).map((e) => `${e.field}: ${e.message}`).join("; "))))))));
     loadTeams();
   });
   $("export").addEventListener("click", () => download("/roster/export", "roster.csv"));
@@ -339,13 +340,13 @@
 
   // ---------- statistics ----------
   const charts = {};
-  function bars(id, labels, values, fmt) {
+  function bars(id, labels, values, fmt, yMax) {
     const box = $(id);
     if (charts[id]) charts[id].destroy();
     const opts = {
       width: Math.max(320, box.clientWidth || 560), height: 240,
       legend: { show: false }, cursor: { show: true },
-      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, Math.max(1, ...values.filter((v) => v !== null)) * 1.1] } },
+      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, yMax || Math.max(10, ...values.filter((v) => v !== null)) * 1.1] } },
       axes: [{ values: (u, ticks) => ticks.map((i) => (labels[i] || "").slice(0, 6)), rotate: -45, size: 70, gap: 2, space: 12, incrs: [1] },
         { values: (u, ticks) => ticks.map(fmt) }],
       series: [{}, { label: "", fill: "rgba(200,16,46,.7)", stroke: "#c8102e", paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } }],
@@ -371,7 +372,7 @@
       el("td", {}, String(s.orders_served)), el("td", {}, ZD.duration(s.avg_first_accept_secs)), el("td", {}, String(s.completed)),
       el("td", {}, ZD.duration(s.avg_completion_secs)), el("td", {}, String(s.no_shows)))));
     const top = rows.slice(0, 20);
-    bars("chart-rate", top.map((s) => s.team_name), top.map((s) => (s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%");
+    bars("chart-rate", top.map((s) => s.team_name), top.map((s) => (s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%", 100);
     bars("chart-first", top.map((s) => s.team_name), top.map((s) => s.avg_first_accept_secs), (v) => String(Math.round(v)));
   }
   $("stats-form").addEventListener("submit", (e) => { e.preventDefault(); loadStats(); });
@@ -430,6 +431,13 @@
     slip: () => loadSlip(),
     stats: () => Promise.all([loadStats(), loadBoard()]),
     points: () => searchVolunteers(),
+  };
+
+  // Tabs shown again refresh what may have changed meanwhile.
+  const refreshers = {
+    orders: () => loadOrders(),
+    escalations: () => loadEscalations(),
+    stats: () => Promise.all([loadStats(), loadBoard()]),
   };
 
   ZD.start();

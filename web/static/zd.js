@@ -137,7 +137,10 @@
       if (missing) { ZD.fieldError(form, missing.name, ZD.t("err.required")); missing.focus(); return; }
       const btn = form.querySelector("button[type=submit]");
       if (btn) btn.disabled = true;
-      try { await fn(new FormData(form)); } catch (e) { ZD.showProblem(form, e); } finally { if (btn) btn.disabled = false; }
+      try { await fn(new FormData(form)); } catch (e) {
+        if (!(e instanceof ApiError)) console.error(e);
+        ZD.showProblem(form, e);
+      } finally { if (btn) btn.disabled = false; }
     });
   };
 

@@ -18,7 +18,7 @@ test("landing page: zh-CN first, English switch, login errors beside the field, 
   await page.screenshot({ path: SHOTS + "landing-zh.png", fullPage: true });
 
   // A missing field is named next to it.
-  await page.click("button[type=submit]");
+  await page.click("#login button[type=submit]");
   assert.equal(await page.textContent("#phone-error"), "请填写此项");
   assert.equal(await page.getAttribute("#phone", "aria-invalid"), "true");
 
@@ -30,16 +30,20 @@ test("landing page: zh-CN first, English switch, login errors beside the field, 
   // Wrong password: the API's 401 problem is shown.
   await page.fill("#phone", "13900000001");
   await page.fill("#password", "wrong-password");
-  await page.click("button[type=submit]");
+  await page.click("#login button[type=submit]");
   await page.waitForFunction(() => document.getElementById("form-error").textContent.length > 0);
   assert.equal(await page.textContent("#form-error"), "Wrong mobile number or password");
 
-  // The demo coordinator logs in.
+  // The demo coordinator logs in and lands on their desk.
   await page.fill("#password", "zhongdui-demo");
-  await page.click("button[type=submit]");
+  await page.click("#login button[type=submit]");
+  await page.waitForURL(/coordinator\.html/);
+  // Back on the landing page: who I am, and the way back to my desk.
+  await page.goto(server.base + "/");
   await page.waitForSelector("#me-card:not([hidden])");
   assert.equal(await page.textContent("#me-role"), "Coordinator");
   assert.match(await page.textContent("#me-team"), /1 teams/);
+  assert.equal(await page.getAttribute("#open-home", "href"), "/coordinator.html");
   await page.screenshot({ path: SHOTS + "landing-logged-in.png", fullPage: true });
 
   // Nothing fits badly on a phone: no horizontal scrolling.

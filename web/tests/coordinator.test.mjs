@@ -1,0 +1,188 @@
+// The coordinator's desk in a real browser: a roster CSV with a bad row shows
+// its per-line report, an escalated order is handled by manual assign, a
+// station slip is sent, statistics and leaderboards draw, points are adjusted.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, offlineOnly, SHOTS, api, tokenFor, logIn, watchErrors } from "./harness.mjs";
+
+let server, browser, admin;
+before(async () => {
+  server = await startServer({ ZD_WEB__TILE_URL: "/no-tiles/{z}/{x}/{y}.png" });
+  browser = await launchBrowser();
+  admin = await tokenFor(server.base, "13800000000");
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+async function desk() {
+  const errors = [];
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  const outside = await offlineOnly(context, server.base);
+  const page = watchErrors(await context.newPage(), errors);
+  await logIn(page, server.base, "13800000000");
+  return { context, page, outside, errors };
+}
+
+test("roster: CSV import with a bad row shows the report by line and field; the good rows land", async () => {
+  const { context, page, outside, errors } = await desk();
+  const team = (await api(server.base, "GET", "/teams?per_page=1", admin)).items[0];
+  await page.click("#tab-roster");
+  await page.waitForSelector("#teams-table tbody tr");
+  assert.equal((await page.textContent("#teams-total")).trim(), "122");
+  const csv = "\ufeffphone,display_name,team,skills,certificates,capacity,is_leader,lat,lon\n"
+    + `13611110001,陈晓燕,${team.name},patrol;first_aid,first_aid:2030-06-30,1,false,27.56,120.56\n`
+    + `not-a-phone,坏号码,${team.name},patrol,,1,false,27.56,120.56\n`
+    + `13611110003,周明,${team.name},flying,,1,false,,\n`;
+  // No file chosen: named beside the field, nothing sent.
+  await page.click("#import-form button[type=submit]");
+  assert.equal(await page.textContent('#import-form [data-error-for="file"]'), "请填写此项");
+  await page.setInputFiles("#import-file", { name: "roster.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.click("#import-form button[type=submit]");
+  await page.waitForSelector("#import-report .summary");
+  assert.match(await page.textContent("#import-report .summary"), /共 3 行，新增 1.*失败 2/);
+  assert.match(await page.textContent('#report-table tr[data-line="3"]'), /phone/);
+  assert.match(await page.textContent('#report-table tr[data-line="4"]'), /skills/);
+  assert.equal(await page.locator("#report-table tr.failed").count(), 2);
+  await page.screenshot({ path: SHOTS + "coordinator-import-report.png", fullPage: true });
+  const found = await api(server.base, "GET", "/volunteers?q=13611110001", admin);
+  assert.equal(found.total, 1);
+  assert.equal((await api(server.base, "GET", "/volunteers?q=13611110003", admin)).total, 0, "the bad row changed nothing");
+
+  // The team opens with its members; an edit is saved.
+  await page.click(`#teams-table tr[data-team="${team.id}"]`);
+  await page.waitForSelector("#team-detail form.team-edit");
+  assert.ok(await page.locator(`#team-detail tr[data-volunteer="${found.items[0].id}"]`).count());
+  await page.fill("#te-area", "新城东片");
+  await page.click("#team-detail form.team-edit button[type=submit]");
+  await page.waitForFunction(async () => true);
+  await page.waitForFunction((id) => [...document.querySelectorAll("#teams-table tr")].some((tr) => tr.dataset.team === id && tr.textContent.includes("新城东片")), team.id);
+  assert.equal((await api(server.base, "GET", "/teams/" + team.id, admin)).area, "新城东片");
+
+  // Export downloads the roster as CSV.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+  assert.equal(download.suggestedFilename(), "roster.csv");
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("escalation: an order nobody can take appears live and is assigned by hand", async () => {
+  const { context, page, outside, errors } = await desk();
+  await page.click("#tab-escalations");
+  await page.waitForSelector("#escalations li");
+  const start = Number(await page.textContent("#esc-count"));
+  // A resident far outside every dispatch radius: no wave finds anyone.
+  await api(server.base, "POST", "/auth/register", null, { phone: "13755556666", password: "far-away-2026", display_name: "远方居民" });
+  const resident = await tokenFor(server.base, "13755556666", "far-away-2026");
+  const order = await api(server.base, "POST", "/orders", resident, {
+    category: "patrol", lat: 27.95, lon: 120.95, address: "远郊渔港码头", description: "码头有人滞留，需要巡逻队员到场",
+  });
+  await page.waitForSelector(`#escalations li[data-order="${order.id}"]`, { timeout: 20_000 });
+  assert.equal(Number(await page.textContent("#esc-count")), start + 1);
+  await page.screenshot({ path: SHOTS + "coordinator-escalations.png" });
+  await page.click(`#escalations li[data-order="${order.id}"] button.handle`);
+  await page.waitForSelector("#order-dialog[open] .candidates li button.assign");
+  const first = page.locator("#order-dialog .candidates li").first();
+  const volunteerId = await first.getAttribute("data-volunteer");
+  await first.locator("button.assign").click();
+  await page.waitForFunction(() => document.querySelector("#order-dialog .badge")?.dataset.status === "assigned");
+  const after = await api(server.base, "GET", "/orders/" + order.id, admin);
+  assert.equal(after.status, "assigned");
+  assert.deepEqual(after.assignments.filter((a) => a.state === "accepted").map((a) => a.volunteer_id), [volunteerId]);
+  assert.match(await page.textContent("#order-dialog .events"), /escalated/);
+  await page.screenshot({ path: SHOTS + "coordinator-assigned.png" });
+  await page.click("#dlg-close");
+  await page.waitForFunction((id) => !document.querySelector(`#escalations li[data-order="${id}"]`), order.id);
+  // The resident sees the change on their own page.
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("station slip, live map, statistics, leaderboards and a points adjustment", async () => {
+  const { context, page, outside, errors } = await desk();
+  // Live map: on-duty volunteers are drawn with no tiles at all.
+  await page.waitForFunction(() => document.querySelectorAll("#live-map path.leaflet-interactive").length > 100);
+  assert.ok(await page.locator(".map-note").count(), "the map says its tiles are unavailable");
+
+  // Station slip: a missing place and an impossible headcount are named beside their fields.
+  await page.click("#tab-slip");
+  await page.waitForSelector("#slip-team option[value]:not([value=''])", { state: "attached" });
+  const teams = await api(server.base, "GET", "/teams?per_page=500", admin);
+  const team = teams.items.find((t) => t.station) || teams.items[0];
+  await page.fill("#slip-station", team.station || "新城联勤警务站");
+  await page.selectOption("#slip-team", team.id);
+  await page.selectOption("#slip-category", "patrol");
+  await page.fill("#slip-address", "新城菜市场东门");
+  await page.fill("#slip-description", "菜市场门口发生争执，需要巡逻队员到场维持秩序");
+  await page.click("#slip-form button[type=submit]");
+  assert.equal(await page.textContent('#slip-form [data-error-for="lat"]'), "请在地图上选择位置或使用当前位置");
+  await page.click("#slip-map", { position: { x: 300, y: 300 } });
+  await page.fill("#slip-headcount", "50");
+  await page.click("#slip-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector('#slip-form [data-error-for="headcount"]').textContent.length > 0);
+  assert.equal(await page.getAttribute("#slip-headcount", "aria-invalid"), "true");
+  const before = (await api(server.base, "GET", "/orders?per_page=500", admin)).total;
+  await page.fill("#slip-headcount", "2");
+  await page.click("#slip-form button[type=submit]");
+  await page.waitForSelector("#toast .toast");
+  const orders = await api(server.base, "GET", "/orders?source=station&per_page=5", admin);
+  assert.equal((await api(server.base, "GET", "/orders?per_page=500", admin)).total, before + 1);
+  const slip = orders.items[0];
+  assert.equal(slip.source, "station");
+  assert.equal(slip.target_team_id, team.id);
+  assert.equal(slip.headcount, 2);
+  await page.screenshot({ path: SHOTS + "coordinator-slip.png" });
+
+  // Its first wave goes out (team first) within the dispatcher's batch window.
+  for (let i = 0; i < 50; i++) {
+    const o = await api(server.base, "GET", "/orders/" + slip.id, admin);
+    if (o.assignments.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok((await api(server.base, "GET", "/orders/" + slip.id, admin)).assignments.length > 0, "the slip was offered");
+
+  // Orders table filters by source and code.
+  await page.click("#tab-orders");
+  await page.fill("#f-q", slip.code);
+  await page.click("#order-filters button[type=submit]");
+  await page.waitForFunction((id) => document.querySelectorAll("#orders-table tbody tr").length === 1 && document.querySelector(`#orders-table tr[data-order="${id}"]`), slip.id);
+
+  // Statistics: one row per team, two charts; leaderboards.
+  await page.click("#tab-stats");
+  await page.waitForFunction(() => document.querySelectorAll("#stats-table tbody tr").length === 122);
+  assert.equal(await page.locator("#chart-rate canvas").count(), 1);
+  assert.equal(await page.locator("#chart-first canvas").count(), 1);
+  const offered = await page.$$eval("#stats-table tbody tr", (rows) => rows.reduce((n, r) => n + Number(r.children[1].textContent), 0));
+  assert.ok(offered >= 1, "the slip's offers are counted");
+  await page.fill("#s-from", "2026-12-31");
+  await page.fill("#s-to", "2026-01-01");
+  await page.click("#stats-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector('#stats-form [data-error-for="from"]').textContent.length > 0);
+  await page.screenshot({ path: SHOTS + "coordinator-stats.png", fullPage: true });
+
+  // Points: search a volunteer, a bad amount is named, then the adjustment lands once.
+  const vol = (await api(server.base, "GET", "/volunteers?q=15000000002", admin)).items[0];
+  await page.click("#tab-points");
+  await page.fill("#p-search", "15000000002");
+  await page.waitForSelector(`#p-volunteer option[value="${vol.id}"]`, { state: "attached" });
+  await page.selectOption("#p-volunteer", vol.id);
+  await page.fill("#p-amount", "0");
+  await page.fill("#p-reason", "协助社区活动");
+  await page.click("#points-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector('#points-form [data-error-for="amount"]').textContent.length > 0);
+  await page.fill("#p-amount", "15");
+  await page.click("#points-form button[type=submit]");
+  await page.waitForFunction(() => [...document.querySelectorAll("#toast .toast")].some((t) => t.textContent.includes("15")));
+  const pts = await api(server.base, "GET", `/volunteers/${vol.id}/points`, admin);
+  assert.equal(pts.balance, 15);
+  await page.click("#tab-stats");
+  await page.waitForFunction((name) => document.querySelector("#board tbody")?.textContent.includes(name), vol.display_name);
+
+  // English.
+  await page.click("#lang");
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.equal((await page.textContent("#tab-stats")).trim(), "Statistics");
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
