@@ -94,6 +94,8 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(wake_relay_after_writes))
             .wrap(TracingLogger::default())
+            // gzip for the pages, scripts and JSON (WebSocket upgrades pass through).
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(
                 DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
