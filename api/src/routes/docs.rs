@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, ops, orders, points, roster, skills, teams, volunteers};
+use crate::routes::{auth, me, ops, orders, points, roster, skills, stats, teams, volunteers};
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
 
@@ -23,6 +23,7 @@ use crate::services::roster::Outcome;
         orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations, orders::index_entry,
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,
+        stats::team_stats,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(Problem, FieldError, ImportReport, LineReport, Outcome)),
@@ -35,6 +36,7 @@ use crate::services::roster::Outcome;
         (name = "tasks", description = "A volunteer's work on an order"),
         (name = "volunteer", description = "Duty, position, offers, nearby tasks, points"),
         (name = "points", description = "Points ledger and leaderboards"),
+        (name = "stats", description = "Statistics per team"),
         (name = "ops", description = "Health and metrics"),
     )
 )]

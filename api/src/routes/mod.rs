@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
+use crate::services::roster::Errors;
 
 pub mod auth;
 pub mod docs;
@@ -13,6 +14,7 @@ pub mod orders;
 pub mod points;
 pub mod roster;
 pub mod skills;
+pub mod stats;
 pub mod teams;
 pub mod volunteers;
 pub mod web_app;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::configure)
                 .configure(me::configure)
                 .configure(points::configure)
+                .configure(stats::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )
@@ -84,4 +87,17 @@ pub struct Page<T> {
 pub fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> ApiResult<T> {
     raw.parse()
         .map_err(|_| ApiError::invalid(field, format!("`{raw}` is not a valid id")))
+}
+
+/// Parses an optional `YYYY-MM-DD` query parameter (empty counts as absent),
+/// recording a problem under `field`.
+pub fn parse_day(
+    field: &'static str,
+    raw: Option<&str>,
+    errors: &mut Errors,
+) -> Option<chrono::NaiveDate> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| errors.push(field, format!("`{raw}` is not a date (YYYY-MM-DD)")))
+        .ok()
 }

@@ -5,3 +5,4 @@ pub mod csv_roster;
 pub mod orders;
 pub mod points;
 pub mod roster;
+pub mod stats;
