@@ -3,8 +3,9 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,10 +18,11 @@ use zhongdui_domain::{
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
 use crate::error::{ApiError, ApiResult, Json, Query};
-use crate::routes::{Page, PageParams, parse_id};
+use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
 use crate::services::points;
 use crate::services::roster::Errors;
+use crate::services::stats;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -73,6 +75,14 @@ pub struct AssignmentOut {
     pub completed_at: Option<DateTime<Utc>>,
     /// Completion note.
     pub note: Option<String>,
+    /// The volunteer's last reported latitude: only while this assignment is
+    /// active (accepted or arrived), and only to the resident who placed the
+    /// order, staff, and the volunteer themself; otherwise null.
+    pub lat: Option<f64>,
+    /// The volunteer's last reported longitude (same rule as `lat`).
+    pub lon: Option<f64>,
+    /// When the volunteer reported that position (same rule as `lat`).
+    pub location_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the audit trail.
@@ -225,7 +235,14 @@ pub fn order_out(o: &order::Model, view: View) -> OrderOut {
     }
 }
 
-async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<OrderOut> {
+/// An order with its assignments (and events, for its resident and staff),
+/// as `viewer` may see it.
+async fn detail(
+    state: &AppState,
+    o: &order::Model,
+    view: View,
+    viewer: Uuid,
+) -> ApiResult<OrderOut> {
     let mut out = order_out(o, view);
     let rows = orders::assignments_of(&state.db, o.id).await?;
     let ids: Vec<Uuid> = rows.iter().map(|a| a.volunteer_id).collect();
@@ -236,15 +253,15 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let vols: HashMap<Uuid, Uuid> = volunteer::Entity::find()
+    let vols: HashMap<Uuid, volunteer::Model> = volunteer::Entity::find()
         .filter(volunteer::Column::Id.is_in(ids))
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|v| (v.id, v.team_id))
+        .map(|v| (v.id, v))
         .collect();
     let teams: HashMap<Uuid, String> = team::Entity::find()
-        .filter(team::Column::Id.is_in(vols.values().copied().collect::<Vec<_>>()))
+        .filter(team::Column::Id.is_in(vols.values().map(|v| v.team_id).collect::<Vec<_>>()))
         .all(&state.db)
         .await?
         .into_iter()
@@ -252,6 +269,15 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
         .collect();
     let on_it = |a: &assignment::Model| {
         [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str())
+    };
+    // Where a volunteer is: while they are on their way or on scene, to the
+    // order's resident and staff, and to the volunteer themself.
+    let sees_position = |a: &assignment::Model| {
+        st::ACTIVE.contains(&a.state.as_str())
+            && match view {
+                View::Staff | View::Owner => true,
+                View::Assigned | View::Prospect => a.volunteer_id == viewer,
+            }
     };
     out.assignments = Some(
         rows.iter()
@@ -262,14 +288,15 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
             })
             .map(|a| {
                 let u = users.get(&a.volunteer_id);
+                let v = vols.get(&a.volunteer_id);
+                let pos = v
+                    .filter(|_| sees_position(a))
+                    .and_then(|v| Some((v.lat?, v.lon?, v.location_at)));
                 AssignmentOut {
                     id: a.id.to_string(),
                     volunteer_id: a.volunteer_id.to_string(),
                     volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
-                    team_name: vols
-                        .get(&a.volunteer_id)
-                        .and_then(|t| teams.get(t))
-                        .cloned(),
+                    team_name: v.and_then(|v| teams.get(&v.team_id)).cloned(),
                     volunteer_phone: match view {
                         View::Staff | View::Owner if on_it(a) || view == View::Staff => {
                             u.map(|u| u.phone.clone())
@@ -285,6 +312,9 @@ async fn detail(state: &AppState, o: &order::Model, view: View) -> ApiResult<Ord
                     arrived_at: a.arrived_at,
                     completed_at: a.completed_at,
                     note: a.note.clone(),
+                    lat: pos.map(|p| p.0),
+                    lon: pos.map(|p| p.1),
+                    location_at: pos.and_then(|p| p.2),
                 }
             })
             .collect(),
@@ -544,7 +574,7 @@ pub async fn create_order(
     Ok(HttpResponse::Created().json(order_out(&o, view)))
 }
 
-/// Filters for the order list.
+/// Filters for the order list (all optional, combined with AND; empty means absent).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
@@ -552,11 +582,150 @@ pub struct OrderQuery {
     pub status: Option<String>,
     /// Only this category.
     pub category: Option<String>,
+    /// Code or address contains this text (case-insensitive, up to 100 characters).
+    pub q: Option<String>,
+    /// Only this urgency: low, normal, urgent, critical.
+    pub urgency: Option<String>,
+    /// Only this source: resident, coordinator, station.
+    pub source: Option<String>,
+    /// Only orders of this team: a member of it is (or was, to completion) on
+    /// the order (accepted, arrived or completed), or the order was sent to it
+    /// first (`target_team_id`).
+    pub team_id: Option<String>,
+    /// Placed on or after this day, `YYYY-MM-DD` (China time).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// Placed on or before this day, `YYYY-MM-DD` (China time).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
 }
 
-/// Orders the caller may see: residents their own, volunteers those they are on, staff all.
+/// Order sources a list may be filtered by.
+const SOURCES: [&str; 3] = ["resident", "coordinator", "station"];
+
+/// `%text%` for LIKE, with the wildcards in `text` escaped by `\`.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The list filters as conditions on orders (422 naming each bad parameter).
+async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiResult<Condition> {
+    let mut errors = Errors::default();
+    let mut cond = Condition::all();
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(s) = given(&query.status) {
+        match s.parse::<OrderStatus>() {
+            Ok(status) => cond = cond.add(order::Column::Status.eq(status.code())),
+            Err(e) => errors.push("status", e.message),
+        }
+    }
+    if let Some(c) = given(&query.category) {
+        match c.parse::<Category>() {
+            Ok(category) => cond = cond.add(order::Column::Category.eq(category.code())),
+            Err(e) => errors.push("category", e.message),
+        }
+    }
+    if let Some(u) = given(&query.urgency) {
+        match u.parse::<Urgency>() {
+            Ok(urgency) => cond = cond.add(order::Column::Urgency.eq(urgency.code())),
+            Err(e) => errors.push("urgency", e.message),
+        }
+    }
+    if let Some(src) = given(&query.source) {
+        if SOURCES.contains(&src.as_str()) {
+            cond = cond.add(order::Column::Source.eq(src));
+        } else {
+            errors.push(
+                "source",
+                format!("`{src}` is not resident, coordinator or station"),
+            );
+        }
+    }
+    if let Some(q) = given(&query.q) {
+        if q.chars().count() > 100 {
+            errors.push("q", "must be at most 100 characters");
+        } else {
+            let pattern = contains_pattern(&q.to_lowercase());
+            let lower = |c: order::Column| Expr::expr(Func::lower(Expr::col(c)));
+            cond = cond.add(
+                Condition::any()
+                    .add(
+                        lower(order::Column::Code)
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
+                    .add(lower(order::Column::Address).like(LikeExpr::new(pattern).escape('\\'))),
+            );
+        }
+    }
+    let from = parse_day("from", query.from.as_deref(), &mut errors);
+    let to = parse_day("to", query.to.as_deref(), &mut errors);
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        errors.push("from", "must not be after to");
+    }
+    let team_id = match given(&query.team_id) {
+        Some(raw) => parse_id::<Uuid>("team_id", &raw)
+            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
+            .ok(),
+        None => None,
+    };
+    errors.finish()?;
+    if let Some(f) = from {
+        cond = cond.add(order::Column::CreatedAt.gte(stats::local_day_start(f)?));
+    }
+    if let Some(t) = to {
+        cond =
+            cond.add(order::Column::CreatedAt.lt(stats::local_day_start(t + Duration::days(1))?));
+    }
+    if let Some(t) = team_id {
+        if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
+            return Err(ApiError::invalid("team_id", "no such team"));
+        }
+        let members_on = sea_orm::sea_query::Query::select()
+            .column((assignment::Entity, assignment::Column::OrderId))
+            .from(assignment::Entity)
+            .inner_join(
+                volunteer::Entity,
+                Expr::col((volunteer::Entity, volunteer::Column::Id))
+                    .equals((assignment::Entity, assignment::Column::VolunteerId)),
+            )
+            .and_where(Expr::col((volunteer::Entity, volunteer::Column::TeamId)).eq(t))
+            .and_where(
+                Expr::col((assignment::Entity, assignment::Column::State)).is_in([
+                    st::ACCEPTED,
+                    st::ARRIVED,
+                    st::COMPLETED,
+                ]),
+            )
+            .to_owned();
+        cond = cond.add(
+            Condition::any()
+                .add(order::Column::TargetTeamId.eq(t))
+                .add(order::Column::Id.in_subquery(members_on)),
+        );
+    }
+    Ok(cond)
+}
+
+/// Orders the caller may see (residents their own, volunteers those they are
+/// on, staff all), newest first, narrowed by the filters.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageParams, OrderQuery),
-    responses((status = 200, body = Page<OrderOut>)))]
+    responses((status = 200, body = Page<OrderOut>), (status = 422, description = "a bad filter value (names the parameter)")))]
 pub async fn list_orders(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -584,18 +753,7 @@ pub async fn list_orders(
             View::Assigned
         }
     };
-    if let Some(s) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        let status: OrderStatus = s
-            .parse()
-            .map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("status", e.message))?;
-        select = select.filter(order::Column::Status.eq(status.code()));
-    }
-    if let Some(c) = query.category.as_deref().filter(|s| !s.is_empty()) {
-        let category: Category = c
-            .parse()
-            .map_err(|e: zhongdui_domain::DomainError| ApiError::invalid("category", e.message))?;
-        select = select.filter(order::Column::Category.eq(category.code()));
-    }
+    select = select.filter(order_filters(&state, &query).await?);
     let paginator = select
         .order_by_desc(order::Column::CreatedAt)
         .order_by_desc(order::Column::Id)
@@ -621,7 +779,7 @@ pub async fn get_order(
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, view).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
 }
 
 fn require_volunteer(user: &AuthUser) -> ApiResult<()> {
@@ -676,7 +834,7 @@ pub async fn grab(
     .await?;
     txn.commit().await?;
     crate::location::changed(&state, &[user.id.as_uuid()]).await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
 /// A position report.
@@ -787,7 +945,7 @@ pub async fn arrive(
         )));
     };
     txn.commit().await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
 /// Completion note.
@@ -885,7 +1043,7 @@ pub async fn complete(
     }
     txn.commit().await?;
     crate::location::changed(&state, &[user.id.as_uuid()]).await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
 /// A cancellation.
@@ -955,7 +1113,7 @@ pub async fn cancel(
     .await?;
     txn.commit().await?;
     crate::location::changed(&state, &released).await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, view).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
 }
 
 /// The resident's confirmation.
@@ -1026,7 +1184,7 @@ pub async fn confirm(
     .await?;
     txn.commit().await?;
     points::cache::add(&state, &credits).await;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner, user.id.as_uuid()).await?))
 }
 
 /// A manual assignment.
@@ -1158,7 +1316,7 @@ pub async fn assign(
     let mut touched = vec![vid];
     touched.extend(replace);
     crate::location::changed(&state, &touched).await?;
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
 /// Send an escalated order out again from the first wave (staff).
@@ -1194,7 +1352,7 @@ pub async fn redispatch(
     .await?;
     txn.commit().await?;
     state.dispatcher.wake.notify_one();
-    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff).await?))
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
 /// The escalation queue: orders nobody took, oldest first (staff).
