@@ -10,6 +10,7 @@ mod m20261123_000002_roster;
 mod m20261123_000003_orders;
 mod m20261123_000004_points;
 mod m20261123_000005_outbox;
+mod m20261123_000006_stats_indexes;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_orders::Migration),
             Box::new(m20261123_000004_points::Migration),
             Box::new(m20261123_000005_outbox::Migration),
+            Box::new(m20261123_000006_stats_indexes::Migration),
         ]
     }
 }
