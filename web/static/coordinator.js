@@ -374,6 +374,8 @@
     const top = rows.slice(0, 20);
     bars("chart-rate", top.map((s) => s.team_name), top.map((s) => (s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%", 100);
     bars("chart-first", top.map((s) => s.team_name), top.map((s) => s.avg_first_accept_secs), (v) => String(Math.round(v)));
+    bars("chart-completion", top.map((s) => s.team_name), top.map((s) => (s.avg_completion_secs === null ? null : s.avg_completion_secs / 60)), (v) => v.toFixed(1));
+    bars("chart-noshows", top.map((s) => s.team_name), top.map((s) => s.no_shows), (v) => String(Math.round(v)));
   }
   $("stats-form").addEventListener("submit", (e) => { e.preventDefault(); loadStats(); });
   async function loadBoard() {

@@ -152,6 +152,8 @@ test("station slip, live map, statistics, leaderboards and a points adjustment",
   await page.waitForFunction(() => document.querySelectorAll("#stats-table tbody tr").length === 122);
   assert.equal(await page.locator("#chart-rate canvas").count(), 1);
   assert.equal(await page.locator("#chart-first canvas").count(), 1);
+  assert.equal(await page.locator("#chart-completion canvas").count(), 1);
+  assert.equal(await page.locator("#chart-noshows canvas").count(), 1);
   const offered = await page.$$eval("#stats-table tbody tr", (rows) => rows.reduce((n, r) => n + Number(r.children[1].textContent), 0));
   assert.ok(offered >= 1, "the slip's offers are counted");
   await page.fill("#s-from", "2026-12-31");
