@@ -3,7 +3,7 @@
 // station slip is sent, statistics and leaderboards draw, points are adjusted.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, offlineOnly, SHOTS, api, tokenFor, logIn, watchErrors } from "./harness.mjs";
+import { startServer, launchBrowser, offlineOnly, SHOTS, api, tokenFor, logIn, watchErrors, unlabeled } from "./harness.mjs";
 
 let server, browser, admin;
 before(async () => {
@@ -179,6 +179,12 @@ test("station slip, live map, statistics, leaderboards and a points adjustment",
   assert.equal(pts.balance, 15);
   await page.click("#tab-stats");
   await page.waitForFunction((name) => document.querySelector("#board tbody")?.textContent.includes(name), vol.display_name);
+
+  // Every panel's controls have names for screen readers.
+  for (const tab of ["map", "orders", "escalations", "roster", "slip", "stats", "points"]) {
+    await page.click("#tab-" + tab);
+    assert.deepEqual(await unlabeled(page), [], `unlabelled controls on the ${tab} panel`);
+  }
 
   // English.
   await page.click("#lang");

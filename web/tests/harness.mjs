@@ -84,3 +84,12 @@ export function watchErrors(page, sink) {
 }
 
 export const PHONE = { width: 390, height: 844 };
+
+// Form controls a screen reader could not name (no label, aria-label or aria-labelledby).
+export async function unlabeled(page) {
+  return page.evaluate(() => [...document.querySelectorAll("input, select, textarea, button")]
+    .filter((el) => el.type !== "hidden" && !el.closest("[hidden]"))
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")
+      && !(el.tagName === "BUTTON" && el.textContent.trim()))
+    .map((el) => el.id || el.name || el.outerHTML.slice(0, 60)));
+}

@@ -5,7 +5,7 @@
 // a coordinator watches the order on the live map and reads its audit trail.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, offlineOnly, SHOTS, api, tokenFor, logIn, watchErrors, PHONE } from "./harness.mjs";
+import { startServer, launchBrowser, offlineOnly, SHOTS, api, tokenFor, logIn, watchErrors, unlabeled, PHONE } from "./harness.mjs";
 
 // Tiles come from a path the server does not have: the maps must still show their markers.
 const NO_TILES = { ZD_WEB__TILE_URL: "/no-tiles/{z}/{x}/{y}.png" };
@@ -126,7 +126,8 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   for (const step of ["已接单", "处理中", "待确认", "已确认"]) assert.ok(trail.includes(step), `audit trail lacks ${step}: ${trail}`);
   await co.screenshot({ path: SHOTS + "loop-6-coordinator-audit.png" });
 
-  // Phones: nothing wider than the screen.
+  // Phones: nothing wider than the screen; every control has a name for screen readers.
+  for (const p of [res, vol, co]) assert.deepEqual(await unlabeled(p), [], `unlabelled controls on ${p.url()}`);
   for (const p of [res, vol]) {
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${p.url()} is ${overflow}px wider than the phone`);
