@@ -252,21 +252,27 @@ impl Dispatcher {
     /// with the order itself. Volunteers holding an open offer are skipped.
     /// Returns the wave written, or None when nobody is available nearby (the
     /// dispatcher's next pass then widens the radius or escalates).
+    ///
+    /// The order's announcing rows are written with the wave's own (one
+    /// statement per table), or alone when no wave goes out.
     pub async fn first_wave_inline<C: ConnectionTrait>(
         &self,
         db: &C,
         state: &AppState,
         o: &order::Model,
+        announce: orders::Announce,
         now: DateTime<Utc>,
     ) -> ApiResult<Option<i32>> {
         let d = &state.settings.dispatch;
         if o.target_team_id.is_some() {
+            announce.write(db).await?;
             return Ok(None);
         }
         let ts = now.timestamp();
         let want = wave_size(d, o);
         for wave in 1.. {
             let Some(p) = plan(d, o, wave) else {
+                announce.write(db).await?;
                 return Ok(None);
             };
             let candidates = {
@@ -315,7 +321,7 @@ impl Dispatcher {
                 plan: p,
                 picks,
             }];
-            let written = Self::write_waves_on(db, state, &planned, now).await?;
+            let written = Self::write_waves_on(db, state, &planned, Some(announce), now).await?;
             if written.contains(&o.id) {
                 if let Ok(mut pending) = self.pending.lock() {
                     pending.extend(planned[0].picks.iter().map(|(id, _)| *id));
@@ -330,6 +336,7 @@ impl Dispatcher {
             }
             return Ok(None);
         }
+        announce.write(db).await?;
         Ok(None)
     }
 
@@ -622,7 +629,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
         let txn = state.db.begin().await?;
-        let written = Self::write_waves_on(&txn, state, waves, now).await?;
+        let written = Self::write_waves_on(&txn, state, waves, None, now).await?;
         txn.commit().await?;
         Ok(written)
     }
@@ -634,6 +641,7 @@ impl Dispatcher {
         db: &C,
         state: &AppState,
         waves: &[Planned<'_>],
+        announce: Option<orders::Announce>,
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
         let d = &state.settings.dispatch;
@@ -641,8 +649,11 @@ impl Dispatcher {
         let ch = Channels(&state.settings.redis_prefix);
         let mut written = HashSet::new();
         let mut offers = Vec::new();
-        let mut pushes = Vec::new();
-        let mut events = Vec::new();
+        // A new order's announcement goes first, so its event and push precede the wave's.
+        let (mut pushes, mut events) = match announce {
+            Some(a) => (vec![a.push], vec![a.event]),
+            None => (Vec::new(), Vec::new()),
+        };
         for w in waves {
             let o = w.order;
             let next = if w.plan.team_only.is_some() {

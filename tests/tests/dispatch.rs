@@ -943,6 +943,52 @@ async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
     // Nobody left: the order waits for the dispatcher, which escalates it.
     let third = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     assert_eq!(third["wave"], 0);
+    // Each order is announced (event and ops push) whether or not a wave left
+    // with it, and its `created` event comes before its wave.
+    for o in [&first, &second, &third] {
+        let detail = app
+            .get(
+                &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+                Some(&admin),
+            )
+            .await
+            .expect(200);
+        let kinds: Vec<&str> = detail.json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        let want: &[&str] = if o["wave"] == 0 {
+            &["created"]
+        } else {
+            &["created", "wave_started"]
+        };
+        assert_eq!(kinds, want, "{}", detail.text);
+    }
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let ops = zhongdui_api::entities::outbox::Entity::find()
+            .filter(zhongdui_api::entities::outbox::Column::Payload.contains("order_created"))
+            .order_by_asc(zhongdui_api::entities::outbox::Column::Id)
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(ops.len(), 3);
+        assert!(ops.iter().all(|m| m.channel.ends_with(":ops")));
+        // The first order's push precedes the offer written with it.
+        let offer = zhongdui_api::entities::outbox::Entity::find()
+            .filter(
+                zhongdui_api::entities::outbox::Column::Payload
+                    .contains(first["id"].as_str().unwrap()),
+            )
+            .filter(zhongdui_api::entities::outbox::Column::Payload.contains("\"offer\""))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(ops[0].id < offer.id);
+    }
     assert_eq!(app.tick().await.escalated, 1);
     app.cleanup().await;
 }

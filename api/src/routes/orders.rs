@@ -544,7 +544,7 @@ pub async fn create_order(
     );
     let code = orders::next_code(&state.db, now).await?;
     let txn = state.db.begin().await?;
-    let o = orders::create(
+    let (mut o, announce) = orders::create_unannounced(
         &txn,
         code,
         new,
@@ -554,15 +554,18 @@ pub async fn create_order(
         &state.settings.redis_prefix,
     )
     .await?;
-    // Without a batch window the first wave goes out with the order itself.
-    let mut o = o;
-    if state.settings.dispatch.batch_window_ms == 0
-        && let Some(wave) = state
+    // Without a batch window the first wave goes out with the order itself,
+    // its rows written together with the order's announcement.
+    if state.settings.dispatch.batch_window_ms == 0 {
+        if let Some(wave) = state
             .dispatcher
-            .first_wave_inline(&txn, &state, &o, now)
+            .first_wave_inline(&txn, &state, &o, announce, now)
             .await?
-    {
-        o.wave = wave;
+        {
+            o.wave = wave;
+        }
+    } else {
+        announce.write(&txn).await?;
     }
     let inline = o.wave > 0;
     txn.commit().await?;

@@ -303,8 +303,31 @@ pub struct NewOrder {
     pub station: Option<String>,
 }
 
-/// Inserts an order (open, waiting for the dispatcher) and its first event.
-pub async fn create<C: ConnectionTrait>(
+/// The rows that announce a new order, its `created` event and the ops push,
+/// not yet written: the inline first wave writes them with its own rows.
+pub struct Announce {
+    /// The `created` event.
+    pub event: order_event::ActiveModel,
+    /// The `order_created` push to the ops feed.
+    pub push: outbox::ActiveModel,
+}
+
+impl Announce {
+    /// Writes both rows.
+    pub async fn write<C: ConnectionTrait>(self, db: &C) -> ApiResult<()> {
+        order_event::Entity::insert(self.event)
+            .exec_without_returning(db)
+            .await?;
+        outbox::Entity::insert(self.push)
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Inserts an order (open, waiting for the dispatcher) and returns the rows
+/// announcing it, for the caller to write in the same transaction.
+pub async fn create_unannounced<C: ConnectionTrait>(
     db: &C,
     code: String,
     new: NewOrder,
@@ -312,7 +335,7 @@ pub async fn create<C: ConnectionTrait>(
     now: DateTime<Utc>,
     batch_window: Duration,
     prefix: &str,
-) -> ApiResult<order::Model> {
+) -> ApiResult<(order::Model, Announce)> {
     let id = Uuid::now_v7();
     let o = order::ActiveModel {
         id: Set(id),
@@ -351,27 +374,30 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    event(
-        db,
-        id,
-        actor,
-        "created",
-        None,
-        Some(OrderStatus::Open),
-        json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
-        now,
-    )
-    .await?;
-    let ch = Channels(prefix);
-    push(
-        db,
-        ch.ops(),
-        json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
-               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount}),
-        now,
-    )
-    .await?;
-    Ok(o)
+    let event = order_event::ActiveModel {
+        order_id: Set(id),
+        actor_id: Set(actor.id),
+        actor_role: Set(actor.role.map(|r| r.code().to_owned())),
+        kind: Set("created".to_owned()),
+        from_status: Set(None),
+        to_status: Set(Some(OrderStatus::Open.code().to_owned())),
+        data: Set(Some(
+            json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
+        )),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let push = outbox::ActiveModel {
+        channel: Set(Channels(prefix).ops()),
+        payload: Set(json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
+               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount})
+        .to_string()),
+        attempts: Set(0),
+        created_at: Set(now),
+        published_at: Set(None),
+        ..Default::default()
+    };
+    Ok((o, Announce { event, push }))
 }
 
 /// How a volunteer came onto an order.
