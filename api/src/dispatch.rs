@@ -109,6 +109,18 @@ struct Planned<'a> {
     wave: i32,
     plan: WavePlan,
     picks: Vec<(VolunteerId, f64)>,
+    /// The order was inserted with this wave already (no update needed).
+    fresh: bool,
+}
+
+/// A new order's first wave, planned before the order is written.
+pub struct FirstWave {
+    /// The wave number (1 unless the nearest rings had nobody free).
+    pub wave: i32,
+    /// When the dispatcher looks at the order again.
+    pub next_action_at: DateTime<Utc>,
+    plan: WavePlan,
+    picks: Vec<(VolunteerId, f64)>,
 }
 
 /// One wave's plan.
@@ -247,32 +259,27 @@ impl Dispatcher {
         }
     }
 
-    /// Offers a new order's first wave inside the transaction that creates
-    /// it (used when batching is off): the order's first offers are written
-    /// with the order itself. Volunteers holding an open offer are skipped.
-    /// Returns the wave written, or None when nobody is available nearby (the
-    /// dispatcher's next pass then widens the radius or escalates).
-    ///
-    /// The order's announcing rows are written with the wave's own (one
-    /// statement per table), or alone when no wave goes out.
-    pub async fn first_wave_inline<C: ConnectionTrait>(
+    /// Plans a new order's first wave before the order is written (used when
+    /// batching is off), so that the order row is inserted with its wave and
+    /// the offers go out in the transaction that creates it. Volunteers
+    /// holding an open offer are skipped. None when nobody is available
+    /// nearby (the dispatcher's next pass then widens the radius or
+    /// escalates) or the order goes to a team first.
+    pub async fn plan_first_wave<C: ConnectionTrait>(
         &self,
         db: &C,
         state: &AppState,
         o: &order::Model,
-        announce: orders::Announce,
         now: DateTime<Utc>,
-    ) -> ApiResult<Option<i32>> {
+    ) -> ApiResult<Option<FirstWave>> {
         let d = &state.settings.dispatch;
         if o.target_team_id.is_some() {
-            announce.write(db).await?;
             return Ok(None);
         }
         let ts = now.timestamp();
         let want = wave_size(d, o);
         for wave in 1.. {
             let Some(p) = plan(d, o, wave) else {
-                announce.write(db).await?;
                 return Ok(None);
             };
             let candidates = {
@@ -315,29 +322,48 @@ impl Dispatcher {
             if picks.is_empty() {
                 continue;
             }
-            let planned = [Planned {
-                order: o,
+            let next = now + Duration::seconds(d.offer_timeout_secs);
+            return Ok(Some(FirstWave {
                 wave,
+                next_action_at: next,
                 plan: p,
                 picks,
-            }];
-            let written = Self::write_waves_on(db, state, &planned, Some(announce), now).await?;
-            if written.contains(&o.id) {
-                if let Ok(mut pending) = self.pending.lock() {
-                    pending.extend(planned[0].picks.iter().map(|(id, _)| *id));
-                }
-                if let Ok(mut index) = self.index.lock() {
-                    for (id, _) in &planned[0].picks {
-                        let _ = index.record_offer(*id, ts);
-                    }
-                }
-                metrics::counter!("dispatch_offers_total").increment(planned[0].picks.len() as u64);
-                return Ok(Some(wave));
-            }
-            return Ok(None);
+            }));
         }
-        announce.write(db).await?;
         Ok(None)
+    }
+
+    /// Writes a first wave planned by [`Dispatcher::plan_first_wave`] for an
+    /// order just inserted with it, together with the order's announcement
+    /// (one statement per table).
+    pub async fn write_first_wave<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        state: &AppState,
+        o: &order::Model,
+        first: FirstWave,
+        announce: orders::Announce,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let planned = [Planned {
+            order: o,
+            wave: first.wave,
+            plan: first.plan,
+            picks: first.picks,
+            fresh: true,
+        }];
+        Self::write_waves_on(db, state, &planned, Some(announce), now).await?;
+        let ts = now.timestamp();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.extend(planned[0].picks.iter().map(|(id, _)| *id));
+        }
+        if let Ok(mut index) = self.index.lock() {
+            for (id, _) in &planned[0].picks {
+                let _ = index.record_offer(*id, ts);
+            }
+        }
+        metrics::counter!("dispatch_offers_total").increment(planned[0].picks.len() as u64);
+        Ok(())
     }
 
     /// Where the index thinks a volunteer is.
@@ -598,6 +624,7 @@ impl Dispatcher {
                     wave,
                     plan: p,
                     picks,
+                    fresh: false,
                 });
                 break;
             }
@@ -661,7 +688,9 @@ impl Dispatcher {
             } else {
                 deadline
             };
-            let res = order::Entity::update_many()
+            if w.fresh {
+                written.insert(o.id);
+            } else if order::Entity::update_many()
                 .col_expr(order::Column::Wave, Expr::value(w.wave))
                 .col_expr(order::Column::NextActionAt, Expr::value(next))
                 .col_expr(order::Column::Version, Expr::value(o.version + 1))
@@ -670,11 +699,14 @@ impl Dispatcher {
                 .filter(order::Column::Version.eq(o.version))
                 .filter(order::Column::Status.eq(OrderStatus::Open.code()))
                 .exec(db)
-                .await?;
-            if res.rows_affected == 0 {
+                .await?
+                .rows_affected
+                == 0
+            {
                 continue;
+            } else {
+                written.insert(o.id);
             }
-            written.insert(o.id);
             let how = if o.wave == 0 { "batch" } else { "offer" };
             for (vid, dist) in &w.picks {
                 let id = Uuid::now_v7();

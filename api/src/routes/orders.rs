@@ -544,30 +544,40 @@ pub async fn create_order(
     );
     let code = orders::next_code(&state.db, now).await?;
     let txn = state.db.begin().await?;
-    let (mut o, announce) = orders::create_unannounced(
-        &txn,
+    let (mut o, announce) = orders::new_order(
         code,
         new,
         Actor::user(user.id.as_uuid(), user.role),
         now,
         window,
         &state.settings.redis_prefix,
-    )
-    .await?;
-    // Without a batch window the first wave goes out with the order itself,
-    // its rows written together with the order's announcement.
-    if state.settings.dispatch.batch_window_ms == 0 {
-        if let Some(wave) = state
+    );
+    // Without a batch window the first wave goes out with the order itself:
+    // the order row is written with its wave, then the offers, pushes and
+    // events with the order's announcement, one statement per table.
+    let first = if state.settings.dispatch.batch_window_ms == 0 {
+        state
             .dispatcher
-            .first_wave_inline(&txn, &state, &o, announce, now)
+            .plan_first_wave(&txn, &state, &o, now)
             .await?
-        {
-            o.wave = wave;
-        }
     } else {
-        announce.write(&txn).await?;
+        None
+    };
+    if let Some(f) = &first {
+        o.wave = f.wave;
+        o.next_action_at = Some(f.next_action_at);
     }
-    let inline = o.wave > 0;
+    orders::insert_order(&txn, &o).await?;
+    let inline = first.is_some();
+    match first {
+        Some(f) => {
+            state
+                .dispatcher
+                .write_first_wave(&txn, &state, &o, f, announce, now)
+                .await?
+        }
+        None => announce.write(&txn).await?,
+    }
     txn.commit().await?;
     if !inline {
         state.dispatcher.wake.notify_one();

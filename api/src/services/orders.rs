@@ -325,55 +325,54 @@ impl Announce {
     }
 }
 
-/// Inserts an order (open, waiting for the dispatcher) and returns the rows
-/// announcing it, for the caller to write in the same transaction.
-pub async fn create_unannounced<C: ConnectionTrait>(
-    db: &C,
+/// A new order (open, waiting for the dispatcher) and the rows announcing
+/// it, built in memory: the caller may still set its first wave, then
+/// inserts it with [`insert_order`] and writes the announcement in the same
+/// transaction.
+pub fn new_order(
     code: String,
     new: NewOrder,
     actor: Actor,
     now: DateTime<Utc>,
     batch_window: Duration,
     prefix: &str,
-) -> ApiResult<(order::Model, Announce)> {
+) -> (order::Model, Announce) {
     let id = Uuid::now_v7();
-    let o = order::ActiveModel {
-        id: Set(id),
-        code: Set(code),
-        status: Set(OrderStatus::Open.code().to_owned()),
-        category: Set(new.category.code().to_owned()),
-        required_skills: Set(new.category.required_skills().to_string()),
-        tier: Set(i16::from(new.category.tier())),
-        urgency: Set(new.urgency.code().to_owned()),
-        lat: Set(new.at.lat()),
-        lon: Set(new.at.lon()),
-        address: Set(new.address),
-        description: Set(new.description),
-        headcount: Set(new.headcount),
-        filled: Set(0),
-        source: Set(new.source.to_owned()),
-        created_by: Set(actor.id.unwrap_or_default()),
-        resident_id: Set(new.resident_id),
-        contact_phone: Set(new.contact_phone),
-        target_team_id: Set(new.target_team_id),
-        station: Set(new.station),
-        wave: Set(0),
-        next_action_at: Set(Some(now + batch_window)),
-        escalated_at: Set(None),
-        first_accepted_at: Set(None),
-        arrived_at: Set(None),
-        completed_at: Set(None),
-        closed_at: Set(None),
-        cancelled_at: Set(None),
-        cancel_reason: Set(None),
-        rating: Set(None),
-        feedback: Set(None),
-        version: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    let o = order::Model {
+        id,
+        code,
+        status: OrderStatus::Open.code().to_owned(),
+        category: new.category.code().to_owned(),
+        required_skills: new.category.required_skills().to_string(),
+        tier: i16::from(new.category.tier()),
+        urgency: new.urgency.code().to_owned(),
+        lat: new.at.lat(),
+        lon: new.at.lon(),
+        address: new.address,
+        description: new.description,
+        headcount: new.headcount,
+        filled: 0,
+        source: new.source.to_owned(),
+        created_by: actor.id.unwrap_or_default(),
+        resident_id: new.resident_id,
+        contact_phone: new.contact_phone,
+        target_team_id: new.target_team_id,
+        station: new.station,
+        wave: 0,
+        next_action_at: Some(now + batch_window),
+        escalated_at: None,
+        first_accepted_at: None,
+        arrived_at: None,
+        completed_at: None,
+        closed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        rating: None,
+        feedback: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
     let event = order_event::ActiveModel {
         order_id: Set(id),
         actor_id: Set(actor.id),
@@ -397,7 +396,15 @@ pub async fn create_unannounced<C: ConnectionTrait>(
         published_at: Set(None),
         ..Default::default()
     };
-    Ok((o, Announce { event, push }))
+    (o, Announce { event, push })
+}
+
+/// Inserts an order built by [`new_order`].
+pub async fn insert_order<C: ConnectionTrait>(db: &C, o: &order::Model) -> ApiResult<()> {
+    order::Entity::insert(order::ActiveModel::from(o.clone()).reset_all())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// How a volunteer came onto an order.
