@@ -251,6 +251,12 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
+    // Steady state before the load: statistics for the seeded tables, and the
+    // seeding's dirty pages flushed now rather than by a checkpoint mid-run.
+    db.execute("VACUUM ANALYZE").await?;
+    db.execute("CHECKPOINT").await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
     let total = args.rate * args.seconds;
     eprintln!(
         "placing {total} orders at {}/s for {} s …",
@@ -286,8 +292,20 @@ async fn main() -> anyhow::Result<()> {
                         ms,
                     ));
                 }
-                _ => {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                other => {
+                    // Say what went wrong, for the first few failures.
+                    if errors.fetch_add(1, Ordering::Relaxed) < 3 {
+                        match other {
+                            Ok(r) => {
+                                let status = r.status();
+                                eprintln!(
+                                    "order failed: {status} {}",
+                                    r.text().await.unwrap_or_default()
+                                );
+                            }
+                            Err(e) => eprintln!("order failed: {e}"),
+                        }
+                    }
                 }
             }
         }));
