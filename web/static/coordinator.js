@@ -115,9 +115,12 @@
       el("dt", {}, ZD.t("co.col.filled")), el("dd", {}, `${o.filled} / ${o.headcount}`),
       el("dt", {}, ZD.t("co.col.source")), el("dd", {}, ZD.t("source." + o.source), o.station ? " · " + o.station : ""),
       o.rating ? [el("dt", {}, ZD.t("res.rating")), el("dd", {}, "★".repeat(o.rating), o.feedback ? " " + o.feedback : "")] : "");
-    const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created"].map((k) => el("th", {}, ZD.t(k, { d: "" }))))),
+    const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created", ""].map((k) => el("th", {}, k ? ZD.t(k, { d: "" }) : "")))),
       el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
-        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})`), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at))))));
+        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})`), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
+        el("td", {}, a.state === "accepted" && ["assigned", "in_progress"].includes(o.status)
+          ? el("button", { type: "button", class: "replace", "data-volunteer": a.volunteer_id, onclick: () => candidates(o, cand, a) }, ZD.t("co.replace"))
+          : "")))));
     const events = el("ol", { class: "events" }, (o.events || []).map((e) =>
       el("li", {}, ZD.time(e.created_at), " · ", e.kind, e.to_status ? ` → ${ZD.status(e.to_status)}` : "", e.actor_role ? ` · ${ZD.t("rolename." + e.actor_role)}` : "",
         e.data ? el("code", {}, " " + JSON.stringify(e.data)) : "")));
@@ -142,7 +145,8 @@
   }
 
   // Volunteers who could take the order, nearest first (the server decides).
-  async function candidates(o, box) {
+  // `replacing`: an accepted volunteer to take off the order (a no-show).
+  async function candidates(o, box, replacing) {
     const q = el("input", { type: "search", "aria-label": ZD.t("co.searchVol"), placeholder: ZD.t("co.searchVol") });
     const list = el("ul", { class: "list" });
     const err = el("p", { class: "error", role: "alert" });
@@ -160,7 +164,7 @@
         el("button", { type: "button", class: "ok assign", onclick: async (ev) => {
           ev.target.disabled = true;
           try {
-            await ZD.post(`/orders/${o.id}/assign`, { volunteer_id: v.id });
+            await ZD.post(`/orders/${o.id}/assign`, replacing ? { volunteer_id: v.id, replace_volunteer_id: replacing.volunteer_id } : { volunteer_id: v.id });
             ZD.toast(ZD.t("co.assigned", { name: v.display_name }));
             await openOrder(o.id);
             loadEscalations();
@@ -168,7 +172,7 @@
         } }, ZD.t("co.assign")))));
     }
     q.addEventListener("input", () => { clearTimeout(q.timer); q.timer = setTimeout(fill, 250); });
-    box.replaceChildren(el("h3", {}, ZD.t("co.candidates")), q, err, list);
+    box.replaceChildren(el("h3", {}, replacing ? ZD.t("co.replacing", { name: replacing.volunteer_name }) : ZD.t("co.candidates")), q, err, list);
     await fill();
   }
 

@@ -90,6 +90,21 @@ test("escalation: an order nobody can take appears live and is assigned by hand"
   assert.deepEqual(after.assignments.filter((a) => a.state === "accepted").map((a) => a.volunteer_id), [volunteerId]);
   assert.match(await page.textContent("#order-dialog .events"), /escalated/);
   await page.screenshot({ path: SHOTS + "coordinator-assigned.png" });
+
+  // The volunteer does not show up: reassign the order to someone else.
+  await page.click(`#order-dialog button.replace[data-volunteer="${volunteerId}"]`);
+  await page.waitForSelector("#order-dialog .candidates li button.assign");
+  const second = page.locator("#order-dialog .candidates li").first();
+  const replacementId = await second.getAttribute("data-volunteer");
+  assert.notEqual(replacementId, volunteerId);
+  await second.locator("button.assign").click();
+  await page.waitForSelector(`#order-dialog button.replace[data-volunteer="${replacementId}"]`);
+  const swapped = await api(server.base, "GET", "/orders/" + order.id, admin);
+  assert.equal(swapped.status, "assigned");
+  assert.equal(swapped.filled, 1);
+  const stateOf = (id) => swapped.assignments.find((a) => a.volunteer_id === id).state;
+  assert.equal(stateOf(volunteerId), "removed");
+  assert.equal(stateOf(replacementId), "accepted");
   await page.click("#dlg-close");
   await page.waitForFunction((id) => !document.querySelector(`#escalations li[data-order="${id}"]`), order.id);
   // The resident sees the change on their own page.
