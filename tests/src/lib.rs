@@ -330,6 +330,11 @@ impl TestApp {
         self.send(Method::POST, path, token, Some(body), None).await
     }
 
+    /// PUT JSON.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PUT, path, token, Some(body), None).await
+    }
+
     /// PATCH JSON.
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         self.send(Method::PATCH, path, token, Some(body), None)

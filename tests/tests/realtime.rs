@@ -124,6 +124,33 @@ async fn live_offers_and_resume(app: &TestApp) {
         "no duplicates"
     );
 
+    // Duty changes reach the coordinators' feed (their live map), not residents.
+    app.put(
+        "/api/v1/me/duty",
+        Some(vtoken),
+        serde_json::json!({"on_duty": false}),
+    )
+    .await
+    .expect(200);
+    let duty = ops
+        .next_of("volunteer_duty", WAIT)
+        .await
+        .expect("duty change on the ops feed");
+    assert_eq!(duty["volunteer_id"], vid.as_str());
+    assert_eq!(duty["on_duty"], false);
+    assert!(
+        home.next_of("volunteer_duty", Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    app.put(
+        "/api/v1/me/duty",
+        Some(vtoken),
+        serde_json::json!({"on_duty": true}),
+    )
+    .await
+    .expect(200);
+
     // Someone else's socket never sees another volunteer's offers.
     let other = app.resident_token("13500000012").await;
     let mut stranger = app.ws(&other, None).await;

@@ -413,6 +413,11 @@
   // ---------- live feed ----------
   function onLive(m) {
     if (m.type === "volunteer_position" && liveMap && !m.order_id) { placeVolunteer(m.volunteer_id, m.lat, m.lon); counts(); return; }
+    if (m.type === "volunteer_duty" && liveMap) {
+      const marker = volMarkers.get(m.volunteer_id);
+      if (!m.on_duty && marker) { volLayer.removeLayer(marker); volMarkers.delete(m.volunteer_id); counts(); }
+      return;
+    }
     if (!m.order_id) return;
     if (liveMap) ZD.get("/orders/" + m.order_id).then(placeOrder).catch(() => {});
     if (m.type === "order_status" || m.type === "order_created" || m.type === "order_cancelled") loadEscalations().catch(() => {});

@@ -126,6 +126,14 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   for (const step of ["已接单", "处理中", "待确认", "已确认"]) assert.ok(trail.includes(step), `audit trail lacks ${step}: ${trail}`);
   await co.screenshot({ path: SHOTS + "loop-6-coordinator-audit.png" });
 
+  // The volunteer goes off duty: the coordinator's live map drops them at once.
+  const onDuty = () => co.evaluate(() => Number(document.getElementById("counts").textContent.match(/(\d+)\D*$/)[1]));
+  const dutyBefore = await onDuty();
+  await vol.click("#duty");
+  await vol.waitForFunction(() => !document.getElementById("duty").checked);
+  await co.waitForFunction((n) => Number(document.getElementById("counts").textContent.match(/(\d+)\D*$/)[1]) === n - 1, dutyBefore);
+  assert.equal(await onDuty(), dutyBefore - 1);
+
   // Phones: nothing wider than the screen; every control has a name for screen readers.
   for (const p of [res, vol, co]) assert.deepEqual(await unlabeled(p), [], `unlabelled controls on ${p.url()}`);
   for (const p of [res, vol]) {

@@ -73,12 +73,22 @@ pub async fn put_duty(
 ) -> ApiResult<HttpResponse> {
     let id = volunteer_only(&user)?;
     let now = state.clock.now();
+    // The coordinators' live map follows duty changes.
+    let txn = state.db.begin().await?;
     volunteer::Entity::update_many()
         .col_expr(volunteer::Column::OnDuty, Expr::value(body.0.on_duty))
         .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
         .filter(volunteer::Column::Id.eq(id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    orders::push(
+        &txn,
+        orders::Channels(&state.settings.redis_prefix).ops(),
+        json!({"type": "volunteer_duty", "volunteer_id": id.to_string(), "on_duty": body.0.on_duty}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     crate::location::changed(&state, &[id]).await?;
     Ok(HttpResponse::Ok().json(json!({"on_duty": body.0.on_duty})))
 }
