@@ -353,17 +353,34 @@ impl Dispatcher {
             fresh: true,
         }];
         Self::write_waves_on(db, state, &planned, Some(announce), now).await?;
-        let ts = now.timestamp();
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.extend(planned[0].picks.iter().map(|(id, _)| *id));
-        }
+        let offers = self.note_offers(&planned, now.timestamp());
+        metrics::counter!("dispatch_offers_total").increment(offers as u64);
+        Ok(())
+    }
+
+    /// After waves are written: their volunteers hold an open offer (skipped
+    /// until it is answered) and were paged at `ts` (fairness, hourly cap).
+    /// Returns how many offers went out.
+    fn note_offers<'a, 'o: 'a>(
+        &self,
+        waves: impl IntoIterator<Item = &'a Planned<'o>>,
+        ts: i64,
+    ) -> usize {
+        let mut offers = 0;
+        // Lock order everywhere: index, then pending.
         if let Ok(mut index) = self.index.lock() {
-            for (id, _) in &planned[0].picks {
-                let _ = index.record_offer(*id, ts);
+            let mut pending = self.pending.lock().ok();
+            for w in waves {
+                if let Some(p) = pending.as_mut() {
+                    p.extend(w.picks.iter().map(|(id, _)| *id));
+                }
+                offers += w.picks.len();
+                for (id, _) in &w.picks {
+                    let _ = index.record_offer(*id, ts);
+                }
             }
         }
-        metrics::counter!("dispatch_offers_total").increment(planned[0].picks.len() as u64);
-        Ok(())
+        offers
     }
 
     /// Where the index thinks a volunteer is.
@@ -631,19 +648,12 @@ impl Dispatcher {
         }
         for chunk in planned.chunks(200) {
             let written = self.write_waves(state, chunk, now).await?;
-            if let Ok(mut index) = self.index.lock() {
-                let mut pending = self.pending.lock().ok();
-                for w in chunk.iter().filter(|w| written.contains(&w.order.id)) {
-                    if let Some(p) = pending.as_mut() {
-                        p.extend(w.picks.iter().map(|(id, _)| *id));
-                    }
-                    report.waves += 1;
-                    report.offers += w.picks.len();
-                    for (id, _) in &w.picks {
-                        let _ = index.record_offer(*id, ts);
-                    }
-                }
-            }
+            let done: Vec<&Planned<'_>> = chunk
+                .iter()
+                .filter(|w| written.contains(&w.order.id))
+                .collect();
+            report.waves += done.len();
+            report.offers += self.note_offers(done, ts);
         }
         Ok(())
     }

@@ -274,7 +274,7 @@
       el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "1", max: "10", value: String(v.capacity) }),
       el("p", { class: "error", "data-error-for": "capacity", role: "alert" }),
       el("label", { class: "switch" }, el("input", { type: "checkbox", name: "is_leader", checked: v.is_leader }), ZD.t("co.vol.leader")),
-      el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save")), el("button", { type: "button", onclick: () => openOrderDialogClose() }, ZD.t("co.close"))),
+      el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save")), el("button", { type: "button", onclick: () => dialog.close() }, ZD.t("co.close"))),
       el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
     ZD.onSubmit(form, async (f) => {
       await ZD.api("PATCH", "/volunteers/" + v.id, {
@@ -289,7 +289,6 @@
     $("dlg-body").replaceChildren(el("h3", {}, v.display_name + " · " + v.phone), form);
     if (!dialog.open) dialog.showModal();
   }
-  function openOrderDialogClose() { dialog.close(); }
 
   ZD.onSubmit($("import-form"), async () => {
     const file = $("import-file").files[0];

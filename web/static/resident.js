@@ -147,8 +147,7 @@
     const o = card.order;
     if (!card.map) {
       card.map = L.map(card.mapBox, { zoomControl: false }).setView([o.lat, o.lon], 15);
-      card.map.attributionControl.setPrefix("Leaflet");
-      ZD.config().then((cfg) => L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution }).addTo(card.map));
+      ZD.tiles(card.map, card.mapBox);
       card.layer = L.layerGroup().addTo(card.map);
     }
     card.layer.clearLayers();

@@ -249,11 +249,10 @@
   // ---------- maps ----------
   let config = null;
   ZD.config = async () => (config = config || (await fetch("/app-config.json").then((r) => r.json())));
-  // A Leaflet map whose markers work without tiles: a note says when tiles fail.
-  ZD.map = async function (el, opts) {
+  // Adds the configured tiles to a map; a note under `el` says when they fail
+  // (the markers are vector shapes and work without them).
+  ZD.tiles = async function (map, el) {
     const cfg = await ZD.config();
-    const map = L.map(el, Object.assign({ zoomControl: true, attributionControl: true }, opts || {}))
-      .setView(cfg.map_center, (opts && opts.zoom) || 13);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     const tiles = L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution });
     let warned = false;
@@ -261,10 +260,16 @@
       if (warned) return;
       warned = true;
       el.parentElement.querySelectorAll(".map-note").forEach((n) => n.remove());
-      const note = ZD.el("p", { class: "map-note", role: "note" }, ZD.t("map.noTiles"));
-      el.insertAdjacentElement("afterend", note);
+      el.insertAdjacentElement("afterend", ZD.el("p", { class: "map-note", role: "note" }, ZD.t("map.noTiles")));
     });
     tiles.addTo(map);
+  };
+  // A Leaflet map at the configured centre, with tiles.
+  ZD.map = async function (el, opts) {
+    const cfg = await ZD.config();
+    const map = L.map(el, Object.assign({ zoomControl: true, attributionControl: true }, opts || {}))
+      .setView(cfg.map_center, (opts && opts.zoom) || 13);
+    await ZD.tiles(map, el);
     return map;
   };
   ZD.dot = (lat, lon, color, r, label) => {

@@ -22,7 +22,6 @@ use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
 use crate::services::points;
 use crate::services::roster::Errors;
-use crate::services::stats;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -699,11 +698,12 @@ async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiResult<Condit
     };
     errors.finish()?;
     if let Some(f) = from {
-        cond = cond.add(order::Column::CreatedAt.gte(stats::local_day_start(f)?));
+        cond = cond.add(order::Column::CreatedAt.gte(crate::clock::local_day_start(f)?));
     }
     if let Some(t) = to {
-        cond =
-            cond.add(order::Column::CreatedAt.lt(stats::local_day_start(t + Duration::days(1))?));
+        cond = cond.add(
+            order::Column::CreatedAt.lt(crate::clock::local_day_start(t + Duration::days(1))?),
+        );
     }
     if let Some(t) = team_id {
         if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {

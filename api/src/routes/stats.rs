@@ -142,7 +142,7 @@ pub async fn team_stats(
     errors.finish()?;
     let to = match to {
         Some(t) => t,
-        None => stats::local_today(state.clock.now())?,
+        None => crate::clock::local_today(state.clock.now())?,
     };
     let from = from.unwrap_or(to - Duration::days(29));
     if from > to {
@@ -174,7 +174,7 @@ pub async fn team_stats(
         .order_by_asc(team::Column::Name)
         .all(&state.db)
         .await?;
-    let (start, end) = stats::local_days(from, to)?;
+    let (start, end) = crate::clock::local_days(from, to)?;
     let mut figures = stats::team_figures(&state.db, start, end, scope.as_deref()).await?;
     let items = teams
         .into_iter()

@@ -3,7 +3,7 @@
 //! (order, volunteer) through the ledger's unique idempotency key.
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
@@ -207,8 +207,7 @@ impl Period {
 
     /// When the period started, in Beijing time (UTC+8), as UTC.
     pub fn start(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let cst = chrono::FixedOffset::east_opt(8 * 3600)?;
-        let local = now.with_timezone(&cst).date_naive();
+        let local = crate::clock::local_today(now).ok()?;
         let day = match self {
             Period::Week => {
                 local - Duration::days(i64::from(local.weekday().num_days_from_monday()))
@@ -216,9 +215,7 @@ impl Period {
             Period::Month => local.with_day(1)?,
             Period::All => return None,
         };
-        cst.from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .single()
-            .map(|d| d.with_timezone(&Utc))
+        crate::clock::local_day_start(day).ok()
     }
 }
 
@@ -501,6 +498,7 @@ pub async fn export_csv<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn rules() -> PointsSettings {
         PointsSettings {

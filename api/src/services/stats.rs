@@ -6,41 +6,13 @@
 //! belong to now. Days are China Standard Time (UTC+8), like the leaderboards.
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use uuid::Uuid;
 use zhongdui_domain::{OrderStatus, Role};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::services::orders::st;
-
-/// China Standard Time, the city's clock.
-fn china() -> ApiResult<FixedOffset> {
-    FixedOffset::east_opt(8 * 3600)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("UTC+8 is a valid offset")))
-}
-
-/// The calendar day (China time) that `now` falls on.
-pub fn local_today(now: DateTime<Utc>) -> ApiResult<NaiveDate> {
-    Ok(now.with_timezone(&china()?).date_naive())
-}
-
-/// 00:00 China time on `day`, as UTC.
-pub fn local_day_start(day: NaiveDate) -> ApiResult<DateTime<Utc>> {
-    china()?
-        .from_local_datetime(&day.and_time(NaiveTime::MIN))
-        .single()
-        .map(|d| d.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no midnight on {day}")))
-}
-
-/// `[from 00:00, the day after to 00:00)` in China time, as UTC instants.
-pub fn local_days(from: NaiveDate, to: NaiveDate) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
-    Ok((
-        local_day_start(from)?,
-        local_day_start(to + Duration::days(1))?,
-    ))
-}
 
 /// One team's figures for a period (see `routes::stats` for the definitions).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -257,15 +229,5 @@ mod tests {
         assert_eq!(s.sql, "a = $1 AND b IN ($2, $3)");
         let s = statement(DbBackend::Sqlite, "a = ?", vec![]);
         assert_eq!(s.sql, "a = ?");
-    }
-
-    #[test]
-    fn china_days() {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let (a, b) = local_days(d, d).unwrap();
-        assert_eq!(a.to_rfc3339(), "2026-02-28T16:00:00+00:00");
-        assert_eq!(b - a, Duration::days(1));
-        let late = Utc.with_ymd_and_hms(2026, 2, 28, 17, 0, 0).unwrap();
-        assert_eq!(local_today(late).unwrap(), d);
     }
 }
