@@ -118,6 +118,39 @@ impl Bus {
         }
     }
 
+    /// Publishes messages in order: one pipelined round trip to Redis. On
+    /// error some may have gone out; the caller publishes them all again
+    /// (clients drop duplicates by id).
+    pub async fn publish_all(&self, msgs: Vec<BusMessage>) -> Result<(), BusError> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        match &self.redis {
+            None => {
+                for m in msgs {
+                    let _ = self.local.send(Arc::new(m));
+                }
+                Ok(())
+            }
+            Some(_) => {
+                let mut conn = self
+                    .redis_conn()
+                    .ok_or_else(|| BusError("not connected to Redis".into()))?;
+                let mut pipe = redis::pipe();
+                for m in &msgs {
+                    let body = serde_json::to_string(m).map_err(|e| BusError(e.to_string()))?;
+                    pipe.publish(&m.channel, body).ignore();
+                }
+                let () = pipe
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| BusError(e.to_string()))?;
+                metrics::counter!("bus_published_total").increment(msgs.len() as u64);
+                Ok(())
+            }
+        }
+    }
+
     async fn maintain(
         bus: Arc<Bus>,
         client: redis::Client,

@@ -83,7 +83,8 @@ pub async fn report(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiRe
             out.push(transient(
                 ch.order(o.id),
                 json!({"type": "volunteer_position", "order_id": o.id.to_string(), "volunteer_id": volunteer_id.to_string(),
-                       "lat": at.lat(), "lon": at.lon(), "distance_m": distance}),
+                       "lat": at.lat(), "lon": at.lon(), "distance_m": distance,
+                       "resident_id": o.resident_id.map(|r| r.to_string())}),
             ));
         }
     }
@@ -93,10 +94,8 @@ pub async fn report(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiRe
             json!({"type": "volunteer_position", "volunteer_id": volunteer_id.to_string(), "lat": at.lat(), "lon": at.lon()}),
         ));
     }
-    for m in out {
-        if let Err(e) = state.bus.publish(m).await {
-            tracing::debug!(error = %e, "position not published");
-        }
+    if let Err(e) = state.bus.publish_all(out).await {
+        tracing::debug!(error = %e, "position not published");
     }
     Ok(true)
 }

@@ -1,19 +1,32 @@
 //! The outbox relay: publishes pushes written in the same transaction as the
 //! state change they announce, at least once, in order. While Redis is down
-//! the rows wait; when it is back they go out. Several processes may relay:
-//! on PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`.
+//! the rows wait; when it is back they go out.
+//!
+//! Each published row gets its publication number (`seq`), the event id
+//! clients see, in the order rows go out. Row ids cannot serve: they are
+//! allocated at insert, not at commit, so a higher id may commit (and be
+//! published) before a lower one, and a client resuming "after N" would skip
+//! the lower one. Relays are serialised (an advisory lock on PostgreSQL,
+//! which several processes share; a mutex in the process), so numbers
+//! increase in publication order across processes.
 use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, Statement, TransactionTrait,
 };
 
 use crate::bus::BusMessage;
 use crate::entities::outbox;
 use crate::error::ApiResult;
 use crate::state::AppState;
+
+/// Rows published per round.
+const BATCH: usize = 500;
+/// The advisory lock key that serialises relays across processes ("zdrelay").
+const RELAY_LOCK: i64 = 0x007a_6472_656c_6179;
 
 #[derive(FromQueryResult)]
 struct Row {
@@ -22,43 +35,102 @@ struct Row {
     payload: String,
 }
 
+#[derive(FromQueryResult)]
+struct Number {
+    n: i64,
+}
+
+/// `count` fresh publication numbers, increasing.
+async fn numbers(
+    last_handed_out: &mut i64,
+    txn: &DatabaseTransaction,
+    count: usize,
+) -> ApiResult<Vec<i64>> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let mut ns: Vec<i64> = Number::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            "SELECT nextval('outbox_seq') AS n FROM generate_series(1, $1)",
+            [i64::try_from(count).unwrap_or(i64::MAX).into()],
+        ))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| r.n)
+        .collect();
+        ns.sort_unstable();
+        return Ok(ns);
+    }
+    // SQLite serves one process: the relay mutex (held by the caller) keeps
+    // the last number handed out, which never goes back even if a round
+    // rolls back after publishing.
+    let last = Number::find_by_statement(Statement::from_string(
+        backend,
+        "SELECT COALESCE(MAX(seq), 0) AS n FROM outbox",
+    ))
+    .one(txn)
+    .await?
+    .map_or(0, |r| r.n);
+    let start = (*last_handed_out).max(last) + 1;
+    let end = start + i64::try_from(count).unwrap_or(i64::MAX - start);
+    *last_handed_out = end - 1;
+    Ok((start..end).collect())
+}
+
 /// Publishes up to 500 waiting rows; returns how many went out.
 pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED"
-        }
-        _ => {
-            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500"
-        }
-    };
+    let mut last_handed_out = state.relay_lock.lock().await;
     let txn = state.db.begin().await?;
-    let rows = Row::find_by_statement(Statement::from_string(backend, sql))
-        .all(&txn)
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [RELAY_LOCK.into()],
+        ))
         .await?;
-    let mut done = Vec::new();
-    for r in rows {
-        let data = serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
-        let msg = BusMessage {
-            id: Some(r.id),
-            channel: r.channel,
-            data,
-            origin: state.bus.origin,
-        };
-        if let Err(e) = state.bus.publish(msg).await {
-            tracing::debug!(error = %e, "relay paused");
-            break;
-        }
-        done.push(r.id);
     }
-    let n = done.len();
-    if n > 0 {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(outbox::Column::Id.is_in(done))
-            .exec(&txn)
-            .await?;
+    let rows = Row::find_by_statement(Statement::from_string(
+        backend,
+        format!(
+            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}"
+        ),
+    ))
+    .all(&txn)
+    .await?;
+    if rows.is_empty() {
+        txn.commit().await?;
+        return Ok(0);
+    }
+    let seqs = numbers(&mut last_handed_out, &txn, rows.len()).await?;
+    let mut cases = String::new();
+    let mut msgs = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for (r, seq) in rows.into_iter().zip(seqs) {
+        // Both numbers come from the database as integers: nothing a user wrote.
+        cases.push_str(&format!(" WHEN {} THEN {seq}", r.id));
+        ids.push(r.id);
+        msgs.push(BusMessage {
+            id: Some(seq),
+            channel: r.channel,
+            data: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
+            origin: state.bus.origin,
+        });
+    }
+    let n = msgs.len();
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::PublishedAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::Seq,
+            Expr::cust(format!("CASE id{cases} END")),
+        )
+        .filter(outbox::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?;
+    if let Err(e) = state.bus.publish_all(msgs).await {
+        tracing::debug!(error = %e, "relay paused");
+        txn.rollback().await?;
+        return Ok(0);
     }
     txn.commit().await?;
     Ok(n)
@@ -90,7 +162,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         }
         loop {
             match relay_once(&state).await {
-                Ok(500) => continue,
+                Ok(BATCH) => continue,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     break;

@@ -56,6 +56,7 @@ pub async fn prepare_with_clock(
         .map_err(|e| anyhow::anyhow!("loading the volunteer index: {e}"))?;
     tracing::info!(volunteers = indexed, "volunteer index loaded");
     let (shutdown, _) = tokio::sync::watch::channel(false);
+    let settings_prefix = settings.redis_prefix.clone();
     let bus = match &settings.redis_url {
         Some(url) => Bus::redis(
             url.expose_secret(),
@@ -73,6 +74,8 @@ pub async fn prepare_with_clock(
         shutdown,
         bus,
         relay_wake: tokio::sync::Notify::new(),
+        relay_lock: tokio::sync::Mutex::new(0),
+        hub: crate::hub::Hub::new(&settings_prefix),
         location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),
     }))
 }
@@ -118,6 +121,11 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         tokio::spawn(Dispatcher::run(state.clone(), state.shutdown.subscribe()));
     }
     tokio::spawn(crate::relay::run(state.clone(), state.shutdown.subscribe()));
+    tokio::spawn(crate::hub::Hub::run(
+        state.hub.clone(),
+        state.bus.subscribe(),
+        state.shutdown.subscribe(),
+    ));
     tokio::spawn(crate::location::follow(
         state.clone(),
         state.shutdown.subscribe(),

@@ -28,6 +28,11 @@ pub struct Shared {
     pub bus: Arc<Bus>,
     /// Wakes the outbox relay after a commit.
     pub relay_wake: tokio::sync::Notify,
+    /// Serialises this process's relay rounds; holds the last publication
+    /// number handed out on SQLite.
+    pub relay_lock: tokio::sync::Mutex<i64>,
+    /// Routes bus messages to this process's WebSocket sessions.
+    pub hub: std::sync::Arc<crate::hub::Hub>,
     /// Last position report per volunteer (rate limit), and last ops-feed position.
     /// A std lock: nothing awaits while holding it.
     pub location_gate: std::sync::Mutex<

@@ -5,7 +5,7 @@
 //! message carries the outbox `id` when it has one; a client that reconnects
 //! with `?last_event_id=N` first receives what it missed. Heartbeats every
 //! 15 s; a client silent for 45 s, or too slow to keep up, is disconnected.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,7 +14,6 @@ use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 use zhongdui_domain::{GeoPoint, Role};
 
@@ -22,6 +21,7 @@ use crate::auth::AuthUser;
 use crate::bus::BusMessage;
 use crate::entities::{order, outbox};
 use crate::error::{ApiError, ApiResult};
+use crate::hub::Listen;
 use crate::services::orders::Channels;
 use crate::state::AppState;
 
@@ -36,53 +36,23 @@ pub struct WsQuery {
     pub last_event_id: Option<i64>,
 }
 
-/// What a session listens to.
+/// Who a session serves, and so what it listens to.
 struct Scope {
     user: AuthUser,
     prefix: String,
-    /// Resident: orders known to be theirs / not theirs.
-    mine: HashSet<Uuid>,
-    not_mine: HashSet<Uuid>,
 }
 
 impl Scope {
-    fn fixed_channels(&self) -> Vec<String> {
+    /// The hub keys: a volunteer's own channel, the ops feed for staff, and
+    /// for a resident the channels of their orders (routed by the
+    /// `resident_id` the pushes carry, so new orders need no re-subscription).
+    fn listens(&self) -> Vec<Listen> {
         let ch = Channels(&self.prefix);
         match self.user.role {
-            Role::Volunteer => vec![ch.volunteer(self.user.id.as_uuid())],
-            Role::Coordinator | Role::Admin => vec![ch.ops()],
-            Role::Resident => self.mine.iter().map(|o| ch.order(*o)).collect(),
+            Role::Volunteer => vec![Listen::Channel(ch.volunteer(self.user.id.as_uuid()))],
+            Role::Coordinator | Role::Admin => vec![Listen::Channel(ch.ops())],
+            Role::Resident => vec![Listen::Resident(self.user.id.as_uuid())],
         }
-    }
-
-    async fn wants(&mut self, state: &AppState, channel: &str) -> bool {
-        if self.fixed_channels().iter().any(|c| c == channel) {
-            return true;
-        }
-        if self.user.role != Role::Resident {
-            return false;
-        }
-        let Some(rest) = channel.strip_prefix(&format!("{}:order:", self.prefix)) else {
-            return false;
-        };
-        let Ok(id) = rest.parse::<Uuid>() else {
-            return false;
-        };
-        if self.not_mine.contains(&id) {
-            return false;
-        }
-        let theirs = order::Entity::find_by_id(id)
-            .one(&state.db)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|o| o.resident_id == Some(self.user.id.as_uuid()));
-        if theirs {
-            self.mine.insert(id);
-        } else {
-            self.not_mine.insert(id);
-        }
-        theirs
     }
 }
 
@@ -120,7 +90,12 @@ pub async fn connect(
 }
 
 async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<BusMessage>> {
-    let mut channels = scope.fixed_channels();
+    let ch = Channels(&scope.prefix);
+    let mut channels = match scope.user.role {
+        Role::Volunteer => vec![ch.volunteer(scope.user.id.as_uuid())],
+        Role::Coordinator | Role::Admin => vec![ch.ops()],
+        Role::Resident => Vec::new(),
+    };
     if scope.user.role == Role::Resident {
         let recent: Vec<Uuid> = order::Entity::find()
             .select_only()
@@ -139,17 +114,19 @@ async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<Bu
     if channels.is_empty() {
         return Ok(Vec::new());
     }
+    // Published rows after `after`, in publication order; rows not yet
+    // published arrive live (the session subscribed before replaying).
     let rows = outbox::Entity::find()
-        .filter(outbox::Column::Id.gt(after))
+        .filter(outbox::Column::Seq.gt(after))
         .filter(outbox::Column::Channel.is_in(channels))
-        .order_by_asc(outbox::Column::Id)
+        .order_by_asc(outbox::Column::Seq)
         .limit(1000)
         .all(&state.db)
         .await?;
     Ok(rows
         .into_iter()
         .map(|r| BusMessage {
-            id: Some(r.id),
+            id: r.seq,
             channel: r.channel,
             data: serde_json::from_str(&r.payload).unwrap_or_default(),
             origin: state.bus.origin,
@@ -165,14 +142,12 @@ async fn run_session(
     stream: actix_ws::MessageStream,
 ) {
     let mut stream = stream.max_frame_size(16 * 1024).aggregate_continuations();
-    // Subscribe before replaying, so nothing falls between the two.
-    let mut rx = state.bus.subscribe();
-    let mut scope = Scope {
+    let scope = Scope {
         user,
         prefix: state.settings.redis_prefix.clone(),
-        mine: HashSet::new(),
-        not_mine: HashSet::new(),
     };
+    // Subscribe before replaying, so nothing falls between the two.
+    let mut rx = state.hub.subscribe(scope.listens());
     metrics::gauge!("ws_sessions").increment(1.0);
     let mut last_sent = last_event_id.unwrap_or(0);
     let hello = json!({"type": "hello", "user_id": scope.user.id.to_string(), "role": scope.user.role.code(),
@@ -227,11 +202,10 @@ async fn run_session(
                 Some(Err(_)) => break "protocol error",
             },
             msg = rx.recv() => match msg {
-                Ok(m) => {
+                Some(m) => {
+                    // Event ids increase in publication order: a lower one
+                    // was already sent (by the replay, or a second publication).
                     if m.id.is_some_and(|id| id <= last_sent) {
-                        continue;
-                    }
-                    if !scope.wants(&state, &m.channel).await {
                         continue;
                     }
                     if m.data["type"] == "volunteer_position" && scope.user.role.is_staff() {
@@ -250,12 +224,7 @@ async fn run_session(
                         break "closed";
                     }
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::info!(missed = n, "dropping a slow WebSocket client");
-                    metrics::counter!("ws_slow_clients_dropped_total").increment(1);
-                    break "too slow: reconnect with last_event_id";
-                }
-                Err(RecvError::Closed) => break "bus closed",
+                None => break "too slow: reconnect with last_event_id",
             }
         }
     };

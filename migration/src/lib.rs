@@ -11,6 +11,7 @@ mod m20261123_000003_orders;
 mod m20261123_000004_points;
 mod m20261123_000005_outbox;
 mod m20261123_000006_stats_indexes;
+mod m20261124_000007_outbox_seq;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_points::Migration),
             Box::new(m20261123_000005_outbox::Migration),
             Box::new(m20261123_000006_stats_indexes::Migration),
+            Box::new(m20261124_000007_outbox_seq::Migration),
         ]
     }
 }

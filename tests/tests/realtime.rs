@@ -166,6 +166,62 @@ async fn live_offers_and_resume(app: &TestApp) {
 
 both_backends!(websocket_pushes, live_offers_and_resume);
 
+/// Row ids are taken when a transaction inserts, not when it commits: a push
+/// with a lower id can commit after one with a higher id was published. The
+/// event id clients see is the publication number, so neither the live
+/// session (which drops ids it has passed) nor a resume skips the late one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_commits_late_is_neither_dropped_nor_skipped_on_resume() {
+    use sea_orm::TransactionTrait;
+    use zhongdui_api::services::orders::{Channels, push};
+
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "云岩应急救援二队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["patrol"], &[(LAT, LON)])
+        .await;
+    let (vid, vtoken) = &vs[0];
+    let channel = Channels(&app.state.settings.redis_prefix).volunteer(vid.parse().unwrap());
+    let mut live = app.ws(vtoken, None).await;
+
+    let now = chrono::Utc::now();
+    let slow = app.state.db.begin().await.unwrap();
+    push(&slow, channel.clone(), json!({"type": "late", "n": 1}), now)
+        .await
+        .unwrap();
+    let quick = app.state.db.begin().await.unwrap();
+    push(
+        &quick,
+        channel.clone(),
+        json!({"type": "early", "n": 2}),
+        now,
+    )
+    .await
+    .unwrap();
+    quick.commit().await.unwrap();
+    zhongdui_api::relay::relay_once(&app.state).await.unwrap();
+    let early = live.next_of("early", WAIT).await.expect("published");
+    slow.commit().await.unwrap();
+    zhongdui_api::relay::relay_once(&app.state).await.unwrap();
+    let late = live
+        .next_of("late", WAIT)
+        .await
+        .expect("the late commit reaches the live session");
+    let (e, l) = (early["id"].as_i64().unwrap(), late["id"].as_i64().unwrap());
+    assert!(l > e, "event ids follow publication: {e} then {l}");
+
+    // A phone that saw only the early one resumes after it: the late one comes.
+    live.close().await;
+    let mut again = app.ws(vtoken, Some(e)).await;
+    let replayed = again
+        .next_of("late", WAIT)
+        .await
+        .expect("replayed on resume");
+    assert_eq!(replayed["id"], late["id"]);
+    app.cleanup().await;
+}
+
 /// A Redis server of our own on a free port, so a test can stop and start it.
 struct PrivateRedis {
     child: Option<std::process::Child>,

@@ -10,6 +10,8 @@ pub struct Model {
     pub attempts: i32,
     pub created_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+    /// The publication number: the event id clients see (set by the relay).
+    pub seq: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -214,8 +214,10 @@ pub async fn transition<C: ConnectionTrait>(
     )
     .await?;
     let ch = Channels(prefix);
+    // `resident_id` routes the order channel's pushes to the resident's sessions.
     let msg = json!({"type": "order_status", "order_id": o.id.to_string(), "code": o.code,
-                     "status": to.code(), "from": from.code(), "data": data});
+                     "status": to.code(), "from": from.code(), "data": data,
+                     "resident_id": o.resident_id.map(|r| r.to_string())});
     push(db, ch.order(o.id), msg.clone(), now).await?;
     push(db, ch.ops(), msg, now).await?;
     load(db, o.id).await
@@ -568,7 +570,7 @@ pub async fn claim<C: ConnectionTrait>(
         db,
         ch.order(order_id),
         json!({"type": "volunteer_assigned", "order_id": order_id.to_string(), "volunteer_id": volunteer_id.to_string(),
-               "filled": o.filled, "headcount": o.headcount}),
+               "filled": o.filled, "headcount": o.headcount, "resident_id": o.resident_id.map(|r| r.to_string())}),
         now,
     )
     .await?;
