@@ -11,7 +11,7 @@
 //! increase in publication order across processes.
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
@@ -36,34 +36,56 @@ struct Row {
 }
 
 #[derive(FromQueryResult)]
+struct Numbered {
+    seq: i64,
+    channel: String,
+    payload: String,
+}
+
+#[derive(FromQueryResult)]
 struct Number {
     n: i64,
 }
 
-/// `count` fresh publication numbers, increasing.
-async fn numbers(
+/// PostgreSQL: numbers the waiting rows from the `outbox_seq` sequence (which
+/// never hands a number out twice, even when this round rolls back after
+/// publishing) and marks them published, in one statement.
+async fn claim_postgres(txn: &DatabaseTransaction, now: DateTime<Utc>) -> ApiResult<Vec<Numbered>> {
+    let sql = format!(
+        "WITH batch AS (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}), \
+         numbered AS (SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM batch ORDER BY id) b) \
+         UPDATE outbox o SET seq = numbered.seq, published_at = $1 FROM numbered WHERE o.id = numbered.id \
+         RETURNING o.seq, o.channel, o.payload"
+    );
+    Ok(Numbered::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [now.into()],
+    ))
+    .all(txn)
+    .await?)
+}
+
+/// SQLite serves one process: the relay mutex (held by the caller) keeps the
+/// last number handed out, which never goes back even if a round rolls back
+/// after publishing.
+async fn claim_sqlite(
     last_handed_out: &mut i64,
     txn: &DatabaseTransaction,
-    count: usize,
-) -> ApiResult<Vec<i64>> {
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Numbered>> {
     let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let mut ns: Vec<i64> = Number::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            "SELECT nextval('outbox_seq') AS n FROM generate_series(1, $1)",
-            [i64::try_from(count).unwrap_or(i64::MAX).into()],
-        ))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|r| r.n)
-        .collect();
-        ns.sort_unstable();
-        return Ok(ns);
+    let rows = Row::find_by_statement(Statement::from_string(
+        backend,
+        format!(
+            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}"
+        ),
+    ))
+    .all(txn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    // SQLite serves one process: the relay mutex (held by the caller) keeps
-    // the last number handed out, which never goes back even if a round
-    // rolls back after publishing.
     let last = Number::find_by_statement(Statement::from_string(
         backend,
         "SELECT COALESCE(MAX(seq), 0) AS n FROM outbox",
@@ -71,10 +93,32 @@ async fn numbers(
     .one(txn)
     .await?
     .map_or(0, |r| r.n);
-    let start = (*last_handed_out).max(last) + 1;
-    let end = start + i64::try_from(count).unwrap_or(i64::MAX - start);
-    *last_handed_out = end - 1;
-    Ok((start..end).collect())
+    let mut next = (*last_handed_out).max(last);
+    let mut cases = String::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        next += 1;
+        // Both numbers are integers from the database: nothing a user wrote.
+        cases.push_str(&format!(" WHEN {} THEN {next}", r.id));
+        ids.push(r.id);
+        out.push(Numbered {
+            seq: next,
+            channel: r.channel,
+            payload: r.payload,
+        });
+    }
+    *last_handed_out = next;
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::PublishedAt, Expr::value(now))
+        .col_expr(
+            outbox::Column::Seq,
+            Expr::cust(format!("CASE id{cases} END")),
+        )
+        .filter(outbox::Column::Id.is_in(ids))
+        .exec(txn)
+        .await?;
+    Ok(out)
 }
 
 /// Publishes up to 500 waiting rows; returns how many went out.
@@ -82,51 +126,33 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
     let mut last_handed_out = state.relay_lock.lock().await;
     let txn = state.db.begin().await?;
-    if backend == DbBackend::Postgres {
+    let now = Utc::now();
+    let mut rows = if backend == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
             "SELECT pg_advisory_xact_lock($1)",
             [RELAY_LOCK.into()],
         ))
         .await?;
-    }
-    let rows = Row::find_by_statement(Statement::from_string(
-        backend,
-        format!(
-            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}"
-        ),
-    ))
-    .all(&txn)
-    .await?;
+        claim_postgres(&txn, now).await?
+    } else {
+        claim_sqlite(&mut last_handed_out, &txn, now).await?
+    };
     if rows.is_empty() {
         txn.commit().await?;
         return Ok(0);
     }
-    let seqs = numbers(&mut last_handed_out, &txn, rows.len()).await?;
-    let mut cases = String::new();
-    let mut msgs = Vec::with_capacity(rows.len());
-    let mut ids = Vec::with_capacity(rows.len());
-    for (r, seq) in rows.into_iter().zip(seqs) {
-        // Both numbers come from the database as integers: nothing a user wrote.
-        cases.push_str(&format!(" WHEN {} THEN {seq}", r.id));
-        ids.push(r.id);
-        msgs.push(BusMessage {
-            id: Some(seq),
+    rows.sort_unstable_by_key(|r| r.seq);
+    let n = rows.len();
+    let msgs = rows
+        .into_iter()
+        .map(|r| BusMessage {
+            id: Some(r.seq),
             channel: r.channel,
             data: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
             origin: state.bus.origin,
-        });
-    }
-    let n = msgs.len();
-    outbox::Entity::update_many()
-        .col_expr(outbox::Column::PublishedAt, Expr::value(Utc::now()))
-        .col_expr(
-            outbox::Column::Seq,
-            Expr::cust(format!("CASE id{cases} END")),
-        )
-        .filter(outbox::Column::Id.is_in(ids))
-        .exec(&txn)
-        .await?;
+        })
+        .collect();
     if let Err(e) = state.bus.publish_all(msgs).await {
         tracing::debug!(error = %e, "relay paused");
         txn.rollback().await?;

@@ -7,6 +7,9 @@
 //! orders open-loop at a fixed rate and reports:
 //! - create → first offers written (database timestamps),
 //! - create → offer received on the volunteer's socket (with `--sockets`),
+//!   from two starts: the client sending `POST /orders` (includes the HTTP
+//!   round trip and any queueing in front of the handler), and the order's
+//!   `created_at` as the server stamped it (same host, same clock),
 //! - offers lost (orders whose offer never reached a socket).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Parser;
@@ -207,7 +210,8 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
-    let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let received: Arc<Mutex<HashMap<String, (Instant, SystemTime)>>> =
+        Arc::new(Mutex::new(HashMap::new()));
     let offers_seen = Arc::new(AtomicU64::new(0));
     if args.sockets {
         eprintln!("connecting {} volunteer sockets …", vols.len());
@@ -233,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
                     if v["type"] != "offer" {
                         continue;
                     }
-                    let at = Instant::now();
+                    let at = (Instant::now(), SystemTime::now());
                     seen.fetch_add(1, Ordering::Relaxed);
                     let order = v["order_id"].as_str().unwrap_or_default().to_owned();
                     received.lock().unwrap().entry(order).or_insert(at);
@@ -343,17 +347,37 @@ async fn main() -> anyhow::Result<()> {
     let n_written = written.len();
     summary("create → first offers written (DB)", written);
     if args.sockets {
-        let received = received.lock().unwrap();
+        let received = received.lock().unwrap().clone();
         let lat: Vec<f64> = created
             .iter()
             .filter_map(|(id, t0, _)| {
                 received
                     .get(id)
-                    .map(|r| r.duration_since(*t0).as_secs_f64() * 1000.0)
+                    .map(|r| r.0.duration_since(*t0).as_secs_f64() * 1000.0)
             })
             .collect();
         let lost = n_written.saturating_sub(lat.len());
-        summary("create → offer received on socket", lat);
+        summary("POST sent → offer received on socket", lat);
+        let stamped = sqlx::query(
+            "SELECT id::text, (EXTRACT(EPOCH FROM created_at) * 1000000.0)::int8 FROM orders",
+        )
+        .fetch_all(&mut db)
+        .await?;
+        let from_created: Vec<f64> = stamped
+            .iter()
+            .filter_map(|r| {
+                let (_, wall) = received.get(&r.get::<String, _>(0))?;
+                let micros = wall
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .ok()?
+                    .as_micros() as i64;
+                Some((micros - r.get::<i64, _>(1)) as f64 / 1000.0)
+            })
+            .collect();
+        summary(
+            "created_at (server) → offer received on socket",
+            from_created,
+        );
         println!(
             "\norders with offers written: {n_written}; offer messages received: {}; orders whose offer never arrived: {lost}",
             offers_seen.load(Ordering::Relaxed)
