@@ -6,9 +6,10 @@
 //! clients see, in the order rows go out. Row ids cannot serve: they are
 //! allocated at insert, not at commit, so a higher id may commit (and be
 //! published) before a lower one, and a client resuming "after N" would skip
-//! the lower one. Relays are serialised (an advisory lock on PostgreSQL,
-//! which several processes share; a mutex in the process), so numbers
-//! increase in publication order across processes.
+//! the lower one. Relay rounds are serialised (an advisory lock on
+//! PostgreSQL, which several processes share; a mutex in the process), so
+//! numbers increase in publication order across processes; and on
+//! PostgreSQL one process at a time runs them (see [`run`]).
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -128,9 +129,17 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let txn = state.db.begin().await?;
     let now = Utc::now();
     let mut rows = if backend == DbBackend::Postgres {
+        // One relay at a time across processes. And index lookups, whatever the
+        // table's statistics say: the rows a round publishes leave dead entries
+        // in the waiting index, which an index scan marks and skips from then
+        // on, while sequential, bitmap, merge or hash plans read every row,
+        // dead or alive, on every round. A fresh or busy outbox (stale
+        // statistics) got those plans and read millions of rows under load.
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT pg_advisory_xact_lock($1)",
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), \
+                    set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true), \
+                    pg_advisory_xact_lock($1)",
             [RELAY_LOCK.into()],
         ))
         .await?;
@@ -171,20 +180,112 @@ pub async fn prune(state: &AppState, keep: chrono::Duration) -> ApiResult<u64> {
     Ok(res.rows_affected)
 }
 
-/// Relays until shutdown: at once when woken, and every 100 ms.
+/// The session-level advisory lock held by the process that relays ("zdlead").
+const LEADER_LOCK: i64 = 0x7a64_6c65_6164;
+
+type Held = sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>;
+
+/// Whether this process relays. On PostgreSQL one process at a time does: it
+/// holds a connection with the leader lock (released when the process or
+/// its connection dies, and another takes over within a second). The others
+/// only forward their wake-ups to it over the bus. This saves rounds (every
+/// round publishes what all processes committed) and the waiting on the
+/// round lock, which under load cost more than the rounds themselves.
+enum Lead {
+    Follower,
+    /// SQLite: one process, always relaying.
+    Alone,
+    Leader(Held),
+}
+
+impl Lead {
+    fn relays(&self) -> bool {
+        !matches!(self, Lead::Follower)
+    }
+}
+
+async fn try_lead(state: &AppState) -> Lead {
+    if state.db.get_database_backend() != DbBackend::Postgres {
+        return Lead::Alone;
+    }
+    let Ok(mut conn) = state.db.get_postgres_connection_pool().acquire().await else {
+        return Lead::Follower;
+    };
+    let got: Result<(bool,), _> = sea_orm::sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+        .bind(LEADER_LOCK)
+        .fetch_one(&mut *conn)
+        .await;
+    match got {
+        Ok((true,)) => {
+            tracing::info!("this process relays the outbox");
+            Lead::Leader(conn)
+        }
+        _ => Lead::Follower,
+    }
+}
+
+/// Relays until shutdown: at once when woken (here, or by a follower), and
+/// every 100 ms.
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut prune_every = tokio::time::interval(Duration::from_secs(600));
+    let mut elect = tokio::time::interval(Duration::from_secs(1));
+    let mut bus = state.bus.subscribe();
+    let wake_channel = format!("{}:relay", state.settings.redis_prefix);
+    let mut lead = try_lead(&state).await;
+    // An interval, not a sleep: bus traffic must not keep postponing it.
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Duration::from_millis(100);
     loop {
+        let mut woken_here = false;
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = state.relay_wake.notified() => {}
-            _ = tokio::time::sleep(backoff) => {}
+            _ = state.relay_wake.notified() => woken_here = true,
+            m = bus.recv() => match m {
+                Ok(m) if m.channel == wake_channel && lead.relays() => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                _ => continue,
+            },
+            _ = poll.tick() => {}
+            _ = elect.tick() => {
+                lead = match lead {
+                    Lead::Follower => try_lead(&state).await,
+                    Lead::Leader(conn) if state.db.get_postgres_connection_pool().is_closed() => {
+                        // The pool is closing and waits for this connection.
+                        let _ = conn.close().await;
+                        Lead::Follower
+                    }
+                    Lead::Leader(mut conn) => {
+                        if sea_orm::sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok() {
+                            Lead::Leader(conn)
+                        } else {
+                            tracing::warn!("lost the relay's leader connection");
+                            try_lead(&state).await
+                        }
+                    }
+                    Lead::Alone => Lead::Alone,
+                };
+                metrics::gauge!("outbox_relay_leader").set(if lead.relays() { 1.0 } else { 0.0 });
+            }
             _ = prune_every.tick() => {
                 if let Err(e) = prune(&state, chrono::Duration::hours(24)).await {
                     tracing::warn!(error = %e, "outbox prune failed");
                 }
             }
+        }
+        if !lead.relays() {
+            if woken_here {
+                let nudge = BusMessage {
+                    id: None,
+                    channel: wake_channel.clone(),
+                    data: serde_json::json!({"type": "relay"}),
+                    origin: state.bus.origin,
+                };
+                if let Err(e) = state.bus.publish_all(vec![nudge]).await {
+                    tracing::debug!(error = %e, "could not wake the relaying process");
+                }
+            }
+            continue;
         }
         loop {
             match relay_once(&state).await {
@@ -195,10 +296,15 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay failed");
+                    tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
                     break;
                 }
             }
         }
+    }
+    if let Lead::Leader(conn) = lead {
+        // Closing the connection releases the leader lock at once.
+        let _ = conn.close().await;
     }
 }

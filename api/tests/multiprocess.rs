@@ -1,7 +1,8 @@
 //! Two real api processes on one PostgreSQL and one Redis: an order placed
 //! through A is offered to a volunteer connected to B; a position sent to A
 //! moves the volunteer in B's index; concurrent claims through A and B never
-//! double-assign.
+//! double-assign; one process relays the outbox, and when it dies the other
+//! takes over.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -273,7 +274,59 @@ async fn two_processes_one_city() {
     .await;
     assert_eq!(detail["filled"], 1);
 
-    drop((_a, _b));
+    // One process relays the outbox; when it dies the other takes over and
+    // pushes still arrive.
+    let leads = |base: String| {
+        let c = c.clone();
+        async move {
+            let text = c
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            text.lines().any(|l| l.trim() == "outbox_relay_leader 1")
+        }
+    };
+    let (a_leads, b_leads) = (leads(a.clone()).await, leads(b.clone()).await);
+    assert!(
+        a_leads ^ b_leads,
+        "exactly one process relays: A {a_leads}, B {b_leads}"
+    );
+    let (leader, survivor_proc, survivor) = if a_leads { (_a, _b, b) } else { (_b, _a, a) };
+    drop(leader);
+    let mut sockets = Vec::new();
+    for (_, token) in &vols {
+        let mut req = format!("{}/api/v1/ws", survivor.replacen("http", "ws", 1))
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        sockets.push(tokio_tungstenite::connect_async(req).await.unwrap().0);
+    }
+    let (s, second) = call(&c, Method::POST, format!("{survivor}/api/v1/orders"), Some(&admin),
+        Some(json!({"category": "patrol", "lat": 27.5615, "lon": 120.5605, "address": "龙金大道", "description": "再巡", "urgency": "low"}))).await;
+    assert_eq!(s, 201, "{second}");
+    let offered = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut merged = futures_util::stream::select_all(sockets);
+        while let Some(Ok(msg)) = merged.next().await {
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "offer" {
+                    return v;
+                }
+            }
+        }
+        Value::Null
+    })
+    .await
+    .expect("the survivor relays once the leader is gone");
+    assert_eq!(offered["order_id"], second["id"]);
+    assert!(leads(survivor.clone()).await, "the survivor now relays");
+
+    drop(survivor_proc);
     let _ = admin_db
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await;

@@ -4,6 +4,7 @@
 //! writers a higher id can be published before a lower one; a client that
 //! resumes "after N" must not skip the lower one. Published rows keep their
 //! id as their number, so clients holding an old id resume where they were.
+//! A partial index serves the relay's look for waiting rows.
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
@@ -34,6 +35,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The relay's question ("what waits, oldest first") answered from an
+        // index holding only the waiting rows, not from every row's
+        // `published_at` (the old index kept entries of every published row
+        // until vacuum, and the relay read through them on every round).
+        db.execute_unprepared(
+            "CREATE INDEX idx_outbox_waiting ON outbox (id) WHERE published_at IS NULL",
+        )
+        .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             // A sequence never hands a number out twice, even when the relay's
             // transaction rolls back after publishing.
@@ -47,6 +56,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS idx_outbox_waiting")
+            .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             manager
                 .get_connection()

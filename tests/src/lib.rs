@@ -171,6 +171,8 @@ impl TestApp {
     /// the same database and clock: nothing in memory survives.
     pub async fn restart(mut self) -> TestApp {
         self.handle.stop(false).await;
+        // Its background loops stop too (they hold connections the pool waits for).
+        let _ = self.state.shutdown.send(true);
         let settings = self.state.settings.clone();
         let _ = self.state.db.clone().close().await;
         let state = server::prepare_with_clock(settings, std::sync::Arc::new(self.clock.clone()))
@@ -274,6 +276,7 @@ impl TestApp {
         let Some(name) = self.pg_database.clone() else {
             return;
         };
+        let _ = self.state.shutdown.send(true);
         let _ = self.state.db.clone().close().await;
         let admin = Database::connect(&postgres_base_url()).await.unwrap();
         let _ = admin

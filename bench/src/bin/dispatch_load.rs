@@ -58,6 +58,9 @@ struct Args {
     /// Category of the orders (`general` needs no skill, so every volunteer qualifies).
     #[arg(long, default_value = "general")]
     category: String,
+    /// Keep the load database afterwards (to inspect it); it is dropped by default.
+    #[arg(long)]
+    keep_db: bool,
 }
 
 struct Proc(Child);
@@ -358,6 +361,21 @@ async fn main() -> anyhow::Result<()> {
             .collect();
         let lost = n_written.saturating_sub(lat.len());
         summary("POST sent → offer received on socket", lat);
+        // The same, per second of the run (is the tail spread out or bunched?).
+        let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); args.seconds as usize + 1];
+        for (id, t0, _) in &created {
+            if let Some(r) = received.get(id) {
+                let sec = (t0.duration_since(start).as_secs() as usize).min(args.seconds as usize);
+                by_second[sec].push(r.0.duration_since(*t0).as_secs_f64() * 1000.0);
+            }
+        }
+        for (sec, v) in by_second
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+        {
+            summary(&format!("… second {sec}"), v);
+        }
         let stamped = sqlx::query(
             "SELECT id::text, (EXTRACT(EPOCH FROM created_at) * 1000000.0)::int8 FROM orders",
         )
@@ -400,6 +418,10 @@ async fn main() -> anyhow::Result<()> {
     println!("order statuses: {}", statuses.join(", "));
     drop(procs);
     drop(db);
+    if args.keep_db {
+        eprintln!("kept database {db_name}");
+        return Ok(());
+    }
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
     )))
