@@ -8,14 +8,17 @@ use zhongdui_migration::{Migrator, MigratorTrait};
 
 /// Opens a pool for `url`. SQLite gets WAL mode, a busy timeout and foreign
 /// keys; PostgreSQL a pool sized for a couple of cores.
-pub async fn connect(url: &SecretString) -> anyhow::Result<DatabaseConnection> {
+///
+/// `pool_min` connections stay open on PostgreSQL (opened in the background
+/// after connecting), at most 20.
+pub async fn connect(url: &SecretString, pool_min: u32) -> anyhow::Result<DatabaseConnection> {
     let url = url.expose_secret();
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(if is_sqlite { 8 } else { 20 })
-        .min_connections(1);
+        .min_connections(if is_sqlite { 1 } else { pool_min.clamp(1, 20) });
     let db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database ({})", redact(url)))?;

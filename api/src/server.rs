@@ -40,7 +40,7 @@ pub async fn prepare_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
-    let db = db::connect(&settings.database_url).await?;
+    let db = db::connect(&settings.database_url, settings.database_pool_min).await?;
     db::migrate(&db).await?;
     let tokens = TokenKeys::load(
         &db,

@@ -13,6 +13,9 @@ pub struct Settings {
     pub bind: String,
     /// `sqlite://…` or `postgres://…`. Default: `zhongdui.db` in the working directory.
     pub database_url: SecretString,
+    /// PostgreSQL connections each process keeps open even when idle, so the
+    /// first burst after a start does not wait for new connections (SQLite: 1).
+    pub database_pool_min: u32,
     /// `redis://…`; unset means the in-process bus.
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel.
@@ -180,6 +183,7 @@ impl Settings {
             .set_default("bind", "127.0.0.1:8080")?
             .set_default("database_url", "sqlite://zhongdui.db?mode=rwc")?
             .set_default("redis_prefix", "zd")?
+            .set_default("database_pool_min", 4)?
             .set_default("log.format", "text")?
             .set_default("log.level", "info")?
             .set_default("auth.token_ttl_minutes", 12 * 60)?

@@ -120,6 +120,8 @@ impl TestApp {
         settings.dispatch.background = false;
         // Position reports are rate-limited per volunteer; tests that need it set it.
         settings.dispatch.location_min_interval_ms = 0;
+        // Many test servers run at once on one PostgreSQL: open connections on demand.
+        settings.database_pool_min = 1;
         let (dir, pg_database, url) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
