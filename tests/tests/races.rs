@@ -132,3 +132,25 @@ async fn fifty_contenders_one_place_postgres() {
 async fn fifty_contenders_one_place_sqlite() {
     race(Backend::Sqlite, 5).await;
 }
+
+/// The first orders of a new day race to make the day's code sequence on
+/// PostgreSQL: every one of them gets a code, and no two the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_orders_of_a_day_all_get_distinct_codes() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    // Open the pool's connections first, so the calls below really overlap.
+    join_all((0..16).map(|_| app.state.db.execute_unprepared("SELECT pg_sleep(0.2)"))).await;
+    for ahead in 400..412 {
+        // A day no order has had yet on this database.
+        let day = chrono::Utc::now() + chrono::Duration::days(ahead);
+        let codes = join_all(
+            (0..16).map(|_| zhongdui_api::services::orders::next_code(&app.state.db, day)),
+        )
+        .await;
+        let mut codes: Vec<String> = codes.into_iter().map(|c| c.expect("a code")).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), 16, "{codes:?}");
+    }
+    app.cleanup().await;
+}

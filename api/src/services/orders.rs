@@ -249,8 +249,15 @@ pub async fn next_code<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> ApiRes
                 Ok(row) => row,
                 Err(_) => {
                     // First order of the day (on this database): make the sequence.
-                    db.execute_unprepared(&format!("CREATE SEQUENCE IF NOT EXISTS {seq}"))
-                        .await?;
+                    // Two requests may race here, and PostgreSQL's IF NOT EXISTS
+                    // does not stop the loser failing on the catalog's unique
+                    // index; the sequence exists either way, so carry on.
+                    if let Err(e) = db
+                        .execute_unprepared(&format!("CREATE SEQUENCE IF NOT EXISTS {seq}"))
+                        .await
+                    {
+                        tracing::debug!(error = %e, "order code sequence made by another request");
+                    }
                     db.query_one_raw(next).await?
                 }
             }

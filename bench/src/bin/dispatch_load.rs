@@ -171,7 +171,14 @@ async fn main() -> anyhow::Result<()> {
                 break rest.trim_end_matches('/').to_owned();
             }
         };
-        std::thread::spawn(move || for _ in lines {});
+        // The server logs to stdout: pass its warnings and errors on.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("ERROR") || line.contains("WARN") {
+                    eprintln!("[server] {line}");
+                }
+            }
+        });
         bases.push(base);
     }
 
