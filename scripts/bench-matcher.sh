@@ -55,7 +55,7 @@ fi
 # --- Runs --------------------------------------------------------------------
 log "machine: $(nproc) cores, $(uname -srm); $(date -u +%FT%TZ)"
 log "peer comparison: $VOLUNTEERS volunteers, $QUERIES queries per kind"
-cargo run -q --release -j "$JOBS" -p zhongdui-bench -- \
+cargo run -q --release -j "$JOBS" -p zhongdui-bench --bin zhongdui-bench -- \
   --volunteers "$VOLUNTEERS" --queries "$QUERIES"
 
 if [[ $PEERS_ONLY == 0 ]]; then
