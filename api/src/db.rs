@@ -2,7 +2,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use secrecy::{ExposeSecret, SecretString};
 use zhongdui_migration::{Migrator, MigratorTrait};
 
@@ -35,6 +38,19 @@ pub async fn connect(url: &SecretString, pool_min: u32) -> anyhow::Result<Databa
         }
     }
     Ok(db)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at once (`BEGIN IMMEDIATE`): a deferred transaction that reads first and
+/// writes later fails with `SQLITE_BUSY_SNAPSHOT` when another connection
+/// wrote in between, which the busy timeout cannot wait out; waiting for the
+/// lock up front can. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -424,7 +424,7 @@ impl Dispatcher {
         let ch = Channels(&state.settings.redis_prefix);
         let mut n = 0;
         for a in due {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let res = assignment::Entity::update_many()
                 .col_expr(assignment::Column::State, Expr::value(st::EXPIRED))
                 .col_expr(assignment::Column::RespondedAt, Expr::value(now))
@@ -665,7 +665,7 @@ impl Dispatcher {
         waves: &[Planned<'_>],
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let written = Self::write_waves_on(&txn, state, waves, None, now).await?;
         txn.commit().await?;
         Ok(written)
@@ -789,7 +789,7 @@ impl Dispatcher {
         o: &order::Model,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let fresh = orders::load(&txn, o.id).await?;
         if fresh.version != o.version || fresh.status != OrderStatus::Open.code() {
             txn.rollback().await?;
@@ -829,7 +829,7 @@ impl Dispatcher {
             .await?;
         let mut n = 0;
         for o in due {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let closed = orders::transition(
                 &txn,
                 &o,

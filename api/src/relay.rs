@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, Statement, TransactionTrait,
+    QueryFilter, Statement,
 };
 
 use crate::bus::BusMessage;
@@ -126,7 +126,7 @@ async fn claim_sqlite(
 pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
     let mut last_handed_out = state.relay_lock.lock().await;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let now = Utc::now();
     let mut rows = if backend == DbBackend::Postgres {
         // One relay at a time across processes. And index lookups, whatever the

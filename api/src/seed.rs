@@ -12,7 +12,6 @@ use rand_chacha::ChaCha8Rng;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 use zhongdui_domain::{Role, Skill};
@@ -316,7 +315,9 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
     );
     bar.set_message("teams");
 
-    let txn = db.begin().await.context("starting the seed transaction")?;
+    let txn = crate::db::begin_write(db)
+        .await
+        .context("starting the seed transaction")?;
     let do_nothing = || OnConflict::new().do_nothing().to_owned();
 
     // Admin and residents.

@@ -2,7 +2,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -74,7 +74,7 @@ pub async fn put_duty(
     let id = volunteer_only(&user)?;
     let now = state.clock.now();
     // The coordinators' live map follows duty changes.
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     volunteer::Entity::update_many()
         .col_expr(volunteer::Column::OnDuty, Expr::value(body.0.on_duty))
         .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
@@ -164,7 +164,7 @@ pub async fn accept(
     if a.deadline.is_some_and(|d| d <= now) {
         return Err(ApiError::Conflict("this offer has expired".to_owned()));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::claim(
         &txn,
         a.order_id,
@@ -192,7 +192,7 @@ pub async fn decline(
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let res = assignment::Entity::update_many()
         .col_expr(assignment::Column::State, Expr::value(st::DECLINED))
         .col_expr(assignment::Column::RespondedAt, Expr::value(now))

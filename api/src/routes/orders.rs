@@ -4,9 +4,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -542,7 +540,7 @@ pub async fn create_order(
         i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000),
     );
     let code = orders::next_code(&state.db, now).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (mut o, announce) = orders::new_order(
         code,
         new,
@@ -833,7 +831,7 @@ pub async fn grab(
             .and_then(|p| GeoPoint::parse(o.lat, o.lon).ok().map(|q| p.distance_m(&q))),
         _ => None,
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::claim(
         &txn,
         id,
@@ -902,7 +900,7 @@ pub async fn arrive(
         ));
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let res = assignment::Entity::update_many()
         .col_expr(
             assignment::Column::State,
@@ -996,7 +994,7 @@ pub async fn complete(
         )));
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let res = assignment::Entity::update_many()
         .col_expr(
             assignment::Column::State,
@@ -1113,7 +1111,7 @@ pub async fn cancel(
         .filter(|a| st::ACTIVE.contains(&a.state.as_str()))
         .map(|a| a.volunteer_id)
         .collect();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::cancel(
         &txn,
         &o,
@@ -1171,7 +1169,7 @@ pub async fn confirm(
     }
     let rating = i16::try_from(body.rating).unwrap_or(5);
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::transition(
         &txn,
         &o,
@@ -1249,7 +1247,7 @@ pub async fn assign(
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let prefix = state.settings.redis_prefix.clone();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if let Some(old) = replace {
         let a = assignment::Entity::find()
             .filter(assignment::Column::OrderId.eq(id))
@@ -1344,7 +1342,7 @@ pub async fn redispatch(
     let id: Uuid = parse_id("id", &id)?;
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::transition(
         &txn,
         &o,

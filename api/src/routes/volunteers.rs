@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -264,7 +264,7 @@ pub async fn create_volunteer(
         None => (generate_password(), true),
     };
     let hash = hash_password(password.clone()).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (id, _) = roster::upsert_volunteer(&txn, &spec, Some(hash), OnExisting::Conflict).await?;
     txn.commit().await?;
     crate::location::changed(&state, &[id.as_uuid()]).await?;
@@ -375,7 +375,7 @@ pub async fn update_volunteer(
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if spec != current {
         roster::upsert_volunteer(&txn, &spec, None, OnExisting::Update).await?;
     }

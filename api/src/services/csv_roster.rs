@@ -113,7 +113,7 @@ pub async fn import(
         lines: Vec::new(),
     };
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for record in reader.records() {
         report.total += 1;
         let record = match record {
