@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, PushKind, Value as RedisValue};
+use redis::{PushKind, Value as RedisValue};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
@@ -98,24 +98,7 @@ impl Bus {
 
     /// Publishes a message on its channel.
     pub async fn publish(&self, msg: BusMessage) -> Result<(), BusError> {
-        match &self.redis {
-            None => {
-                let _ = self.local.send(Arc::new(msg));
-                Ok(())
-            }
-            Some(_) => {
-                let mut conn = self
-                    .redis_conn()
-                    .ok_or_else(|| BusError("not connected to Redis".into()))?;
-                let body = serde_json::to_string(&msg).map_err(|e| BusError(e.to_string()))?;
-                let _: i64 = conn
-                    .publish(&msg.channel, body)
-                    .await
-                    .map_err(|e| BusError(e.to_string()))?;
-                metrics::counter!("bus_published_total").increment(1);
-                Ok(())
-            }
-        }
+        self.publish_all(vec![msg]).await
     }
 
     /// Publishes messages in order: one pipelined round trip to Redis. On

@@ -22,6 +22,7 @@ use sea_orm::{
 use crate::bus::BusMessage;
 use crate::entities::outbox;
 use crate::error::ApiResult;
+use crate::hub::Listen;
 use crate::state::AppState;
 
 /// Rows published per round.
@@ -87,14 +88,17 @@ async fn claim_sqlite(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let last = Number::find_by_statement(Statement::from_string(
-        backend,
-        "SELECT COALESCE(MAX(seq), 0) AS n FROM outbox",
-    ))
-    .one(txn)
-    .await?
-    .map_or(0, |r| r.n);
-    let mut next = (*last_handed_out).max(last);
+    if *last_handed_out == 0 {
+        // First round of this process: carry on from what is stored.
+        *last_handed_out = Number::find_by_statement(Statement::from_string(
+            backend,
+            "SELECT COALESCE(MAX(seq), 0) AS n FROM outbox",
+        ))
+        .one(txn)
+        .await?
+        .map_or(0, |r| r.n);
+    }
+    let mut next = *last_handed_out;
     let mut cases = String::new();
     let mut ids = Vec::with_capacity(rows.len());
     let mut out = Vec::with_capacity(rows.len());
@@ -229,8 +233,14 @@ async fn try_lead(state: &AppState) -> Lead {
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut prune_every = tokio::time::interval(Duration::from_secs(600));
     let mut elect = tokio::time::interval(Duration::from_secs(1));
-    let mut bus = state.bus.subscribe();
     let wake_channel = format!("{}:relay", state.settings.redis_prefix);
+    // Only the wake-ups, not every message on the bus.
+    let listen = || {
+        state
+            .hub
+            .subscribe(vec![Listen::Channel(wake_channel.clone())])
+    };
+    let mut wakes = listen();
     let mut lead = try_lead(&state).await;
     // An interval, not a sleep: bus traffic must not keep postponing it.
     let mut poll = tokio::time::interval(Duration::from_millis(100));
@@ -241,10 +251,12 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = state.relay_wake.notified() => woken_here = true,
-            m = bus.recv() => match m {
-                Ok(m) if m.channel == wake_channel && lead.relays() => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                _ => continue,
+            m = wakes.recv() => match m {
+                Some(_) if lead.relays() => {}
+                Some(_) => continue,
+                // The hub dropped us (too many wake-ups waiting): listen
+                // again, and relay now in case one was missed.
+                None => wakes = listen(),
             },
             _ = poll.tick() => {}
             _ = elect.tick() => {

@@ -56,7 +56,7 @@ pub async fn prepare_with_clock(
         .map_err(|e| anyhow::anyhow!("loading the volunteer index: {e}"))?;
     tracing::info!(volunteers = indexed, "volunteer index loaded");
     let (shutdown, _) = tokio::sync::watch::channel(false);
-    let settings_prefix = settings.redis_prefix.clone();
+    let hub = crate::hub::Hub::new(&settings.redis_prefix);
     let bus = match &settings.redis_url {
         Some(url) => Bus::redis(
             url.expose_secret(),
@@ -75,7 +75,7 @@ pub async fn prepare_with_clock(
         bus,
         relay_wake: tokio::sync::Notify::new(),
         relay_lock: tokio::sync::Mutex::new(0),
-        hub: crate::hub::Hub::new(&settings_prefix),
+        hub,
         location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),
     }))
 }

@@ -90,26 +90,25 @@ pub async fn connect(
 }
 
 async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<BusMessage>> {
-    let ch = Channels(&scope.prefix);
-    let mut channels = match scope.user.role {
-        Role::Volunteer => vec![ch.volunteer(scope.user.id.as_uuid())],
-        Role::Coordinator | Role::Admin => vec![ch.ops()],
-        Role::Resident => Vec::new(),
-    };
-    if scope.user.role == Role::Resident {
-        let recent: Vec<Uuid> = order::Entity::find()
-            .select_only()
-            .column(order::Column::Id)
-            .filter(order::Column::ResidentId.eq(scope.user.id.as_uuid()))
-            .order_by_desc(order::Column::CreatedAt)
-            .limit(100)
-            .into_tuple()
-            .all(&state.db)
-            .await?;
-        channels = recent
-            .into_iter()
-            .map(|o| Channels(&scope.prefix).order(o))
-            .collect();
+    let mut channels = Vec::new();
+    for key in scope.listens() {
+        match key {
+            Listen::Channel(c) => channels.push(c),
+            // A resident's channels are those of their recent orders.
+            Listen::Resident(resident) => {
+                let recent: Vec<Uuid> = order::Entity::find()
+                    .select_only()
+                    .column(order::Column::Id)
+                    .filter(order::Column::ResidentId.eq(resident))
+                    .order_by_desc(order::Column::CreatedAt)
+                    .limit(100)
+                    .into_tuple()
+                    .all(&state.db)
+                    .await?;
+                let ch = Channels(&scope.prefix);
+                channels.extend(recent.into_iter().map(|o| ch.order(o)));
+            }
+        }
     }
     if channels.is_empty() {
         return Ok(Vec::new());

@@ -80,6 +80,40 @@ async fn call(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A volunteer's WebSocket on the process at `base`.
+async fn listen(
+    base: &str,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut req = format!("{}/api/v1/ws", base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+/// The first offer to arrive on `socket` within 10 s.
+async fn first_offer<S, E>(socket: &mut S) -> Option<Value>
+where
+    S: futures_util::Stream<Item = Result<Message, E>> + Unpin,
+{
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(msg)) = socket.next().await {
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "offer" {
+                    return Some(v);
+                }
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_one_city() {
     use reqwest::Method;
@@ -216,31 +250,14 @@ async fn two_processes_one_city() {
     assert_ne!(entry_a["process"], entry_b["process"], "two processes");
 
     // Volunteer 0 listens on B; the order is placed through A.
-    let mut req = format!("{}/api/v1/ws", b.replacen("http", "ws", 1))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {}", vols[0].1).parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut socket = listen(&b, &vols[0].1).await;
     let (s, order) = call(&c, Method::POST, format!("{a}/api/v1/orders"), Some(&admin),
         Some(json!({"category": "patrol", "lat": 27.5615, "lon": 120.5605, "address": "龙金大道", "description": "夜巡", "urgency": "low"}))).await;
     assert_eq!(s, 201);
     let order_id = order["id"].as_str().unwrap().to_owned();
-    let offer = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(Ok(msg)) = socket.next().await {
-            if let Message::Text(t) = msg {
-                let v: Value = serde_json::from_str(t.as_str()).unwrap();
-                if v["type"] == "offer" {
-                    return v;
-                }
-            }
-        }
-        Value::Null
-    })
-    .await
-    .expect("the offer reaches B's socket");
+    let offer = first_offer(&mut socket)
+        .await
+        .expect("the offer reaches B's socket");
     assert_eq!(offer["order_id"], order_id.as_str());
     let _ = socket.send(Message::Close(None)).await;
 
@@ -299,30 +316,14 @@ async fn two_processes_one_city() {
     drop(leader);
     let mut sockets = Vec::new();
     for (_, token) in &vols {
-        let mut req = format!("{}/api/v1/ws", survivor.replacen("http", "ws", 1))
-            .into_client_request()
-            .unwrap();
-        req.headers_mut()
-            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-        sockets.push(tokio_tungstenite::connect_async(req).await.unwrap().0);
+        sockets.push(listen(&survivor, token).await);
     }
     let (s, second) = call(&c, Method::POST, format!("{survivor}/api/v1/orders"), Some(&admin),
         Some(json!({"category": "patrol", "lat": 27.5615, "lon": 120.5605, "address": "龙金大道", "description": "再巡", "urgency": "low"}))).await;
     assert_eq!(s, 201, "{second}");
-    let offered = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut merged = futures_util::stream::select_all(sockets);
-        while let Some(Ok(msg)) = merged.next().await {
-            if let Message::Text(t) = msg {
-                let v: Value = serde_json::from_str(t.as_str()).unwrap();
-                if v["type"] == "offer" {
-                    return v;
-                }
-            }
-        }
-        Value::Null
-    })
-    .await
-    .expect("the survivor relays once the leader is gone");
+    let offered = first_offer(&mut futures_util::stream::select_all(sockets))
+        .await
+        .expect("the survivor relays once the leader is gone");
     assert_eq!(offered["order_id"], second["id"]);
     assert!(leads(survivor.clone()).await, "the survivor now relays");
 
