@@ -252,6 +252,26 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Takes a volunteer's task count and capacity from its stored row
+    /// (after a claim); a volunteer not in the index is read at the next
+    /// refresh or reload.
+    pub fn set_tasks(&self, v: &volunteer::Model) {
+        let id = VolunteerId(v.id);
+        let tasks = u32::try_from(v.active_tasks.max(0)).unwrap_or(0);
+        let capacity = u32::try_from(v.capacity.max(0)).unwrap_or(0);
+        // Lock order everywhere: index, then pending.
+        if let Ok(mut index) = self.index.lock() {
+            let now = v.updated_at.timestamp();
+            let _ = index
+                .set_active_tasks(id, tasks, now)
+                .and_then(|()| index.set_capacity(id, capacity));
+        }
+        // It answered its offer (as `refresh` does for re-read volunteers).
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(&id);
+        }
+    }
+
     /// Moves a volunteer in the index.
     pub fn set_location(&self, id: Uuid, at: GeoPoint, seen: DateTime<Utc>) {
         if let Ok(mut index) = self.index.lock() {

@@ -107,6 +107,19 @@ pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
         return Ok(());
     }
     state.dispatcher.refresh(&state.db, ids).await?;
+    tell_peers(state, ids).await;
+    Ok(())
+}
+
+/// A volunteer took a task: this process's index takes the counts from the
+/// row the claim returned (its skills did not change, so nothing is
+/// re-read), and the others re-read the volunteer.
+pub async fn claimed(state: &AppState, v: &volunteer::Model) {
+    state.dispatcher.set_tasks(v);
+    tell_peers(state, &[v.id]).await;
+}
+
+async fn tell_peers(state: &AppState, ids: &[Uuid]) {
     let msg = BusMessage {
         id: None,
         channel: index_channel(&state.settings.redis_prefix),
@@ -116,7 +129,6 @@ pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
     if let Err(e) = state.bus.publish(msg).await {
         tracing::debug!(error = %e, "index refresh not published; peers catch up at their next reload");
     }
-    Ok(())
 }
 
 /// Applies other processes' index updates to this one, until shutdown.

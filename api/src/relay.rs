@@ -53,19 +53,43 @@ struct Number {
 /// never hands a number out twice, even when this round rolls back after
 /// publishing) and marks them published, in one statement.
 async fn claim_postgres(txn: &DatabaseTransaction, now: DateTime<Utc>) -> ApiResult<Vec<Numbered>> {
-    let sql = format!(
-        "WITH batch AS (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}), \
-         numbered AS (SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM batch ORDER BY id) b) \
-         UPDATE outbox o SET seq = numbered.seq, published_at = $1 FROM numbered WHERE o.id = numbered.id \
-         RETURNING o.seq, o.channel, o.payload"
-    );
     Ok(Numbered::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        sql,
+        claim_sql(),
         [now.into()],
     ))
     .all(txn)
     .await?)
+}
+
+/// The claim. `o.id = ANY(…)` bounds the scan of the table being updated to
+/// the batch, whichever side of the join the planner puts it on: with the
+/// statistics of an empty outbox both sides look like one row, and a plan
+/// that walked the whole primary key per round (joining the batch by filter)
+/// took 100-500 ms a round under load.
+fn claim_sql() -> String {
+    format!(
+        "WITH batch AS (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}), \
+         numbered AS (SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM batch ORDER BY id) b) \
+         UPDATE outbox o SET seq = numbered.seq, published_at = $1 FROM numbered \
+         WHERE o.id = numbered.id AND o.id = ANY(ARRAY(SELECT id FROM batch)) \
+         RETURNING o.seq, o.channel, o.payload"
+    )
+}
+
+/// What a PostgreSQL round sets before claiming: one relay at a time across
+/// processes, and index lookups whatever the table's statistics say. The
+/// rows a round publishes leave dead entries in the waiting index, which an
+/// index scan marks and skips from then on, while sequential, bitmap, merge
+/// or hash plans read every row, dead or alive, on every round. A fresh or
+/// busy outbox (stale statistics) got those plans and read millions of rows
+/// under load.
+fn round_setup_sql() -> String {
+    format!(
+        "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), \
+                set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true), \
+                pg_advisory_xact_lock({RELAY_LOCK})"
+    )
 }
 
 /// SQLite serves one process: the relay mutex (held by the caller) keeps the
@@ -132,21 +156,8 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let mut last_handed_out = state.relay_lock.lock().await;
     let txn = crate::db::begin_write(&state.db).await?;
     let now = Utc::now();
-    let mut rows = if backend == DbBackend::Postgres {
-        // One relay at a time across processes. And index lookups, whatever the
-        // table's statistics say: the rows a round publishes leave dead entries
-        // in the waiting index, which an index scan marks and skips from then
-        // on, while sequential, bitmap, merge or hash plans read every row,
-        // dead or alive, on every round. A fresh or busy outbox (stale
-        // statistics) got those plans and read millions of rows under load.
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), \
-                    set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true), \
-                    pg_advisory_xact_lock($1)",
-            [RELAY_LOCK.into()],
-        ))
-        .await?;
+    let rows = if backend == DbBackend::Postgres {
+        txn.execute_unprepared(&round_setup_sql()).await?;
         claim_postgres(&txn, now).await?
     } else {
         claim_sqlite(&mut last_handed_out, &txn, now).await?
@@ -155,8 +166,18 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
         txn.commit().await?;
         return Ok(0);
     }
-    rows.sort_unstable_by_key(|r| r.seq);
     let n = rows.len();
+    if !publish(state, rows).await {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    txn.commit().await?;
+    Ok(n)
+}
+
+/// Publishes numbered rows in number order; false if the bus refused them.
+async fn publish(state: &AppState, mut rows: Vec<Numbered>) -> bool {
+    rows.sort_unstable_by_key(|r| r.seq);
     let msgs = rows
         .into_iter()
         .map(|r| BusMessage {
@@ -166,12 +187,49 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
             origin: state.bus.origin,
         })
         .collect();
-    if let Err(e) = state.bus.publish_all(msgs).await {
-        tracing::debug!(error = %e, "relay paused");
-        txn.rollback().await?;
+    match state.bus.publish_all(msgs).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "relay paused");
+            false
+        }
+    }
+}
+
+/// A round on the leader's own connection: [`relay_once`] in three round
+/// trips instead of four, the setup travelling with `BEGIN` in one simple
+/// query.
+async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> {
+    use sea_orm::sqlx::{AssertSqlSafe, Connection};
+    let internal = |e: sea_orm::sqlx::Error| crate::error::ApiError::Internal(e.into());
+    let _serial = state.relay_lock.lock().await;
+    let mut txn = (**conn)
+        .begin_with(AssertSqlSafe(format!("BEGIN; {}", round_setup_sql())))
+        .await
+        .map_err(internal)?;
+    let rows: Vec<Numbered> =
+        sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(claim_sql()))
+            .bind(Utc::now())
+            .fetch_all(&mut *txn)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(seq, channel, payload)| Numbered {
+                seq,
+                channel,
+                payload,
+            })
+            .collect();
+    if rows.is_empty() {
+        txn.commit().await.map_err(internal)?;
         return Ok(0);
     }
-    txn.commit().await?;
+    let n = rows.len();
+    if !publish(state, rows).await {
+        txn.rollback().await.map_err(internal)?;
+        return Ok(0);
+    }
+    txn.commit().await.map_err(internal)?;
     Ok(n)
 }
 
@@ -300,7 +358,11 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             continue;
         }
         loop {
-            match relay_once(&state).await {
+            let round = match &mut lead {
+                Lead::Leader(conn) => relay_as_leader(&state, conn).await,
+                _ => relay_once(&state).await,
+            };
+            match round {
                 Ok(BATCH) => continue,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);

@@ -409,6 +409,52 @@ async fn the_whole_loop(app: &TestApp) {
 
 both_backends!(accept_arrive_complete_confirm, the_whole_loop);
 
+/// An accepted offer takes the volunteer's capacity in this process's index
+/// at once (from the row the claim returned, nothing re-read): the next order
+/// beside it goes to someone else.
+async fn accepting_fills_the_volunteers_capacity(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "白沙应急救援三队").await;
+    let vs = app
+        .volunteers_at(
+            &admin,
+            &team,
+            &["patrol"],
+            &[at(100.0, 0.0), at(0.0, 900.0)],
+        )
+        .await;
+    let resident = app.resident_token("13500000004").await;
+    order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
+    app.advance_secs(1);
+    assert_eq!(app.tick().await.offers, 1, "low urgency: one offer");
+    let offered = offers(app, &vs[0].1).await;
+    assert_eq!(offered.len(), 1, "the nearest volunteer is offered first");
+    let offer = offered[0]["id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{offer}/accept"),
+        Some(&vs[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+
+    order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
+    app.advance_secs(1);
+    assert_eq!(app.tick().await.offers, 1);
+    assert!(
+        offers(app, &vs[0].1).await.is_empty(),
+        "a volunteer at capacity is offered nothing"
+    );
+    assert_eq!(offers(app, &vs[1].1).await.len(), 1);
+}
+
+both_backends!(
+    accept_takes_capacity,
+    accepting_fills_the_volunteers_capacity
+);
+
 async fn grab_nearby_tasks(app: &TestApp) {
     let admin = app.admin_token().await;
     let team = app.create_team(&admin, "平等骑手志愿一队").await;

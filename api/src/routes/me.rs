@@ -165,7 +165,7 @@ pub async fn accept(
         return Err(ApiError::Conflict("this offer has expired".to_owned()));
     }
     let txn = crate::db::begin_write(&state.db).await?;
-    let o = orders::claim(
+    let claimed = orders::claim(
         &txn,
         a.order_id,
         me,
@@ -177,8 +177,8 @@ pub async fn accept(
     )
     .await?;
     txn.commit().await?;
-    crate::location::changed(&state, &[me]).await?;
-    Ok(HttpResponse::Ok().json(order_out(&o, View::Assigned)))
+    crate::location::claimed(&state, &claimed.volunteer).await;
+    Ok(HttpResponse::Ok().json(order_out(&claimed.order, View::Assigned)))
 }
 
 /// Decline an offer; when nobody is left to answer, the next wave starts at once.

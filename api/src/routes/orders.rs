@@ -832,7 +832,7 @@ pub async fn grab(
         _ => None,
     };
     let txn = crate::db::begin_write(&state.db).await?;
-    let o = orders::claim(
+    let claimed = orders::claim(
         &txn,
         id,
         user.id.as_uuid(),
@@ -844,7 +844,8 @@ pub async fn grab(
     )
     .await?;
     txn.commit().await?;
-    crate::location::changed(&state, &[user.id.as_uuid()]).await?;
+    crate::location::claimed(&state, &claimed.volunteer).await;
+    let o = claimed.order;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
@@ -1315,7 +1316,9 @@ pub async fn assign(
         )
         .await?;
     }
-    let o = orders::claim(&txn, id, vid, ClaimHow::Manual, actor, None, now, &prefix).await?;
+    let o = orders::claim(&txn, id, vid, ClaimHow::Manual, actor, None, now, &prefix)
+        .await?
+        .order;
     orders::push(
         &txn,
         orders::Channels(&prefix).volunteer(vid),

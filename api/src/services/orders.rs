@@ -2,7 +2,7 @@
 //! manual assign) decided by conditional updates in the database, so that
 //! exactly `headcount` volunteers end up on an order whatever the races.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, Statement,
@@ -97,6 +97,69 @@ impl Channels<'_> {
     }
 }
 
+/// Audit events and pushes a change writes, collected and then inserted
+/// together: one statement per table, not one per row, and none reading
+/// anything back.
+#[derive(Default)]
+pub struct Trail {
+    events: Vec<order_event::ActiveModel>,
+    pushes: Vec<outbox::ActiveModel>,
+}
+
+impl Trail {
+    /// Adds an order event (who, when, what).
+    #[allow(clippy::too_many_arguments)]
+    pub fn event(
+        &mut self,
+        order_id: Uuid,
+        actor: Actor,
+        kind: &str,
+        from: Option<OrderStatus>,
+        to: Option<OrderStatus>,
+        data: Value,
+        now: DateTime<Utc>,
+    ) {
+        self.events.push(order_event::ActiveModel {
+            order_id: Set(order_id),
+            actor_id: Set(actor.id),
+            actor_role: Set(actor.role.map(|r| r.code().to_owned())),
+            kind: Set(kind.to_owned()),
+            from_status: Set(from.map(|s| s.code().to_owned())),
+            to_status: Set(to.map(|s| s.code().to_owned())),
+            data: Set((!data.is_null()).then_some(data)),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+
+    /// Adds a push, published by the relay once the transaction commits.
+    pub fn push(&mut self, channel: String, payload: Value, now: DateTime<Utc>) {
+        self.pushes.push(outbox::ActiveModel {
+            channel: Set(channel),
+            payload: Set(payload.to_string()),
+            attempts: Set(0),
+            created_at: Set(now),
+            published_at: Set(None),
+            ..Default::default()
+        });
+    }
+
+    /// Inserts what was collected (events first, in the order added).
+    pub async fn write<C: ConnectionTrait>(self, db: &C) -> ApiResult<()> {
+        if !self.events.is_empty() {
+            order_event::Entity::insert_many(self.events)
+                .exec_without_returning(db)
+                .await?;
+        }
+        if !self.pushes.is_empty() {
+            outbox::Entity::insert_many(self.pushes)
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Appends an order event (who, when, what).
 #[allow(clippy::too_many_arguments)]
 pub async fn event<C: ConnectionTrait>(
@@ -109,20 +172,9 @@ pub async fn event<C: ConnectionTrait>(
     data: Value,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    order_event::ActiveModel {
-        order_id: Set(order_id),
-        actor_id: Set(actor.id),
-        actor_role: Set(actor.role.map(|r| r.code().to_owned())),
-        kind: Set(kind.to_owned()),
-        from_status: Set(from.map(|s| s.code().to_owned())),
-        to_status: Set(to.map(|s| s.code().to_owned())),
-        data: Set((!data.is_null()).then_some(data)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let mut t = Trail::default();
+    t.event(order_id, actor, kind, from, to, data, now);
+    t.write(db).await
 }
 
 /// Queues a push in the same transaction as the change it announces.
@@ -132,17 +184,9 @@ pub async fn push<C: ConnectionTrait>(
     payload: Value,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    outbox::ActiveModel {
-        channel: Set(channel),
-        payload: Set(payload.to_string()),
-        attempts: Set(0),
-        created_at: Set(now),
-        published_at: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let mut t = Trail::default();
+    t.push(channel, payload, now);
+    t.write(db).await
 }
 
 /// The order's status as a domain value.
@@ -166,6 +210,34 @@ pub async fn transition<C: ConnectionTrait>(
     now: DateTime<Utc>,
     prefix: &str,
 ) -> ApiResult<order::Model> {
+    transition_with(
+        db,
+        o,
+        action,
+        actor,
+        extra,
+        data,
+        now,
+        prefix,
+        Trail::default(),
+    )
+    .await
+}
+
+/// [`transition`], writing `trail` (the caller's own events and pushes)
+/// with the transition's.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition_with<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    action: OrderAction,
+    actor: Actor,
+    extra: Vec<(order::Column, sea_orm::Value)>,
+    data: Value,
+    now: DateTime<Utc>,
+    prefix: &str,
+    mut trail: Trail,
+) -> ApiResult<order::Model> {
     let from = status_of(o)?;
     let to = from.apply(action).map_err(|e| {
         ApiError::Conflict(format!(
@@ -180,17 +252,18 @@ pub async fn transition<C: ConnectionTrait>(
     for (col, value) in extra {
         update = update.col_expr(col, Expr::value(value));
     }
-    let res = update
+    let Some(updated) = update
         .filter(order::Column::Id.eq(o.id))
         .filter(order::Column::Version.eq(o.version))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
+        .exec_with_returning(db)
+        .await?
+        .pop()
+    else {
         return Err(ApiError::Conflict(format!(
             "order {} changed meanwhile; reload and retry",
             o.code
         )));
-    }
+    };
     let kind = match action {
         OrderAction::Escalate => "escalated",
         OrderAction::Redispatch => "redispatched",
@@ -202,25 +275,16 @@ pub async fn transition<C: ConnectionTrait>(
         OrderAction::AutoClose => "auto_closed",
         OrderAction::Cancel(_) => "cancelled",
     };
-    event(
-        db,
-        o.id,
-        actor,
-        kind,
-        Some(from),
-        Some(to),
-        data.clone(),
-        now,
-    )
-    .await?;
+    trail.event(o.id, actor, kind, Some(from), Some(to), data.clone(), now);
     let ch = Channels(prefix);
     // `resident_id` routes the order channel's pushes to the resident's sessions.
     let msg = json!({"type": "order_status", "order_id": o.id.to_string(), "code": o.code,
                      "status": to.code(), "from": from.code(), "data": data,
                      "resident_id": o.resident_id.map(|r| r.to_string())});
-    push(db, ch.order(o.id), msg.clone(), now).await?;
-    push(db, ch.ops(), msg, now).await?;
-    load(db, o.id).await
+    trail.push(ch.order(o.id), msg.clone(), now);
+    trail.push(ch.ops(), msg, now);
+    trail.write(db).await?;
+    Ok(updated)
 }
 
 /// An order by id.
@@ -437,10 +501,18 @@ impl ClaimHow {
     }
 }
 
+/// What a claim changed.
+pub struct Claimed {
+    /// The order afterwards.
+    pub order: order::Model,
+    /// The volunteer afterwards (one more active task).
+    pub volunteer: volunteer::Model,
+}
+
 /// Puts `volunteer` on the order, if a place is free and the volunteer has
 /// capacity: decided by conditional updates, so concurrent claims (in any
 /// number of processes) can never overfill an order. Must run in a
-/// transaction. Returns the order afterwards.
+/// transaction.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
@@ -451,28 +523,36 @@ pub async fn claim<C: ConnectionTrait>(
     distance_m: Option<f64>,
     now: DateTime<Utc>,
     prefix: &str,
-) -> ApiResult<order::Model> {
+) -> ApiResult<Claimed> {
     // 1. A place on the order (this also locks the order row on PostgreSQL).
-    let res = order::Entity::update_many()
+    let Some(o) = order::Entity::update_many()
         .col_expr(order::Column::Filled, col_plus(order::Column::Filled, 1))
         .col_expr(order::Column::Version, col_plus(order::Column::Version, 1))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            order::Column::FirstAcceptedAt,
+            Expr::expr(Func::coalesce([
+                Expr::col(order::Column::FirstAcceptedAt),
+                Expr::value(now),
+            ])),
+        )
         .filter(order::Column::Id.eq(order_id))
         .filter(col_lt_col(order::Column::Filled, order::Column::Headcount))
         .filter(
             order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
         )
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
+        .exec_with_returning(db)
+        .await?
+        .pop()
+    else {
         let o = load(db, order_id).await?;
         return Err(ApiError::Conflict(format!(
             "order {} is {} and has no free place",
             o.code, o.status
         )));
-    }
+    };
     // 2. Capacity of the volunteer.
-    let res = volunteer::Entity::update_many()
+    let Some(volunteer) = volunteer::Entity::update_many()
         .col_expr(
             volunteer::Column::ActiveTasks,
             col_plus(volunteer::Column::ActiveTasks, 1),
@@ -483,13 +563,14 @@ pub async fn claim<C: ConnectionTrait>(
             volunteer::Column::ActiveTasks,
             volunteer::Column::Capacity,
         ))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
+        .exec_with_returning(db)
+        .await?
+        .pop()
+    else {
         return Err(ApiError::Conflict(
             "the volunteer has no free capacity".to_owned(),
         ));
-    }
+    };
     // 3. The assignment row: an offer becomes accepted; otherwise a new row.
     let existing = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(order_id))
@@ -555,14 +636,13 @@ pub async fn claim<C: ConnectionTrait>(
                 .await?;
         }
     }
-    let o = load(db, order_id).await?;
     let kind = match how {
         ClaimHow::Offer => "offer_accepted",
         ClaimHow::Grab => "grabbed",
         ClaimHow::Manual => "assigned",
     };
-    event(
-        db,
+    let mut trail = Trail::default();
+    trail.event(
         order_id,
         actor,
         kind,
@@ -570,47 +650,40 @@ pub async fn claim<C: ConnectionTrait>(
         None,
         json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount}),
         now,
-    )
-    .await?;
-    let ch = Channels(prefix);
-    push(
-        db,
-        ch.order(order_id),
+    );
+    trail.push(
+        Channels(prefix).order(order_id),
         json!({"type": "volunteer_assigned", "order_id": order_id.to_string(), "volunteer_id": volunteer_id.to_string(),
                "filled": o.filled, "headcount": o.headcount, "resident_id": o.resident_id.map(|r| r.to_string())}),
         now,
+    );
+    if o.filled < o.headcount {
+        trail.write(db).await?;
+        return Ok(Claimed {
+            order: o,
+            volunteer,
+        });
+    }
+    let o = transition_with(
+        db,
+        &o,
+        OrderAction::Fill,
+        actor,
+        vec![(
+            order::Column::NextActionAt,
+            Option::<DateTime<Utc>>::None.into(),
+        )],
+        json!({"filled": o.filled}),
+        now,
+        prefix,
+        trail,
     )
     .await?;
-    if o.filled >= o.headcount {
-        let first = o.first_accepted_at.unwrap_or(now);
-        let o = transition(
-            db,
-            &o,
-            OrderAction::Fill,
-            actor,
-            vec![
-                (
-                    order::Column::NextActionAt,
-                    Option::<DateTime<Utc>>::None.into(),
-                ),
-                (order::Column::FirstAcceptedAt, Some(first).into()),
-            ],
-            json!({"filled": o.filled}),
-            now,
-            prefix,
-        )
-        .await?;
-        withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
-        return Ok(o);
-    }
-    if o.first_accepted_at.is_none() {
-        order::Entity::update_many()
-            .col_expr(order::Column::FirstAcceptedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(order_id))
-            .exec(db)
-            .await?;
-    }
-    load(db, order_id).await
+    withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
+    Ok(Claimed {
+        order: o,
+        volunteer,
+    })
 }
 
 /// Withdraws every offer still open on an order, telling each volunteer.
