@@ -113,6 +113,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
             )
             .configure(routes::configure)
     })
+    .workers(match state.settings.http.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    })
     .listen(listener)
     .context("listening")?
     .shutdown_timeout(10)

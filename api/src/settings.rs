@@ -125,6 +125,9 @@ pub struct HttpSettings {
     pub max_json_bytes: usize,
     /// Largest CSV upload accepted, in bytes.
     pub max_csv_bytes: usize,
+    /// HTTP worker threads (0: one per CPU). Several processes on one
+    /// machine do better with fewer each.
+    pub workers: usize,
 }
 
 /// Web front-end settings.
@@ -191,6 +194,7 @@ impl Settings {
             .set_default("auth.login_burst", 10)?
             .set_default("http.max_json_bytes", 64 * 1024)?
             .set_default("http.max_csv_bytes", 4 * 1024 * 1024)?
+            .set_default("http.workers", 0)?
             .set_default("dispatch.offer_timeout_secs", 30)?
             .set_default("dispatch.radii_m", vec![1000.0, 3000.0, 10000.0])?
             .set_default("dispatch.wave_factor.low", 1)?

@@ -67,6 +67,9 @@ struct Args {
     /// samples at 200 orders/s).
     #[arg(long)]
     postgres_tls: bool,
+    /// HTTP worker threads per process (`ZD_HTTP__WORKERS`; 0: one per CPU).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
 }
 
 struct Proc(Child);
@@ -138,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
             .env("ZD_DISPATCH__MAX_OFFERS_PER_HOUR", "0")
             .env("ZD_DISPATCH__TICK_MS", "200")
             .env("ZD_DISPATCH__LOCATION_MIN_INTERVAL_MS", "0")
+            .env("ZD_HTTP__WORKERS", args.workers.to_string())
             .env("RUST_LOG", "warn");
         match &args.redis {
             Some(r) => cmd.env("REDIS_URL", r),
