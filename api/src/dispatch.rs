@@ -252,16 +252,15 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Takes a volunteer's task count and capacity from its stored row
-    /// (after a claim); a volunteer not in the index is read at the next
-    /// refresh or reload.
-    pub fn set_tasks(&self, v: &volunteer::Model) {
-        let id = VolunteerId(v.id);
-        let tasks = u32::try_from(v.active_tasks.max(0)).unwrap_or(0);
-        let capacity = u32::try_from(v.capacity.max(0)).unwrap_or(0);
+    /// Sets a volunteer's task count and capacity as stored (after a claim,
+    /// here or in another process); a volunteer not in the index is read at
+    /// the next refresh or reload.
+    pub fn set_tasks(&self, id: Uuid, active_tasks: i32, capacity: i32, now: i64) {
+        let id = VolunteerId(id);
+        let tasks = u32::try_from(active_tasks.max(0)).unwrap_or(0);
+        let capacity = u32::try_from(capacity.max(0)).unwrap_or(0);
         // Lock order everywhere: index, then pending.
         if let Ok(mut index) = self.index.lock() {
-            let now = v.updated_at.timestamp();
             let _ = index
                 .set_active_tasks(id, tasks, now)
                 .and_then(|()| index.set_capacity(id, capacity));
@@ -270,6 +269,14 @@ impl Dispatcher {
         if let Ok(mut pending) = self.pending.lock() {
             pending.remove(&id);
         }
+    }
+
+    /// A volunteer's task count and capacity in the index.
+    pub fn tasks_of(&self, id: Uuid) -> Option<(u32, u32)> {
+        let index = self.index.lock().ok()?;
+        index
+            .get(VolunteerId(id))
+            .map(|v| (v.active_tasks, v.capacity))
     }
 
     /// Moves a volunteer in the index.

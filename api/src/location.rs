@@ -111,12 +111,27 @@ pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
     Ok(())
 }
 
-/// A volunteer took a task: this process's index takes the counts from the
+/// A volunteer took a task: every process's index takes the counts from the
 /// row the claim returned (its skills did not change, so nothing is
-/// re-read), and the others re-read the volunteer.
+/// re-read). Should two processes' messages about one volunteer cross, an
+/// index may hold an older count until the next change or reload; offers
+/// may then miss or wrongly include that volunteer, but claims are decided
+/// in the database, never by the index.
 pub async fn claimed(state: &AppState, v: &volunteer::Model) {
-    state.dispatcher.set_tasks(v);
-    tell_peers(state, &[v.id]).await;
+    let at = v.updated_at.timestamp();
+    state
+        .dispatcher
+        .set_tasks(v.id, v.active_tasks, v.capacity, at);
+    let msg = BusMessage {
+        id: None,
+        channel: index_channel(&state.settings.redis_prefix),
+        data: json!({"type": "tasks", "volunteer_id": v.id.to_string(), "active_tasks": v.active_tasks,
+                     "capacity": v.capacity, "at": at}),
+        origin: state.bus.origin,
+    };
+    if let Err(e) = state.bus.publish(msg).await {
+        tracing::debug!(error = %e, "task count not published; peers catch up at their next reload");
+    }
 }
 
 async fn tell_peers(state: &AppState, ids: &[Uuid]) {
@@ -173,6 +188,20 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                     .unwrap_or_else(Utc::now);
                 if let (Some(id), Ok(at)) = (id, at) {
                     state.dispatcher.set_location(id, at, when);
+                }
+            }
+            Some("tasks") => {
+                let id = m.data["volunteer_id"]
+                    .as_str()
+                    .and_then(|s| s.parse::<Uuid>().ok());
+                let count = |k: &str| m.data[k].as_i64().and_then(|n| i32::try_from(n).ok());
+                if let (Some(id), Some(tasks), Some(capacity)) =
+                    (id, count("active_tasks"), count("capacity"))
+                {
+                    let at = m.data["at"]
+                        .as_i64()
+                        .unwrap_or_else(|| Utc::now().timestamp());
+                    state.dispatcher.set_tasks(id, tasks, capacity, at);
                 }
             }
             Some("refresh") => {

@@ -281,6 +281,28 @@ async fn two_processes_one_city() {
     let mut statuses = [s1, s2];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409], "exactly one of the two claims wins");
+    // Both indexes take the winner's new task count: the claiming process
+    // from the row its claim returned, the other from the bus.
+    let winner = if s1 == 200 { &vols[0].0 } else { &vols[1].0 };
+    for base in [&a, &b] {
+        let mut seen = Value::Null;
+        for _ in 0..50 {
+            let (_, entry) = call(
+                &c,
+                Method::GET,
+                format!("{base}/api/v1/ops/index/{winner}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+            seen = entry;
+            if seen["active_tasks"] == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen["active_tasks"], 1, "{base} follows the claim: {seen}");
+    }
     let (_, detail) = call(
         &c,
         Method::GET,

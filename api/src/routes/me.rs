@@ -170,6 +170,7 @@ pub async fn accept(
         a.order_id,
         me,
         ClaimHow::Offer,
+        Some(a.clone()),
         Actor::user(me, user.role),
         a.distance_m,
         now,

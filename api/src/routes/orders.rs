@@ -837,6 +837,7 @@ pub async fn grab(
         id,
         user.id.as_uuid(),
         ClaimHow::Grab,
+        None,
         Actor::user(user.id.as_uuid(), user.role),
         distance,
         now,
@@ -1316,9 +1317,19 @@ pub async fn assign(
         )
         .await?;
     }
-    let o = orders::claim(&txn, id, vid, ClaimHow::Manual, actor, None, now, &prefix)
-        .await?
-        .order;
+    let o = orders::claim(
+        &txn,
+        id,
+        vid,
+        ClaimHow::Manual,
+        None,
+        actor,
+        None,
+        now,
+        &prefix,
+    )
+    .await?
+    .order;
     orders::push(
         &txn,
         orders::Channels(&prefix).volunteer(vid),
@@ -1386,10 +1397,11 @@ pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResul
     ))
 }
 
-/// What this process's dispatch index holds for a volunteer (admins): for
-/// checking that every process follows the same volunteers.
+/// What this process's dispatch index holds for a volunteer (admins): its
+/// position, task count and capacity; for checking that every process
+/// follows the same volunteers.
 #[utoipa::path(get, path = "/api/v1/ops/index/{volunteer_id}", tag = "ops", security(("bearer" = [])),
-    responses((status = 200, description = "indexed position, if any")))]
+    responses((status = 200, description = "indexed position, task count and capacity, if any")))]
 pub async fn index_entry(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -1398,11 +1410,14 @@ pub async fn index_entry(
     user.require_admin()?;
     let id: Uuid = parse_id("volunteer_id", &id)?;
     let pos = crate::location::indexed_position(&state, id);
+    let tasks = state.dispatcher.tasks_of(id);
     Ok(HttpResponse::Ok().json(json!({
         "volunteer_id": id.to_string(),
         "process": state.bus.origin.to_string(),
         "indexed_volunteers": state.dispatcher.indexed(),
         "lat": pos.map(|p| p.0),
         "lon": pos.map(|p| p.1),
+        "active_tasks": tasks.map(|t| t.0),
+        "capacity": tasks.map(|t| t.1),
     })))
 }

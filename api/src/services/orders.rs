@@ -512,13 +512,16 @@ pub struct Claimed {
 /// Puts `volunteer` on the order, if a place is free and the volunteer has
 /// capacity: decided by conditional updates, so concurrent claims (in any
 /// number of processes) can never overfill an order. Must run in a
-/// transaction.
+/// transaction. `known` is the volunteer's assignment row on this order when
+/// the caller has read it (an offer being accepted); it is updated only if
+/// its state is still the one read.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     order_id: Uuid,
     volunteer_id: Uuid,
     how: ClaimHow,
+    known: Option<assignment::Model>,
     actor: Actor,
     distance_m: Option<f64>,
     now: DateTime<Utc>,
@@ -572,11 +575,16 @@ pub async fn claim<C: ConnectionTrait>(
         ));
     };
     // 3. The assignment row: an offer becomes accepted; otherwise a new row.
-    let existing = assignment::Entity::find()
-        .filter(assignment::Column::OrderId.eq(order_id))
-        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
-        .one(db)
-        .await?;
+    let existing = match known {
+        Some(a) => Some(a),
+        None => {
+            assignment::Entity::find()
+                .filter(assignment::Column::OrderId.eq(order_id))
+                .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+                .one(db)
+                .await?
+        }
+    };
     match existing {
         Some(a) if st::ACTIVE.contains(&a.state.as_str()) || a.state == st::COMPLETED => {
             return Err(ApiError::Conflict(
