@@ -46,9 +46,14 @@ struct Args {
     /// Orders per second.
     #[arg(long, default_value_t = 200)]
     rate: u32,
-    /// Seconds of load.
+    /// Seconds of load measured.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Seconds of the same load placed first and left out of the figures
+    /// (new connections, statement preparation, caches); the per-second
+    /// breakdown still shows them, marked.
+    #[arg(long, default_value_t = 0)]
+    warmup: u32,
     /// Connect every volunteer's WebSocket and accept offers.
     #[arg(long)]
     sockets: bool,
@@ -286,10 +291,12 @@ async fn main() -> anyhow::Result<()> {
     db.execute("CHECKPOINT").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let total = args.rate * args.seconds;
+    let total = args.rate * (args.warmup + args.seconds);
     eprintln!(
-        "placing {total} orders at {}/s for {} s …",
-        args.rate, args.seconds
+        "placing {total} orders at {}/s for {} s ({} s warm-up) …",
+        args.rate,
+        args.warmup + args.seconds,
+        args.warmup
     );
     let created: Arc<Mutex<Vec<(String, Instant, f64)>>> = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
@@ -345,17 +352,33 @@ async fn main() -> anyhow::Result<()> {
     let sent_in = start.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let created = created.lock().unwrap().clone();
+    // Only orders placed after the warm-up are measured.
+    let warm_end = start + Duration::from_secs(u64::from(args.warmup));
+    let all_created = created.lock().unwrap().clone();
+    let created: Vec<(String, Instant, f64)> = all_created
+        .iter()
+        .filter(|c| c.1 >= warm_end)
+        .cloned()
+        .collect();
+    let measured: std::collections::HashSet<&str> = created.iter().map(|c| c.0.as_str()).collect();
     println!(
-        "\n{} process(es), {} orders at {}/s ({} s), category {}, urgency {}, sockets: {}",
-        args.procs, total, args.rate, args.seconds, args.category, args.urgency, args.sockets
+        "\n{} process(es), {} orders at {}/s ({} s measured after {} s warm-up), category {}, urgency {}, sockets: {}",
+        args.procs,
+        total,
+        args.rate,
+        args.seconds,
+        args.warmup,
+        args.category,
+        args.urgency,
+        args.sockets
     );
     println!(
-        "orders created: {} in {:.2} s ({:.0}/s), errors: {}",
-        created.len(),
+        "orders created: {} in {:.2} s ({:.0}/s), errors: {}; measured: {}",
+        all_created.len(),
         sent_in,
-        created.len() as f64 / sent_in,
-        errors.load(Ordering::Relaxed)
+        all_created.len() as f64 / sent_in,
+        errors.load(Ordering::Relaxed),
+        created.len()
     );
     println!("\n| measure (ms) | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|");
     summary(
@@ -363,12 +386,16 @@ async fn main() -> anyhow::Result<()> {
         created.iter().map(|c| c.2).collect(),
     );
     let rows = sqlx::query(
-        "SELECT (EXTRACT(EPOCH FROM (MIN(a.offered_at) - o.created_at)) * 1000.0)::float8 AS ms \
+        "SELECT o.id::text, (EXTRACT(EPOCH FROM (MIN(a.offered_at) - o.created_at)) * 1000.0)::float8 AS ms \
          FROM orders o JOIN assignments a ON a.order_id = o.id GROUP BY o.id, o.created_at",
     )
     .fetch_all(&mut db)
     .await?;
-    let written: Vec<f64> = rows.iter().map(|r| r.get::<f64, _>(0)).collect();
+    let written: Vec<f64> = rows
+        .iter()
+        .filter(|r| measured.contains(r.get::<String, _>(0).as_str()))
+        .map(|r| r.get::<f64, _>(1))
+        .collect();
     let n_written = written.len();
     summary("create → first offers written (DB)", written);
     if args.sockets {
@@ -384,10 +411,11 @@ async fn main() -> anyhow::Result<()> {
         let lost = n_written.saturating_sub(lat.len());
         summary("POST sent → offer received on socket", lat);
         // The same, per second of the run (is the tail spread out or bunched?).
-        let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); args.seconds as usize + 1];
-        for (id, t0, _) in &created {
+        let last = (args.warmup + args.seconds) as usize;
+        let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); last + 1];
+        for (id, t0, _) in &all_created {
             if let Some(r) = received.get(id) {
-                let sec = (t0.duration_since(start).as_secs() as usize).min(args.seconds as usize);
+                let sec = (t0.duration_since(start).as_secs() as usize).min(last);
                 by_second[sec].push(r.0.duration_since(*t0).as_secs_f64() * 1000.0);
             }
         }
@@ -396,7 +424,12 @@ async fn main() -> anyhow::Result<()> {
             .enumerate()
             .filter(|(_, v)| !v.is_empty())
         {
-            summary(&format!("… second {sec}"), v);
+            let warm = if sec < args.warmup as usize {
+                " (warm-up)"
+            } else {
+                ""
+            };
+            summary(&format!("… second {sec}{warm}"), v);
         }
         let stamped = sqlx::query(
             "SELECT id::text, (EXTRACT(EPOCH FROM created_at) * 1000000.0)::int8 FROM orders",
@@ -406,7 +439,11 @@ async fn main() -> anyhow::Result<()> {
         let from_created: Vec<f64> = stamped
             .iter()
             .filter_map(|r| {
-                let (_, wall) = received.get(&r.get::<String, _>(0))?;
+                let id = r.get::<String, _>(0);
+                if !measured.contains(id.as_str()) {
+                    return None;
+                }
+                let (_, wall) = received.get(&id)?;
                 let micros = wall
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .ok()?
