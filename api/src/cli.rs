@@ -89,26 +89,27 @@ async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<ExitCode> {
                 settings.bind = b;
             }
             if demo {
-                let conn = db::connect(&settings.database_url, 1).await?;
+                let conn =
+                    db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
                 db::migrate(&conn).await?;
                 seed::seed_demo(&conn, true).await?;
             }
             server::serve(settings).await?;
         }
         Command::Migrate => {
-            let conn = db::connect(&settings.database_url, 1).await?;
+            let conn = db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
             db::migrate(&conn).await?;
             println!("migrations applied");
         }
         Command::SeedDemo => {
-            let conn = db::connect(&settings.database_url, 1).await?;
+            let conn = db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
             db::migrate(&conn).await?;
             seed::seed_demo(&conn, true).await?;
         }
         Command::ImportRoster { file } => {
             let data =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let conn = db::connect(&settings.database_url, 1).await?;
+            let conn = db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
             db::migrate(&conn).await?;
             let report = services::csv_roster::import(&conn, &data, &None)
                 .await
@@ -129,7 +130,7 @@ async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<ExitCode> {
         Command::CreateAdmin { phone, password } => {
             let phone =
                 Phone::parse(&phone).map_err(|e| anyhow::anyhow!("--phone: {}", e.message))?;
-            let conn = db::connect(&settings.database_url, 1).await?;
+            let conn = db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
             db::migrate(&conn).await?;
             let (id, created) = services::accounts::create_or_reset_admin(&conn, &phone, password)
                 .await

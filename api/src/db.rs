@@ -13,15 +13,23 @@ use zhongdui_migration::{Migrator, MigratorTrait};
 /// keys; PostgreSQL a pool sized for a couple of cores.
 ///
 /// `pool_min` connections stay open on PostgreSQL (opened in the background
-/// after connecting), at most 20.
-pub async fn connect(url: &SecretString, pool_min: u32) -> anyhow::Result<DatabaseConnection> {
+/// after connecting), at most `pool_max`.
+pub async fn connect(
+    url: &SecretString,
+    pool_min: u32,
+    pool_max: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let url = url.expose_secret();
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if is_sqlite { 8 } else { 20 })
-        .min_connections(if is_sqlite { 1 } else { pool_min.clamp(1, 20) });
+        .max_connections(if is_sqlite { 8 } else { pool_max.max(2) })
+        .min_connections(if is_sqlite {
+            1
+        } else {
+            pool_min.clamp(1, pool_max.max(2))
+        });
     let db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database ({})", redact(url)))?;

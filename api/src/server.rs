@@ -40,7 +40,12 @@ pub async fn prepare_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
-    let db = db::connect(&settings.database_url, settings.database_pool_min).await?;
+    let db = db::connect(
+        &settings.database_url,
+        settings.database_pool_min,
+        settings.database_pool_max,
+    )
+    .await?;
     db::migrate(&db).await?;
     let tokens = TokenKeys::load(
         &db,

@@ -16,6 +16,9 @@ pub struct Settings {
     /// PostgreSQL connections each process keeps open even when idle, so the
     /// first burst after a start does not wait for new connections (SQLite: 1).
     pub database_pool_min: u32,
+    /// Most PostgreSQL connections each process opens (at least 2). Fewer
+    /// than requests in flight queue in the pool rather than in the server.
+    pub database_pool_max: u32,
     /// `redis://…`; unset means the in-process bus.
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel.
@@ -187,6 +190,7 @@ impl Settings {
             .set_default("database_url", "sqlite://zhongdui.db?mode=rwc")?
             .set_default("redis_prefix", "zd")?
             .set_default("database_pool_min", 4)?
+            .set_default("database_pool_max", 20)?
             .set_default("log.format", "text")?
             .set_default("log.level", "info")?
             .set_default("auth.token_ttl_minutes", 12 * 60)?

@@ -72,6 +72,9 @@ struct Args {
     /// samples at 200 orders/s).
     #[arg(long)]
     postgres_tls: bool,
+    /// Most PostgreSQL connections per process (`ZD_DATABASE_POOL_MAX`).
+    #[arg(long, default_value_t = 20)]
+    pool_max: u32,
     /// HTTP worker threads per process (`ZD_HTTP__WORKERS`; 0: one per CPU).
     #[arg(long, default_value_t = 0)]
     workers: usize,
@@ -147,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             .env("ZD_DISPATCH__TICK_MS", "200")
             .env("ZD_DISPATCH__LOCATION_MIN_INTERVAL_MS", "0")
             .env("ZD_HTTP__WORKERS", args.workers.to_string())
+            .env("ZD_DATABASE_POOL_MAX", args.pool_max.to_string())
             .env("RUST_LOG", "warn");
         match &args.redis {
             Some(r) => cmd.env("REDIS_URL", r),
