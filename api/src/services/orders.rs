@@ -702,35 +702,22 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     now: DateTime<Utc>,
     prefix: &str,
 ) -> ApiResult<Vec<Uuid>> {
-    let open = assignment::Entity::find()
-        .filter(assignment::Column::OrderId.eq(order_id))
-        .filter(assignment::Column::State.eq(st::OFFERED))
-        .all(db)
-        .await?;
-    if open.is_empty() {
-        return Ok(Vec::new());
-    }
-    assignment::Entity::update_many()
+    let mut open = assignment::Entity::update_many()
         .col_expr(assignment::Column::State, Expr::value(st::WITHDRAWN))
         .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
         .filter(assignment::Column::OrderId.eq(order_id))
         .filter(assignment::Column::State.eq(st::OFFERED))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    let ch = Channels(prefix);
-    let mut ids = Vec::new();
-    for a in open {
-        push(
-            db,
-            ch.volunteer(a.volunteer_id),
-            json!({"type": "offer_withdrawn", "offer_id": a.id.to_string(), "order_id": order_id.to_string(), "reason": why}),
-            now,
-        )
-        .await?;
-        ids.push(a.volunteer_id);
+    if open.is_empty() {
+        return Ok(Vec::new());
     }
-    event(
-        db,
+    // Offers in the order they were made (ids are time-ordered).
+    open.sort_unstable_by_key(|a| a.id);
+    let ch = Channels(prefix);
+    let mut trail = Trail::default();
+    let ids: Vec<Uuid> = open.iter().map(|a| a.volunteer_id).collect();
+    trail.event(
         order_id,
         Actor::SYSTEM,
         "offers_withdrawn",
@@ -738,8 +725,15 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
         None,
         json!({"reason": why, "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
         now,
-    )
-    .await?;
+    );
+    for a in &open {
+        trail.push(
+            ch.volunteer(a.volunteer_id),
+            json!({"type": "offer_withdrawn", "offer_id": a.id.to_string(), "order_id": order_id.to_string(), "reason": why}),
+            now,
+        );
+    }
+    trail.write(db).await?;
     Ok(ids)
 }
 
