@@ -72,6 +72,15 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Arc<BusMessage>> {
         self.rx.recv().await
     }
+
+    /// Drops the messages already waiting; returns how many.
+    pub fn drain(&mut self) -> usize {
+        let mut n = 0;
+        while self.rx.try_recv().is_ok() {
+            n += 1;
+        }
+        n
+    }
 }
 
 impl Drop for Subscription {

@@ -357,11 +357,21 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
             }
             continue;
         }
+        // Wake-ups already waiting are covered by the round about to start
+        // (they were sent after their commits): one round for all of them,
+        // not one each.
+        let coalesced = wakes.drain();
+        if coalesced > 0 {
+            metrics::counter!("outbox_relay_wakeups_coalesced_total").increment(coalesced as u64);
+        }
         loop {
             let round = match &mut lead {
                 Lead::Leader(conn) => relay_as_leader(&state, conn).await,
                 _ => relay_once(&state).await,
             };
+            let published = round.as_ref().map_or(0, |n| *n);
+            metrics::counter!("outbox_relay_rounds_total", "empty" => if published == 0 { "true" } else { "false" })
+                .increment(1);
             match round {
                 Ok(BATCH) => continue,
                 Ok(_) => {
