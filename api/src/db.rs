@@ -21,15 +21,17 @@ pub async fn connect(
 ) -> anyhow::Result<DatabaseConnection> {
     let url = url.expose_secret();
     let is_sqlite = url.starts_with("sqlite:");
+    let (min, max) = if is_sqlite {
+        (1, 8)
+    } else {
+        let max = pool_max.max(2);
+        (pool_min.clamp(1, max), max)
+    };
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if is_sqlite { 8 } else { pool_max.max(2) })
-        .min_connections(if is_sqlite {
-            1
-        } else {
-            pool_min.clamp(1, pool_max.max(2))
-        });
+        .max_connections(max)
+        .min_connections(min);
     let db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database ({})", redact(url)))?;

@@ -21,7 +21,7 @@ use zhongdui_matcher::{
     VolunteerState, assign_batch,
 };
 
-use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
+use crate::entities::{assignment, order, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor, Channels, st};
 use crate::services::points;
@@ -369,7 +369,7 @@ impl Dispatcher {
         state: &AppState,
         o: &order::Model,
         first: FirstWave,
-        announce: orders::Announce,
+        announce: orders::Trail,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
         let planned = [Planned {
@@ -379,7 +379,7 @@ impl Dispatcher {
             picks: first.picks,
             fresh: true,
         }];
-        Self::write_waves_on(db, state, &planned, Some(announce), now).await?;
+        Self::write_waves_on(db, state, &planned, announce, now).await?;
         let offers = self.note_offers(&planned, now.timestamp());
         metrics::counter!("dispatch_offers_total").increment(offers as u64);
         Ok(())
@@ -693,19 +693,21 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
         let txn = crate::db::begin_write(&state.db).await?;
-        let written = Self::write_waves_on(&txn, state, waves, None, now).await?;
+        let written =
+            Self::write_waves_on(&txn, state, waves, orders::Trail::default(), now).await?;
         txn.commit().await?;
         Ok(written)
     }
 
     /// Writes waves on `db`: each order is claimed by its version (another
     /// process may be running it; then it is skipped), its offers, pushes and
-    /// event inserted in bulk. Returns the orders written.
+    /// event inserted in bulk after what `trail` already holds (a new
+    /// order's announcement). Returns the orders written.
     async fn write_waves_on<C: ConnectionTrait>(
         db: &C,
         state: &AppState,
         waves: &[Planned<'_>],
-        announce: Option<orders::Announce>,
+        mut trail: orders::Trail,
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
         let d = &state.settings.dispatch;
@@ -713,11 +715,6 @@ impl Dispatcher {
         let ch = Channels(&state.settings.redis_prefix);
         let mut written = HashSet::new();
         let mut offers = Vec::new();
-        // A new order's announcement goes first, so its event and push precede the wave's.
-        let (mut pushes, mut events) = match announce {
-            Some(a) => (vec![a.push], vec![a.event]),
-            None => (Vec::new(), Vec::new()),
-        };
         for w in waves {
             let o = w.order;
             let next = if w.plan.team_only.is_some() {
@@ -765,48 +762,33 @@ impl Dispatcher {
                     created_at: Set(now),
                     updated_at: Set(now),
                 });
-                pushes.push(outbox::ActiveModel {
-                    channel: Set(ch.volunteer(vid.as_uuid())),
-                    payload: Set(json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(),
+                trail.push(
+                    ch.volunteer(vid.as_uuid()),
+                    json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(),
                         "code": o.code, "category": o.category, "urgency": o.urgency, "address": o.address,
-                        "lat": o.lat, "lon": o.lon, "distance_m": dist.round(), "deadline": deadline.to_rfc3339()})
-                    .to_string()),
-                    attempts: Set(0),
-                    created_at: Set(now),
-                    published_at: Set(None),
-                    ..Default::default()
-                });
+                        "lat": o.lat, "lon": o.lon, "distance_m": dist.round(), "deadline": deadline.to_rfc3339()}),
+                    now,
+                );
             }
-            events.push(order_event::ActiveModel {
-                order_id: Set(o.id),
-                actor_id: Set(None),
-                actor_role: Set(None),
-                kind: Set("wave_started".to_owned()),
-                from_status: Set(None),
-                to_status: Set(None),
-                data: Set(Some(json!({"wave": w.wave, "radius_m": w.plan.radius_m,
+            trail.event(
+                o.id,
+                Actor::SYSTEM,
+                "wave_started",
+                None,
+                None,
+                json!({"wave": w.wave, "radius_m": w.plan.radius_m,
                     "team_only": w.plan.team_only.map(|t| t.to_string()),
                     "offered": w.picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
-                    "deadline": deadline.to_rfc3339()}))),
-                created_at: Set(now),
-                ..Default::default()
-            });
+                    "deadline": deadline.to_rfc3339()}),
+                now,
+            );
         }
         for chunk in offers.chunks(300) {
             assignment::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(db)
                 .await?;
         }
-        for chunk in pushes.chunks(300) {
-            outbox::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(db)
-                .await?;
-        }
-        for chunk in events.chunks(300) {
-            order_event::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(db)
-                .await?;
-        }
+        trail.write(db).await?;
         Ok(written)
     }
 

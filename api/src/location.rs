@@ -107,7 +107,11 @@ pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
         return Ok(());
     }
     state.dispatcher.refresh(&state.db, ids).await?;
-    tell_peers(state, ids).await;
+    tell_peers(
+        state,
+        json!({"type": "refresh", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+    )
+    .await;
     Ok(())
 }
 
@@ -122,27 +126,24 @@ pub async fn claimed(state: &AppState, v: &volunteer::Model) {
     state
         .dispatcher
         .set_tasks(v.id, v.active_tasks, v.capacity, at);
-    let msg = BusMessage {
-        id: None,
-        channel: index_channel(&state.settings.redis_prefix),
-        data: json!({"type": "tasks", "volunteer_id": v.id.to_string(), "active_tasks": v.active_tasks,
-                     "capacity": v.capacity, "at": at}),
-        origin: state.bus.origin,
-    };
-    if let Err(e) = state.bus.publish(msg).await {
-        tracing::debug!(error = %e, "task count not published; peers catch up at their next reload");
-    }
+    tell_peers(
+        state,
+        json!({"type": "tasks", "volunteer_id": v.id.to_string(), "active_tasks": v.active_tasks,
+               "capacity": v.capacity, "at": at}),
+    )
+    .await;
 }
 
-async fn tell_peers(state: &AppState, ids: &[Uuid]) {
+/// Publishes an index update for the other processes (see [`follow`]).
+async fn tell_peers(state: &AppState, data: serde_json::Value) {
     let msg = BusMessage {
         id: None,
         channel: index_channel(&state.settings.redis_prefix),
-        data: json!({"type": "refresh", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+        data,
         origin: state.bus.origin,
     };
     if let Err(e) = state.bus.publish(msg).await {
-        tracing::debug!(error = %e, "index refresh not published; peers catch up at their next reload");
+        tracing::debug!(error = %e, "index update not published; peers catch up at their next reload");
     }
 }
 

@@ -144,15 +144,16 @@ impl Trail {
         });
     }
 
-    /// Inserts what was collected (events first, in the order added).
+    /// Inserts what was collected (events first, in the order added), in
+    /// statements of at most 300 rows.
     pub async fn write<C: ConnectionTrait>(self, db: &C) -> ApiResult<()> {
-        if !self.events.is_empty() {
-            order_event::Entity::insert_many(self.events)
+        for chunk in self.events.chunks(300) {
+            order_event::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(db)
                 .await?;
         }
-        if !self.pushes.is_empty() {
-            outbox::Entity::insert_many(self.pushes)
+        for chunk in self.pushes.chunks(300) {
+            outbox::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(db)
                 .await?;
         }
@@ -376,31 +377,10 @@ pub struct NewOrder {
     pub station: Option<String>,
 }
 
-/// The rows that announce a new order, its `created` event and the ops push,
-/// not yet written: the inline first wave writes them with its own rows.
-pub struct Announce {
-    /// The `created` event.
-    pub event: order_event::ActiveModel,
-    /// The `order_created` push to the ops feed.
-    pub push: outbox::ActiveModel,
-}
-
-impl Announce {
-    /// Writes both rows.
-    pub async fn write<C: ConnectionTrait>(self, db: &C) -> ApiResult<()> {
-        order_event::Entity::insert(self.event)
-            .exec_without_returning(db)
-            .await?;
-        outbox::Entity::insert(self.push)
-            .exec_without_returning(db)
-            .await?;
-        Ok(())
-    }
-}
-
-/// A new order (open, waiting for the dispatcher) and the rows announcing
-/// it, built in memory: the caller may still set its first wave, then
-/// inserts it with [`insert_order`] and writes the announcement in the same
+/// A new order (open, waiting for the dispatcher) and the trail announcing
+/// it (its `created` event and the ops push), built in memory: the caller
+/// may still set its first wave, then inserts it with [`insert_order`] and
+/// writes the trail (possibly with the first wave's rows) in the same
 /// transaction.
 pub fn new_order(
     code: String,
@@ -409,7 +389,7 @@ pub fn new_order(
     now: DateTime<Utc>,
     batch_window: Duration,
     prefix: &str,
-) -> (order::Model, Announce) {
+) -> (order::Model, Trail) {
     let id = Uuid::now_v7();
     let o = order::Model {
         id,
@@ -446,30 +426,23 @@ pub fn new_order(
         created_at: now,
         updated_at: now,
     };
-    let event = order_event::ActiveModel {
-        order_id: Set(id),
-        actor_id: Set(actor.id),
-        actor_role: Set(actor.role.map(|r| r.code().to_owned())),
-        kind: Set("created".to_owned()),
-        from_status: Set(None),
-        to_status: Set(Some(OrderStatus::Open.code().to_owned())),
-        data: Set(Some(
-            json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
-        )),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    let push = outbox::ActiveModel {
-        channel: Set(Channels(prefix).ops()),
-        payload: Set(json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
-               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount})
-        .to_string()),
-        attempts: Set(0),
-        created_at: Set(now),
-        published_at: Set(None),
-        ..Default::default()
-    };
-    (o, Announce { event, push })
+    let mut announce = Trail::default();
+    announce.event(
+        id,
+        actor,
+        "created",
+        None,
+        Some(OrderStatus::Open),
+        json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
+        now,
+    );
+    announce.push(
+        Channels(prefix).ops(),
+        json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
+               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount}),
+        now,
+    );
+    (o, announce)
 }
 
 /// Inserts an order built by [`new_order`].
