@@ -203,6 +203,40 @@ fn bench_city(c: &mut Criterion, n: usize, label: &str) {
                 .unwrap();
         }
     }
+
+    // A city walking: random volunteers anywhere in the index, each step up
+    // to 50 m from its last position. Cold caches, and the trees wear down
+    // (tombstones, R* splits) until a repack (its cost is in the figure).
+    // Then the same searches as above on the walked index.
+    let walk = synth::walk(&vols, 4 * n, 50.0, 6);
+    let mut j = 0usize;
+    g.bench_function("location_update_walk", |b| {
+        b.iter(|| {
+            let (id, to) = walk[j % walk.len()];
+            j += 1;
+            index.set_location(id, to, NOW).unwrap();
+        })
+    });
+    eprintln!("{label}: after {j} walking moves: {index:?}");
+    g.bench_function("knn5_common_after_walk", |b| {
+        b.iter(|| black_box(knn(&index, common, &mut i)))
+    });
+    let mut no_fair = VolunteerIndex::bulk_load(
+        MatcherConfig {
+            fairness_epsilon_m: 0.0,
+            ..MatcherConfig::default()
+        },
+        vols.iter().cloned(),
+    );
+    for &(id, to) in &walk[..j.min(walk.len())] {
+        no_fair.set_location(id, to, NOW).unwrap();
+    }
+    g.bench_function("knn5_common_no_fairness_after_walk", |b| {
+        b.iter(|| black_box(knn(&no_fair, common, &mut i)))
+    });
+    g.bench_function("knn5_rare_after_walk", |b| {
+        b.iter(|| black_box(knn(&no_fair, rare, &mut i)))
+    });
     g.finish();
 }
 

@@ -5,13 +5,12 @@ use std::collections::hash_map::Entry as Entry_;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 
-use rstar::{Envelope, ParentNode, RTree, RTreeNode, SelectionFunction};
+use rstar::{ParentNode, RTreeNode};
 use zhongdui_domain::{GeoPoint, Skill, SkillSet, VolunteerId};
 
-use crate::geom::{EARTH_RADIUS_M, Entry, P3, Params, SkillBox, chord2_limit, dist2, embed};
+use crate::geom::{EARTH_RADIUS_M, Entry, chord2_limit, dist2, embed};
+use crate::lane::Lane;
 use crate::state::{MatcherConfig, OFFER_WINDOW_S, Position, UnixTime, VolunteerState};
-
-type Tree = RTree<Entry, Params>;
 
 /// Why an update was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,8 +369,8 @@ pub struct VolunteerIndex {
     hot: Vec<Hot>,
     free: Vec<u32>,
     by_id: IdMap<u32>,
-    main: Tree,
-    skill_trees: [Option<Tree>; 10],
+    main: Lane,
+    skill_trees: [Option<Lane>; 10],
     /// Searchable volunteers holding each skill.
     counts: [usize; 10],
 }
@@ -384,7 +383,8 @@ impl fmt::Debug for VolunteerIndex {
             .collect();
         f.debug_struct("VolunteerIndex")
             .field("volunteers", &self.by_id.len())
-            .field("searchable", &self.main.size())
+            .field("searchable", &self.main.len())
+            .field("tombstones", &self.main.dead())
             .field("skill_trees", &rare)
             .field("config", &self.cfg)
             .finish_non_exhaustive()
@@ -454,7 +454,7 @@ impl VolunteerIndex {
             hot: Vec::new(),
             free: Vec::new(),
             by_id: IdMap::default(),
-            main: Tree::new_with_params(),
+            main: Lane::default(),
             skill_trees: Default::default(),
             counts: [0; 10],
         }
@@ -545,7 +545,7 @@ impl VolunteerIndex {
                         mask,
                     })
                     .collect();
-                (build_tree(entries), by_id, unique)
+                (Lane::build(entries), by_id, unique)
             });
             let mut slots: Vec<Option<Slot>> = Vec::with_capacity(n);
             slots.resize_with(n, || None);
@@ -566,7 +566,7 @@ impl VolunteerIndex {
                     .filter(|e| e.mask & bit != 0)
                     .copied()
                     .collect();
-                index.skill_trees[s as usize] = Some(build_tree(own));
+                index.skill_trees[s as usize] = Some(Lane::build(own));
             }
             // Bulk loading leaves no vacant slot, so indices line up.
             index.hot = index.slots.iter().flatten().map(Hot::of).collect();
@@ -608,10 +608,10 @@ impl VolunteerIndex {
                     .filter(|e| e.mask & bit != 0)
                     .copied()
                     .collect();
-                self.skill_trees[s as usize] = Some(build_tree(own));
+                self.skill_trees[s as usize] = Some(Lane::build(own));
             }
         }
-        self.main = build_tree(entries);
+        self.main = Lane::build(entries);
         self.hot = self.slots.iter().flatten().map(Hot::of).collect();
     }
 
@@ -663,7 +663,7 @@ impl VolunteerIndex {
 
     /// Number of volunteers a search can find (on duty, with a location).
     pub fn searchable_len(&self) -> usize {
-        self.main.size()
+        self.main.len()
     }
 
     /// Whether `id` is in the index.
@@ -803,16 +803,18 @@ impl VolunteerIndex {
         match (old, new) {
             (Some(old), Some(new)) if old.mask == new.mask => {
                 // A move: same trees, same counts.
-                move_entry(&mut self.main, &old, new);
+                self.main.relocate(&old, new);
                 for s in SkillSet::from_bits(new.mask).iter() {
                     if let Some(t) = self.skill_trees[s as usize].as_mut() {
-                        move_entry(t, &old, new);
+                        t.relocate(&old, new);
                     }
                 }
+                self.repack_lanes();
             }
             _ => {
                 if let Some(old) = old {
-                    self.main.remove(&old);
+                    let found = self.main.remove(&old);
+                    debug_assert!(found, "removed entry not in the main tree");
                     for s in SkillSet::from_bits(old.mask).iter() {
                         self.counts[s as usize] -= 1;
                         if let Some(t) = self.skill_trees[s as usize].as_mut() {
@@ -830,7 +832,18 @@ impl VolunteerIndex {
                     }
                 }
                 self.review_skill_trees();
+                self.repack_lanes();
             }
+        }
+    }
+
+    /// Repacks every tree whose tombstones have passed
+    /// [`MatcherConfig::repack_dead_fraction`] of its live entries.
+    fn repack_lanes(&mut self) {
+        let f = self.cfg.repack_fraction();
+        self.main.repack_past(f);
+        for t in self.skill_trees.iter_mut().flatten() {
+            t.repack_past(f);
         }
     }
 
@@ -843,7 +856,7 @@ impl VolunteerIndex {
     /// became common (hysteresis: at twice the fraction), so flapping around
     /// the threshold does not rebuild a tree on every update.
     fn review_skill_trees(&mut self) {
-        let n = self.main.size();
+        let n = self.main.len();
         let f = self.cfg.rare_skill_fraction;
         for s in Skill::ALL {
             let k = s as usize;
@@ -859,7 +872,7 @@ impl VolunteerIndex {
                     .filter(|e| e.mask & bit != 0)
                     .copied()
                     .collect();
-                self.skill_trees[k] = Some(build_tree(own));
+                self.skill_trees[k] = Some(Lane::build(own));
             }
         }
     }
@@ -1085,7 +1098,7 @@ impl VolunteerIndex {
 
     /// The tree to search for `required`: the smallest own tree of a required
     /// rare skill, else the main tree.
-    fn tree_for(&self, required: SkillSet) -> &Tree {
+    fn tree_for(&self, required: SkillSet) -> &Lane {
         required
             .iter()
             .filter_map(|s| {
@@ -1282,72 +1295,6 @@ impl VolunteerIndex {
     }
 }
 
-/// Moves `old` to `new` (same slot and skills) in `tree`: in place when
-/// every node on the way down to it already contains the new point (so no
-/// box needs to grow and the tree stays valid, with boxes no longer tight),
-/// else by removal and R* insertion.
-fn move_entry(tree: &mut Tree, old: &Entry, new: Entry) {
-    /// Descends only into nodes that contain both points and the skills.
-    struct Within<'e> {
-        old: &'e Entry,
-        to: P3,
-    }
-    impl SelectionFunction<Entry> for Within<'_> {
-        fn should_unpack_parent(&self, env: &SkillBox) -> bool {
-            env.mask & self.old.mask == self.old.mask
-                && env.contains_point(&self.old.p)
-                && env.contains_point(&self.to)
-        }
-        fn should_unpack_leaf(&self, e: &Entry) -> bool {
-            e == self.old
-        }
-    }
-    let within = Within { old, to: new.p };
-    if let Some(e) = tree.locate_with_selection_function_mut(within).next() {
-        *e = new;
-        return;
-    }
-    tree.remove(old);
-    tree.insert(new);
-}
-
-/// Bulk loads a tree whose leaves are all at the same depth.
-///
-/// rstar 0.12's bulk loader can end some subtrees a level early (it makes a
-/// leaf node as soon as a cluster has at most `MAX_SIZE` entries), and its R*
-/// insertion assumes uniform depth: reinserting into such a tree can panic
-/// ("This is a bug in rstar", seen at 1M volunteers after a few thousand
-/// moves). So the bulk-loaded tree is checked, and rebuilt by plain
-/// insertion (slower, always uniform) when the check fails.
-fn build_tree(entries: Vec<Entry>) -> Tree {
-    let tree = Tree::bulk_load_with_params(entries);
-    if uniform_depth(tree.root()) {
-        return tree;
-    }
-    let mut rebuilt = Tree::new_with_params();
-    for e in tree.iter() {
-        rebuilt.insert(*e);
-    }
-    rebuilt
-}
-
-/// Whether every leaf entry under `root` is at the same depth.
-pub(crate) fn uniform_depth(root: &ParentNode<Entry>) -> bool {
-    fn walk(node: &ParentNode<Entry>, depth: usize, leaf_depth: &mut Option<usize>) -> bool {
-        for child in node.children() {
-            let ok = match child {
-                RTreeNode::Leaf(_) => *leaf_depth.get_or_insert(depth) == depth,
-                RTreeNode::Parent(p) => walk(p, depth + 1, leaf_depth),
-            };
-            if !ok {
-                return false;
-            }
-        }
-        true
-    }
-    walk(root, 0, &mut None)
-}
-
 /// `at.distance_m(&volunteer position)`, bit for bit: the same operations as
 /// `geo`'s `Haversine::distance` (which `GeoPoint::distance_m` calls) in the
 /// same order, with both cosines of latitude cached. The oracle tests compare
@@ -1416,6 +1363,7 @@ fn fair_pick(mut found: Vec<Found>, k: usize, eps: f64) -> Vec<Found> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::lane::uniform_depth;
 
     /// A bulk load with duplicate ids keeps the later state of each and
     /// answers like an index built by upserts in input order.
@@ -1462,7 +1410,7 @@ mod tests {
     }
 
     /// Trees stay balanced through bulk loads and many moves (the rstar
-    /// bulk-loader pitfall described on `build_tree`).
+    /// bulk-loader pitfall described on `lane::build_tree`).
     #[test]
     fn trees_stay_uniform_through_bulk_load_and_moves() {
         let city = crate::synth::City::new(9);
@@ -1470,12 +1418,26 @@ mod tests {
         let mut index = VolunteerIndex::bulk_load(MatcherConfig::default(), vols.iter().cloned());
         assert!(uniform_depth(index.main.root()));
         let mut rng = crate::synth::rng(11);
+        let searchable = index.searchable_len();
         for v in vols.iter().filter(|v| v.on_duty).take(3000) {
             index
                 .set_location(v.id, city.sample(&mut rng), crate::synth::NOW)
                 .unwrap();
         }
-        // Small steps too (many are moved in place, see `move_entry`), with
+        // Jumps leave tombstones (not yet a quarter of the live entries).
+        assert_eq!(index.searchable_len(), searchable);
+        assert!(index.main.dead() > 2000, "{index:?}");
+        // A walk of 20,000 steps: tombstones never pass the repack fraction.
+        let mut repacked = false;
+        for (id, to) in crate::synth::walk(&vols, 20_000, 50.0, 13) {
+            let before = index.main.dead();
+            index.set_location(id, to, crate::synth::NOW).unwrap();
+            repacked |= index.main.dead() < before;
+            assert!(index.main.dead() as f64 <= 0.25 * index.main.len() as f64);
+        }
+        assert!(repacked);
+        assert_eq!(index.searchable_len(), searchable);
+        // Small steps too (many are moved in place, see `Lane::relocate`), with
         // and without location slack; answers must equal a fresh bulk load.
         for slack in [0.0, 30.0] {
             index.cfg.location_slack_m = slack;

@@ -45,6 +45,7 @@
 mod batch;
 mod geom;
 mod index;
+mod lane;
 mod state;
 #[cfg(feature = "synth")]
 pub mod synth;

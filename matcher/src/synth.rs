@@ -200,6 +200,35 @@ pub fn nudge(p: GeoPoint, max_m: f64, rng: &mut impl Rng) -> GeoPoint {
     point(lat, lon)
 }
 
+/// `n` location updates of a city walking: each moves a random on-duty
+/// volunteer with a location by up to `max_m` metres from where its last
+/// update (or `vols`) put it. Unlike moves that alternate between two
+/// points, these touch the whole index and wear its trees down as a
+/// long-running server's would.
+pub fn walk(
+    vols: &[VolunteerState],
+    n: usize,
+    max_m: f64,
+    seed: u64,
+) -> Vec<(VolunteerId, GeoPoint)> {
+    let mut at: Vec<(VolunteerId, GeoPoint)> = vols
+        .iter()
+        .filter(|v| v.on_duty)
+        .filter_map(|v| v.position.map(|p| (v.id, p.at)))
+        .collect();
+    let mut rng = rng(seed);
+    let mut moves = Vec::with_capacity(n);
+    if at.is_empty() {
+        return moves;
+    }
+    for _ in 0..n {
+        let m = rng.random_range(0..at.len());
+        at[m].1 = nudge(at[m].1, max_m, &mut rng);
+        moves.push(at[m]);
+    }
+    moves
+}
+
 /// A seeded generator of the kind the benches use.
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

@@ -136,13 +136,16 @@ fn config() -> impl Strategy<Value = MatcherConfig> {
         // Location slack: none, small, and larger than a grid cell (so that
         // moves keep their old tree entry often).
         prop_oneof![Just(0.0), Just(20.0), 0.0f64..600.0],
+        // Tombstones: repack at once, at the default, or let them pile up.
+        prop_oneof![Just(0.01), Just(0.25), Just(1000.0)],
     )
-        .prop_map(|(eps, cap, rare, age, slack)| MatcherConfig {
+        .prop_map(|(eps, cap, rare, age, slack, repack)| MatcherConfig {
             max_location_age_s: age,
             fairness_epsilon_m: eps,
             max_offers_per_hour: cap,
             rare_skill_fraction: rare,
             location_slack_m: slack,
+            repack_dead_fraction: repack,
         })
 }
 
