@@ -881,10 +881,13 @@ impl VolunteerIndex {
     ///
     /// # Runtime
     /// For a searchable volunteer, per tree it is in (the main tree and the
-    /// tree of each rare skill held): an in-place move when every node on
-    /// the way to its entry already contains the new point, else one R-tree
-    /// removal and insertion; nothing at all when the move stays within
-    /// [`MatcherConfig::location_slack_m`]. Otherwise O(1).
+    /// tree of each rare skill held): one descent to its entry, then an
+    /// in-place move when the entry's leaf node already contains the new
+    /// point, else a tombstone and one R* insertion; nothing at all when the
+    /// move stays within [`MatcherConfig::location_slack_m`]. Otherwise
+    /// O(1). The update that takes a tree's tombstones past
+    /// [`MatcherConfig::repack_dead_fraction`] also repacks that tree
+    /// (about a bulk load of it: 0.27 s for 850k volunteers).
     ///
     /// # Example
     /// ```
