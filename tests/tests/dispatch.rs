@@ -6,6 +6,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use zhongdui_api::clock::Clock;
 use zhongdui_tests::{TestApp, both_backends};
 
 const LAT: f64 = 27.56;
@@ -86,7 +87,10 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     // Act: an order (low urgency: one offer per wave).
     let o = order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
     let id = o["id"].as_str().unwrap();
-    let today = chrono::Utc::now().format("%Y%m%d").to_string();
+    let today = zhongdui_api::clock::local_today(app.clock.now())
+        .unwrap()
+        .format("%Y%m%d")
+        .to_string();
     assert_eq!(o["code"], format!("ZD-{today}-0001"));
     assert_eq!(o["status"], "open");
 

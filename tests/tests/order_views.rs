@@ -242,6 +242,38 @@ async fn list_filters(app: &TestApp) {
 
 both_backends!(order_list_filters, list_filters);
 
+/// Order codes carry the city's day (China time), like the list's day
+/// filters: an order placed at 00:30 China time, 16:30 UTC the day before,
+/// is numbered on the new day and found by that day's filter.
+async fn codes_follow_the_city_day(app: &TestApp) {
+    let now = app.clock.now();
+    let mut at = now.date_naive().and_hms_opt(16, 30, 0).unwrap().and_utc();
+    if at <= now {
+        at += Duration::days(1);
+    }
+    app.advance_secs((at - now).num_seconds());
+    let day = today(app);
+    assert_ne!(day, at.date_naive(), "the city's day is not UTC's here");
+    let resident = app.resident_token("13500000009").await;
+    let o = app
+        .post(
+            "/api/v1/orders",
+            Some(&resident),
+            json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "龙港市新城大道 9 号",
+                   "description": "凌晨求助", "urgency": "low"}),
+        )
+        .await
+        .expect(201)
+        .json;
+    let code = format!("ZD-{}-0001", day.format("%Y%m%d"));
+    assert_eq!(o["code"], code.as_str());
+    assert_eq!(
+        codes(app, &resident, &format!("from={day}&to={day}")).await,
+        [code]
+    );
+}
+both_backends!(order_codes_by_city_day, codes_follow_the_city_day);
+
 fn assignment_of<'a>(order: &'a Value, volunteer: &str) -> Option<&'a Value> {
     order["assignments"]
         .as_array()

@@ -296,7 +296,8 @@ pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<order::Mode
         .ok_or(ApiError::NotFound("order"))
 }
 
-/// The next human-readable code for `now`'s day: `ZD-20261123-0042`.
+/// The next human-readable code for `now`'s day in the city (China time,
+/// like every other day in the product): `ZD-20261123-0042`.
 ///
 /// On PostgreSQL the number comes from a per-day sequence (no row lock, so
 /// order creation does not serialise on it; a failed creation may leave a
@@ -304,7 +305,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<order::Mode
 /// Call it outside the order's transaction (a failed `nextval` on a new day
 /// would abort a PostgreSQL transaction).
 pub async fn next_code<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> ApiResult<String> {
-    let day = now.format("%Y%m%d").to_string();
+    let day = crate::clock::local_today(now)?.format("%Y%m%d").to_string();
     let backend = db.get_database_backend();
     let n: i64 = match backend {
         DbBackend::Postgres => {
