@@ -123,6 +123,13 @@ pub struct FirstWave {
     picks: Vec<(VolunteerId, f64)>,
 }
 
+impl FirstWave {
+    /// The volunteers it offers the order to.
+    pub fn offered(&self) -> Vec<Uuid> {
+        self.picks.iter().map(|(id, _)| id.as_uuid()).collect()
+    }
+}
+
 /// One wave's plan.
 struct WavePlan {
     radius_m: f64,
@@ -185,6 +192,7 @@ impl Dispatcher {
         &self,
         db: &C,
         d: &DispatchSettings,
+        now: DateTime<Utc>,
     ) -> ApiResult<usize> {
         let vols = volunteer::Entity::find().all(db).await?;
         let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
@@ -200,7 +208,25 @@ impl Dispatcher {
             .map(|v| (VolunteerId(v.id), v.team_id))
             .collect();
         let n = states.len();
-        let fresh = VolunteerIndex::bulk_load(matcher_config(d), states);
+        let mut fresh = VolunteerIndex::bulk_load(matcher_config(d), states);
+        // The hourly offer cap counts the offers of the last hour from the
+        // database, so that it survives reloads and restarts and counts the
+        // offers of every process.
+        let since = now - Duration::seconds(zhongdui_matcher::OFFER_WINDOW_S);
+        let paged: Vec<(Uuid, DateTime<Utc>)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::VolunteerId)
+            .column(assignment::Column::OfferedAt)
+            .filter(assignment::Column::How.is_in(["offer", "batch"]))
+            .filter(assignment::Column::OfferedAt.gt(since))
+            .filter(assignment::Column::OfferedAt.lte(now))
+            .order_by_asc(assignment::Column::OfferedAt)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (v, at) in paged {
+            let _ = fresh.record_offer(VolunteerId(v), at.timestamp());
+        }
         if let Ok(mut index) = self.index.lock() {
             *index = fresh;
         }
@@ -277,6 +303,29 @@ impl Dispatcher {
         index
             .get(VolunteerId(id))
             .map(|v| (v.active_tasks, v.capacity))
+    }
+
+    /// Offers another process sent at `ts`: they count towards the hourly
+    /// cap here too, and their volunteers get no second offer from this
+    /// process until they answer.
+    pub fn peer_offered(&self, ids: &[Uuid], ts: i64) {
+        // Lock order everywhere: index, then pending.
+        if let Ok(mut index) = self.index.lock() {
+            for id in ids {
+                let _ = index.record_offer(VolunteerId(*id), ts);
+            }
+        }
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.extend(ids.iter().copied().map(VolunteerId));
+        }
+    }
+
+    /// Offers recorded for a volunteer in the hour before `now`.
+    pub fn offers_of(&self, id: Uuid, now: i64) -> Option<usize> {
+        let index = self.index.lock().ok()?;
+        index
+            .contains(VolunteerId(id))
+            .then(|| index.offers_in_last_hour(VolunteerId(id), now))
     }
 
     /// Moves a volunteer in the index.
@@ -680,7 +729,12 @@ impl Dispatcher {
                 .filter(|w| written.contains(&w.order.id))
                 .collect();
             report.waves += done.len();
-            report.offers += self.note_offers(done, ts);
+            report.offers += self.note_offers(done.iter().copied(), ts);
+            let paged: Vec<Uuid> = done
+                .iter()
+                .flat_map(|w| w.picks.iter().map(|(id, _)| id.as_uuid()))
+                .collect();
+            crate::location::offered(state, &paged, ts).await;
         }
         Ok(())
     }
@@ -883,7 +937,7 @@ impl Dispatcher {
                 _ = tokio::time::sleep(std::time::Duration::from_millis(d.tick_ms)) => {}
                 _ = state.dispatcher.wake.notified() => {}
                 _ = reload_every.tick() => {
-                    if let Err(e) = state.dispatcher.reload(&state.db, &d).await {
+                    if let Err(e) = state.dispatcher.reload(&state.db, &d, state.clock.now()).await {
                         tracing::warn!(error = %e, "index reload failed");
                     }
                 }

@@ -134,6 +134,21 @@ pub async fn claimed(state: &AppState, v: &volunteer::Model) {
     .await;
 }
 
+/// Offers went out (committed) at `ts`: the other processes count them
+/// towards the hourly cap and hold their volunteers back from a second
+/// offer until they answer.
+pub async fn offered(state: &AppState, ids: &[Uuid], ts: i64) {
+    if ids.is_empty() {
+        return;
+    }
+    tell_peers(
+        state,
+        json!({"type": "offers", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+               "at": ts}),
+    )
+    .await;
+}
+
 /// Publishes an index update for the other processes (see [`follow`]).
 async fn tell_peers(state: &AppState, data: serde_json::Value) {
     let msg = BusMessage {
@@ -162,7 +177,7 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                 // Missed some: re-read everything.
                 if let Err(e) = state
                     .dispatcher
-                    .reload(&state.db, &state.settings.dispatch)
+                    .reload(&state.db, &state.settings.dispatch, state.clock.now())
                     .await
                 {
                     tracing::warn!(error = %e, "index reload failed");
@@ -203,6 +218,15 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                         .as_i64()
                         .unwrap_or_else(|| Utc::now().timestamp());
                     state.dispatcher.set_tasks(id, tasks, capacity, at);
+                }
+            }
+            Some("offers") => {
+                let ids: Vec<Uuid> = m.data["volunteers"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
+                if let Some(at) = m.data["at"].as_i64() {
+                    state.dispatcher.peer_offered(&ids, at);
                 }
             }
             Some("refresh") => {

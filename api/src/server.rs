@@ -56,7 +56,7 @@ pub async fn prepare_with_clock(
     .context("loading token keys")?;
     let dispatcher = Dispatcher::new(&settings.dispatch);
     let indexed = dispatcher
-        .reload(&db, &settings.dispatch)
+        .reload(&db, &settings.dispatch, clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("loading the volunteer index: {e}"))?;
     tracing::info!(volunteers = indexed, "volunteer index loaded");

@@ -260,6 +260,30 @@ async fn two_processes_one_city() {
         .expect("the offer reaches B's socket");
     assert_eq!(offer["order_id"], order_id.as_str());
     let _ = socket.send(Message::Close(None)).await;
+    // Both processes count that offer towards volunteer 0's hourly cap: A
+    // sent it, B heard of it on the bus.
+    for base in [&a, &b] {
+        let mut seen = Value::Null;
+        for _ in 0..50 {
+            let (_, entry) = call(
+                &c,
+                Method::GET,
+                format!("{base}/api/v1/ops/index/{}", vols[0].0),
+                Some(&admin),
+                None,
+            )
+            .await;
+            seen = entry;
+            if seen["offers_last_hour"] == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            seen["offers_last_hour"], 1,
+            "{base} counts the offer: {seen}"
+        );
+    }
 
     // Volunteer 0 accepts through A while volunteer 1 grabs through B.
     let offer_id = offer["offer_id"].as_str().unwrap();

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::Value;
-use zhongdui_api::clock::ManualClock;
+use zhongdui_api::clock::{Clock, ManualClock};
 use zhongdui_api::server;
 use zhongdui_api::settings::Settings;
 use zhongdui_api::state::AppState;
@@ -211,7 +211,11 @@ impl TestApp {
     pub async fn reload_index(&self) {
         self.state
             .dispatcher
-            .reload(&self.state.db, &self.state.settings.dispatch)
+            .reload(
+                &self.state.db,
+                &self.state.settings.dispatch,
+                self.clock.now(),
+            )
             .await
             .unwrap();
     }

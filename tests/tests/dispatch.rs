@@ -1042,3 +1042,77 @@ async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
     assert_eq!(app.tick().await.escalated, 1);
     app.cleanup().await;
 }
+
+/// How many offers this process's index counts for `v` this hour.
+async fn offers_counted(app: &TestApp, admin: &str, v: &str) -> Option<u64> {
+    app.get(&format!("/api/v1/ops/index/{v}"), Some(admin))
+        .await
+        .expect(200)
+        .json["offers_last_hour"]
+        .as_u64()
+}
+
+/// The hourly offer cap counts the offers of the last hour from the
+/// database: a reload (every 5 minutes, and at start-up) or a restart does
+/// not give a volunteer a fresh allowance. Cap 1 here: after one offer,
+/// declined, the volunteer is skipped until the hour has passed.
+async fn offer_cap_survives_reloads(app: TestApp) {
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "沿江平安巡防一队").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["patrol"], &[at(300.0, 0.0)])
+        .await;
+    let v = vs[0].0.as_str();
+    assert_eq!(offers_counted(&app, &admin, v).await, Some(0));
+    order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
+    app.advance_secs(1);
+    assert_eq!(app.tick().await.offers, 1);
+    let offer = offers(&app, &vs[0].1).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.send(
+        Method::POST,
+        &format!("/api/v1/offers/{offer}/decline"),
+        Some(&vs[0].1),
+        None,
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(offers_counted(&app, &admin, v).await, Some(1));
+
+    // Reloaded and restarted: still one offer this hour, so no second one.
+    app.reload_index().await;
+    assert_eq!(offers_counted(&app, &admin, v).await, Some(1));
+    let app = app.restart().await;
+    assert_eq!(offers_counted(&app, &admin, v).await, Some(1));
+    order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
+    app.advance_secs(1);
+    assert_eq!(app.tick().await.offers, 0, "capped");
+    assert!(offers(&app, &vs[0].1).await.is_empty());
+
+    // An hour after the first offer the allowance is back.
+    app.advance_secs(3600);
+    app.reload_index().await;
+    assert_eq!(offers_counted(&app, &admin, v).await, Some(0));
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offer_cap_reload_sqlite() {
+    let app = TestApp::spawn_with(zhongdui_tests::Backend::Sqlite, |s| {
+        s.dispatch.max_offers_per_hour = 1
+    })
+    .await;
+    offer_cap_survives_reloads(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offer_cap_reload_postgres() {
+    let app = TestApp::spawn_with(zhongdui_tests::Backend::Postgres, |s| {
+        s.dispatch.max_offers_per_hour = 1
+    })
+    .await;
+    offer_cap_survives_reloads(app).await;
+}

@@ -566,6 +566,10 @@ pub async fn create_order(
     }
     orders::insert_order(&txn, &o).await?;
     let inline = first.is_some();
+    let paged: Vec<Uuid> = first
+        .as_ref()
+        .map(crate::dispatch::FirstWave::offered)
+        .unwrap_or_default();
     match first {
         Some(f) => {
             state
@@ -579,6 +583,7 @@ pub async fn create_order(
     if !inline {
         state.dispatcher.wake.notify_one();
     }
+    crate::location::offered(&state, &paged, now.timestamp()).await;
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))
@@ -1398,10 +1403,10 @@ pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResul
 }
 
 /// What this process's dispatch index holds for a volunteer (admins): its
-/// position, task count and capacity; for checking that every process
-/// follows the same volunteers.
+/// position, task count and capacity, and the offers it counts towards the
+/// hourly cap; for checking that every process follows the same volunteers.
 #[utoipa::path(get, path = "/api/v1/ops/index/{volunteer_id}", tag = "ops", security(("bearer" = [])),
-    responses((status = 200, description = "indexed position, task count and capacity, if any")))]
+    responses((status = 200, description = "indexed position, task count, capacity and offers in the last hour, if any")))]
 pub async fn index_entry(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -1419,5 +1424,6 @@ pub async fn index_entry(
         "lon": pos.map(|p| p.1),
         "active_tasks": tasks.map(|t| t.0),
         "capacity": tasks.map(|t| t.1),
+        "offers_last_hour": state.dispatcher.offers_of(id, state.clock.now().timestamp()),
     })))
 }

@@ -57,7 +57,7 @@ pub async fn import(
     if report.created + report.updated > 0 {
         state
             .dispatcher
-            .reload(&state.db, &state.settings.dispatch)
+            .reload(&state.db, &state.settings.dispatch, state.clock.now())
             .await?;
     }
     tracing::info!(
