@@ -53,6 +53,9 @@ pub struct Dispatcher {
     /// Volunteers holding an open offer, as far as this process knows
     /// (reset from the database each pass; a hint, never a decision).
     pending: Mutex<HashSet<VolunteerId>>,
+    /// Offers sent here and not yet told to the other processes
+    /// (volunteer, when), flushed by `location::tell_offers`.
+    untold: Mutex<Vec<(Uuid, i64)>>,
     /// Serialises passes within this process.
     pass: tokio::sync::Mutex<()>,
     /// Woken when an order is created or an offer declined.
@@ -182,6 +185,7 @@ impl Dispatcher {
             index: Mutex::new(VolunteerIndex::new(matcher_config(d))),
             teams: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashSet::new()),
+            untold: Mutex::new(Vec::new()),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
         }
@@ -305,18 +309,33 @@ impl Dispatcher {
             .map(|v| (v.active_tasks, v.capacity))
     }
 
-    /// Offers another process sent at `ts`: they count towards the hourly
-    /// cap here too, and their volunteers get no second offer from this
-    /// process until they answer.
-    pub fn peer_offered(&self, ids: &[Uuid], ts: i64) {
+    /// Offers (committed) to tell the other processes at the next flush.
+    pub fn untold_offers(&self, ids: &[Uuid], ts: i64) {
+        if let Ok(mut untold) = self.untold.lock() {
+            untold.extend(ids.iter().map(|id| (*id, ts)));
+        }
+    }
+
+    /// Takes the offers not yet told to the other processes.
+    pub fn take_untold_offers(&self) -> Vec<(Uuid, i64)> {
+        self.untold
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default()
+    }
+
+    /// Offers another process sent (volunteer, when): they count towards
+    /// the hourly cap here too, and their volunteers get no second offer
+    /// from this process until they answer.
+    pub fn peer_offered(&self, offers: &[(Uuid, i64)]) {
         // Lock order everywhere: index, then pending.
         if let Ok(mut index) = self.index.lock() {
-            for id in ids {
-                let _ = index.record_offer(VolunteerId(*id), ts);
+            for (id, ts) in offers {
+                let _ = index.record_offer(VolunteerId(*id), *ts);
             }
         }
         if let Ok(mut pending) = self.pending.lock() {
-            pending.extend(ids.iter().copied().map(VolunteerId));
+            pending.extend(offers.iter().map(|(id, _)| VolunteerId(*id)));
         }
     }
 
@@ -734,7 +753,7 @@ impl Dispatcher {
                 .iter()
                 .flat_map(|w| w.picks.iter().map(|(id, _)| id.as_uuid()))
                 .collect();
-            crate::location::offered(state, &paged, ts).await;
+            state.dispatcher.untold_offers(&paged, ts);
         }
         Ok(())
     }

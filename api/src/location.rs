@@ -134,19 +134,30 @@ pub async fn claimed(state: &AppState, v: &volunteer::Model) {
     .await;
 }
 
-/// Offers went out (committed) at `ts`: the other processes count them
-/// towards the hourly cap and hold their volunteers back from a second
-/// offer until they answer.
-pub async fn offered(state: &AppState, ids: &[Uuid], ts: i64) {
-    if ids.is_empty() {
-        return;
+/// Tells the other processes, every 100 ms, the offers this one sent
+/// since (one bus message however many): they count them towards the
+/// hourly cap and hold those volunteers back from a second offer until they
+/// answer. Flushes once more at shutdown.
+pub async fn tell_offers(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stop = tokio::select! {
+            _ = shutdown.changed() => true,
+            _ = every.tick() => false,
+        };
+        let offers = state.dispatcher.take_untold_offers();
+        if !offers.is_empty() {
+            let pairs: Vec<serde_json::Value> = offers
+                .iter()
+                .map(|(id, at)| json!([id.to_string(), at]))
+                .collect();
+            tell_peers(&state, json!({"type": "offers", "offers": pairs})).await;
+        }
+        if stop {
+            break;
+        }
     }
-    tell_peers(
-        state,
-        json!({"type": "offers", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-               "at": ts}),
-    )
-    .await;
 }
 
 /// Publishes an index update for the other processes (see [`follow`]).
@@ -221,13 +232,15 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                 }
             }
             Some("offers") => {
-                let ids: Vec<Uuid> = m.data["volunteers"]
+                let offers: Vec<(Uuid, i64)> = m.data["offers"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| Some((p[0].as_str()?.parse().ok()?, p[1].as_i64()?)))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                if let Some(at) = m.data["at"].as_i64() {
-                    state.dispatcher.peer_offered(&ids, at);
-                }
+                state.dispatcher.peer_offered(&offers);
             }
             Some("refresh") => {
                 let ids: Vec<Uuid> = m.data["volunteers"]

@@ -139,6 +139,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.clone(),
         state.shutdown.subscribe(),
     ));
+    tokio::spawn(crate::location::tell_offers(
+        state.clone(),
+        state.shutdown.subscribe(),
+    ));
     Ok(Running {
         addr,
         server,

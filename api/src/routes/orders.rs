@@ -583,12 +583,7 @@ pub async fn create_order(
     if !inline {
         state.dispatcher.wake.notify_one();
     }
-    if !paged.is_empty() {
-        // Off the request's path: the order is placed whatever Redis does.
-        let state = state.clone();
-        let ts = now.timestamp();
-        tokio::spawn(async move { crate::location::offered(&state, &paged, ts).await });
-    }
+    state.dispatcher.untold_offers(&paged, now.timestamp());
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))
