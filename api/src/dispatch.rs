@@ -126,13 +126,6 @@ pub struct FirstWave {
     picks: Vec<(VolunteerId, f64)>,
 }
 
-impl FirstWave {
-    /// The volunteers it offers the order to.
-    pub fn offered(&self) -> Vec<Uuid> {
-        self.picks.iter().map(|(id, _)| id.as_uuid()).collect()
-    }
-}
-
 /// One wave's plan.
 struct WavePlan {
     radius_m: f64,
@@ -309,13 +302,6 @@ impl Dispatcher {
             .map(|v| (v.active_tasks, v.capacity))
     }
 
-    /// Offers (committed) to tell the other processes at the next flush.
-    pub fn untold_offers(&self, ids: &[Uuid], ts: i64) {
-        if let Ok(mut untold) = self.untold.lock() {
-            untold.extend(ids.iter().map(|id| (*id, ts)));
-        }
-    }
-
     /// Takes the offers not yet told to the other processes.
     pub fn take_untold_offers(&self) -> Vec<(Uuid, i64)> {
         self.untold
@@ -454,20 +440,25 @@ impl Dispatcher {
     }
 
     /// After waves are written: their volunteers hold an open offer (skipped
-    /// until it is answered) and were paged at `ts` (fairness, hourly cap).
-    /// Returns how many offers went out.
+    /// until it is answered) and were paged at `ts` (fairness, hourly cap),
+    /// here and, from the next flush of `location::tell_offers`, in the
+    /// other processes. Returns how many offers went out.
     fn note_offers<'a, 'o: 'a>(
         &self,
         waves: impl IntoIterator<Item = &'a Planned<'o>>,
         ts: i64,
     ) -> usize {
         let mut offers = 0;
-        // Lock order everywhere: index, then pending.
+        // Lock order everywhere: index, then pending, then untold.
         if let Ok(mut index) = self.index.lock() {
             let mut pending = self.pending.lock().ok();
+            let mut untold = self.untold.lock().ok();
             for w in waves {
                 if let Some(p) = pending.as_mut() {
                     p.extend(w.picks.iter().map(|(id, _)| *id));
+                }
+                if let Some(u) = untold.as_mut() {
+                    u.extend(w.picks.iter().map(|(id, _)| (id.as_uuid(), ts)));
                 }
                 offers += w.picks.len();
                 for (id, _) in &w.picks {
@@ -748,12 +739,7 @@ impl Dispatcher {
                 .filter(|w| written.contains(&w.order.id))
                 .collect();
             report.waves += done.len();
-            report.offers += self.note_offers(done.iter().copied(), ts);
-            let paged: Vec<Uuid> = done
-                .iter()
-                .flat_map(|w| w.picks.iter().map(|(id, _)| id.as_uuid()))
-                .collect();
-            state.dispatcher.untold_offers(&paged, ts);
+            report.offers += self.note_offers(done, ts);
         }
         Ok(())
     }

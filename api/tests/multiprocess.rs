@@ -80,6 +80,34 @@ async fn call(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// What the index of the process at `base` holds for `volunteer`, read
+/// every 100 ms for up to 5 s until `done` holds (else the last reading).
+async fn index_entry_when(
+    c: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    volunteer: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        let (_, entry) = call(
+            c,
+            reqwest::Method::GET,
+            format!("{base}/api/v1/ops/index/{volunteer}"),
+            Some(admin),
+            None,
+        )
+        .await;
+        seen = entry;
+        if done(&seen) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    seen
+}
+
 /// A volunteer's WebSocket on the process at `base`.
 async fn listen(
     base: &str,
@@ -209,22 +237,10 @@ async fn two_processes_one_city() {
             .await;
             assert_eq!(s, 204);
         }
-        let mut seen = Value::Null;
-        for _ in 0..50 {
-            let (_, entry) = call(
-                &c,
-                Method::GET,
-                format!("{b}/api/v1/ops/index/{}", vols[1].0),
-                Some(&admin),
-                None,
-            )
-            .await;
-            seen = entry;
-            if seen["lat"].as_f64() == Some(lat) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let seen = index_entry_when(&c, &b, &admin, &vols[1].0, |e| {
+            e["lat"].as_f64() == Some(lat)
+        })
+        .await;
         assert_eq!(
             seen["lat"].as_f64(),
             Some(lat),
@@ -263,22 +279,8 @@ async fn two_processes_one_city() {
     // Both processes count that offer towards volunteer 0's hourly cap: A
     // sent it, B heard of it on the bus.
     for base in [&a, &b] {
-        let mut seen = Value::Null;
-        for _ in 0..50 {
-            let (_, entry) = call(
-                &c,
-                Method::GET,
-                format!("{base}/api/v1/ops/index/{}", vols[0].0),
-                Some(&admin),
-                None,
-            )
-            .await;
-            seen = entry;
-            if seen["offers_last_hour"] == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let seen =
+            index_entry_when(&c, base, &admin, &vols[0].0, |e| e["offers_last_hour"] == 1).await;
         assert_eq!(
             seen["offers_last_hour"], 1,
             "{base} counts the offer: {seen}"
@@ -309,22 +311,7 @@ async fn two_processes_one_city() {
     // from the row its claim returned, the other from the bus.
     let winner = if s1 == 200 { &vols[0].0 } else { &vols[1].0 };
     for base in [&a, &b] {
-        let mut seen = Value::Null;
-        for _ in 0..50 {
-            let (_, entry) = call(
-                &c,
-                Method::GET,
-                format!("{base}/api/v1/ops/index/{winner}"),
-                Some(&admin),
-                None,
-            )
-            .await;
-            seen = entry;
-            if seen["active_tasks"] == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let seen = index_entry_when(&c, base, &admin, winner, |e| e["active_tasks"] == 1).await;
         assert_eq!(seen["active_tasks"], 1, "{base} follows the claim: {seen}");
     }
     let (_, detail) = call(

@@ -809,7 +809,6 @@ impl VolunteerIndex {
                         t.relocate(&old, new);
                     }
                 }
-                self.repack_lanes();
             }
             _ => {
                 if let Some(old) = old {
@@ -832,9 +831,9 @@ impl VolunteerIndex {
                     }
                 }
                 self.review_skill_trees();
-                self.repack_lanes();
             }
         }
+        self.repack_lanes();
     }
 
     /// Repacks every tree whose tombstones have passed

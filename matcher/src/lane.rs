@@ -85,11 +85,8 @@ impl Lane {
     /// longer tight). Otherwise `old` is tombstoned and `new` inserted.
     pub fn relocate(&mut self, old: &Entry, new: Entry) {
         match locate(&mut self.tree, old) {
-            Some((e, leaf_box))
-                if leaf_box.contains_point(&new.p) && leaf_box.mask & new.mask == new.mask =>
-            {
-                *e = new;
-            }
+            // The leaf box holds `old`'s skills, which are `new`'s.
+            Some((e, leaf_box)) if leaf_box.contains_point(&new.p) => *e = new,
             Some((e, _)) => {
                 e.slot = DEAD;
                 self.dead += 1;

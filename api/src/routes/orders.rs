@@ -566,10 +566,6 @@ pub async fn create_order(
     }
     orders::insert_order(&txn, &o).await?;
     let inline = first.is_some();
-    let paged: Vec<Uuid> = first
-        .as_ref()
-        .map(crate::dispatch::FirstWave::offered)
-        .unwrap_or_default();
     match first {
         Some(f) => {
             state
@@ -583,7 +579,6 @@ pub async fn create_order(
     if !inline {
         state.dispatcher.wake.notify_one();
     }
-    state.dispatcher.untold_offers(&paged, now.timestamp());
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))
