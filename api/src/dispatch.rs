@@ -21,7 +21,7 @@ use zhongdui_matcher::{
     VolunteerState, assign_batch,
 };
 
-use crate::entities::{assignment, order, volunteer, volunteer_skill};
+use crate::entities::{assignment, order, user, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor, Channels, st};
 use crate::services::points;
@@ -71,11 +71,20 @@ fn matcher_config(d: &DispatchSettings) -> MatcherConfig {
     }
 }
 
+/// The end of `d` in the city's calendar (China time): a certificate valid
+/// until `d` stops counting at the next China midnight.
 fn end_of_day(d: chrono::NaiveDate) -> i64 {
-    (d + Duration::days(1))
-        .and_time(NaiveTime::MIN)
-        .and_utc()
-        .timestamp()
+    crate::clock::local_day_start(d + Duration::days(1)).map_or_else(
+        // Unreachable for a fixed offset; fall back to UTC+8 by hand.
+        |_| {
+            (d + Duration::days(1))
+                .and_time(NaiveTime::MIN)
+                .and_utc()
+                .timestamp()
+                - 8 * 3600
+        },
+        |t| t.timestamp(),
+    )
 }
 
 /// Builds the matcher's view of a volunteer from database rows.
@@ -93,6 +102,10 @@ pub fn state_of(v: &volunteer::Model, skills: &[volunteer_skill::Model]) -> Volu
     s.capacity = u32::try_from(v.capacity.max(0)).unwrap_or(0);
     for row in skills {
         if let Ok(skill) = row.skill.parse::<Skill>() {
+            // A skill that needs a certificate counts only with one.
+            if skill.needs_certificate() && row.certified_until.is_none() {
+                continue;
+            }
             s.skills = s.skills.with(skill);
             if let Some(until) = row.certified_until {
                 s.certificates.push(Certificate {
@@ -167,6 +180,22 @@ fn point_of(o: &order::Model) -> ApiResult<GeoPoint> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order position: {e}")))
 }
 
+/// The disabled accounts (among `ids`, if given).
+async fn disabled_accounts<C: ConnectionTrait>(
+    db: &C,
+    ids: Option<&[Uuid]>,
+) -> ApiResult<HashSet<Uuid>> {
+    let mut q = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Disabled.eq(true));
+    if let Some(ids) = ids {
+        q = q.filter(user::Column::Id.is_in(ids.to_vec()));
+    }
+    let rows: Vec<Uuid> = q.into_tuple().all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
 fn required_of(o: &order::Model) -> SkillSet {
     SkillSet::parse_list(&o.required_skills).unwrap_or_default()
 }
@@ -191,7 +220,13 @@ impl Dispatcher {
         d: &DispatchSettings,
         now: DateTime<Utc>,
     ) -> ApiResult<usize> {
-        let vols = volunteer::Entity::find().all(db).await?;
+        let disabled = disabled_accounts(db, None).await?;
+        let vols: Vec<volunteer::Model> = volunteer::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .filter(|v| !disabled.contains(&v.id))
+            .collect();
         let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
         for s in volunteer_skill::Entity::find().all(db).await? {
             skills.entry(s.volunteer_id).or_default().push(s);
@@ -238,10 +273,15 @@ impl Dispatcher {
         if ids.is_empty() {
             return Ok(());
         }
-        let vols = volunteer::Entity::find()
+        // A disabled account is no candidate: it leaves the index.
+        let disabled = disabled_accounts(db, Some(ids)).await?;
+        let vols: Vec<volunteer::Model> = volunteer::Entity::find()
             .filter(volunteer::Column::Id.is_in(ids.to_vec()))
             .all(db)
-            .await?;
+            .await?
+            .into_iter()
+            .filter(|v| !disabled.contains(&v.id))
+            .collect();
         let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
         for s in volunteer_skill::Entity::find()
             .filter(volunteer_skill::Column::VolunteerId.is_in(ids.to_vec()))

@@ -40,6 +40,9 @@ pub struct Problem {
     /// Every offending field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a duplicate request: the order it duplicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
 }
 
 /// Everything a handler can fail with.
@@ -66,6 +69,22 @@ pub enum ApiError {
     /// Conflicts with the current state (duplicate, illegal transition, lost race).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conflict caused by one input field (a phone already taken).
+    #[error("conflict on {field}: {message}")]
+    ConflictOn {
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// The same request was placed a moment ago: points at that order.
+    #[error("duplicate of order {code}")]
+    Duplicate {
+        /// The existing order's id.
+        order_id: String,
+        /// Its code.
+        code: String,
+    },
     /// Body too large.
     #[error("payload too large")]
     TooLarge { limit: usize },
@@ -92,6 +111,14 @@ impl ApiError {
         }])
     }
 
+    /// A conflict about one field.
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::ConflictOn {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     /// A forbidden action, with the reason.
     pub fn forbidden(reason: impl Into<String>) -> Self {
         ApiError::Forbidden(reason.into())
@@ -108,6 +135,7 @@ impl ApiError {
             detail: None,
             field: None,
             errors: Vec::new(),
+            order_id: None,
         };
         match self {
             ApiError::BadRequest { field, message } => {
@@ -149,6 +177,22 @@ impl ApiError {
                 p.kind = kind("conflict");
                 p.detail = Some(why.clone());
             }
+            ApiError::ConflictOn { field, message } => {
+                p.kind = kind("conflict");
+                p.detail = Some(format!("{field}: {message}"));
+                p.field = Some(field.clone());
+                p.errors.push(FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                });
+            }
+            ApiError::Duplicate { order_id, code } => {
+                p.kind = kind("duplicate");
+                p.detail = Some(format!(
+                    "you placed the same request a moment ago: order {code} (GET /api/v1/orders/{order_id})"
+                ));
+                p.order_id = Some(order_id.clone());
+            }
             ApiError::TooLarge { limit } => {
                 p.kind = kind("payload-too-large");
                 p.detail = Some(format!("the request body is larger than {limit} bytes"));
@@ -182,7 +226,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictOn { .. } | ApiError::Duplicate { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -199,6 +245,9 @@ impl ResponseError for ApiError {
         builder.insert_header(ContentType(problem_mime()));
         if let ApiError::Unauthorized(_) = self {
             builder.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let ApiError::Duplicate { order_id, .. } = self {
+            builder.insert_header(("Location", format!("/api/v1/orders/{order_id}")));
         }
         if let ApiError::TooManyRequests { retry_after_secs } = self {
             builder.insert_header(("Retry-After", retry_after_secs.to_string()));

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod services;
+pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod telemetry;

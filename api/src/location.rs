@@ -46,6 +46,27 @@ pub async fn report(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiRe
         }
         ops
     };
+    store(state, volunteer_id, at, publish_ops).await?;
+    Ok(true)
+}
+
+/// Stores a position the server itself vouches for (a check-in's), past
+/// the rate limit, and tells the index and the listeners as a report would.
+pub async fn record(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiResult<()> {
+    if let Ok(mut gate) = state.location_gate.lock() {
+        let now = Instant::now();
+        let entry = gate.entry(volunteer_id).or_insert((now, now));
+        entry.0 = now;
+    }
+    store(state, volunteer_id, at, false).await
+}
+
+async fn store(
+    state: &AppState,
+    volunteer_id: Uuid,
+    at: GeoPoint,
+    publish_ops: bool,
+) -> ApiResult<()> {
     let now = state.clock.now();
     volunteer::Entity::update_many()
         .col_expr(volunteer::Column::Lat, Expr::value(at.lat()))
@@ -97,7 +118,7 @@ pub async fn report(state: &AppState, volunteer_id: Uuid, at: GeoPoint) -> ApiRe
     if let Err(e) = state.bus.publish_all(out).await {
         tracing::debug!(error = %e, "position not published");
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Volunteers changed in the database (duty, capacity, skills, tasks): this

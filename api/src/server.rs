@@ -70,7 +70,9 @@ pub async fn prepare_with_clock(
         )?,
         None => Bus::in_process(&settings.redis_prefix),
     };
+    let limits = crate::auth::limits::Limits::new(&settings.limits);
     Ok(AppState::new(Shared {
+        limits,
         db,
         settings,
         tokens,
@@ -81,6 +83,7 @@ pub async fn prepare_with_clock(
         relay_wake: tokio::sync::Notify::new(),
         relay_lock: tokio::sync::Mutex::new(0),
         hub,
+        sessions: Arc::default(),
         location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),
     }))
 }
@@ -136,6 +139,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.shutdown.subscribe(),
     ));
     tokio::spawn(crate::location::follow(
+        state.clone(),
+        state.shutdown.subscribe(),
+    ));
+    tokio::spawn(crate::sessions::watch(
         state.clone(),
         state.shutdown.subscribe(),
     ));

@@ -35,6 +35,38 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     /// Points rules.
     pub points: PointsSettings,
+    /// Abuse limits.
+    pub limits: LimitSettings,
+}
+
+/// Abuse limits. Rates are a GCRA quota: `burst` at once, refilled at
+/// `per_hour` (0 turns a rate off). They are kept per process, like the
+/// login limit; the open-order cap and the duplicate check are read from the
+/// database and hold across processes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Orders a resident account may place at once.
+    pub orders_burst: u32,
+    /// Orders a resident account may place per hour.
+    pub orders_per_hour: u32,
+    /// Orders from one client address at once (any account).
+    pub orders_per_address_burst: u32,
+    /// Orders from one client address per hour.
+    pub orders_per_address_per_hour: u32,
+    /// Orders a coordinator or admin may place at once.
+    pub staff_orders_burst: u32,
+    /// Orders a coordinator or admin may place per hour.
+    pub staff_orders_per_hour: u32,
+    /// Open (not yet completed or cancelled) orders a resident may have (0: no cap).
+    pub max_open_orders: u32,
+    /// A resident's new order of the same category within this distance…
+    pub duplicate_radius_m: f64,
+    /// …and this many seconds of an open one is a duplicate (409; 0: no check).
+    pub duplicate_window_secs: i64,
+    /// Registrations from one client address at once.
+    pub register_burst: u32,
+    /// Registrations from one client address per hour.
+    pub register_per_hour: u32,
 }
 
 /// Dispatch rules (DESIGN.md's defaults).
@@ -42,7 +74,9 @@ pub struct Settings {
 pub struct DispatchSettings {
     /// How long a volunteer has to answer an offer.
     pub offer_timeout_secs: i64,
-    /// Radius of each wave, widening (metres).
+    /// Radius of each wave, widening (metres). From the environment either
+    /// `1000,3000,10000` or `[1000,3000,10000]`.
+    #[serde(deserialize_with = "number_list")]
     pub radii_m: Vec<f64>,
     /// Offers per wave as a multiple of the headcount, by urgency.
     pub wave_factor: UrgencyFactors,
@@ -68,6 +102,41 @@ pub struct DispatchSettings {
     pub background: bool,
     /// A volunteer may report a position at most this often.
     pub location_min_interval_ms: u64,
+    /// A volunteer may grab an open task at most this far away (metres).
+    pub grab_radius_m: f64,
+    /// A check-in whose position implies moving faster than this since the
+    /// last report (metres per second) is refused as implausible.
+    pub max_speed_mps: f64,
+}
+
+/// A list of numbers: a sequence (TOML) or a string `1,2,3` / `[1,2,3]` (environment).
+fn number_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<f64>),
+        Text(String),
+        One(f64),
+    }
+    match Raw::deserialize(d)? {
+        Raw::List(v) => Ok(v),
+        Raw::One(x) => Ok(vec![x]),
+        Raw::Text(t) => t
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<f64>().map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "`{p}` is not a number (write e.g. 1000,3000,10000)"
+                    ))
+                })
+            })
+            .collect(),
+    }
 }
 
 /// Wave-size multipliers by urgency.
@@ -168,11 +237,53 @@ impl Settings {
         if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
             builder = builder.set_override("redis_url", url)?;
         }
-        builder
+        let settings: Settings = builder
             .build()
             .context("reading configuration")?
             .try_deserialize()
-            .context("parsing configuration")
+            .context("parsing configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses values the server cannot work with, naming the setting.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let d = &self.dispatch;
+        let bad = |name: &str, why: &str| anyhow::anyhow!("configuration: {name} {why}");
+        if d.radii_m.is_empty() {
+            return Err(bad("dispatch.radii_m", "needs at least one radius"));
+        }
+        if d.radii_m.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+            return Err(bad(
+                "dispatch.radii_m",
+                "must be positive numbers of metres",
+            ));
+        }
+        for (name, v) in [
+            ("dispatch.arrive_radius_m", d.arrive_radius_m),
+            ("dispatch.grab_radius_m", d.grab_radius_m),
+            ("dispatch.max_speed_mps", d.max_speed_mps),
+        ] {
+            if !v.is_finite() || v <= 0.0 {
+                return Err(bad(name, "must be a positive number"));
+            }
+        }
+        if !self.limits.duplicate_radius_m.is_finite() || self.limits.duplicate_radius_m < 0.0 {
+            return Err(bad("limits.duplicate_radius_m", "must be 0 or more"));
+        }
+        for (name, v) in [
+            ("dispatch.offer_timeout_secs", d.offer_timeout_secs),
+            ("dispatch.max_location_age_secs", d.max_location_age_secs),
+            ("auth.token_ttl_minutes", self.auth.token_ttl_minutes),
+        ] {
+            if v <= 0 {
+                return Err(bad(name, "must be 1 or more"));
+            }
+        }
+        if d.tick_ms == 0 {
+            return Err(bad("dispatch.tick_ms", "must be 1 or more"));
+        }
+        Ok(())
     }
 
     /// The built-in defaults only (what tests start from).
@@ -216,6 +327,19 @@ impl Settings {
             .set_default("dispatch.tick_ms", 200)?
             .set_default("dispatch.background", true)?
             .set_default("dispatch.location_min_interval_ms", 1000)?
+            .set_default("dispatch.grab_radius_m", 10_000.0)?
+            .set_default("dispatch.max_speed_mps", 50.0)?
+            .set_default("limits.orders_burst", 3)?
+            .set_default("limits.orders_per_hour", 10)?
+            .set_default("limits.orders_per_address_burst", 10)?
+            .set_default("limits.orders_per_address_per_hour", 60)?
+            .set_default("limits.staff_orders_burst", 200)?
+            .set_default("limits.staff_orders_per_hour", 3000)?
+            .set_default("limits.max_open_orders", 3)?
+            .set_default("limits.duplicate_radius_m", 200.0)?
+            .set_default("limits.duplicate_window_secs", 600)?
+            .set_default("limits.register_burst", 10)?
+            .set_default("limits.register_per_hour", 30)?
             .set_default("points.tier_base", vec![10, 20, 30])?
             .set_default("points.per_half_hour", 5)?
             .set_default("points.max_time_points", 20)?

@@ -31,6 +31,10 @@ pub struct Shared {
     /// Serialises this process's relay rounds; holds the last publication
     /// number handed out on SQLite.
     pub relay_lock: tokio::sync::Mutex<i64>,
+    /// Abuse limits (order creation, registration).
+    pub limits: crate::auth::limits::Limits,
+    /// This process's WebSocket sessions by account (closed when revoked).
+    pub sessions: std::sync::Arc<crate::sessions::Sessions>,
     /// Routes bus messages to this process's WebSocket sessions.
     pub hub: std::sync::Arc<crate::hub::Hub>,
     /// Last position report per volunteer (rate limit), and last ops-feed position.

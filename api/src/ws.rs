@@ -145,6 +145,12 @@ async fn run_session(
         user,
         prefix: state.settings.redis_prefix.clone(),
     };
+    // Closed when the account is disabled, its tokens revoked or its role changed.
+    let registration = state.sessions.register(
+        scope.user.id.as_uuid(),
+        scope.user.token_version,
+        scope.user.role.code(),
+    );
     // Subscribe before replaying, so nothing falls between the two.
     let mut rx = state.hub.subscribe(scope.listens());
     metrics::gauge!("ws_sessions").increment(1.0);
@@ -174,6 +180,7 @@ async fn run_session(
     let reason = loop {
         tokio::select! {
             _ = shutdown.changed() => break "server shutting down",
+            () = registration.revoked.notified() => break "session revoked",
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > Duration::from_secs(45) {
                     break "heartbeat timeout";
@@ -228,9 +235,15 @@ async fn run_session(
         }
     };
     metrics::gauge!("ws_sessions").decrement(1.0);
+    drop(registration);
+    let code = if reason == "session revoked" {
+        actix_ws::CloseCode::Policy
+    } else {
+        actix_ws::CloseCode::Normal
+    };
     let _ = session
         .close(Some(actix_ws::CloseReason {
-            code: actix_ws::CloseCode::Normal,
+            code,
             description: Some(reason.to_owned()),
         }))
         .await;

@@ -116,6 +116,14 @@ impl TestApp {
         let mut settings = Settings::default_settings().unwrap();
         settings.auth.login_burst = 1000;
         settings.auth.login_per_minute = 60_000;
+        // Scenarios place many orders and accounts quickly; the abuse limits
+        // have their own tests (tests/abuse.rs), which set them.
+        settings.limits.register_burst = 10_000;
+        settings.limits.orders_burst = 10_000;
+        settings.limits.orders_per_address_burst = 10_000;
+        settings.limits.staff_orders_burst = 10_000;
+        settings.limits.max_open_orders = 0;
+        settings.limits.duplicate_window_secs = 0;
         // Tests drive the dispatcher and the clock by hand.
         settings.dispatch.background = false;
         // Position reports are rate-limited per volunteer; tests that need it set it.

@@ -264,15 +264,20 @@ async fn the_whole_loop(app: &TestApp) {
     .expect_problem(409, None);
     assert!(offers(app, &vs[1].1).await.is_empty());
 
-    // Check-in is geofenced.
+    // Check-in is geofenced (after a plausible trip: two minutes on the way).
+    app.advance_secs(120);
     let far = at(2000.0, 0.0);
-    app.post(
-        &format!("/api/v1/orders/{id}/arrive"),
-        Some(&vs[0].1),
-        json!({"lat": far.0, "lon": far.1}),
-    )
-    .await
-    .expect_problem(422, Some("lat"));
+    let refused = app
+        .post(
+            &format!("/api/v1/orders/{id}/arrive"),
+            Some(&vs[0].1),
+            json!({"lat": far.0, "lon": far.1}),
+        )
+        .await
+        .expect_problem(422, Some("lat"));
+    assert!(refused.text.contains("check in within"), "{}", refused.text);
+    // That position was recorded: the volunteer walks back first.
+    app.advance_secs(120);
     let arrived = app
         .post(
             &format!("/api/v1/orders/{id}/arrive"),

@@ -402,7 +402,8 @@ async fn live_position(app: &TestApp) {
     assert_eq!(mine["status"], "assigned");
     assert!(has_position(assignment_of(&mine, &v2.0).unwrap()));
 
-    // On scene: still shown.
+    // On scene (after a plausible trip): still shown.
+    app.advance_secs(60);
     app.post(
         &format!("{path}/arrive"),
         Some(&v1.1),

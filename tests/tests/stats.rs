@@ -138,6 +138,15 @@ async fn figures_per_team(app: &TestApp) {
     answer(app, &b1.1, &offer, "accept", 200).await;
     app.advance_secs(60);
     arrive_and_complete(app, &b1.1, &o1, 120).await;
+    // The check-in recorded b1 at the order; b1 goes back to their post.
+    let post = north(2000.0);
+    app.put(
+        "/api/v1/me/location",
+        Some(&b1.1),
+        json!({"lat": post.0, "lon": post.1}),
+    )
+    .await
+    .expect(204);
 
     // Order 2: a1 accepts 10 s after placement; 20 s later a coordinator puts
     // a2 on it instead (a1: removed, a no-show); a2 completes 600 s after
@@ -158,6 +167,14 @@ async fn figures_per_team(app: &TestApp) {
     .expect(200);
     app.advance_secs(300);
     arrive_and_complete(app, &a2.1, &o2, 300).await;
+    let post = north(5000.0);
+    app.put(
+        "/api/v1/me/location",
+        Some(&a2.1),
+        json!({"lat": post.0, "lon": post.1}),
+    )
+    .await
+    .expect(204);
 
     // Order 3: a1 lets the offer expire; b1 accepts 39 s after placement;
     // then the resident cancels (not a no-show).

@@ -23,6 +23,9 @@ pub struct AuthUser {
     pub display_name: String,
     /// Normalised phone number.
     pub phone: String,
+    /// The token version the caller's token carries (sessions opened with
+    /// it close when the account's version moves on).
+    pub token_version: i32,
 }
 
 impl AuthUser {
@@ -87,7 +90,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
             .then(|| token.trim().to_owned());
     }
     // Browsers cannot set headers on WebSocket upgrades.
-    if req.path().ends_with("/ws") {
+    if req.path() == "/api/v1/ws" {
         return web::Query::<std::collections::HashMap<String, String>>::from_query(
             req.query_string(),
         )
@@ -134,6 +137,7 @@ impl FromRequest for AuthUser {
                 role,
                 display_name: row.display_name,
                 phone: row.phone,
+                token_version: row.token_version,
             })
         })
     }

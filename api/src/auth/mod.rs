@@ -1,6 +1,7 @@
 //! Accounts: password hashing, tokens, the authenticated user as an
 //! extractor, role checks and the login rate limit.
 mod extractor;
+pub mod limits;
 mod password;
 mod ratelimit;
 mod token;

@@ -47,10 +47,14 @@ pub fn login_rate_limiter(
     per_minute: u32,
     burst: u32,
 ) -> anyhow::Result<GovernorConfig<PeerIp, NoOpMiddleware<QuantaInstant>>> {
+    // Nanoseconds, so that any rate works (milliseconds rounded 60,000 per
+    // minute and more down to a period of 0, which refused to start).
     let per_minute = u64::from(per_minute.max(1));
     GovernorConfigBuilder::default()
         .key_extractor(PeerIp)
-        .period(std::time::Duration::from_millis(60_000 / per_minute))
+        .period(std::time::Duration::from_nanos(
+            (60_000_000_000 / per_minute).max(1),
+        ))
         .burst_size(burst.max(1))
         .finish()
         .ok_or_else(|| anyhow::anyhow!("invalid login rate limit"))

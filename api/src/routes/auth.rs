@@ -58,11 +58,16 @@ pub struct RegisterRequest {
 
 /// Register a resident account.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = UserOut), (status = 409, description = "phone taken"), (status = 422, description = "invalid field")))]
+    responses((status = 201, body = UserOut), (status = 409, description = "phone taken"), (status = 422, description = "invalid field"), (status = 429, description = "too many registrations from this address")))]
 pub async fn register(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    // Each registration costs an argon2 hash: limited per client address.
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        state.limits.registrations.check(&ip)?;
+    }
     let body = body.0;
     let mut errors = roster::Errors::default();
     let phone = Phone::parse(&body.phone)

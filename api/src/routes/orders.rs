@@ -414,6 +414,7 @@ fn text(field: &'static str, raw: &str, max: usize, errors: &mut Errors) -> Stri
     responses((status = 201, body = OrderOut), (status = 403, description = "volunteers cannot place orders"), (status = 422, description = "invalid field")))]
 pub async fn create_order(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     user: AuthUser,
     body: Json<OrderIn>,
 ) -> ApiResult<HttpResponse> {
@@ -499,6 +500,15 @@ pub async fn create_order(
     let (Some(category), Some(at)) = (category, at) else {
         return Err(ApiError::invalid("category", "required"));
     };
+    if staff {
+        state.limits.orders_by_staff.check(&user.id.as_uuid())?;
+    } else {
+        if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+            state.limits.orders_by_address.check(&ip)?;
+        }
+        state.limits.orders_by_account.check(&user.id.as_uuid())?;
+        guard_resident_orders(&state, user.id.as_uuid(), category, at).await?;
+    }
     if let Some(t) = target_team_id
         && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
     {
@@ -582,6 +592,55 @@ pub async fn create_order(
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))
+}
+
+/// A resident's cap on open orders, and the duplicate check: the same
+/// resident, category and place (within `duplicate_radius_m`) within
+/// `duplicate_window_secs` of an order still running is a 409 naming it.
+async fn guard_resident_orders(
+    state: &AppState,
+    resident: Uuid,
+    category: Category,
+    at: GeoPoint,
+) -> ApiResult<()> {
+    let limits = &state.settings.limits;
+    let running = [
+        OrderStatus::Open,
+        OrderStatus::Escalated,
+        OrderStatus::Assigned,
+        OrderStatus::InProgress,
+    ]
+    .map(OrderStatus::code);
+    let open = order::Entity::find()
+        .filter(order::Column::ResidentId.eq(resident))
+        .filter(order::Column::Status.is_in(running))
+        .order_by_desc(order::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    let now = state.clock.now();
+    if limits.duplicate_window_secs > 0 {
+        let since = now - Duration::seconds(limits.duplicate_window_secs);
+        let same = open.iter().find(|o| {
+            o.category == category.code()
+                && o.created_at >= since
+                && GeoPoint::parse(o.lat, o.lon)
+                    .is_ok_and(|p| p.distance_m(&at) <= limits.duplicate_radius_m)
+        });
+        if let Some(o) = same {
+            return Err(ApiError::Duplicate {
+                order_id: o.id.to_string(),
+                code: o.code.clone(),
+            });
+        }
+    }
+    if limits.max_open_orders > 0 && open.len() >= limits.max_open_orders as usize {
+        return Err(ApiError::Conflict(format!(
+            "you have {} requests still running (at most {}); wait for one to finish or cancel one",
+            open.len(),
+            limits.max_open_orders
+        )));
+    }
+    Ok(())
 }
 
 /// Filters for the order list (all optional, combined with AND; empty means absent).
@@ -813,24 +872,12 @@ pub async fn grab(
     let id: Uuid = parse_id("id", &id)?;
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
-    let held = orders::valid_skills(&state.db, user.id.as_uuid(), now).await?;
-    let needed = zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default();
-    if !held.contains_all(needed) {
-        return Err(ApiError::invalid(
-            "skills",
-            "you do not hold (a valid certificate for) the skills this task needs",
-        ));
-    }
     let v = volunteer::Entity::find_by_id(user.id.as_uuid())
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound("volunteer"))?;
-    let distance = match (v.lat, v.lon) {
-        (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon)
-            .ok()
-            .and_then(|p| GeoPoint::parse(o.lat, o.lon).ok().map(|q| p.distance_m(&q))),
-        _ => None,
-    };
+    let distance = grab_check(&state, &v, &o, now).await?;
+    let distance = Some(distance);
     let txn = crate::db::begin_write(&state.db).await?;
     let claimed = orders::claim(
         &txn,
@@ -848,6 +895,69 @@ pub async fn grab(
     crate::location::claimed(&state, &claimed.volunteer).await;
     let o = claimed.order;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
+}
+
+/// Whether `v` may take `o` by grabbing it, by the dispatch rules: on duty,
+/// a fresh position within the grab radius, the skills (with valid
+/// certificates) it needs, and room for another task. Returns the distance.
+async fn grab_check(
+    state: &AppState,
+    v: &volunteer::Model,
+    o: &order::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<f64> {
+    let d = &state.settings.dispatch;
+    if !v.on_duty {
+        return Err(ApiError::invalid(
+            "on_duty",
+            "go on duty before taking a task",
+        ));
+    }
+    let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
+        return Err(ApiError::invalid(
+            "location",
+            "report your position first (PUT /api/v1/me/location)",
+        ));
+    };
+    if (now - seen).num_seconds() > d.max_location_age_secs {
+        return Err(ApiError::invalid(
+            "location",
+            format!(
+                "your last position is {} minutes old; report where you are first",
+                (now - seen).num_minutes()
+            ),
+        ));
+    }
+    let held = orders::valid_skills(&state.db, v.id, now).await?;
+    let needed = zhongdui_domain::SkillSet::parse_list(&o.required_skills)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored skills of order {}: {e}", o.id)))?;
+    if !held.contains_all(needed) {
+        return Err(ApiError::invalid(
+            "skills",
+            "you do not hold (a valid certificate for) the skills this task needs",
+        ));
+    }
+    if v.active_tasks >= v.capacity {
+        return Err(ApiError::conflict_on(
+            "capacity",
+            format!(
+                "you already have {} of {} tasks in hand",
+                v.active_tasks, v.capacity
+            ),
+        ));
+    }
+    let distance = GeoPoint::parse(lat, lon)?.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    if distance > d.grab_radius_m {
+        return Err(ApiError::invalid(
+            "distance_m",
+            format!(
+                "the task is {:.1} km away; you may take tasks within {:.1} km",
+                distance / 1000.0,
+                d.grab_radius_m / 1000.0
+            ),
+        ));
+    }
+    Ok(distance)
 }
 
 /// A position report.
@@ -893,6 +1003,33 @@ pub async fn arrive(
             a.state
         )));
     }
+    // The server's own knowledge decides: the position must follow from the
+    // last report at a plausible speed, and is then recorded as a report.
+    let v = volunteer::Entity::find_by_id(user.id.as_uuid())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
+        return Err(ApiError::invalid(
+            "location",
+            "share your position on the way (PUT /api/v1/me/location) before checking in",
+        ));
+    };
+    let moved = GeoPoint::parse(lat, lon)?.distance_m(&here);
+    let secs = ((now - seen).num_milliseconds() as f64 / 1000.0).max(1.0);
+    let max_speed = state.settings.dispatch.max_speed_mps;
+    if moved / secs > max_speed {
+        return Err(ApiError::invalid(
+            "lat",
+            format!(
+                "this position is {:.1} km from your last report {:.0} s ago, faster than {max_speed:.0} m/s; \
+                 share your position on the way first",
+                moved / 1000.0,
+                secs
+            ),
+        ));
+    }
+    crate::location::record(&state, user.id.as_uuid(), here).await?;
     let distance = here.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
     let limit = state.settings.dispatch.arrive_radius_m;
     if distance > limit {
@@ -1236,6 +1373,20 @@ pub async fn assign(
         .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
     user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id))
         .await?;
+    // Taking someone off an order is a change to their work: the caller must
+    // manage their team too.
+    if let Some(old) = replace {
+        let team = volunteer::Entity::find_by_id(old)
+            .one(&state.db)
+            .await?
+            .map(|v| v.team_id)
+            .ok_or_else(|| ApiError::invalid("replace_volunteer_id", "no such volunteer"))?;
+        user.ensure_manages_team(&state, zhongdui_domain::TeamId(team))
+            .await
+            .map_err(|_| {
+                ApiError::forbidden("you may only take volunteers of your own teams off an order")
+            })?;
+    }
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
     let held = orders::valid_skills(&state.db, vid, now).await?;

@@ -53,7 +53,7 @@ pub async fn import(
         Role::Admin => None,
         _ => Some(user.coordinated_teams(&state).await?),
     };
-    let report = csv_roster::import(&state.db, &bytes, &scope).await?;
+    let report = csv_roster::import(&state.db, &bytes, &scope, state.clock.now()).await?;
     if report.created + report.updated > 0 {
         state
             .dispatcher

@@ -213,6 +213,11 @@ pub struct VolunteerIn {
     pub home_lat: Option<f64>,
     /// Base longitude.
     pub home_lon: Option<f64>,
+    /// Admins only: when the phone belongs to a resident account, make that
+    /// account this volunteer (it keeps its password; `password` is ignored
+    /// and none is generated). Without it an existing account is a 409.
+    #[serde(default)]
+    pub promote: bool,
 }
 
 /// Create a volunteer (admins, or coordinators of the team).
@@ -259,18 +264,32 @@ pub async fn create_volunteer(
         is_leader: body.is_leader.unwrap_or(false),
         home,
     };
+    let promote = body.promote;
+    if promote {
+        user.require_admin()?;
+    }
     let (password, generated) = match body.password {
         Some(p) => (p, false),
         None => (generate_password(), true),
     };
     let hash = hash_password(password.clone()).await?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let (id, _) = roster::upsert_volunteer(&txn, &spec, Some(hash), OnExisting::Conflict).await?;
+    // Coordinators' scope is checked above; an existing account is a 409.
+    let (id, outcome) = roster::upsert_volunteer(
+        &txn,
+        &spec,
+        Some(hash),
+        OnExisting::Conflict,
+        &None,
+        promote,
+    )
+    .await?;
     txn.commit().await?;
     crate::location::changed(&state, &[id.as_uuid()]).await?;
     tracing::info!(volunteer_id = %id, team_id = %team_id, by = %user.id, "volunteer created");
     let mut out = VolunteerOut::from(roster::get_volunteer(&state.db, id.as_uuid()).await?);
-    if generated {
+    // A promoted resident keeps the password they have.
+    if generated && outcome == roster::Outcome::Created {
         out.initial_password = Some(password);
     }
     Ok(HttpResponse::Created().json(out))
@@ -377,7 +396,8 @@ pub async fn update_volunteer(
     };
     let txn = crate::db::begin_write(&state.db).await?;
     if spec != current {
-        roster::upsert_volunteer(&txn, &spec, None, OnExisting::Update).await?;
+        // Both the current and the new team were checked above.
+        roster::upsert_volunteer(&txn, &spec, None, OnExisting::Update, &None, false).await?;
     }
     if new_hash.is_some() || body.disabled.is_some() {
         let u = user::Entity::find_by_id(id)

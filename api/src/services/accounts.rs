@@ -28,9 +28,10 @@ pub async fn create_user<C: ConnectionTrait>(
     role: Role,
 ) -> ApiResult<user::Model> {
     if find_by_phone(db, phone).await?.is_some() {
-        return Err(ApiError::Conflict(format!(
-            "phone {phone} is already registered"
-        )));
+        return Err(ApiError::conflict_on(
+            "phone",
+            format!("{} is already registered", phone.masked()),
+        ));
     }
     let hash = hash_password(password).await?;
     let now = Utc::now();

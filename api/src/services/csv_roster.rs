@@ -45,6 +45,10 @@ pub struct LineReport {
     /// Why the line was refused.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// What is worth a look on a kept line (a skill whose certificate is
+    /// missing or expired does not count for dispatch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FieldError>,
 }
 
 /// The whole import's report.
@@ -64,8 +68,7 @@ pub struct ImportReport {
     pub lines: Vec<LineReport>,
 }
 
-/// Who is importing: `None` means any team, otherwise only these teams.
-pub type TeamScope = Option<Vec<TeamId>>;
+pub use crate::services::roster::TeamScope;
 
 /// Imports `data`. Good lines are applied (all in one transaction, each in a
 /// savepoint), bad lines are reported by line and field and change nothing.
@@ -73,6 +76,7 @@ pub async fn import(
     db: &DatabaseConnection,
     data: &[u8],
     scope: &TeamScope,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<ImportReport> {
     let data = data.strip_prefix("\u{feff}".as_bytes()).unwrap_or(data);
     let mut reader = csv::ReaderBuilder::new()
@@ -113,6 +117,7 @@ pub async fn import(
         lines: Vec::new(),
     };
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let today = crate::clock::local_today(now)?;
     let txn = crate::db::begin_write(db).await?;
     for record in reader.records() {
         report.total += 1;
@@ -129,6 +134,7 @@ pub async fn import(
                         field: "line".to_owned(),
                         message: format!("unreadable CSV: {e}"),
                     }],
+                    warnings: Vec::new(),
                 });
                 continue;
             }
@@ -156,6 +162,10 @@ pub async fn import(
         if !password.is_empty() {
             errors.password(&password);
         }
+        let warnings = parsed
+            .as_ref()
+            .map(|spec| certificate_warnings(spec, today))
+            .unwrap_or_default();
         let outcome = match (parsed, errors.0.is_empty()) {
             (Some(spec), true) => {
                 seen.insert(spec.phone.as_str().to_owned(), line);
@@ -165,16 +175,28 @@ pub async fn import(
                     Some(hash_password(password).await?)
                 };
                 let savepoint = txn.begin().await?;
-                match roster::upsert_volunteer(&savepoint, &spec, hash, OnExisting::Update).await {
+                let upsert = roster::upsert_volunteer(
+                    &savepoint,
+                    &spec,
+                    hash,
+                    OnExisting::Update,
+                    scope,
+                    false,
+                );
+                match upsert.await {
                     Ok((_, outcome)) => {
                         savepoint.commit().await?;
                         Ok(outcome)
                     }
-                    Err(ApiError::Conflict(msg)) => {
+                    Err(
+                        ApiError::Conflict(message)
+                        | ApiError::ConflictOn { message, .. }
+                        | ApiError::Forbidden(message),
+                    ) => {
                         savepoint.rollback().await?;
                         Err(vec![FieldError {
                             field: "phone".to_owned(),
-                            message: msg,
+                            message,
                         }])
                     }
                     Err(ApiError::Invalid(errs)) => {
@@ -186,8 +208,9 @@ pub async fn import(
             }
             _ => Err(errors.0),
         };
+        let kept = outcome.is_ok();
         let (status, errs) = match outcome {
-            Ok(Outcome::Created) => {
+            Ok(Outcome::Created | Outcome::Promoted) => {
                 report.created += 1;
                 ("created", Vec::new())
             }
@@ -209,10 +232,36 @@ pub async fn import(
             phone: (!phone_raw.is_empty()).then_some(phone_raw),
             status: status.to_owned(),
             errors: errs,
+            warnings: if kept { warnings } else { Vec::new() },
         });
     }
     txn.commit().await?;
     Ok(report)
+}
+
+/// Skills on a line that will not count for dispatch: their certificate is
+/// missing or expired on the city's day.
+fn certificate_warnings(spec: &VolunteerSpec, today: NaiveDate) -> Vec<FieldError> {
+    spec.skills
+        .iter()
+        .filter_map(|(skill, until)| {
+            let message = match until {
+                None if skill.needs_certificate() => format!(
+                    "{} needs a certificate: without one it does not count for dispatch",
+                    skill.code()
+                ),
+                Some(d) if *d < today => format!(
+                    "the {} certificate expired on {d}: it does not count for dispatch",
+                    skill.code()
+                ),
+                _ => return None,
+            };
+            Some(FieldError {
+                field: "certificates".to_owned(),
+                message,
+            })
+        })
+        .collect()
 }
 
 fn parse_line<'a>(

@@ -785,21 +785,27 @@ pub async fn cancel<C: ConnectionTrait>(
     Ok(updated)
 }
 
-/// The skills a volunteer holds with a valid certificate at `now`.
+/// The skills a volunteer holds at `now`: a skill whose catalogue entry
+/// needs a certificate counts only with one valid on the city's day (China
+/// time); any certificate given counts until the end of its day.
 pub async fn valid_skills<C: ConnectionTrait>(
     db: &C,
     volunteer_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<SkillSet> {
-    let today = now.date_naive();
+    let today = crate::clock::local_today(now)?;
     let rows = volunteer_skill::Entity::find()
         .filter(volunteer_skill::Column::VolunteerId.eq(volunteer_id))
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .filter(|r| r.certified_until.is_none_or(|d| d >= today))
-        .filter_map(|r| r.skill.parse::<Skill>().ok())
+        .filter_map(|r| Some((r.skill.parse::<Skill>().ok()?, r.certified_until)))
+        .filter(|(skill, until)| match until {
+            Some(d) => *d >= today,
+            None => !skill.needs_certificate(),
+        })
+        .map(|(skill, _)| skill)
         .collect())
 }
 

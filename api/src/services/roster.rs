@@ -153,8 +153,10 @@ pub fn parse_home(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// A new volunteer (or a resident who joined a team).
+    /// A new volunteer account.
     Created,
+    /// An existing resident account made a volunteer (by an admin).
+    Promoted,
     /// An existing volunteer was changed.
     Updated,
     /// Already exactly so.
@@ -170,14 +172,25 @@ pub enum OnExisting {
     Update,
 }
 
-/// Creates or updates a volunteer to match `spec`. A resident with the same
-/// phone becomes a volunteer (keeping their password); staff accounts are
-/// refused. `password_hash` is used only for a brand-new account.
+/// Which teams' volunteers the caller may change: `None` means any team
+/// (admins, the command line), otherwise only these teams.
+pub type TeamScope = Option<Vec<TeamId>>;
+
+/// Creates or updates a volunteer to match `spec`.
+///
+/// An existing account is never converted silently: a resident's phone is a
+/// 409 naming `phone` unless `promote` is set (only admins may ask for it; the
+/// resident keeps their password and `password_hash` is not used), and a
+/// staff account is always a 409. An existing volunteer is changed only when
+/// their current team is in `scope` (the destination team is the caller's
+/// to check). `password_hash` is used only for a brand-new account.
 pub async fn upsert_volunteer<C: ConnectionTrait>(
     db: &C,
     spec: &VolunteerSpec,
     password_hash: Option<String>,
     on_existing: OnExisting,
+    scope: &TeamScope,
+    promote: bool,
 ) -> ApiResult<(UserId, Outcome)> {
     let now = Utc::now();
     ensure_team_exists(db, spec.team_id).await?;
@@ -185,6 +198,7 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
         .filter(user::Column::Phone.eq(spec.phone.as_str()))
         .one(db)
         .await?;
+    let masked = spec.phone.masked();
     let (uid, outcome) = match existing {
         None => {
             let uid = Uuid::now_v7();
@@ -211,10 +225,19 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
             match role {
                 Role::Coordinator | Role::Admin => {
-                    return Err(ApiError::Conflict(format!(
-                        "phone {} belongs to a {} account",
-                        spec.phone, role
-                    )));
+                    return Err(ApiError::conflict_on(
+                        "phone",
+                        format!("{masked} belongs to a {role} account"),
+                    ));
+                }
+                Role::Resident if !promote => {
+                    return Err(ApiError::conflict_on(
+                        "phone",
+                        format!(
+                            "{masked} already has a resident account; an admin can make it a \
+                             volunteer with `promote: true`"
+                        ),
+                    ));
                 }
                 Role::Resident => {
                     let mut am: user::ActiveModel = u.clone().into();
@@ -223,16 +246,23 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
                     am.updated_at = Set(now);
                     am.update(db).await?;
                     insert_volunteer_row(db, u.id, spec).await?;
-                    (u.id, Outcome::Created)
+                    (u.id, Outcome::Promoted)
                 }
                 Role::Volunteer => {
                     if on_existing == OnExisting::Conflict {
-                        return Err(ApiError::Conflict(format!(
-                            "a volunteer with phone {} already exists",
-                            spec.phone
-                        )));
+                        return Err(ApiError::conflict_on(
+                            "phone",
+                            format!("a volunteer with phone {masked} already exists"),
+                        ));
                     }
                     let current = load_spec(db, u.id).await?;
+                    if let (Some(teams), Some(cur)) = (scope, &current)
+                        && !teams.contains(&cur.team_id)
+                    {
+                        return Err(ApiError::forbidden(format!(
+                            "{masked} is a volunteer of a team you do not coordinate"
+                        )));
+                    }
                     if current.as_ref() == Some(spec) {
                         (u.id, Outcome::Unchanged)
                     } else {
