@@ -85,6 +85,12 @@ pub enum ApiError {
         /// Its code.
         code: String,
     },
+    /// The method is not one the route answers.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request body did not arrive in time.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// Body too large.
     #[error("payload too large")]
     TooLarge { limit: usize },
@@ -193,6 +199,18 @@ impl ApiError {
                 ));
                 p.order_id = Some(order_id.clone());
             }
+            ApiError::MethodNotAllowed => {
+                p.kind = kind("method-not-allowed");
+                p.detail = Some("this route does not answer this method".to_owned());
+            }
+            ApiError::RequestTimeout => {
+                p.kind = kind("request-timeout");
+                p.detail = Some("the request body did not arrive in time".to_owned());
+            }
+            ApiError::TooLarge { limit: 0 } => {
+                p.kind = kind("payload-too-large");
+                p.detail = Some("the request body is too large".to_owned());
+            }
             ApiError::TooLarge { limit } => {
                 p.kind = kind("payload-too-large");
                 p.detail = Some(format!("the request body is larger than {limit} bytes"));
@@ -230,6 +248,8 @@ impl ResponseError for ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -361,7 +381,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if length.is_some_and(|n| n > limit) {
                 return Err(ApiError::TooLarge { limit });
             }
-            let bytes = body.await.map_err(|_| ApiError::TooLarge { limit })?;
+            let bytes = tokio::time::timeout(crate::http_guard::BODY_DEADLINE, body)
+                .await
+                .map_err(|_| ApiError::RequestTimeout)?
+                .map_err(|_| ApiError::TooLarge { limit })?;
             if bytes.len() > limit {
                 return Err(ApiError::TooLarge { limit });
             }

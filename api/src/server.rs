@@ -104,7 +104,9 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
             .app_data(json_limit)
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(wake_relay_after_writes))
-            .wrap(TracingLogger::default())
+            .wrap(crate::http_guard::problem_errors())
+            .wrap(from_fn(crate::http_guard::security_headers))
+            .wrap(TracingLogger::<crate::http_guard::RedactedSpan>::new())
             // gzip for the pages, scripts and JSON (WebSocket upgrades pass through).
             .wrap(actix_web::middleware::Compress::default())
             .wrap(
@@ -125,6 +127,8 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     })
+    // Headers must arrive within 5 s; bodies have their own deadline (extractors).
+    .client_request_timeout(std::time::Duration::from_secs(5))
     .listen(listener)
     .context("listening")?
     .shutdown_timeout(10)

@@ -200,6 +200,8 @@ pub struct HttpSettings {
     /// HTTP worker threads (0: one per CPU). Several processes on one
     /// machine do better with fewer each.
     pub workers: usize,
+    /// Served over TLS (directly or behind a TLS proxy): send HSTS.
+    pub https: bool,
 }
 
 /// Web front-end settings.
@@ -310,6 +312,7 @@ impl Settings {
             .set_default("http.max_json_bytes", 64 * 1024)?
             .set_default("http.max_csv_bytes", 4 * 1024 * 1024)?
             .set_default("http.workers", 0)?
+            .set_default("http.https", false)?
             .set_default("dispatch.offer_timeout_secs", 30)?
             .set_default("dispatch.radii_m", vec![1000.0, 3000.0, 10000.0])?
             .set_default("dispatch.wave_factor.low", 1)?

@@ -45,13 +45,18 @@ pub async fn not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::NotFound("route"))
 }
 
-/// Paging parameters: `page` from 1, `per_page` 1–500 (default 50).
+/// The highest page number a listing accepts.
+pub const MAX_PAGE: u64 = 100_000;
+
+/// Paging parameters: `page` 1–100,000, `per_page` 1–500 (default 50).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
+    #[param(minimum = 1, maximum = 100_000)]
     pub page: Option<u64>,
     /// Items per page, 1 to 500.
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -60,8 +65,11 @@ impl PageParams {
     pub fn checked(&self) -> ApiResult<(u64, u64)> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if page == 0 {
-            return Err(ApiError::invalid("page", "must be 1 or more"));
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(ApiError::invalid(
+                "page",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         if !(1..=500).contains(&per_page) {
             return Err(ApiError::invalid("per_page", "must be between 1 and 500"));

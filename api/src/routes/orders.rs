@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, Json, Query};
 use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
 use crate::services::points;
-use crate::services::roster::Errors;
+use crate::services::roster::{self, Errors};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -359,8 +359,11 @@ async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResu
                     Ok(View::Assigned)
                 }
                 Some(_) => Ok(View::Prospect),
-                None if OrderStatus::Open.code() == o.status
-                    || OrderStatus::Escalated.code() == o.status =>
+                // An open order they could grab: within the grab radius of
+                // their last position (what /tasks/nearby would show them).
+                None if (OrderStatus::Open.code() == o.status
+                    || OrderStatus::Escalated.code() == o.status)
+                    && within_grab_radius(state, user.id.as_uuid(), o).await? =>
                 {
                     Ok(View::Prospect)
                 }
@@ -369,6 +372,66 @@ async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResu
         }
         _ => Err(ApiError::NotFound("order")),
     }
+}
+
+async fn within_grab_radius(
+    state: &AppState,
+    volunteer: Uuid,
+    o: &order::Model,
+) -> ApiResult<bool> {
+    let v = volunteer::Entity::find_by_id(volunteer)
+        .one(&state.db)
+        .await?;
+    let Some((lat, lon)) = v.and_then(|v| Some((v.lat?, v.lon?))) else {
+        return Ok(false);
+    };
+    let d = GeoPoint::parse(lat, lon)?.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    Ok(d <= state.settings.dispatch.grab_radius_m)
+}
+
+/// Whether a coordinator may change `o` (cancel it, send it out again):
+/// admins any order; a coordinator an escalated order (the city's shared
+/// queue), an order sent to one of their teams first, one a volunteer of
+/// their teams is on, or one they placed. Everyone on staff may read every order.
+async fn may_manage(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResult<bool> {
+    match user.role {
+        Role::Admin => return Ok(true),
+        Role::Coordinator => {}
+        _ => return Ok(false),
+    }
+    if o.status == OrderStatus::Escalated.code() || o.created_by == user.id.as_uuid() {
+        return Ok(true);
+    }
+    let mine: Vec<Uuid> = user
+        .coordinated_teams(state)
+        .await?
+        .into_iter()
+        .map(|t| t.as_uuid())
+        .collect();
+    if o.target_team_id.is_some_and(|t| mine.contains(&t)) {
+        return Ok(true);
+    }
+    let on_it: Vec<Uuid> = orders::assignments_of(&state.db, o.id)
+        .await?
+        .into_iter()
+        .filter(|a| [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()))
+        .map(|a| a.volunteer_id)
+        .collect();
+    if on_it.is_empty() {
+        return Ok(false);
+    }
+    let teams = volunteer::Entity::find()
+        .filter(volunteer::Column::Id.is_in(on_it))
+        .all(&state.db)
+        .await?;
+    Ok(teams.iter().any(|v| mine.contains(&v.team_id)))
+}
+
+fn not_yours() -> ApiError {
+    ApiError::forbidden(
+        "coordinators may change escalated orders, orders sent to their teams, orders their \
+         teams' volunteers are on, and orders they placed",
+    )
 }
 
 /// A new order.
@@ -400,15 +463,6 @@ pub struct OrderIn {
     pub target_team_id: Option<String>,
 }
 
-fn text(field: &'static str, raw: &str, max: usize, errors: &mut Errors) -> String {
-    let v = raw.trim();
-    let n = v.chars().count();
-    if n == 0 || n > max {
-        errors.push(field, format!("must be 1 to {max} characters"));
-    }
-    v.to_owned()
-}
-
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderIn,
     responses((status = 201, body = OrderOut), (status = 403, description = "volunteers cannot place orders"), (status = 422, description = "invalid field")))]
@@ -437,8 +491,15 @@ pub async fn create_order(
             None
         }
     };
-    let address = text("address", &body.address, 200, &mut errors);
-    let description = text("description", &body.description, 2000, &mut errors);
+    let address = roster::parse_text("address", &body.address, 200, false, true, &mut errors);
+    let description = roster::parse_text(
+        "description",
+        &body.description,
+        2000,
+        true,
+        true,
+        &mut errors,
+    );
     let headcount = body.headcount.unwrap_or(1);
     if !(1..=20).contains(&headcount) {
         errors.push("headcount", "must be between 1 and 20");
@@ -496,6 +557,7 @@ pub async fn create_order(
             .ok(),
         None => None,
     };
+    let station = roster::parse_optional_text("station", body.station.as_deref(), 100, &mut errors);
     errors.finish()?;
     let (Some(category), Some(at)) = (category, at) else {
         return Err(ApiError::invalid("category", "required"));
@@ -540,11 +602,7 @@ pub async fn create_order(
         source,
         resident_id,
         target_team_id,
-        station: if staff {
-            body.station.filter(|s| !s.trim().is_empty())
-        } else {
-            None
-        },
+        station: if staff { station } else { None },
     };
     let window = Duration::milliseconds(
         i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000),
@@ -1116,14 +1174,9 @@ pub async fn complete(
 ) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
-    let note = body
-        .0
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ApiError::invalid("note", "must be at most 2000 characters"));
-    }
+    let mut errors = Errors::default();
+    let note = roster::parse_optional_text("note", body.0.note.as_deref(), 2000, &mut errors);
+    errors.finish()?;
     let now = state.clock.now();
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
     if a.state != st::ARRIVED {
@@ -1215,13 +1268,14 @@ pub async fn cancel(
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
-    let reason = body
-        .0
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let mut errors = Errors::default();
+    let reason = roster::parse_optional_text("reason", body.0.reason.as_deref(), 500, &mut errors);
+    errors.finish()?;
     let by = match view {
         View::Staff => {
+            if !may_manage(&state, &user, &o).await? {
+                return Err(not_yours());
+            }
             if reason.is_none() {
                 return Err(ApiError::invalid(
                     "reason",
@@ -1237,12 +1291,6 @@ pub async fn cancel(
             ));
         }
     };
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::invalid(
-            "reason",
-            "must be at most 500 characters",
-        ));
-    }
     let now = state.clock.now();
     let released: Vec<Uuid> = orders::assignments_of(&state.db, id)
         .await?
@@ -1296,16 +1344,10 @@ pub async fn confirm(
     if !(1..=5).contains(&body.rating) {
         return Err(ApiError::invalid("rating", "must be 1 to 5"));
     }
-    let feedback = body
-        .feedback
-        .map(|f| f.trim().to_owned())
-        .filter(|f| !f.is_empty());
-    if feedback.as_ref().is_some_and(|f| f.chars().count() > 1000) {
-        return Err(ApiError::invalid(
-            "feedback",
-            "must be at most 1000 characters",
-        ));
-    }
+    let mut errors = Errors::default();
+    let feedback =
+        roster::parse_optional_text("feedback", body.feedback.as_deref(), 1000, &mut errors);
+    errors.finish()?;
     let rating = i16::try_from(body.rating).unwrap_or(5);
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -1507,6 +1549,9 @@ pub async fn redispatch(
     let id: Uuid = parse_id("id", &id)?;
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
+    if !may_manage(&state, &user, &o).await? {
+        return Err(not_yours());
+    }
     let txn = crate::db::begin_write(&state.db).await?;
     let o = orders::transition(
         &txn,

@@ -1,6 +1,6 @@
 //! Leaderboards, adjustments and the points export.
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -123,10 +123,10 @@ pub async fn adjust(
             "must be between -1000 and 1000 and not 0",
         ));
     }
-    let reason = body.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid("reason", "must be 1 to 500 characters"));
-    }
+    let mut errors = crate::services::roster::Errors::default();
+    let reason =
+        crate::services::roster::parse_text("reason", &body.reason, 500, true, true, &mut errors);
+    errors.finish()?;
     let kind = body.kind.as_deref().unwrap_or("adjustment");
     if !["adjustment", "redemption"].contains(&kind) {
         return Err(ApiError::invalid(
@@ -215,18 +215,29 @@ pub async fn export(
     query: Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
-    let from = query.from.map(|d| d.and_time(NaiveTime::MIN).and_utc());
-    let to = query.to.map(|d| {
-        (d + chrono::Duration::days(1))
-            .and_time(NaiveTime::MIN)
-            .and_utc()
-    });
+    // Days are the city's (China time), like the leaderboards.
+    let from = query.from.map(crate::clock::local_day_start).transpose()?;
+    let to = query
+        .to
+        .map(|d| crate::clock::local_day_start(d + chrono::Duration::days(1)))
+        .transpose()?;
     if let (Some(f), Some(t)) = (from, to)
         && f >= t
     {
         return Err(ApiError::invalid("to", "must not be before from"));
     }
-    let data = points::export_csv(&state.db, from, to).await?;
+    // Coordinators export their own teams' volunteers; admins everyone.
+    let teams: Option<Vec<Uuid>> = match user.role {
+        zhongdui_domain::Role::Admin => None,
+        _ => Some(
+            user.coordinated_teams(&state)
+                .await?
+                .into_iter()
+                .map(|t| t.as_uuid())
+                .collect(),
+        ),
+    };
+    let data = points::export_csv(&state.db, from, to, teams.as_deref()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -41,14 +41,17 @@ pub async fn import(
         return Err(ApiError::UnsupportedMediaType("text/csv"));
     }
     let limit = state.settings.http.max_csv_bytes;
-    let bytes = body
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::TooLarge { limit })?
-        .map_err(|e| ApiError::BadRequest {
-            field: None,
-            message: format!("reading the upload: {e}"),
-        })?;
+    let bytes = tokio::time::timeout(
+        crate::http_guard::BODY_DEADLINE,
+        body.to_bytes_limited(limit),
+    )
+    .await
+    .map_err(|_| ApiError::RequestTimeout)?
+    .map_err(|_| ApiError::TooLarge { limit })?
+    .map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!("reading the upload: {e}"),
+    })?;
     let scope = match user.role {
         Role::Admin => None,
         _ => Some(user.coordinated_teams(&state).await?),
@@ -80,7 +83,8 @@ pub struct ExportQuery {
 
 /// Export the roster as CSV (the import format).
 #[utoipa::path(get, path = "/api/v1/roster/export", tag = "roster", security(("bearer" = [])), params(ExportQuery),
-    responses((status = 200, description = "text/csv", content_type = "text/csv", body = String)))]
+    responses((status = 200, description = "text/csv", content_type = "text/csv", body = String),
+        (status = 403, description = "not staff, or a team you do not coordinate")))]
 pub async fn export(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -91,7 +95,22 @@ pub async fn export(
         Some(raw) => Some(TeamId(parse_id::<Uuid>("team_id", raw)?)),
         None => None,
     };
-    let data = csv_roster::export(&state.db, team).await?;
+    // The export holds full phone numbers: coordinators get their own teams.
+    let scope = match user.role {
+        Role::Admin => None,
+        _ => {
+            let mine = user.coordinated_teams(&state).await?;
+            if let Some(t) = team
+                && !mine.contains(&t)
+            {
+                return Err(ApiError::forbidden(
+                    "you may export only the teams you coordinate",
+                ));
+            }
+            Some(mine)
+        }
+    };
+    let data = csv_roster::export(&state.db, team, &scope).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -367,12 +367,20 @@ fn split_list(raw: &str) -> impl Iterator<Item = &str> {
 
 /// Writes the roster (optionally one team) as CSV, sorted by team and phone,
 /// with a UTF-8 byte-order mark so that spreadsheet programs read Chinese.
-pub async fn export<C: ConnectionTrait>(db: &C, team: Option<TeamId>) -> ApiResult<Vec<u8>> {
+/// `teams` limits the export to those teams (a coordinator's).
+pub async fn export<C: ConnectionTrait>(
+    db: &C,
+    team: Option<TeamId>,
+    teams: &TeamScope,
+) -> ApiResult<Vec<u8>> {
     let filter = VolunteerFilter {
         team,
         ..Default::default()
     };
     let (mut views, _) = roster::list_volunteers(db, &filter, 1, u64::MAX / 2).await?;
+    if let Some(only) = teams {
+        views.retain(|v| only.contains(&TeamId(v.volunteer.team_id)));
+    }
     views.sort_by(|a, b| (&a.team_name, &a.user.phone).cmp(&(&b.team_name, &b.user.phone)));
     let teams: HashMap<Uuid, String> = team::Entity::find()
         .order_by_asc(team::Column::Name)
@@ -397,9 +405,9 @@ pub async fn export<C: ConnectionTrait>(db: &C, team: Option<TeamId>) -> ApiResu
                 .collect();
             let fmt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
             w.write_record([
-                v.user.phone.clone(),
-                v.user.display_name.clone(),
-                teams.get(&v.volunteer.team_id).cloned().unwrap_or_default(),
+                safe_cell(&v.user.phone),
+                safe_cell(&v.user.display_name),
+                safe_cell(&teams.get(&v.volunteer.team_id).cloned().unwrap_or_default()),
                 skills.join(";"),
                 certs.join(";"),
                 v.volunteer.capacity.to_string(),
@@ -412,6 +420,18 @@ pub async fn export<C: ConnectionTrait>(db: &C, team: Option<TeamId>) -> ApiResu
         w.flush().map_err(|e| ApiError::Internal(e.into()))?;
     }
     Ok(out)
+}
+
+/// A text cell made safe for spreadsheets (OWASP CSV injection): a cell
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed
+/// with `'`, so that it shows as text and never runs as a formula. An
+/// import keeps the prefix (it never turns such a cell back into a formula).
+pub fn safe_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 fn csv_err(e: csv::Error) -> ApiError {

@@ -428,10 +428,12 @@ pub async fn adjust<C: ConnectionTrait>(
 
 /// Points per volunteer for the residency-points scheme, as CSV:
 /// `phone,display_name,team,points_in_period,balance`.
+/// `teams` limits the rows to volunteers of those teams (a coordinator's).
 pub async fn export_csv<C: ConnectionTrait>(
     db: &C,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    teams_only: Option<&[Uuid]>,
 ) -> ApiResult<Vec<u8>> {
     let period: HashMap<Uuid, i64> = sums(db, false, from, to).await?.into_iter().collect();
     let all: HashMap<Uuid, i64> = sums(db, false, None, None).await?.into_iter().collect();
@@ -456,6 +458,9 @@ pub async fn export_csv<C: ConnectionTrait>(
         .collect();
     let mut rows: Vec<(String, String, String, i64, i64)> = all
         .iter()
+        .filter(|(id, _)| {
+            teams_only.is_none_or(|only| vols.get(*id).is_some_and(|t| only.contains(t)))
+        })
         .filter_map(|(id, bal)| {
             let u = users.get(id)?;
             let team = vols
@@ -487,8 +492,15 @@ pub async fn export_csv<C: ConnectionTrait>(
         ])
         .map_err(err)?;
         for (phone, name, team, p, b) in rows {
-            w.write_record([phone, name, team, p.to_string(), b.to_string()])
-                .map_err(err)?;
+            use crate::services::csv_roster::safe_cell;
+            w.write_record([
+                safe_cell(&phone),
+                safe_cell(&name),
+                safe_cell(&team),
+                p.to_string(),
+                b.to_string(),
+            ])
+            .map_err(err)?;
         }
         w.flush().map_err(|e| ApiError::Internal(e.into()))?;
     }

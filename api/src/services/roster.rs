@@ -64,14 +64,65 @@ impl Errors {
     }
 }
 
-/// Checks a display name: 1–50 characters after trimming.
-pub fn parse_display_name(raw: &str, errors: &mut Errors) -> String {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > 50 {
-        errors.push("display_name", "must be 1 to 50 characters");
+/// Characters that are never part of text people type for others to read:
+/// control characters (line breaks and tabs only where `multiline`) and the
+/// bidirectional overrides and isolates that make text display as
+/// something else (U+202A–U+202E, U+2066–U+2069).
+fn forbidden_char(c: char, multiline: bool) -> bool {
+    (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Zero-width characters: allowed inside text, but text made only of them is empty.
+fn zero_width(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
+/// Checks free text for `field`: trimmed, at most `max` characters, no
+/// control characters (line breaks only when `multiline`) or bidi
+/// overrides, and (when `required`) not empty once zero-width characters
+/// are removed. Records problems in `errors`; returns the trimmed text.
+pub fn parse_text(
+    field: &str,
+    raw: &str,
+    max: usize,
+    multiline: bool,
+    required: bool,
+    errors: &mut Errors,
+) -> String {
+    let v = raw.trim();
+    if v.chars().any(|c| forbidden_char(c, multiline)) {
+        errors.push(
+            field,
+            if multiline {
+                "must not contain control characters or text-direction overrides"
+            } else {
+                "must be one line without control characters or text-direction overrides"
+            },
+        );
+    } else if required && v.chars().all(|c| zero_width(c) || c.is_whitespace()) {
+        errors.push(field, format!("must be 1 to {max} characters"));
+    } else if v.chars().count() > max {
+        errors.push(field, format!("must be at most {max} characters"));
     }
-    name.to_owned()
+    v.to_owned()
+}
+
+/// Checks optional free text (absent or blank is None).
+pub fn parse_optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+    errors: &mut Errors,
+) -> Option<String> {
+    let v = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    Some(parse_text(field, v, max, true, false, errors)).filter(|s| !s.is_empty())
+}
+
+/// Checks a display name: 1–50 characters after trimming, one line.
+pub fn parse_display_name(raw: &str, errors: &mut Errors) -> String {
+    parse_text("display_name", raw, 50, false, true, errors)
 }
 
 /// Checks a capacity: 0–10 concurrent tasks.
@@ -549,12 +600,7 @@ pub struct TeamSpec {
 
 /// Checks a team name.
 pub fn parse_team_name(raw: &str, errors: &mut Errors) -> String {
-    let name = raw.trim();
-    let n = name.chars().count();
-    if n == 0 || n > 100 {
-        errors.push("name", "must be 1 to 100 characters");
-    }
-    name.to_owned()
+    parse_text("name", raw, 100, false, true, errors)
 }
 
 /// Checks a team kind.
@@ -573,10 +619,7 @@ pub fn parse_short_text(
     errors: &mut Errors,
 ) -> Option<String> {
     let v = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    if v.chars().count() > 100 {
-        errors.push(field, "must be at most 100 characters");
-    }
-    Some(v.to_owned())
+    Some(parse_text(field, v, 100, false, false, errors))
 }
 
 /// Creates a team; a duplicate name is a 409.

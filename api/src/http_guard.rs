@@ -1,0 +1,239 @@
+//! What every HTTP response and log line gets, whatever the route: request
+//! logs with secrets and phone numbers taken out of the URL, security
+//! headers on pages (CSP, HSTS when served over TLS), problem+json for
+//! errors the framework makes itself (405, 404 of a path extractor…), and
+//! a deadline for request bodies that trickle in.
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{Error, ResponseError, web};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a request body may take to arrive.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `path?query` with the value of every `token` parameter replaced and
+/// mobile numbers masked (`137****0001`), for logs.
+pub fn redact_target(path_and_query: &str) -> String {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut out = mask_phones(path);
+    if let Some(q) = query {
+        out.push('?');
+        let parts: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("token") => format!("{k}=REDACTED"),
+                _ => mask_phones(pair),
+            })
+            .collect();
+        out.push_str(&parts.join("&"));
+    }
+    out
+}
+
+/// Masks every run of exactly 11 digits starting with 1 (a mainland mobile).
+pub fn mask_phones(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let run = &text[start..i];
+            if run.len() == 11 && run.starts_with('1') {
+                out.push_str(&run[..3]);
+                out.push_str("****");
+                out.push_str(&run[7..]);
+            } else {
+                out.push_str(run);
+            }
+        } else {
+            let c = text[i..].chars().next().unwrap_or('?');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The request span, like tracing-actix-web's default but with the target redacted.
+pub struct RedactedSpan;
+
+impl RootSpanBuilder for RedactedSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let target = redact_target(
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or(""),
+        );
+        let route = request.match_pattern().unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %target,
+            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Content-Security-Policy for the pages: scripts only from this origin (no
+/// inline script), map tiles from the configured tile server, sockets back
+/// to this origin, never framed.
+fn content_security_policy(tile_url: &str) -> String {
+    let tiles = tile_origin(tile_url);
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{tiles}; connect-src 'self' ws: wss:; font-src 'self' data:; \
+         frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// ` https://tile.example.org` for a tile URL template, or nothing.
+fn tile_origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    let host: String = host
+        .chars()
+        .map(|c| if c == '{' || c == '}' { '*' } else { c })
+        .filter(|c| !c.is_whitespace() && *c != ';' && *c != '\'')
+        .collect();
+    // `{s}.tile…` becomes `*s*.tile…`; CSP wants `*.tile…`.
+    let host = match host.split_once('.') {
+        Some((first, tail)) if first.contains('*') => format!("*.{tail}"),
+        _ => host,
+    };
+    if host.is_empty() {
+        String::new()
+    } else {
+        format!(" {scheme}://{host}")
+    }
+}
+
+/// Adds the page security headers (and HSTS when configured).
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if let Some(state) = state {
+        if html
+            && let Ok(v) =
+                HeaderValue::from_str(&content_security_policy(&state.settings.web.tile_url))
+        {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        if state.settings.http.https {
+            res.headers_mut().insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+    }
+    Ok(res)
+}
+
+/// Turns error responses that are not problem+json (the framework's own:
+/// 405, a path that does not parse, …) into problem+json.
+pub fn problem_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        let is_problem = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/problem+json"));
+        // WebSocket upgrades and the like are not errors.
+        if is_problem || res.status().as_u16() < 400 {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let error = framework_error(res.status());
+        let (req, _) = res.into_parts();
+        let body: actix_web::HttpResponse<BoxBody> = error.error_response();
+        let res = ServiceResponse::new(req, body).map_into_right_body();
+        Ok(ErrorHandlerResponse::Response(res))
+    })
+}
+
+fn framework_error(status: StatusCode) -> ApiError {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => ApiError::NotFound("route"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge { limit: 0 },
+        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized("a bearer token is required"),
+        s if s.is_server_error() => ApiError::Internal(anyhow::anyhow!("framework error {s}")),
+        s => ApiError::BadRequest {
+            field: None,
+            message: s.canonical_reason().unwrap_or("bad request").to_owned(),
+        },
+    }
+}
+
+/// The body type the error handler answers with.
+pub type Guarded<B> = EitherBody<B, BoxBody>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_phones_leave_logged_urls() {
+        assert_eq!(
+            redact_target("/api/v1/ws?token=eyJhbGciOi.x.y&last_event_id=3"),
+            "/api/v1/ws?token=REDACTED&last_event_id=3"
+        );
+        assert_eq!(
+            redact_target("/api/v1/volunteers?q=13700000001&TOKEN=abc"),
+            "/api/v1/volunteers?q=137****0001&TOKEN=REDACTED"
+        );
+        assert_eq!(
+            redact_target("/api/v1/orders?page=2"),
+            "/api/v1/orders?page=2"
+        );
+        assert_eq!(
+            mask_phones("id 123456789012 and 13800000000."),
+            "id 123456789012 and 138****0000."
+        );
+    }
+
+    #[test]
+    fn csp_names_the_tile_server() {
+        let csp = content_security_policy("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png");
+        assert!(
+            csp.contains("img-src 'self' data: blob: https://*.tile.openstreetmap.org;"),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self';"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
+}
