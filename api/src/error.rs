@@ -373,6 +373,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .get(actix_web::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let deadline = crate::http_guard::BodyDeadline::of(req);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !content_type_ok {
@@ -381,7 +382,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if length.is_some_and(|n| n > limit) {
                 return Err(ApiError::TooLarge { limit });
             }
-            let bytes = tokio::time::timeout(crate::http_guard::BODY_DEADLINE, body)
+            let bytes = tokio::time::timeout(deadline, body)
                 .await
                 .map_err(|_| ApiError::RequestTimeout)?
                 .map_err(|_| ApiError::TooLarge { limit })?;

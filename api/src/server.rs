@@ -40,6 +40,7 @@ pub async fn prepare_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
+    settings.validate()?;
     let db = db::connect(
         &settings.database_url,
         settings.database_pool_min,
@@ -97,11 +98,15 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.settings.auth.login_burst,
     )?;
     let json_limit = JsonLimit(state.settings.http.max_json_bytes);
+    let body_deadline = crate::http_guard::BodyDeadline(std::time::Duration::from_secs(
+        state.settings.http.body_timeout_secs.max(1),
+    ));
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(json_limit)
+            .app_data(body_deadline)
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(wake_relay_after_writes))
             .wrap(crate::http_guard::problem_errors())

@@ -202,6 +202,8 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Served over TLS (directly or behind a TLS proxy): send HSTS.
     pub https: bool,
+    /// A request body must arrive within this many seconds (408 after).
+    pub body_timeout_secs: u64,
 }
 
 /// Web front-end settings.
@@ -313,6 +315,7 @@ impl Settings {
             .set_default("http.max_csv_bytes", 4 * 1024 * 1024)?
             .set_default("http.workers", 0)?
             .set_default("http.https", false)?
+            .set_default("http.body_timeout_secs", 15)?
             .set_default("dispatch.offer_timeout_secs", 30)?
             .set_default("dispatch.radii_m", vec![1000.0, 3000.0, 10000.0])?
             .set_default("dispatch.wave_factor.low", 1)?
@@ -354,5 +357,44 @@ impl Settings {
             )?
             .set_default("web.tile_attribution", "© OpenStreetMap contributors")?
             .set_default("web.map_center", vec![27.57, 120.56])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(key: &str, value: &str) -> anyhow::Result<Settings> {
+        let s: Settings = Settings::defaults()?
+            .set_override(key, value)?
+            .build()?
+            .try_deserialize()?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    #[test]
+    fn radii_from_the_environment() {
+        for raw in ["1000,3000", "[1000,3000]", " 1000 , 3000 "] {
+            assert_eq!(
+                with("dispatch.radii_m", raw).unwrap().dispatch.radii_m,
+                vec![1000.0, 3000.0],
+                "{raw}"
+            );
+        }
+        let e = with("dispatch.radii_m", "1000,far").unwrap_err();
+        assert!(format!("{e:#}").contains("`far` is not a number"), "{e:#}");
+        let e = with("dispatch.radii_m", "0,-5").unwrap_err();
+        assert!(format!("{e:#}").contains("dispatch.radii_m"), "{e:#}");
+    }
+
+    #[test]
+    fn any_login_rate_builds_a_limiter() {
+        for per_minute in [1, 60_000, 60_001, 120_000, 10_000_000, u32::MAX] {
+            assert!(
+                crate::auth::login_rate_limiter(per_minute, 10).is_ok(),
+                "{per_minute}"
+            );
+        }
     }
 }

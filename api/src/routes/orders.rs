@@ -565,11 +565,12 @@ pub async fn create_order(
     if staff {
         state.limits.orders_by_staff.check(&user.id.as_uuid())?;
     } else {
+        // A duplicate or a capped request creates nothing and spends no quota.
+        guard_resident_orders(&state, user.id.as_uuid(), category, at).await?;
         if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
             state.limits.orders_by_address.check(&ip)?;
         }
         state.limits.orders_by_account.check(&user.id.as_uuid())?;
-        guard_resident_orders(&state, user.id.as_uuid(), category, at).await?;
     }
     if let Some(t) = target_team_id
         && team::Entity::find_by_id(t).one(&state.db).await?.is_none()

@@ -42,7 +42,7 @@ pub async fn import(
     }
     let limit = state.settings.http.max_csv_bytes;
     let bytes = tokio::time::timeout(
-        crate::http_guard::BODY_DEADLINE,
+        crate::http_guard::BodyDeadline::of(&req),
         body.to_bytes_limited(limit),
     )
     .await
