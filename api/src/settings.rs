@@ -278,7 +278,6 @@ impl Settings {
         for (name, v) in [
             ("dispatch.offer_timeout_secs", d.offer_timeout_secs),
             ("dispatch.max_location_age_secs", d.max_location_age_secs),
-            ("auth.token_ttl_minutes", self.auth.token_ttl_minutes),
         ] {
             if v <= 0 {
                 return Err(bad(name, "must be 1 or more"));
