@@ -56,10 +56,48 @@ pub struct Dispatcher {
     /// Offers sent here and not yet told to the other processes
     /// (volunteer, when), flushed by `location::tell_offers`.
     untold: Mutex<Vec<(Uuid, i64)>>,
+    /// Changes applied to the index while a reload reads the database
+    /// (`Some` during a reload): replayed onto the fresh index before it
+    /// replaces the old one, so a reload never loses a change made while it
+    /// runs. Lock order everywhere: index, then journal.
+    journal: Mutex<Option<Vec<Change>>>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
     /// Serialises passes within this process.
     pass: tokio::sync::Mutex<()>,
     /// Woken when an order is created or an offer declined.
     pub wake: tokio::sync::Notify,
+}
+
+/// A change to the index, kept while a reload runs.
+enum Change {
+    Upsert(VolunteerState),
+    Remove(VolunteerId),
+    Location(VolunteerId, GeoPoint, i64),
+    Tasks(VolunteerId, u32, u32, i64),
+    Offer(VolunteerId, i64),
+}
+
+impl Change {
+    fn apply(self, index: &mut VolunteerIndex) {
+        match self {
+            Change::Upsert(s) => index.upsert(s),
+            Change::Remove(id) => {
+                index.remove(id);
+            }
+            Change::Location(id, at, ts) => {
+                let _ = index.set_location(id, at, ts);
+            }
+            Change::Tasks(id, tasks, capacity, ts) => {
+                let _ = index
+                    .set_active_tasks(id, tasks, ts)
+                    .and_then(|()| index.set_capacity(id, capacity));
+            }
+            Change::Offer(id, ts) => {
+                let _ = index.record_offer(id, ts);
+            }
+        }
+    }
 }
 
 fn matcher_config(d: &DispatchSettings) -> MatcherConfig {
@@ -208,6 +246,8 @@ impl Dispatcher {
             teams: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashSet::new()),
             untold: Mutex::new(Vec::new()),
+            journal: Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
         }
@@ -215,6 +255,26 @@ impl Dispatcher {
 
     /// Rebuilds the index from the database (at start, and after bulk changes).
     pub async fn reload<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        d: &DispatchSettings,
+        now: DateTime<Utc>,
+    ) -> ApiResult<usize> {
+        let _one = self.reloading.lock().await;
+        // From here on, changes to the index are also journaled.
+        if let Ok(mut j) = self.journal.lock() {
+            *j = Some(Vec::new());
+        }
+        let result = self.reload_inner(db, d, now).await;
+        if result.is_err()
+            && let Ok(mut j) = self.journal.lock()
+        {
+            *j = None;
+        }
+        result
+    }
+
+    async fn reload_inner<C: ConnectionTrait>(
         &self,
         db: &C,
         d: &DispatchSettings,
@@ -259,8 +319,23 @@ impl Dispatcher {
         for (v, at) in paged {
             let _ = fresh.record_offer(VolunteerId(v), at.timestamp());
         }
+        if d.reload_pause_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(d.reload_pause_ms)).await;
+        }
+        // Swap, after replaying what changed meanwhile (under the index
+        // lock, so no change falls between the replay and the swap).
         if let Ok(mut index) = self.index.lock() {
+            let changes = self
+                .journal
+                .lock()
+                .map(|mut j| j.take().unwrap_or_default())
+                .unwrap_or_default();
+            let replayed = changes.len();
+            for c in changes {
+                c.apply(&mut fresh);
+            }
             *index = fresh;
+            metrics::counter!("index_reload_replayed_changes_total").increment(replayed as u64);
         }
         if let Ok(mut t) = self.teams.lock() {
             *t = teams;
@@ -298,12 +373,12 @@ impl Dispatcher {
         let found: HashSet<Uuid> = vols.iter().map(|v| v.id).collect();
         if let Ok(mut index) = self.index.lock() {
             for v in &vols {
-                index.upsert(state_of(
-                    v,
-                    skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[]),
-                ));
+                let s = state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[]));
+                self.journal(|| Change::Upsert(s.clone()));
+                index.upsert(s);
             }
             for id in ids.iter().filter(|id| !found.contains(id)) {
+                self.journal(|| Change::Remove(VolunteerId(*id)));
                 index.remove(VolunteerId(*id));
             }
         }
@@ -324,6 +399,7 @@ impl Dispatcher {
         let capacity = u32::try_from(capacity.max(0)).unwrap_or(0);
         // Lock order everywhere: index, then pending.
         if let Ok(mut index) = self.index.lock() {
+            self.journal(|| Change::Tasks(id, tasks, capacity, now));
             let _ = index
                 .set_active_tasks(id, tasks, now)
                 .and_then(|()| index.set_capacity(id, capacity));
@@ -357,12 +433,30 @@ impl Dispatcher {
         // Lock order everywhere: index, then pending.
         if let Ok(mut index) = self.index.lock() {
             for (id, ts) in offers {
+                self.journal(|| Change::Offer(VolunteerId(*id), *ts));
                 let _ = index.record_offer(VolunteerId(*id), *ts);
             }
         }
         if let Ok(mut pending) = self.pending.lock() {
             pending.extend(offers.iter().map(|(id, _)| VolunteerId(*id)));
         }
+    }
+
+    /// Volunteers whose open offers were withdrawn (the order filled, was
+    /// cancelled or escalated): free for another offer at once.
+    pub fn release(&self, ids: &[Uuid]) {
+        if let Ok(mut pending) = self.pending.lock() {
+            for id in ids {
+                pending.remove(&VolunteerId(*id));
+            }
+        }
+    }
+
+    /// Whether this process holds `id` back as having an open offer.
+    pub fn is_pending(&self, id: Uuid) -> bool {
+        self.pending
+            .lock()
+            .is_ok_and(|p| p.contains(&VolunteerId(id)))
     }
 
     /// Offers recorded for a volunteer in the hour before `now`.
@@ -376,7 +470,18 @@ impl Dispatcher {
     /// Moves a volunteer in the index.
     pub fn set_location(&self, id: Uuid, at: GeoPoint, seen: DateTime<Utc>) {
         if let Ok(mut index) = self.index.lock() {
+            self.journal(|| Change::Location(VolunteerId(id), at, seen.timestamp()));
             let _ = index.set_location(VolunteerId(id), at, seen.timestamp());
+        }
+    }
+
+    /// Records `change` for the reload in progress, if any. Called with the
+    /// index lock held (lock order: index, then journal).
+    fn journal(&self, change: impl FnOnce() -> Change) {
+        if let Ok(mut j) = self.journal.lock()
+            && let Some(list) = j.as_mut()
+        {
+            list.push(change());
         }
     }
 
@@ -502,6 +607,7 @@ impl Dispatcher {
                 }
                 offers += w.picks.len();
                 for (id, _) in &w.picks {
+                    self.journal(|| Change::Offer(*id, ts));
                     let _ = index.record_offer(*id, ts);
                 }
             }
@@ -920,9 +1026,16 @@ impl Dispatcher {
             &state.settings.redis_prefix,
         )
         .await?;
-        orders::withdraw_open_offers(&txn, o.id, "escalated", now, &state.settings.redis_prefix)
-            .await?;
+        let withdrawn = orders::withdraw_open_offers(
+            &txn,
+            o.id,
+            "escalated",
+            now,
+            &state.settings.redis_prefix,
+        )
+        .await?;
         txn.commit().await?;
+        crate::location::released(state, &withdrawn).await;
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
         Ok(())
     }

@@ -155,6 +155,21 @@ pub async fn claimed(state: &AppState, v: &volunteer::Model) {
     .await;
 }
 
+/// Offers were withdrawn from these volunteers (after the commit): every
+/// process stops holding them back as busy, instead of waiting for its next
+/// pass with a due order to re-read the open offers.
+pub async fn released(state: &AppState, ids: &[Uuid]) {
+    if ids.is_empty() {
+        return;
+    }
+    state.dispatcher.release(ids);
+    tell_peers(
+        state,
+        json!({"type": "released", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+    )
+    .await;
+}
+
 /// Tells the other processes, every 100 ms, the offers this one sent
 /// since (one bus message however many): they count them towards the
 /// hourly cap and hold those volunteers back from a second offer until they
@@ -262,6 +277,13 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                     })
                     .unwrap_or_default();
                 state.dispatcher.peer_offered(&offers);
+            }
+            Some("released") => {
+                let ids: Vec<Uuid> = m.data["volunteers"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
+                state.dispatcher.release(&ids);
             }
             Some("refresh") => {
                 let ids: Vec<Uuid> = m.data["volunteers"]

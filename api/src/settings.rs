@@ -102,6 +102,9 @@ pub struct DispatchSettings {
     pub background: bool,
     /// A volunteer may report a position at most this often.
     pub location_min_interval_ms: u64,
+    /// Fault injection for tests: a reload waits this long between reading
+    /// the database and swapping the index in (0 in production).
+    pub reload_pause_ms: u64,
     /// A volunteer may grab an open task at most this far away (metres).
     pub grab_radius_m: f64,
     /// A check-in whose position implies moving faster than this since the
@@ -333,6 +336,7 @@ impl Settings {
             .set_default("dispatch.background", true)?
             .set_default("dispatch.location_min_interval_ms", 1000)?
             .set_default("dispatch.grab_radius_m", 10_000.0)?
+            .set_default("dispatch.reload_pause_ms", 0)?
             .set_default("dispatch.max_speed_mps", 50.0)?
             .set_default("limits.orders_burst", 3)?
             .set_default("limits.orders_per_hour", 10)?

@@ -179,6 +179,7 @@ pub async fn accept(
     .await?;
     txn.commit().await?;
     crate::location::claimed(&state, &claimed.volunteer).await;
+    crate::location::released(&state, &claimed.withdrawn).await;
     Ok(HttpResponse::Ok().json(order_out(&claimed.order, View::Assigned)))
 }
 

@@ -952,6 +952,7 @@ pub async fn grab(
     .await?;
     txn.commit().await?;
     crate::location::claimed(&state, &claimed.volunteer).await;
+    crate::location::released(&state, &claimed.withdrawn).await;
     let o = claimed.order;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
@@ -1300,7 +1301,7 @@ pub async fn cancel(
         .map(|a| a.volunteer_id)
         .collect();
     let txn = crate::db::begin_write(&state.db).await?;
-    let o = orders::cancel(
+    let (o, withdrawn) = orders::cancel(
         &txn,
         &o,
         by,
@@ -1311,6 +1312,7 @@ pub async fn cancel(
     )
     .await?;
     txn.commit().await?;
+    crate::location::released(&state, &withdrawn).await;
     crate::location::changed(&state, &released).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
 }
@@ -1511,7 +1513,7 @@ pub async fn assign(
         )
         .await?;
     }
-    let o = orders::claim(
+    let claimed = orders::claim(
         &txn,
         id,
         vid,
@@ -1522,8 +1524,8 @@ pub async fn assign(
         now,
         &prefix,
     )
-    .await?
-    .order;
+    .await?;
+    let o = claimed.order;
     orders::push(
         &txn,
         orders::Channels(&prefix).volunteer(vid),
@@ -1532,6 +1534,7 @@ pub async fn assign(
     )
     .await?;
     txn.commit().await?;
+    crate::location::released(&state, &claimed.withdrawn).await;
     let mut touched = vec![vid];
     touched.extend(replace);
     crate::location::changed(&state, &touched).await?;

@@ -481,6 +481,9 @@ pub struct Claimed {
     pub order: order::Model,
     /// The volunteer afterwards (one more active task).
     pub volunteer: volunteer::Model,
+    /// Volunteers whose open offers on the order were withdrawn (it filled):
+    /// free for other offers once this commits (`location::released`).
+    pub withdrawn: Vec<Uuid>,
 }
 
 /// Puts `volunteer` on the order, if a place is free and the volunteer has
@@ -644,6 +647,7 @@ pub async fn claim<C: ConnectionTrait>(
         return Ok(Claimed {
             order: o,
             volunteer,
+            withdrawn: Vec::new(),
         });
     }
     let o = transition_with(
@@ -661,10 +665,11 @@ pub async fn claim<C: ConnectionTrait>(
         trail,
     )
     .await?;
-    withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
+    let withdrawn = withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
     Ok(Claimed {
         order: o,
         volunteer,
+        withdrawn,
     })
 }
 
@@ -731,7 +736,8 @@ pub async fn release_capacity<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Cancels an order: open offers withdrawn, volunteers on it released and told.
+/// Cancels an order: open offers withdrawn, volunteers on it released and
+/// told. Returns the order and the volunteers whose offers were withdrawn.
 pub async fn cancel<C: ConnectionTrait>(
     db: &C,
     o: &order::Model,
@@ -740,7 +746,7 @@ pub async fn cancel<C: ConnectionTrait>(
     reason: Option<String>,
     now: DateTime<Utc>,
     prefix: &str,
-) -> ApiResult<order::Model> {
+) -> ApiResult<(order::Model, Vec<Uuid>)> {
     let updated = transition(
         db,
         o,
@@ -759,7 +765,7 @@ pub async fn cancel<C: ConnectionTrait>(
         prefix,
     )
     .await?;
-    withdraw_open_offers(db, o.id, "cancelled", now, prefix).await?;
+    let withdrawn = withdraw_open_offers(db, o.id, "cancelled", now, prefix).await?;
     let on_it = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
         .filter(assignment::Column::State.is_in(st::ACTIVE))
@@ -782,7 +788,7 @@ pub async fn cancel<C: ConnectionTrait>(
         )
         .await?;
     }
-    Ok(updated)
+    Ok((updated, withdrawn))
 }
 
 /// The skills a volunteer holds at `now`: a skill whose catalogue entry
