@@ -2,8 +2,8 @@
 //! state change they announce, at least once, in order. While Redis is down
 //! the rows wait; when it is back they go out.
 //!
-//! Each published row gets its publication number (`seq`), the event id
-//! clients see, in the order rows go out. Row ids cannot serve: they are
+//! Each row gets its publication number (`seq`), the event id clients see,
+//! in the order rows go out, once and for life (see [`RelayState`]). Row ids cannot serve: they are
 //! allocated at insert, not at commit, so a higher id may commit (and be
 //! published) before a lower one, and a client resuming "after N" would skip
 //! the lower one. Relay rounds are serialised (an advisory lock on
@@ -49,31 +49,78 @@ struct Number {
     n: i64,
 }
 
-/// PostgreSQL: numbers the waiting rows from the `outbox_seq` sequence (which
-/// never hands a number out twice, even when this round rolls back after
-/// publishing) and marks them published, in one statement.
-async fn claim_postgres(txn: &DatabaseTransaction, now: DateTime<Utc>) -> ApiResult<Vec<Numbered>> {
-    Ok(Numbered::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        claim_sql(),
-        [now.into()],
-    ))
-    .all(txn)
-    .await?)
+/// What the relay carries from one round to the next (behind the relay
+/// mutex of the process).
+///
+/// A row keeps the publication number it was first given for life: a round
+/// numbers rows and commits the numbers *before* publishing, and marks them
+/// published in the next round's transaction. A round whose publish fails
+/// (Redis down, or stalled past its timeout, after which Redis may still
+/// deliver what it had queued) leaves its rows numbered and unpublished, and
+/// the next rounds publish exactly those again, with the same numbers,
+/// before numbering anything new. Clients drop an id they have passed, so a
+/// repeat never reaches a phone twice; and ids never go back, so neither a
+/// live session nor a resume skips anything.
+#[derive(Debug)]
+pub struct RelayState {
+    /// SQLite: the last number handed out (0: read it from the table).
+    last_handed_out: i64,
+    /// Numbers published by the last round, to mark in the next one.
+    to_mark: Vec<i64>,
+    /// Numbered rows may be waiting unpublished (a failed publish, or a
+    /// process that died between publishing and marking): publish those first.
+    retry: bool,
 }
 
-/// The claim. `o.id = ANY(…)` bounds the scan of the table being updated to
-/// the batch, whichever side of the join the planner puts it on: with the
-/// statistics of an empty outbox both sides look like one row, and a plan
-/// that walked the whole primary key per round (joining the batch by filter)
-/// took 100-500 ms a round under load.
+impl Default for RelayState {
+    fn default() -> Self {
+        Self {
+            last_handed_out: 0,
+            to_mark: Vec::new(),
+            // A new process (or a new leader) first looks for rows an earlier
+            // one numbered and did not mark.
+            retry: true,
+        }
+    }
+}
+
+impl RelayState {
+    /// After a publish: on success its numbers are marked next round.
+    fn published(&mut self, seqs: Vec<i64>, ok: bool, was_retry_batch_full: bool) {
+        if ok {
+            self.to_mark = seqs;
+            self.retry = was_retry_batch_full;
+        } else {
+            self.to_mark.clear();
+            self.retry = true;
+        }
+    }
+}
+
+/// PostgreSQL: marks the last round's rows published and numbers up to a
+/// batch of waiting rows from the `outbox_seq` sequence, in one statement.
+/// `o.id = ANY(…)` bounds the scan of the table being updated to the batch,
+/// whichever side of the join the planner puts it on: with the statistics of
+/// an empty outbox both sides look like one row, and a plan that walked the
+/// whole primary key per round took 100-500 ms a round under load.
 fn claim_sql() -> String {
     format!(
-        "WITH batch AS (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}), \
+        "WITH marked AS (UPDATE outbox SET published_at = $1 WHERE seq = ANY($2) AND published_at IS NULL), \
+         batch AS (SELECT id FROM outbox WHERE published_at IS NULL AND seq IS NULL ORDER BY id LIMIT {BATCH}), \
          numbered AS (SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM batch ORDER BY id) b) \
-         UPDATE outbox o SET seq = numbered.seq, published_at = $1 FROM numbered \
+         UPDATE outbox o SET seq = numbered.seq FROM numbered \
          WHERE o.id = numbered.id AND o.id = ANY(ARRAY(SELECT id FROM batch)) \
          RETURNING o.seq, o.channel, o.payload"
+    )
+}
+
+/// PostgreSQL: marks the last round's rows and reads rows numbered earlier
+/// and never marked, in number order.
+fn retry_sql() -> String {
+    format!(
+        "WITH marked AS (UPDATE outbox SET published_at = $1 WHERE seq = ANY($2) AND published_at IS NULL) \
+         SELECT seq, channel, payload FROM outbox \
+         WHERE published_at IS NULL AND seq IS NOT NULL AND NOT (seq = ANY($2)) ORDER BY seq LIMIT {BATCH}"
     )
 }
 
@@ -93,18 +140,39 @@ fn round_setup_sql() -> String {
 }
 
 /// SQLite serves one process: the relay mutex (held by the caller) keeps the
-/// last number handed out, which never goes back even if a round rolls back
-/// after publishing.
+/// last number handed out, which never goes back.
 async fn claim_sqlite(
-    last_handed_out: &mut i64,
+    relay: &mut RelayState,
     txn: &DatabaseTransaction,
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<Numbered>> {
     let backend = txn.get_database_backend();
+    if !relay.to_mark.is_empty() {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::PublishedAt, Expr::value(now))
+            .filter(outbox::Column::Seq.is_in(std::mem::take(&mut relay.to_mark)))
+            .filter(outbox::Column::PublishedAt.is_null())
+            .exec(txn)
+            .await?;
+    }
+    if relay.retry {
+        let waiting = Numbered::find_by_statement(Statement::from_string(
+            backend,
+            format!(
+                "SELECT seq, channel, payload FROM outbox WHERE published_at IS NULL AND seq IS NOT NULL ORDER BY seq LIMIT {BATCH}"
+            ),
+        ))
+        .all(txn)
+        .await?;
+        if !waiting.is_empty() {
+            return Ok(waiting);
+        }
+        relay.retry = false;
+    }
     let rows = Row::find_by_statement(Statement::from_string(
         backend,
         format!(
-            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {BATCH}"
+            "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL AND seq IS NULL ORDER BY id LIMIT {BATCH}"
         ),
     ))
     .all(txn)
@@ -112,9 +180,9 @@ async fn claim_sqlite(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    if *last_handed_out == 0 {
+    if relay.last_handed_out == 0 {
         // First round of this process: carry on from what is stored.
-        *last_handed_out = Number::find_by_statement(Statement::from_string(
+        relay.last_handed_out = Number::find_by_statement(Statement::from_string(
             backend,
             "SELECT COALESCE(MAX(seq), 0) AS n FROM outbox",
         ))
@@ -122,7 +190,7 @@ async fn claim_sqlite(
         .await?
         .map_or(0, |r| r.n);
     }
-    let mut next = *last_handed_out;
+    let mut next = relay.last_handed_out;
     let mut cases = String::new();
     let mut ids = Vec::with_capacity(rows.len());
     let mut out = Vec::with_capacity(rows.len());
@@ -137,9 +205,8 @@ async fn claim_sqlite(
             payload: r.payload,
         });
     }
-    *last_handed_out = next;
+    relay.last_handed_out = next;
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::PublishedAt, Expr::value(now))
         .col_expr(
             outbox::Column::Seq,
             Expr::cust(format!("CASE id{cases} END")),
@@ -150,29 +217,54 @@ async fn claim_sqlite(
     Ok(out)
 }
 
-/// Publishes up to 500 waiting rows; returns how many went out.
+/// One round: numbers (or re-reads) up to 500 waiting rows, commits, then
+/// publishes them; returns how many went out.
 pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
-    let mut last_handed_out = state.relay_lock.lock().await;
+    let mut relay = state.relay_lock.lock().await;
     let txn = crate::db::begin_write(&state.db).await?;
     let now = Utc::now();
+    let retrying = relay.retry;
     let rows = if backend == DbBackend::Postgres {
         txn.execute_unprepared(&round_setup_sql()).await?;
-        claim_postgres(&txn, now).await?
+        let marks = std::mem::take(&mut relay.to_mark);
+        let mut rows = Vec::new();
+        if relay.retry {
+            rows = Numbered::find_by_statement(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                retry_sql(),
+                [now.into(), marks.clone().into()],
+            ))
+            .all(&txn)
+            .await?;
+            if rows.is_empty() {
+                relay.retry = false;
+            }
+        }
+        if !relay.retry {
+            let marks: Vec<i64> = if retrying { Vec::new() } else { marks };
+            rows = Numbered::find_by_statement(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                claim_sql(),
+                [now.into(), marks.into()],
+            ))
+            .all(&txn)
+            .await?;
+        }
+        rows
     } else {
-        claim_sqlite(&mut last_handed_out, &txn, now).await?
+        claim_sqlite(&mut relay, &txn, now).await?
     };
+    let retry_batch = relay.retry;
+    txn.commit().await?;
     if rows.is_empty() {
-        txn.commit().await?;
         return Ok(0);
     }
     let n = rows.len();
-    if !publish(state, rows).await {
-        txn.rollback().await?;
-        return Ok(0);
-    }
-    txn.commit().await?;
-    Ok(n)
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let ok = publish(state, rows).await;
+    relay.published(seqs, ok, retry_batch && n == BATCH);
+    Ok(if ok { n } else { 0 })
 }
 
 /// Publishes numbered rows in number order; false if the bus refused them.
@@ -191,46 +283,68 @@ async fn publish(state: &AppState, mut rows: Vec<Numbered>) -> bool {
         Ok(()) => true,
         Err(e) => {
             tracing::debug!(error = %e, "relay paused");
+            metrics::counter!("outbox_relay_publish_failures_total").increment(1);
             false
         }
     }
 }
 
-/// A round on the leader's own connection: [`relay_once`] in three round
-/// trips instead of four, the setup travelling with `BEGIN` in one simple
-/// query.
+/// A round on the leader's own connection: [`relay_once`] with fewer round
+/// trips, the setup travelling with `BEGIN` in one simple query.
 async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> {
     use sea_orm::sqlx::{AssertSqlSafe, Connection};
     let internal = |e: sea_orm::sqlx::Error| crate::error::ApiError::Internal(e.into());
-    let _serial = state.relay_lock.lock().await;
+    let mut relay = state.relay_lock.lock().await;
     let mut txn = (**conn)
         .begin_with(AssertSqlSafe(format!("BEGIN; {}", round_setup_sql())))
         .await
         .map_err(internal)?;
-    let rows: Vec<Numbered> =
-        sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(claim_sql()))
-            .bind(Utc::now())
-            .fetch_all(&mut *txn)
-            .await
-            .map_err(internal)?
-            .into_iter()
+    let now = Utc::now();
+    let mut marks = std::mem::take(&mut relay.to_mark);
+    let fetch = |rows: Vec<(i64, String, String)>| -> Vec<Numbered> {
+        rows.into_iter()
             .map(|(seq, channel, payload)| Numbered {
                 seq,
                 channel,
                 payload,
             })
-            .collect();
+            .collect()
+    };
+    let mut rows = Vec::new();
+    if relay.retry {
+        rows = fetch(
+            sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(retry_sql()))
+                .bind(now)
+                .bind(&marks)
+                .fetch_all(&mut *txn)
+                .await
+                .map_err(internal)?,
+        );
+        marks.clear();
+        if rows.is_empty() {
+            relay.retry = false;
+        }
+    }
+    if !relay.retry {
+        rows = fetch(
+            sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(claim_sql()))
+                .bind(now)
+                .bind(&marks)
+                .fetch_all(&mut *txn)
+                .await
+                .map_err(internal)?,
+        );
+    }
+    let retry_batch = relay.retry;
+    txn.commit().await.map_err(internal)?;
     if rows.is_empty() {
-        txn.commit().await.map_err(internal)?;
         return Ok(0);
     }
     let n = rows.len();
-    if !publish(state, rows).await {
-        txn.rollback().await.map_err(internal)?;
-        return Ok(0);
-    }
-    txn.commit().await.map_err(internal)?;
-    Ok(n)
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let ok = publish(state, rows).await;
+    relay.published(seqs, ok, retry_batch && n == BATCH);
+    Ok(if ok { n } else { 0 })
 }
 
 /// Deletes published rows older than `keep` (the resume window).

@@ -82,7 +82,7 @@ pub async fn prepare_with_clock(
         shutdown,
         bus,
         relay_wake: tokio::sync::Notify::new(),
-        relay_lock: tokio::sync::Mutex::new(0),
+        relay_lock: tokio::sync::Mutex::new(crate::relay::RelayState::default()),
         hub,
         sessions: Arc::default(),
         location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),

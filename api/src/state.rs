@@ -28,9 +28,9 @@ pub struct Shared {
     pub bus: Arc<Bus>,
     /// Wakes the outbox relay after a commit.
     pub relay_wake: tokio::sync::Notify,
-    /// Serialises this process's relay rounds; holds the last publication
-    /// number handed out on SQLite.
-    pub relay_lock: tokio::sync::Mutex<i64>,
+    /// Serialises this process's relay rounds and holds what one round
+    /// hands the next.
+    pub relay_lock: tokio::sync::Mutex<crate::relay::RelayState>,
     /// Abuse limits (order creation, registration).
     pub limits: crate::auth::limits::Limits,
     /// This process's WebSocket sessions by account (closed when revoked).

@@ -252,6 +252,19 @@ impl PrivateRedis {
         PrivateRedis { child: Some(child) }
     }
 
+    /// SIGSTOP or SIGCONT: a Redis that hangs (and later wakes up and runs
+    /// everything its clients had queued).
+    fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            let ok = std::process::Command::new("kill")
+                .args([sig, &c.id().to_string()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "kill {sig}");
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -436,4 +449,95 @@ async fn redis_keys(conn: &mut redis::aio::ConnectionManager, pattern: &str) -> 
         .query_async(conn)
         .await
         .unwrap_or_default()
+}
+
+/// A Redis that freezes (SIGSTOP) for several seconds under load, then
+/// wakes up: every push reaches each socket exactly once, because a row
+/// keeps its publication number through the failed rounds and the copies
+/// Redis had queued carry the same id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_does_not_duplicate_pushes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = PrivateRedis::start(port);
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.redis_url = Some(secrecy::SecretString::from(format!(
+            "redis://127.0.0.1:{port}"
+        )));
+        s.redis_prefix = format!("zdt{port}");
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "云岩应急救援三队").await;
+    let spots: Vec<(f64, f64)> = (0..6).map(|i| (LAT + 0.01 * f64::from(i), LON)).collect();
+    let vs = app.volunteers_at(&admin, &team, &["patrol"], &spots).await;
+    for _ in 0..50 {
+        if app.state.bus.redis_conn().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ops = app.ws(&admin, None).await;
+    let mut sockets = Vec::new();
+    for (_, token) in &vs {
+        sockets.push(app.ws(token, None).await);
+    }
+
+    // Redis hangs while orders keep coming, one near each volunteer.
+    redis.signal("-STOP");
+    let mut ids = Vec::new();
+    for (i, p) in spots.iter().enumerate() {
+        let id = app
+            .post(
+                "/api/v1/orders",
+                Some(&admin),
+                json!({"category": "patrol", "lat": p.0, "lon": p.1, "address": format!("新城大道 {i} 号"),
+                       "description": "请帮忙", "urgency": "low"}),
+            )
+            .await
+            .expect(201)
+            .json["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ids.push(id);
+        app.advance_secs(2);
+        app.tick().await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    // Several relay rounds time out meanwhile.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    redis.signal("-CONT");
+
+    // Everything arrives, once.
+    let mut created = std::collections::HashMap::<String, Vec<i64>>::new();
+    while let Some(m) = ops.next(Duration::from_secs(8)).await {
+        if m["type"] == "order_created" {
+            created
+                .entry(m["order_id"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(m["id"].as_i64().unwrap());
+        }
+    }
+    for id in &ids {
+        assert_eq!(
+            created.get(id).map(Vec::len),
+            Some(1),
+            "order_created for {id}: {created:?}"
+        );
+    }
+    for (i, s) in sockets.iter_mut().enumerate() {
+        let mut offers = Vec::new();
+        while let Some(m) = s.next(Duration::from_secs(1)).await {
+            if m["type"] == "offer" {
+                offers.push(m["id"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(offers.len(), 1, "volunteer {i} got offers {offers:?}");
+    }
+    app.cleanup().await;
+    drop(redis);
 }
