@@ -829,8 +829,14 @@ impl Dispatcher {
             let already = asked.get(&o.id).unwrap_or(&empty);
             loop {
                 let Some(p) = plan(d, o, wave) else {
-                    self.escalate(state, o, now).await?;
-                    report.escalated += 1;
+                    // One order's trouble skips that order, not the pass.
+                    match self.escalate(state, o, now).await {
+                        Ok(true) => report.escalated += 1,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(order_id = %o.id, error = %e, "escalation skipped");
+                        }
+                    }
                     break;
                 };
                 let mut picks: Vec<(VolunteerId, f64)> = if wave == o.wave + 1 {
@@ -878,8 +884,20 @@ impl Dispatcher {
                 break;
             }
         }
+        // Order rows are updated in id order in every process, so two
+        // processes' wave writes never wait on each other in a cycle.
+        planned.sort_by_key(|w| w.order.id);
         for chunk in planned.chunks(200) {
-            let written = self.write_waves(state, chunk, now).await?;
+            let written = match self.write_waves(state, chunk, now).await {
+                Ok(w) => w,
+                Err(e) => {
+                    // Another process got there first, or the database
+                    // refused this chunk: the orders stay due for the next pass.
+                    tracing::warn!(error = %e, orders = chunk.len(), "waves not written; retried next pass");
+                    metrics::counter!("dispatch_wave_writes_failed_total").increment(1);
+                    continue;
+                }
+            };
             let done: Vec<&Planned<'_>> = chunk
                 .iter()
                 .filter(|w| written.contains(&w.order.id))
@@ -997,19 +1015,29 @@ impl Dispatcher {
         Ok(written)
     }
 
+    /// Escalates `o` if it is still as read; false when another process (or
+    /// a claim) changed it meanwhile, which is not an error.
     async fn escalate(
         &self,
         state: &AppState,
         o: &order::Model,
         now: DateTime<Utc>,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<bool> {
         let txn = crate::db::begin_write(&state.db).await?;
-        let fresh = orders::load(&txn, o.id).await?;
+        // Lock the row (PostgreSQL) so the version read is the one updated.
+        let mut q = order::Entity::find_by_id(o.id);
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            q = q.lock_exclusive();
+        }
+        let Some(fresh) = q.one(&txn).await? else {
+            txn.rollback().await?;
+            return Ok(false);
+        };
         if fresh.version != o.version || fresh.status != OrderStatus::Open.code() {
             txn.rollback().await?;
-            return Ok(());
+            return Ok(false);
         }
-        orders::transition(
+        let moved = orders::transition(
             &txn,
             &fresh,
             OrderAction::Escalate,
@@ -1025,7 +1053,15 @@ impl Dispatcher {
             now,
             &state.settings.redis_prefix,
         )
-        .await?;
+        .await;
+        match moved {
+            Ok(_) => {}
+            Err(ApiError::Conflict(_)) => {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
         let withdrawn = orders::withdraw_open_offers(
             &txn,
             o.id,
@@ -1037,7 +1073,7 @@ impl Dispatcher {
         txn.commit().await?;
         crate::location::released(state, &withdrawn).await;
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
-        Ok(())
+        Ok(true)
     }
 
     async fn auto_close(&self, state: &AppState, now: DateTime<Utc>) -> ApiResult<usize> {

@@ -27,6 +27,9 @@ pub struct Running {
     pub server: actix_web::dev::Server,
     /// The state it serves.
     pub state: AppState,
+    /// The background loops (dispatcher, relay, hub, index follower, offer
+    /// flush, session watcher); each stops on `state.shutdown`.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Connects to the database, applies migrations and prepares shared state
@@ -138,31 +141,39 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
     .context("listening")?
     .shutdown_timeout(10)
     .run();
+    let mut tasks = Vec::new();
     if state.settings.dispatch.background {
-        tokio::spawn(Dispatcher::run(state.clone(), state.shutdown.subscribe()));
+        tasks.push(tokio::spawn(Dispatcher::run(
+            state.clone(),
+            state.shutdown.subscribe(),
+        )));
     }
-    tokio::spawn(crate::relay::run(state.clone(), state.shutdown.subscribe()));
-    tokio::spawn(crate::hub::Hub::run(
+    tasks.push(tokio::spawn(crate::relay::run(
+        state.clone(),
+        state.shutdown.subscribe(),
+    )));
+    tasks.push(tokio::spawn(crate::hub::Hub::run(
         state.hub.clone(),
         state.bus.subscribe(),
         state.shutdown.subscribe(),
-    ));
-    tokio::spawn(crate::location::follow(
+    )));
+    tasks.push(tokio::spawn(crate::location::follow(
         state.clone(),
         state.shutdown.subscribe(),
-    ));
-    tokio::spawn(crate::sessions::watch(
+    )));
+    tasks.push(tokio::spawn(crate::sessions::watch(
         state.clone(),
         state.shutdown.subscribe(),
-    ));
-    tokio::spawn(crate::location::tell_offers(
+    )));
+    tasks.push(tokio::spawn(crate::location::tell_offers(
         state.clone(),
         state.shutdown.subscribe(),
-    ));
+    )));
     Ok(Running {
         addr,
         server,
         state,
+        tasks,
     })
 }
 
@@ -176,7 +187,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A plain line for people and scripts (the port may have been 0).
     println!("众队 Zhongdui listening on http://{}/", running.addr);
     let result = running.server.await.context("running the server");
+    // The HTTP side has stopped (SIGTERM/SIGINT, after in-flight requests):
+    // stop every loop and wait for them (the relay's round, the last flush
+    // of offers to the other processes) before the runtime goes away.
     let _ = running.state.shutdown.send(true);
+    let all = futures_util::future::join_all(running.tasks);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background loops did not stop within 10 s");
+    }
+    running.state.db.clone().close().await.ok();
+    tracing::info!("stopped");
     result
 }
 

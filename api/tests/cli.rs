@@ -154,3 +154,64 @@ fn fresh_directory_to_page_docs_and_roster() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// SIGTERM stops the server cleanly: every background loop ends before the
+/// process exits, with a zero exit code and no warning or error logged.
+#[test]
+fn sigterm_stops_every_loop_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = zhongdui(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    // Logs go to standard output, after the "listening" line.
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    // Some traffic first, so that the loops have work in hand.
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..5 {
+        let r = client.get(format!("{base}/api/v1/skills")).send().unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running 15 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = log.join().unwrap();
+    assert!(status.success(), "exit {status:?}: {log:#?}");
+    let bad: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains(" WARN ") || l.contains("ERROR"))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(
+        log.iter().any(|l| l.contains("stopped")),
+        "serve returned after its loops: {log:#?}"
+    );
+}
