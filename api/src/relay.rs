@@ -52,23 +52,22 @@ struct Number {
 /// What the relay carries from one round to the next (behind the relay
 /// mutex of the process).
 ///
-/// A row keeps the publication number it was first given for life: a round
-/// numbers rows and commits the numbers *before* publishing, and marks them
-/// published in the next round's transaction. A round whose publish fails
-/// (Redis down, or stalled past its timeout, after which Redis may still
-/// deliver what it had queued) leaves its rows numbered and unpublished, and
-/// the next rounds publish exactly those again, with the same numbers,
+/// A row keeps the publication number it was first given for life. A round
+/// numbers rows and marks them published, publishes, and commits; when the
+/// publish fails (Redis down, or frozen past its timeout, after which Redis
+/// may still deliver what it had queued) the round does not roll the
+/// numbers back: it clears the rows' `published_at` and commits, and the
+/// next rounds publish exactly those rows again, with the same numbers,
 /// before numbering anything new. Clients drop an id they have passed, so a
 /// repeat never reaches a phone twice; and ids never go back, so neither a
-/// live session nor a resume skips anything.
+/// live session nor a resume skips anything. The happy path costs what it
+/// did: one statement numbers and marks, the commit follows the publish.
 #[derive(Debug)]
 pub struct RelayState {
     /// SQLite: the last number handed out (0: read it from the table).
     last_handed_out: i64,
-    /// Numbers published by the last round, to mark in the next one.
-    to_mark: Vec<i64>,
-    /// Numbered rows may be waiting unpublished (a failed publish, or a
-    /// process that died between publishing and marking): publish those first.
+    /// Numbered rows may be waiting unpublished: publish those first. A new
+    /// process (or leader) starts by looking.
     retry: bool,
 }
 
@@ -76,51 +75,49 @@ impl Default for RelayState {
     fn default() -> Self {
         Self {
             last_handed_out: 0,
-            to_mark: Vec::new(),
-            // A new process (or a new leader) first looks for rows an earlier
-            // one numbered and did not mark.
             retry: true,
         }
     }
 }
 
-impl RelayState {
-    /// After a publish: on success its numbers are marked next round.
-    fn published(&mut self, seqs: Vec<i64>, ok: bool, was_retry_batch_full: bool) {
-        if ok {
-            self.to_mark = seqs;
-            self.retry = was_retry_batch_full;
-        } else {
-            self.to_mark.clear();
-            self.retry = true;
-        }
-    }
-}
-
-/// PostgreSQL: marks the last round's rows published and numbers up to a
-/// batch of waiting rows from the `outbox_seq` sequence, in one statement.
-/// `o.id = ANY(…)` bounds the scan of the table being updated to the batch,
-/// whichever side of the join the planner puts it on: with the statistics of
-/// an empty outbox both sides look like one row, and a plan that walked the
-/// whole primary key per round took 100-500 ms a round under load.
+/// PostgreSQL: numbers up to a batch of waiting rows from the `outbox_seq`
+/// sequence and marks them published, in one statement. `o.id = ANY(…)`
+/// bounds the scan of the table being updated to the batch, whichever side
+/// of the join the planner puts it on: with the statistics of an empty
+/// outbox both sides look like one row, and a plan that walked the whole
+/// primary key per round took 100-500 ms a round under load.
 fn claim_sql() -> String {
     format!(
-        "WITH marked AS (UPDATE outbox SET published_at = $1 WHERE seq = ANY($2) AND published_at IS NULL), \
-         batch AS (SELECT id FROM outbox WHERE published_at IS NULL AND seq IS NULL ORDER BY id LIMIT {BATCH}), \
+        "WITH batch AS (SELECT id FROM outbox WHERE published_at IS NULL AND seq IS NULL ORDER BY id LIMIT {BATCH}), \
          numbered AS (SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM batch ORDER BY id) b) \
-         UPDATE outbox o SET seq = numbered.seq FROM numbered \
+         UPDATE outbox o SET seq = numbered.seq, published_at = $1 FROM numbered \
          WHERE o.id = numbered.id AND o.id = ANY(ARRAY(SELECT id FROM batch)) \
          RETURNING o.seq, o.channel, o.payload"
     )
 }
 
-/// PostgreSQL: marks the last round's rows and reads rows numbered earlier
-/// and never marked, in number order.
-fn retry_sql() -> String {
+/// Rows numbered earlier whose publish failed, in number order, marked
+/// published again (both backends).
+fn retry_sql(backend: DbBackend) -> String {
+    let now = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     format!(
-        "WITH marked AS (UPDATE outbox SET published_at = $1 WHERE seq = ANY($2) AND published_at IS NULL) \
-         SELECT seq, channel, payload FROM outbox \
-         WHERE published_at IS NULL AND seq IS NOT NULL AND NOT (seq = ANY($2)) ORDER BY seq LIMIT {BATCH}"
+        "UPDATE outbox SET published_at = {now} WHERE id IN \
+         (SELECT id FROM outbox WHERE published_at IS NULL AND seq IS NOT NULL ORDER BY seq LIMIT {BATCH}) \
+         RETURNING seq, channel, payload"
+    )
+}
+
+/// After a failed publish: the rows keep their numbers and wait again.
+fn unpublish_sql(seqs: &[i64]) -> String {
+    // Integers from the database: nothing a user wrote.
+    let list: Vec<String> = seqs.iter().map(i64::to_string).collect();
+    format!(
+        "UPDATE outbox SET published_at = NULL WHERE seq IN ({})",
+        list.join(",")
     )
 }
 
@@ -147,28 +144,6 @@ async fn claim_sqlite(
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<Numbered>> {
     let backend = txn.get_database_backend();
-    if !relay.to_mark.is_empty() {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::PublishedAt, Expr::value(now))
-            .filter(outbox::Column::Seq.is_in(std::mem::take(&mut relay.to_mark)))
-            .filter(outbox::Column::PublishedAt.is_null())
-            .exec(txn)
-            .await?;
-    }
-    if relay.retry {
-        let waiting = Numbered::find_by_statement(Statement::from_string(
-            backend,
-            format!(
-                "SELECT seq, channel, payload FROM outbox WHERE published_at IS NULL AND seq IS NOT NULL ORDER BY seq LIMIT {BATCH}"
-            ),
-        ))
-        .all(txn)
-        .await?;
-        if !waiting.is_empty() {
-            return Ok(waiting);
-        }
-        relay.retry = false;
-    }
     let rows = Row::find_by_statement(Statement::from_string(
         backend,
         format!(
@@ -207,6 +182,7 @@ async fn claim_sqlite(
     }
     relay.last_handed_out = next;
     outbox::Entity::update_many()
+        .col_expr(outbox::Column::PublishedAt, Expr::value(now))
         .col_expr(
             outbox::Column::Seq,
             Expr::cust(format!("CASE id{cases} END")),
@@ -217,54 +193,54 @@ async fn claim_sqlite(
     Ok(out)
 }
 
-/// One round: numbers (or re-reads) up to 500 waiting rows, commits, then
-/// publishes them; returns how many went out.
+/// Publishes up to 500 waiting rows (those of a failed round first); returns
+/// how many went out.
 pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
     let mut relay = state.relay_lock.lock().await;
     let txn = crate::db::begin_write(&state.db).await?;
     let now = Utc::now();
-    let retrying = relay.retry;
-    let rows = if backend == DbBackend::Postgres {
+    if backend == DbBackend::Postgres {
         txn.execute_unprepared(&round_setup_sql()).await?;
-        let marks = std::mem::take(&mut relay.to_mark);
-        let mut rows = Vec::new();
-        if relay.retry {
-            rows = Numbered::find_by_statement(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                retry_sql(),
-                [now.into(), marks.clone().into()],
-            ))
-            .all(&txn)
-            .await?;
-            if rows.is_empty() {
-                relay.retry = false;
-            }
-        }
-        if !relay.retry {
-            let marks: Vec<i64> = if retrying { Vec::new() } else { marks };
-            rows = Numbered::find_by_statement(Statement::from_sql_and_values(
+    }
+    let mut rows = Vec::new();
+    if relay.retry {
+        rows = Numbered::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            retry_sql(backend),
+            [now.into()],
+        ))
+        .all(&txn)
+        .await?;
+        relay.retry = rows.len() == BATCH;
+    }
+    if rows.is_empty() {
+        rows = if backend == DbBackend::Postgres {
+            Numbered::find_by_statement(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 claim_sql(),
-                [now.into(), marks.into()],
+                [now.into()],
             ))
             .all(&txn)
-            .await?;
-        }
-        rows
-    } else {
-        claim_sqlite(&mut relay, &txn, now).await?
-    };
-    let retry_batch = relay.retry;
-    txn.commit().await?;
+            .await?
+        } else {
+            claim_sqlite(&mut relay, &txn, now).await?
+        };
+    }
     if rows.is_empty() {
+        txn.commit().await?;
         return Ok(0);
     }
     let n = rows.len();
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let ok = publish(state, rows).await;
-    relay.published(seqs, ok, retry_batch && n == BATCH);
-    Ok(if ok { n } else { 0 })
+    if publish(state, rows).await {
+        txn.commit().await?;
+        return Ok(n);
+    }
+    txn.execute_unprepared(&unpublish_sql(&seqs)).await?;
+    txn.commit().await?;
+    relay.retry = true;
+    Ok(0)
 }
 
 /// Publishes numbered rows in number order; false if the bus refused them.
@@ -289,8 +265,9 @@ async fn publish(state: &AppState, mut rows: Vec<Numbered>) -> bool {
     }
 }
 
-/// A round on the leader's own connection: [`relay_once`] with fewer round
-/// trips, the setup travelling with `BEGIN` in one simple query.
+/// A round on the leader's own connection: [`relay_once`] in three round
+/// trips instead of four, the setup travelling with `BEGIN` in one simple
+/// query.
 async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> {
     use sea_orm::sqlx::{AssertSqlSafe, Connection};
     let internal = |e: sea_orm::sqlx::Error| crate::error::ApiError::Internal(e.into());
@@ -300,51 +277,47 @@ async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> 
         .await
         .map_err(internal)?;
     let now = Utc::now();
-    let mut marks = std::mem::take(&mut relay.to_mark);
-    let fetch = |rows: Vec<(i64, String, String)>| -> Vec<Numbered> {
-        rows.into_iter()
-            .map(|(seq, channel, payload)| Numbered {
-                seq,
-                channel,
-                payload,
-            })
-            .collect()
-    };
-    let mut rows = Vec::new();
+    let mut rows: Vec<(i64, String, String)> = Vec::new();
     if relay.retry {
-        rows = fetch(
-            sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(retry_sql()))
-                .bind(now)
-                .bind(&marks)
-                .fetch_all(&mut *txn)
-                .await
-                .map_err(internal)?,
-        );
-        marks.clear();
-        if rows.is_empty() {
-            relay.retry = false;
-        }
+        rows = sea_orm::sqlx::query_as(AssertSqlSafe(retry_sql(DbBackend::Postgres)))
+            .bind(now)
+            .fetch_all(&mut *txn)
+            .await
+            .map_err(internal)?;
+        relay.retry = rows.len() == BATCH;
     }
-    if !relay.retry {
-        rows = fetch(
-            sea_orm::sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(claim_sql()))
-                .bind(now)
-                .bind(&marks)
-                .fetch_all(&mut *txn)
-                .await
-                .map_err(internal)?,
-        );
-    }
-    let retry_batch = relay.retry;
-    txn.commit().await.map_err(internal)?;
     if rows.is_empty() {
+        rows = sea_orm::sqlx::query_as(AssertSqlSafe(claim_sql()))
+            .bind(now)
+            .fetch_all(&mut *txn)
+            .await
+            .map_err(internal)?;
+    }
+    if rows.is_empty() {
+        txn.commit().await.map_err(internal)?;
         return Ok(0);
     }
     let n = rows.len();
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let ok = publish(state, rows).await;
-    relay.published(seqs, ok, retry_batch && n == BATCH);
-    Ok(if ok { n } else { 0 })
+    let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let rows = rows
+        .into_iter()
+        .map(|(seq, channel, payload)| Numbered {
+            seq,
+            channel,
+            payload,
+        })
+        .collect();
+    if publish(state, rows).await {
+        txn.commit().await.map_err(internal)?;
+        return Ok(n);
+    }
+    sea_orm::sqlx::query(AssertSqlSafe(unpublish_sql(&seqs)))
+        .execute(&mut *txn)
+        .await
+        .map_err(internal)?;
+    txn.commit().await.map_err(internal)?;
+    relay.retry = true;
+    Ok(0)
 }
 
 /// Deletes published rows older than `keep` (the resume window).
