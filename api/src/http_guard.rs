@@ -181,16 +181,78 @@ pub fn problem_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/problem+json"));
+        // A route that exists with other methods: 405 with Allow (RFC 9110),
+        // whether the framework said 404 or 405.
+        let status = res.status();
+        if matches!(
+            status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ) && let Some(allow) = allowed_methods(res.request().path())
+            && !allow.iter().any(|m| m == res.request().method().as_str())
+        {
+            let (req, _) = res.into_parts();
+            let mut body: actix_web::HttpResponse<BoxBody> =
+                ApiError::MethodNotAllowed.error_response();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                body.headers_mut().insert(header::ALLOW, v);
+            }
+            let res = ServiceResponse::new(req, body).map_into_right_body();
+            return Ok(ErrorHandlerResponse::Response(res));
+        }
         // WebSocket upgrades and the like are not errors.
-        if is_problem || res.status().as_u16() < 400 {
+        if is_problem || status.as_u16() < 400 {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
-        let error = framework_error(res.status());
+        let error = framework_error(status);
         let (req, _) = res.into_parts();
         let body: actix_web::HttpResponse<BoxBody> = error.error_response();
         let res = ServiceResponse::new(req, body).map_into_right_body();
         Ok(ErrorHandlerResponse::Response(res))
     })
+}
+
+/// The methods the API document lists for `path` (its templates' `{…}`
+/// segments match any one segment), or None when no route has this path.
+fn allowed_methods(path: &str) -> Option<Vec<String>> {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, Vec<String>)>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        use utoipa::OpenApi;
+        crate::routes::docs::ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let mut methods = Vec::new();
+                for (name, op) in [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ] {
+                    if op {
+                        methods.push(name.to_owned());
+                    }
+                }
+                if item.get.is_some() {
+                    methods.push("HEAD".to_owned());
+                }
+                (segments, methods)
+            })
+            .collect()
+    });
+    let parts: Vec<&str> = path.split('/').collect();
+    routes
+        .iter()
+        .find(|(t, _)| {
+            t.len() == parts.len()
+                && t.iter()
+                    .zip(&parts)
+                    .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
+        })
+        .map(|(_, m)| m.clone())
 }
 
 fn framework_error(status: StatusCode) -> ApiError {

@@ -199,10 +199,29 @@ async fn hardening() {
         .await
         .expect_problem(401, None);
 
-    // Framework errors are problem+json.
+    // Framework errors are problem+json; a route asked with a method it does
+    // not answer is 405 with Allow (RFC 9110), however it is registered.
     app.send(Method::DELETE, "/api/v1/orders", Some(&admin), None, None)
         .await
         .expect_problem(405, None);
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/orders", "GET, POST, HEAD"),
+        (Method::PUT, "/api/v1/auth/login", "POST"),
+        (
+            Method::GET,
+            "/api/v1/orders/01a2319d-bec9-76d8-b59b-6760a0bee380/grab",
+            "POST",
+        ),
+    ] {
+        let r = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{path}");
+        assert_eq!(r.headers()["allow"].to_str().unwrap(), allow, "{path}");
+    }
 
     // Text that hides or reverses itself is refused, naming the field.
     let base = json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "新城大道", "description": "需要帮助"});

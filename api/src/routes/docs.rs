@@ -27,7 +27,7 @@ use crate::services::roster::Outcome;
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(Problem, FieldError, ImportReport, LineReport, Outcome)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "roster", description = "Teams, volunteers, CSV import/export"),
@@ -53,6 +53,158 @@ impl Modify for BearerAuth {
             );
         }
     }
+}
+
+/// Every error a route can answer, documented with the Problem schema: the
+/// ones every route shares (400, 404, 422, 429; 401 and 403 behind a token;
+/// 408, 409, 413 and 415 for writes with a body) are added where a route's
+/// own annotation does not list them, and every 4xx listed without a body
+/// gets the Problem body.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, Response};
+        let problem = || {
+            let mut r = Response::new("");
+            r.content.insert(
+                "application/problem+json".to_owned(),
+                RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+            );
+            r
+        };
+        let describe = |code: &str| match code {
+            "400" => "malformed request (bad JSON, a value of the wrong type)",
+            "401" => "no token, or an invalid, expired or revoked one",
+            "403" => "the caller's role or teams do not allow this",
+            "404" => "no such thing, or not visible to the caller",
+            "408" => "the request body did not arrive in time",
+            "409" => "conflicts with the current state",
+            "413" => "the request body is too large",
+            "415" => "wrong content type",
+            "422" => "an invalid value (the problem names the field)",
+            "429" => "rate limited (see Retry-After)",
+            _ => "error",
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = path.starts_with("/api/v1/auth/")
+                || path == "/api/v1/skills"
+                || path == "/api/v1/catalogue"
+                || !path.starts_with("/api/");
+            let ops = [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.patch.as_mut()),
+                (true, item.delete.as_mut()),
+            ];
+            for (write, op) in ops {
+                let Some(op) = op else { continue };
+                for param in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(param) = param
+                        && let Some(schema) = param_schema(&param.name, &param.parameter_in)
+                    {
+                        param.schema = Some(schema);
+                    }
+                }
+                let body = op.request_body.is_some();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty()) || !public;
+                let mut codes = vec!["400", "404", "422", "429"];
+                if secured {
+                    codes.extend(["401", "403"]);
+                }
+                if write {
+                    codes.push("409");
+                }
+                if body {
+                    codes.extend(["408", "413", "415"]);
+                }
+                for code in codes {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| {
+                            let mut r = problem();
+                            r.description = describe(code).to_owned();
+                            RefOr::T(r)
+                        });
+                }
+                for (code, resp) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(r) = resp
+                        && code.starts_with('4')
+                        && r.content.is_empty()
+                    {
+                        r.content = problem().content;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The constraints the handlers apply to a path or query parameter, by
+/// name, so that the document says exactly what is accepted. Query filters
+/// accept an empty value as "absent".
+fn param_schema(
+    name: &str,
+    place: &utoipa::openapi::path::ParameterIn,
+) -> Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    const UUID: &str =
+        "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+    const DAY: &str = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])";
+    let text = |pattern: String| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .build()
+            .into()
+    };
+    let one_of = |codes: &[&str]| text(format!("^({})?$", codes.join("|")));
+    if matches!(place, ParameterIn::Path) {
+        return Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .pattern(Some(format!("^{UUID}$")))
+                .build()
+                .into(),
+        );
+    }
+    if !matches!(place, ParameterIn::Query) {
+        return None;
+    }
+    let skills: Vec<&str> = zhongdui_domain::Skill::ALL
+        .iter()
+        .map(|s| s.code())
+        .collect();
+    let categories: Vec<&str> = zhongdui_domain::Category::ALL
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    Some(match name {
+        "team_id" => text(format!("^({UUID})?$")),
+        "from" | "to" => text(format!("^({DAY})?$")),
+        "status" => one_of(&[
+            "open",
+            "escalated",
+            "assigned",
+            "in_progress",
+            "completed",
+            "confirmed",
+            "closed",
+            "cancelled",
+        ]),
+        "urgency" => one_of(&["low", "normal", "urgent", "critical"]),
+        "source" => one_of(&["resident", "coordinator", "station"]),
+        "category" => one_of(&categories),
+        "skill" => text(format!("^({0})?(,({0}))*$", skills.join("|"))),
+        "scope" => one_of(&["volunteers", "teams"]),
+        "period" => one_of(&["week", "month", "all"]),
+
+        _ => return None,
+    })
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

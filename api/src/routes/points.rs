@@ -1,6 +1,6 @@
 //! Leaderboards, adjustments and the points export.
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -31,6 +31,7 @@ pub struct BoardQuery {
     /// week, month or all (default).
     pub period: Option<String>,
     /// How many rows (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -53,7 +54,11 @@ pub async fn leaderboard(
     _user: AuthUser,
     query: Query<BoardQuery>,
 ) -> ApiResult<HttpResponse> {
-    let teams = match query.scope.as_deref().unwrap_or("volunteers") {
+    // An empty value counts as absent, like the other list filters.
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let teams = match given(&query.scope).unwrap_or("volunteers") {
         "volunteers" => false,
         "teams" => true,
         other => {
@@ -63,7 +68,7 @@ pub async fn leaderboard(
             ));
         }
     };
-    let period = Period::parse(query.period.as_deref().unwrap_or("all"))?;
+    let period = Period::parse(given(&query.period).unwrap_or("all"))?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 500"));
@@ -200,10 +205,12 @@ pub async fn adjust(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// First day (YYYY-MM-DD, inclusive).
-    pub from: Option<NaiveDate>,
-    /// Last day (YYYY-MM-DD, inclusive).
-    pub to: Option<NaiveDate>,
+    /// First day (YYYY-MM-DD, China time, inclusive; empty: no bound).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD, China time, inclusive; empty: no bound).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
 }
 
 /// Points per volunteer as CSV, for the city's residency-points scheme (staff).
@@ -216,9 +223,12 @@ pub async fn export(
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     // Days are the city's (China time), like the leaderboards.
-    let from = query.from.map(crate::clock::local_day_start).transpose()?;
-    let to = query
-        .to
+    let mut errors = crate::services::roster::Errors::default();
+    let from_day = crate::routes::parse_day("from", query.from.as_deref(), &mut errors);
+    let to_day = crate::routes::parse_day("to", query.to.as_deref(), &mut errors);
+    errors.finish()?;
+    let from = from_day.map(crate::clock::local_day_start).transpose()?;
+    let to = to_day
         .map(|d| crate::clock::local_day_start(d + chrono::Duration::days(1)))
         .transpose()?;
     if let (Some(f), Some(t)) = (from, to)
