@@ -37,6 +37,16 @@ pub struct Settings {
     pub points: PointsSettings,
     /// Abuse limits.
     pub limits: LimitSettings,
+    /// Personal data.
+    pub privacy: PrivacySettings,
+}
+
+/// Personal data (个人信息保护法).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrivacySettings {
+    /// Closed orders older than this many days lose their free text,
+    /// contact phone and exact position (0: never).
+    pub retention_days: i64,
 }
 
 /// Abuse limits. Rates are a GCRA quota: `burst` at once, refilled at
@@ -347,6 +357,7 @@ impl Settings {
             .set_default("limits.max_open_orders", 3)?
             .set_default("limits.duplicate_radius_m", 200.0)?
             .set_default("limits.duplicate_window_secs", 600)?
+            .set_default("privacy.retention_days", 180)?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?
             .set_default("points.tier_base", vec![10, 20, 30])?

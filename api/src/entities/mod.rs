@@ -2,6 +2,7 @@
 //! JSON: routes convert them into wire types.
 pub mod app_secret;
 pub mod assignment;
+pub mod audit_entry;
 pub mod order;
 pub mod order_event;
 pub mod outbox;

@@ -36,6 +36,7 @@ pub struct Model {
     pub rating: Option<i16>,
     pub feedback: Option<String>,
     pub version: i32,
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -14,7 +14,12 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(register))
-        .route("/me", web::get().to(me))
+        .service(
+            web::resource("/me")
+                .route(web::get().to(me))
+                .route(web::delete().to(delete_me)),
+        )
+        .route("/audit", web::get().to(audit_log))
         .service(web::resource("/coordinators").route(web::post().to(create_coordinator)));
 }
 
@@ -244,3 +249,104 @@ pub async fn create_coordinator(
 }
 
 use sea_orm::EntityTrait;
+
+/// Delete my account (residents): my requests keep their history without my
+/// identity or contact phone; I can no longer log in. Volunteers are deleted
+/// by their coordinator (`DELETE /api/v1/volunteers/{id}`).
+#[utoipa::path(delete, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 403, description = "not a resident"),
+        (status = 409, description = "requests still running")))]
+pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    if user.role != Role::Resident {
+        return Err(ApiError::forbidden(
+            "only residents delete their own account; volunteers ask their coordinator",
+        ));
+    }
+    let u = user::Entity::find_by_id(user.id.as_uuid())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    crate::services::privacy::delete_resident(&txn, u, state.clock.now()).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, "resident account deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Audit filter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this kind of thing: volunteer, team, account, coordinator, points, roster.
+    pub entity: Option<String>,
+    /// Only this one (its id).
+    pub entity_id: Option<String>,
+}
+
+/// One audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    /// Sequence number.
+    pub id: i64,
+    /// Who (absent: the system).
+    pub actor_id: Option<String>,
+    /// Their role.
+    pub actor_role: Option<String>,
+    /// What kind of thing.
+    pub entity: String,
+    /// Which one.
+    pub entity_id: String,
+    /// What happened.
+    pub action: String,
+    /// What changed.
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The audit of roster, team, account and points changes, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", security(("bearer" = [])),
+    params(crate::routes::PageParams, AuditQuery),
+    responses((status = 200, body = crate::routes::Page<AuditOut>)))]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    paging: crate::error::Query<crate::routes::PageParams>,
+    query: crate::error::Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    use crate::entities::audit_entry;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    user.require_admin()?;
+    let (page, per_page) = paging.checked()?;
+    let mut q = audit_entry::Entity::find();
+    if let Some(e) = query.entity.as_deref().filter(|e| !e.is_empty()) {
+        q = q.filter(audit_entry::Column::Entity.eq(e));
+    }
+    if let Some(e) = query.entity_id.as_deref().filter(|e| !e.is_empty()) {
+        q = q.filter(audit_entry::Column::EntityId.eq(e));
+    }
+    let pages = q
+        .order_by_desc(audit_entry::Column::Id)
+        .paginate(&state.db, per_page);
+    let total = pages.num_items().await?;
+    let rows = pages.fetch_page(page - 1).await?;
+    Ok(HttpResponse::Ok().json(crate::routes::Page {
+        items: rows
+            .into_iter()
+            .map(|r| AuditOut {
+                id: r.id,
+                actor_id: r.actor_id.map(|a| a.to_string()),
+                actor_role: r.actor_role,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                action: r.action,
+                data: r.data,
+                created_at: r.created_at,
+            })
+            .collect::<Vec<_>>(),
+        total,
+        page,
+        per_page,
+    }))
+}

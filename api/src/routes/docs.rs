@@ -14,9 +14,10 @@ use crate::services::roster::Outcome;
 #[openapi(
     info(title = "众队 Zhongdui API", description = "Volunteer-team order-and-dispatch platform (点单+派单)."),
     paths(
-        auth::register, auth::login, auth::me, auth::create_coordinator,
+        auth::register, auth::login, auth::me, auth::delete_me, auth::audit_log, auth::create_coordinator,
         teams::list_teams, teams::get_team, teams::create_team, teams::update_team,
         volunteers::list_volunteers, volunteers::get_volunteer, volunteers::create_volunteer, volunteers::update_volunteer,
+        volunteers::delete_volunteer,
         skills::list_skills, skills::catalogue,
         roster::import, roster::export,
         orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete,

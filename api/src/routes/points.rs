@@ -190,6 +190,16 @@ pub async fn adjust(
             at: e.created_at,
         };
         points::cache::add(&state, &[credit]).await;
+        crate::services::privacy::audit(
+            &state.db,
+            crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+            "points",
+            vid,
+            &e.kind,
+            serde_json::json!({"amount": e.amount, "reason": e.reason, "entry_id": e.id.to_string()}),
+            state.clock.now(),
+        )
+        .await?;
         tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
     }
     Ok(HttpResponse::Created().json(EntryOut {

@@ -57,6 +57,17 @@ pub async fn import(
         _ => Some(user.coordinated_teams(&state).await?),
     };
     let report = csv_roster::import(&state.db, &bytes, &scope, state.clock.now()).await?;
+    crate::services::privacy::audit(
+        &state.db,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "roster",
+        "import",
+        "imported",
+        serde_json::json!({"lines": report.total, "created": report.created, "updated": report.updated,
+                           "unchanged": report.unchanged, "failed": report.failed}),
+        state.clock.now(),
+    )
+    .await?;
     if report.created + report.updated > 0 {
         state
             .dispatcher

@@ -174,6 +174,16 @@ pub async fn create_team(
     };
     errors.finish()?;
     let t = roster::create_team(&state.db, spec).await?;
+    crate::services::privacy::audit(
+        &state.db,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "team",
+        t.id,
+        "created",
+        serde_json::json!({"name": t.name, "kind": t.kind, "area": t.area, "station": t.station}),
+        state.clock.now(),
+    )
+    .await?;
     tracing::info!(team_id = %t.id, by = %user.id, "team created");
     Ok(HttpResponse::Created().json(team_out(t, TeamCounts::default())))
 }
@@ -237,6 +247,7 @@ pub async fn update_team(
             )));
         }
     }
+    let changes = serde_json::json!({"name": name, "kind": kind, "area": area, "station": station});
     let mut am: team::ActiveModel = t.into();
     if let Some(n) = name {
         am.name = Set(n);
@@ -252,6 +263,16 @@ pub async fn update_team(
     }
     am.updated_at = Set(Utc::now());
     let t = am.update(&state.db).await?;
+    crate::services::privacy::audit(
+        &state.db,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "team",
+        t.id,
+        "updated",
+        changes,
+        state.clock.now(),
+    )
+    .await?;
     let counts = roster::team_counts(&state.db).await?;
     let c = counts.get(&t.id).copied().unwrap_or_default();
     Ok(HttpResponse::Ok().json(team_out(t, c)))

@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/volunteers/{id}")
             .route(web::get().to(get_volunteer))
-            .route(web::patch().to(update_volunteer)),
+            .route(web::patch().to(update_volunteer))
+            .route(web::delete().to(delete_volunteer)),
     );
 }
 
@@ -284,6 +285,21 @@ pub async fn create_volunteer(
         promote,
     )
     .await?;
+    crate::services::privacy::audit(
+        &txn,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "volunteer",
+        id,
+        if outcome == roster::Outcome::Promoted {
+            "promoted"
+        } else {
+            "created"
+        },
+        serde_json::json!({"team_id": team_id.to_string(),
+                           "skills": spec.skills.keys().map(|s| s.code()).collect::<Vec<_>>()}),
+        state.clock.now(),
+    )
+    .await?;
     txn.commit().await?;
     crate::location::changed(&state, &[id.as_uuid()]).await?;
     tracing::info!(volunteer_id = %id, team_id = %team_id, by = %user.id, "volunteer created");
@@ -339,6 +355,13 @@ pub async fn update_volunteer(
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
+    if user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .is_none_or(|u| crate::services::privacy::is_deleted(&u))
+    {
+        return Err(ApiError::NotFound("volunteer"));
+    }
     let current = roster::load_spec(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("volunteer"))?;
@@ -390,7 +413,8 @@ pub async fn update_volunteer(
     if spec.team_id != current.team_id {
         user.ensure_manages_team(&state, spec.team_id).await?;
     }
-    let new_hash = match body.password {
+    let password_reset = body.password.is_some();
+    let new_hash = match body.password.clone() {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
@@ -416,9 +440,74 @@ pub async fn update_volunteer(
         am.updated_at = Set(Utc::now());
         am.update(&txn).await?;
     }
+    // What changed, never the password itself.
+    let mut changed: Vec<&str> = Vec::new();
+    for (name, given) in [
+        ("display_name", body.display_name.is_some()),
+        ("team_id", body.team_id.is_some()),
+        ("skills", body.skills.is_some()),
+        ("certificates", body.certificates.is_some()),
+        ("capacity", body.capacity.is_some()),
+        ("is_leader", body.is_leader.is_some()),
+        ("home", body.home_lat.is_some() || body.home_lon.is_some()),
+    ] {
+        if given {
+            changed.push(name);
+        }
+    }
+    crate::services::privacy::audit(
+        &txn,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "volunteer",
+        id,
+        "updated",
+        serde_json::json!({"fields": changed, "team_id": spec.team_id.to_string(),
+                           "from_team_id": current.team_id.to_string(),
+                           "password_reset": password_reset, "disabled": body.disabled}),
+        state.clock.now(),
+    )
+    .await?;
     txn.commit().await?;
     crate::location::changed(&state, &[id]).await?;
     tracing::info!(volunteer_id = %id, by = %user.id, "volunteer updated");
     let v = roster::get_volunteer(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
+}
+
+/// Delete a volunteer (admins, or coordinators of their team): refused while
+/// they hold a task; their open offers are withdrawn, their skills,
+/// positions and identity removed; their points stay summed under the
+/// anonymous id, and the orders they served keep their history.
+#[utoipa::path(delete, path = "/api/v1/volunteers/{id}", tag = "roster", security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 403, description = "not your team"),
+        (status = 404, description = "no such volunteer"), (status = 409, description = "holds a task")))]
+pub async fn delete_volunteer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let v = crate::entities::volunteer::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
+    let u = user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|u| !crate::services::privacy::is_deleted(u))
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    crate::services::privacy::delete_volunteer(
+        &txn,
+        u,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    crate::location::changed(&state, &[id]).await?;
+    tracing::info!(volunteer_id = %id, by = %user.id, "volunteer deleted");
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod csv_roster;
 pub mod orders;
 pub mod points;
+pub mod privacy;
 pub mod roster;
 pub mod stats;

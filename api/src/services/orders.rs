@@ -424,6 +424,7 @@ pub fn new_order(
         rating: None,
         feedback: None,
         version: 0,
+        erased_at: None,
         created_at: now,
         updated_at: now,
     };

@@ -497,7 +497,10 @@ pub async fn list_volunteers<C: ConnectionTrait>(
     page: u64,
     per_page: u64,
 ) -> ApiResult<(Vec<VolunteerView>, u64)> {
-    let mut query = volunteer::Entity::find().find_also_related(user::Entity);
+    // Deleted volunteers (anonymised accounts) are no longer on the roster.
+    let mut query = volunteer::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(user::Column::Phone.not_like("del-%"));
     if let Some(team) = filter.team {
         query = query.filter(volunteer::Column::TeamId.eq(team.as_uuid()));
     }
