@@ -33,7 +33,11 @@ ST="$VENV/bin/schemathesis"
 
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -46,10 +50,11 @@ fuzz_backend() {
   local dir="$work/$name"; mkdir -p "$dir"
   (cd "$dir" && DATABASE_URL="$url" "$BIN" create-admin --phone 13800000000 --password admin-password >/dev/null)
   # Limits high enough for a fuzzer; the limits themselves are tested in tests/tests/abuse.rs.
+  # `exec`, so that the pid kept is the server's own (killed at exit).
   (cd "$dir" && DATABASE_URL="$url" RUST_LOG=error ZD_AUTH__LOGIN_BURST=100000 ZD_AUTH__LOGIN_PER_MINUTE=1000000 \
      ZD_LIMITS__REGISTER_BURST=100000 ZD_LIMITS__ORDERS_BURST=100000 ZD_LIMITS__ORDERS_PER_ADDRESS_BURST=100000 \
      ZD_LIMITS__STAFF_ORDERS_BURST=100000 ZD_LIMITS__MAX_OPEN_ORDERS=0 ZD_LIMITS__DUPLICATE_WINDOW_SECS=0 \
-     "$BIN" serve --bind "127.0.0.1:$port" >"$dir/server.log" 2>&1) &
+     exec "$BIN" serve --bind "127.0.0.1:$port" >"$dir/server.log" 2>&1) &
   pids+=($!)
   local base="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
@@ -88,7 +93,7 @@ if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $db" >/dev/null
   fuzz_backend postgres "postgres://postgres@127.0.0.1:5432/$db" || status=1
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
 fi
 exit $status
