@@ -329,3 +329,23 @@ async fn hardening() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_only_when_served_over_tls() {
+    for https in [false, true] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.http.https = https).await;
+        let r = app
+            .client
+            .get(format!("{}/", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            https.then(|| "max-age=31536000; includeSubDomains".to_owned())
+        );
+        app.cleanup().await;
+    }
+}

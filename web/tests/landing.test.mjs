@@ -57,12 +57,17 @@ test("API docs render offline", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const outside = await offlineOnly(context, server.base);
   const page = await context.newPage();
-  await page.goto(server.base + "/api/docs");
+  // It renders under the pages' Content-Security-Policy (no inline script).
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  const res = await page.goto(server.base + "/api/docs/");
+  assert.match(res.headers()["content-security-policy"] ?? "", /script-src 'self'/);
   await page.waitForSelector(".swagger-ui .opblock", { timeout: 20_000 });
   const ops = await page.locator(".opblock").count();
   assert.ok(ops >= 15, `only ${ops} operations shown`);
   assert.match(await page.textContent(".swagger-ui .title"), /Zhongdui/);
   await page.screenshot({ path: SHOTS + "api-docs.png" });
+  assert.deepEqual(violations, [], "no CSP violation");
   assert.deepEqual(outside, [], "no request left the machine");
   await context.close();
 });
