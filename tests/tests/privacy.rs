@@ -204,6 +204,7 @@ async fn volunteers_deleted_and_changes_audited(app: &TestApp) {
         ("volunteer", "updated"),
         ("points", "adjustment"),
         ("volunteer", "deleted"),
+        ("coordinator", "appointed"),
     ] {
         assert!(has(entity, action), "{entity} {action} missing: {audit}");
     }

@@ -232,7 +232,7 @@ pub async fn create_coordinator(
             accounts::create_user(&state.db, &phone, password, &name, Role::Coordinator).await?
         }
     };
-    for t in teams {
+    for &t in &teams {
         if crate::entities::team::Entity::find_by_id(t)
             .one(&state.db)
             .await?
@@ -245,6 +245,16 @@ pub async fn create_coordinator(
         }
         roster::add_coordinator(&state.db, zhongdui_domain::TeamId(t), UserId(account.id)).await?;
     }
+    crate::services::privacy::audit(
+        &state.db,
+        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
+        "coordinator",
+        account.id,
+        "appointed",
+        serde_json::json!({"team_ids": teams.iter().map(|t: &uuid::Uuid| t.to_string()).collect::<Vec<_>>()}),
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(UserOut::from(&account)))
 }
 
