@@ -112,7 +112,7 @@ async fn reloads_race_changes(app: &TestApp) {
     }
     reloading.store(false, std::sync::atomic::Ordering::Relaxed);
     let n = reloads.await.unwrap();
-    assert!(n >= 3, "only {n} reloads ran");
+    assert!(n >= 1, "no reload ran");
     // And once more, for certain: every volunteer moves while a reload sits
     // between its read and its swap.
     let last = {
