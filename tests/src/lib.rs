@@ -409,6 +409,29 @@ impl TestApp {
         r.json["id"].as_str().unwrap().to_owned()
     }
 
+    /// Appoints a coordinator of `team` (password `coord-pass`) and logs in.
+    pub async fn coordinator_token(&self, admin: &str, phone: &str, team: &str) -> String {
+        self.post(
+            "/api/v1/coordinators",
+            Some(admin),
+            serde_json::json!({"phone": phone, "display_name": "协调员", "password": "coord-pass", "team_ids": [team]}),
+        )
+        .await
+        .expect(201);
+        self.login(phone, "coord-pass").await
+    }
+
+    /// The open offers `token`'s volunteer holds.
+    pub async fn offers_of(&self, token: &str) -> Vec<Value> {
+        self.get("/api/v1/me/offers", Some(token))
+            .await
+            .expect(200)
+            .json
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Counts rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
         let backend = self.state.db.get_database_backend();

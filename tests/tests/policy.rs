@@ -14,17 +14,6 @@ fn north(m: f64) -> (f64, f64) {
     (LAT + m / 111_195.0, LON)
 }
 
-async fn coordinator(app: &TestApp, admin: &str, phone: &str, team: &str) -> String {
-    app.post(
-        "/api/v1/coordinators",
-        Some(admin),
-        json!({"phone": phone, "display_name": "协调员", "password": "coord-pass", "team_ids": [team]}),
-    )
-    .await
-    .expect(201);
-    app.login(phone, "coord-pass").await
-}
-
 async fn place(app: &TestApp, token: &str, pos: (f64, f64)) -> String {
     app.post(
         "/api/v1/orders",
@@ -54,8 +43,8 @@ async fn matrix(app: &TestApp) {
     let admin = app.admin_token().await;
     let team_a = app.create_team(&admin, "甲队").await;
     let team_b = app.create_team(&admin, "乙队").await;
-    let coord_a = coordinator(app, &admin, "13911110001", &team_a).await;
-    let coord_b = coordinator(app, &admin, "13911110002", &team_b).await;
+    let coord_a = app.coordinator_token(&admin, "13911110001", &team_a).await;
+    let coord_b = app.coordinator_token(&admin, "13911110002", &team_b).await;
     let a = app
         .volunteers_at(
             &admin,

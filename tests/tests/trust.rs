@@ -18,17 +18,6 @@ fn north(m: f64) -> (f64, f64) {
     (LAT + m / 111_195.0, LON)
 }
 
-async fn coordinator(app: &TestApp, admin: &str, phone: &str, team: &str) -> String {
-    app.post(
-        "/api/v1/coordinators",
-        Some(admin),
-        json!({"phone": phone, "display_name": "协调员", "password": "coord-pass", "team_ids": [team]}),
-    )
-    .await
-    .expect(201);
-    app.login(phone, "coord-pass").await
-}
-
 async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
     app.send(
         Method::POST,
@@ -57,16 +46,6 @@ async fn place(app: &TestApp, token: &str, category: &str, pos: (f64, f64)) -> S
         .to_owned()
 }
 
-async fn offers(app: &TestApp, token: &str) -> Vec<Value> {
-    app.get("/api/v1/me/offers", Some(token))
-        .await
-        .expect(200)
-        .json
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 /// Runs the batch window out and one pass.
 async fn dispatch(app: &TestApp) {
     app.advance_secs(2);
@@ -77,7 +56,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     let admin = app.admin_token().await;
     let team1 = app.create_team(&admin, "一队").await;
     let team2 = app.create_team(&admin, "二队").await;
-    let coord2 = coordinator(app, &admin, "13911110002", &team2).await;
+    let coord2 = app.coordinator_token(&admin, "13911110002", &team2).await;
     let v1 = app
         .volunteers_at(&admin, &team1, &["patrol"], &[north(100.0)])
         .await;
@@ -112,7 +91,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     // Reassigning: team 3's volunteer accepted; team 4's coordinator may not take them off.
     let team3 = app.create_team(&admin, "三队").await;
     let team4 = app.create_team(&admin, "四队").await;
-    let coord4 = coordinator(app, &admin, "13911110004", &team4).await;
+    let coord4 = app.coordinator_token(&admin, "13911110004", &team4).await;
     let v3 = app
         .volunteers_at(&admin, &team3, &["patrol"], &[north(50.0)])
         .await;
@@ -122,7 +101,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     let resident = app.resident_token("13500000031").await;
     let order = place(app, &resident, "patrol", (LAT, LON)).await;
     dispatch(app).await;
-    let offer = offers(app, &v3[0].1).await[0]["id"]
+    let offer = app.offers_of(&v3[0].1).await[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -489,12 +468,12 @@ async fn certificates_count_on_the_city_day(app: &TestApp) {
     let valid = mk("15500000073", json!({"first_aid": "2099-12-31"})).await;
     place(app, &resident, "first_aid", north(20.0)).await;
     dispatch(app).await;
-    assert!(offers(app, &none.1).await.is_empty(), "no certificate");
+    assert!(app.offers_of(&none.1).await.is_empty(), "no certificate");
     assert!(
-        offers(app, &expired.1).await.is_empty(),
+        app.offers_of(&expired.1).await.is_empty(),
         "expired yesterday (China time)"
     );
-    assert_eq!(offers(app, &valid.1).await.len(), 1);
+    assert_eq!(app.offers_of(&valid.1).await.len(), 1);
 
     // The import warns about missing and expired certificates on kept lines.
     let csv = format!(
