@@ -115,6 +115,15 @@ impl OrderStatus {
         )
     }
 
+    /// The statuses of an order still running: placed and not yet done by
+    /// its volunteers (a resident's cap on open requests counts these).
+    pub const RUNNING: [OrderStatus; 4] = [
+        OrderStatus::Open,
+        OrderStatus::Escalated,
+        OrderStatus::Assigned,
+        OrderStatus::InProgress,
+    ];
+
     /// Whether the order still looks for volunteers.
     pub fn is_seeking(self) -> bool {
         matches!(self, OrderStatus::Open | OrderStatus::Escalated)

@@ -663,13 +663,7 @@ async fn guard_resident_orders(
     at: GeoPoint,
 ) -> ApiResult<()> {
     let limits = &state.settings.limits;
-    let running = [
-        OrderStatus::Open,
-        OrderStatus::Escalated,
-        OrderStatus::Assigned,
-        OrderStatus::InProgress,
-    ]
-    .map(OrderStatus::code);
+    let running = OrderStatus::RUNNING.map(OrderStatus::code);
     let open = order::Entity::find()
         .filter(order::Column::ResidentId.eq(resident))
         .filter(order::Column::Status.is_in(running))

@@ -86,17 +86,7 @@ pub async fn delete_resident<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     let running = order::Entity::find()
         .filter(order::Column::ResidentId.eq(u.id))
-        .filter(
-            order::Column::Status.is_in(
-                [
-                    OrderStatus::Open,
-                    OrderStatus::Escalated,
-                    OrderStatus::Assigned,
-                    OrderStatus::InProgress,
-                ]
-                .map(OrderStatus::code),
-            ),
-        )
+        .filter(order::Column::Status.is_in(OrderStatus::RUNNING.map(OrderStatus::code)))
         .count(db)
         .await?;
     if running > 0 {
@@ -185,11 +175,14 @@ pub async fn delete_volunteer<C: ConnectionTrait>(
     .await
 }
 
+/// Orders erased per call of [`erase_expired`].
+pub const ERASE_BATCH: u64 = 500;
+
 /// Erases what closed orders older than `retention_days` no longer need:
 /// address, description, notes, feedback and the contact phone go, the
 /// position is rounded to 0.01° (about 1 km); the statistics and the audit
 /// of who did what stay. Each order gets a `personal_data_erased` event.
-/// Returns how many orders were erased (at most 500 per call).
+/// Returns how many orders were erased (at most [`ERASE_BATCH`] per call).
 pub async fn erase_expired(
     db: &DatabaseConnection,
     retention_days: i64,
@@ -214,7 +207,7 @@ pub async fn erase_expired(
                 .add(order::Column::CancelledAt.lt(cutoff)),
         )
         .order_by_asc(order::Column::CreatedAt)
-        .limit(500)
+        .limit(ERASE_BATCH)
         .all(db)
         .await?;
     let round = |x: f64| (x * 100.0).round() / 100.0;
@@ -277,7 +270,7 @@ pub async fn run_retention(
         let days = state.settings.privacy.retention_days;
         loop {
             match erase_expired(&state.db, days, state.clock.now()).await {
-                Ok(500) => continue,
+                Ok(n) if n as u64 == ERASE_BATCH => continue,
                 Ok(n) => {
                     if n > 0 {
                         tracing::info!(
