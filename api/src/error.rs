@@ -314,10 +314,13 @@ impl From<validator::ValidationErrors> for ApiError {
                     .as_ref()
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| describe_validation(e));
-                out.push(FieldError {
-                    field: field.to_string(),
-                    message,
-                });
+                // A rule on a list or map names the item: `skills[1]`, `certificates.x`.
+                let field = match (e.params.get("index"), e.params.get("key")) {
+                    (Some(i), _) => format!("{field}[{i}]"),
+                    (None, Some(serde_json::Value::String(k))) => format!("{field}.{k}"),
+                    _ => field.to_string(),
+                };
+                out.push(FieldError { field, message });
             }
         }
         out.sort_by(|a, b| a.field.cmp(&b.field));

@@ -23,4 +23,5 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod wire;
 pub mod ws;

@@ -3,14 +3,18 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
 use zhongdui_domain::{Phone, Role, UserId};
 
 use crate::auth::AuthUser;
 use crate::entities::user;
 use crate::error::{ApiError, ApiResult, Json};
+use crate::routes::parse_id;
 use crate::routes::volunteers::VolunteerOut;
 use crate::services::{accounts, roster};
 use crate::state::AppState;
+use crate::wire::{self, Valid};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(register))
@@ -51,13 +55,19 @@ impl From<&user::Model> for UserOut {
 }
 
 /// Registration of a resident.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct RegisterRequest {
     /// Mainland mobile number.
+    #[validate(custom(function = "wire::phone"))]
+    #[schema(schema_with = wire::phone_schema)]
     pub phone: String,
     /// 8 to 128 characters.
+    #[validate(custom(function = "wire::password"))]
+    #[schema(schema_with = wire::password_schema)]
     pub password: String,
     /// 1 to 50 characters.
+    #[validate(custom(function = "wire::display_name"))]
+    #[schema(schema_with = wire::display_name_schema)]
     pub display_name: String,
 }
 
@@ -67,22 +77,16 @@ pub struct RegisterRequest {
 pub async fn register(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    body: Json<RegisterRequest>,
+    body: Valid<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     // Each registration costs an argon2 hash: limited per client address.
     if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
         state.limits.registrations.check(&ip)?;
     }
     let body = body.0;
-    let mut errors = roster::Errors::default();
-    let phone = Phone::parse(&body.phone)
-        .map_err(|e| errors.push("phone", e.message))
-        .ok();
-    let name = roster::parse_display_name(&body.display_name, &mut errors);
-    errors.password(&body.password);
-    errors.finish()?;
-    let phone = phone.ok_or_else(|| ApiError::invalid("phone", "required"))?;
-    let u = accounts::create_user(&state.db, &phone, body.password, &name, Role::Resident).await?;
+    let phone = Phone::parse(&body.phone)?;
+    let name = body.display_name.trim();
+    let u = accounts::create_user(&state.db, &phone, body.password, name, Role::Resident).await?;
     tracing::info!(user_id = %u.id, "resident registered");
     Ok(HttpResponse::Created().json(UserOut::from(&u)))
 }
@@ -177,15 +181,23 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
 }
 
 /// A coordinator (station officer) account and the teams they manage.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct CoordinatorRequest {
     /// Mainland mobile number.
+    #[validate(custom(function = "wire::phone"))]
+    #[schema(schema_with = wire::phone_schema)]
     pub phone: String,
     /// 1 to 50 characters.
+    #[validate(custom(function = "wire::display_name"))]
+    #[schema(schema_with = wire::display_name_schema)]
     pub display_name: String,
-    /// Needed for a new account; ignored for an existing coordinator.
+    /// Needed for a new account (8 to 128 characters); ignored for an existing coordinator.
+    #[validate(custom(function = "wire::password"))]
+    #[schema(schema_with = wire::optional_password_schema)]
     pub password: Option<String>,
     /// Teams to coordinate (added to any they already have).
+    #[validate(custom(function = "wire::ids"))]
+    #[schema(schema_with = wire::ids_schema)]
     pub team_ids: Vec<String>,
 }
 
@@ -195,27 +207,17 @@ pub struct CoordinatorRequest {
 pub async fn create_coordinator(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<CoordinatorRequest>,
+    body: Valid<CoordinatorRequest>,
 ) -> ApiResult<HttpResponse> {
     user.require_admin()?;
     let body = body.0;
-    let mut errors = roster::Errors::default();
-    let phone = Phone::parse(&body.phone)
-        .map_err(|e| errors.push("phone", e.message))
-        .ok();
-    let name = roster::parse_display_name(&body.display_name, &mut errors);
-    let mut teams = Vec::new();
-    for (i, raw) in body.team_ids.iter().enumerate() {
-        match raw.parse() {
-            Ok(t) => teams.push(t),
-            Err(_) => errors.push(
-                format!("team_ids[{i}]"),
-                format!("`{raw}` is not a valid id"),
-            ),
-        }
-    }
-    errors.finish()?;
-    let phone = phone.ok_or_else(|| ApiError::invalid("phone", "required"))?;
+    let phone = Phone::parse(&body.phone)?;
+    let name = body.display_name.trim().to_owned();
+    let teams = body
+        .team_ids
+        .iter()
+        .map(|raw| parse_id::<Uuid>("team_ids", raw))
+        .collect::<ApiResult<Vec<_>>>()?;
     let account = match accounts::find_by_phone(&state.db, &phone).await? {
         Some(u) if u.role == Role::Coordinator.code() => u,
         Some(u) => {

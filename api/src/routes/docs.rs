@@ -154,7 +154,7 @@ fn param_schema(
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
     const UUID: &str =
         "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-    const DAY: &str = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])";
+    const DAY: &str = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])";
     let text = |pattern: String| {
         ObjectBuilder::new()
             .schema_type(Type::String)
@@ -186,7 +186,20 @@ fn param_schema(
         .collect();
     Some(match name {
         "team_id" => text(format!("^({UUID})?$")),
-        "from" | "to" => text(format!("^({DAY})?$")),
+        // A calendar day (`format: date` holds February's length, which a
+        // pattern cannot), or empty.
+        "from" | "to" => utoipa::openapi::schema::Schema::AnyOf(
+            utoipa::openapi::schema::AnyOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                        .pattern(Some(format!("^{DAY}$"))),
+                )
+                .item(text("^$".to_owned()))
+                .build(),
+        )
+        .into(),
         "status" => one_of(&[
             "open",
             "escalated",

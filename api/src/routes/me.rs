@@ -17,6 +17,7 @@ use crate::routes::parse_id;
 use crate::services::orders::{self, Actor, ClaimHow, st};
 use crate::services::points;
 use crate::state::AppState;
+use crate::wire::Valid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/location", web::put().to(put_location))
@@ -44,7 +45,7 @@ fn volunteer_only(user: &AuthUser) -> ApiResult<Uuid> {
 pub async fn put_location(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<PositionIn>,
+    body: Valid<PositionIn>,
 ) -> ApiResult<HttpResponse> {
     let id = volunteer_only(&user)?;
     let at = GeoPoint::parse(body.0.lat, body.0.lon)?;

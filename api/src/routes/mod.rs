@@ -98,14 +98,20 @@ pub fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> ApiResu
 }
 
 /// Parses an optional `YYYY-MM-DD` query parameter (empty counts as absent),
-/// recording a problem under `field`.
+/// recording a problem under `field`. Years run from 1000 to 9999, so that
+/// a period computed back from a day is still a four-digit date.
 pub fn parse_day(
     field: &'static str,
     raw: Option<&str>,
     errors: &mut Errors,
 ) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
     let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
     chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| errors.push(field, format!("`{raw}` is not a date (YYYY-MM-DD)")))
         .ok()
+        .filter(|d| (1000..=9999).contains(&d.year()) && raw.len() == 10)
+        .or_else(|| {
+            errors.push(field, format!("`{raw}` is not a date (YYYY-MM-DD)"));
+            None
+        })
 }

@@ -9,18 +9,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 use zhongdui_domain::{
     CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Phone, Role, Urgency,
 };
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
-use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::error::{ApiError, ApiResult, Query};
 use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
 use crate::services::points;
-use crate::services::roster::{self, Errors};
+use crate::services::roster::Errors;
 use crate::state::AppState;
+use crate::wire::{self, Valid, trimmed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -435,32 +437,79 @@ fn not_yours() -> ApiError {
 }
 
 /// A new order.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct OrderIn {
     /// Category code.
+    #[validate(custom(function = "wire::category"))]
+    #[schema(schema_with = wire::category_schema)]
     pub category: String,
     /// Latitude.
+    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude.
+    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Address, 1–200 characters.
+    #[validate(custom(function = "wire::address"))]
+    #[schema(schema_with = wire::address_schema)]
     pub address: String,
     /// What is needed, 1–2000 characters.
+    #[validate(custom(function = "wire::description"))]
+    #[schema(schema_with = wire::description_schema)]
     pub description: String,
     /// Volunteers needed (1–20, default 1).
+    #[serde(default, deserialize_with = "wire::optional_integer")]
+    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[schema(minimum = 1, maximum = 20)]
     pub headcount: Option<i64>,
     /// low, normal (default), urgent, critical.
+    #[validate(custom(function = "wire::urgency"))]
+    #[schema(schema_with = wire::urgency_schema)]
     pub urgency: Option<String>,
-    /// Phone to call (default: the resident's).
+    /// Phone to call (default: the resident's); blank for none.
+    #[validate(custom(function = "wire::phone_or_blank"))]
+    #[schema(schema_with = wire::optional_phone_schema)]
     pub contact_phone: Option<String>,
-    /// Staff only: `coordinator` (on a resident's behalf, the default) or `station` (a dispatch slip).
+    /// `resident` (residents' own orders, the default for them); staff:
+    /// `coordinator` (on a resident's behalf, their default) or `station` (a dispatch slip).
+    #[validate(custom(function = "order_source"))]
+    #[schema(schema_with = order_source_schema)]
     pub source: Option<String>,
-    /// Staff only: the resident's phone, if they have an account.
+    /// Staff only: the resident's phone, if they have an account; blank for none.
+    #[validate(custom(function = "wire::phone_or_blank"))]
+    #[schema(schema_with = wire::optional_phone_schema)]
     pub resident_phone: Option<String>,
     /// Staff only: station name for a slip.
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
     pub station: Option<String>,
-    /// Staff only: offer to this team first.
+    /// Staff only: offer to this team first; blank for none.
+    #[validate(custom(function = "wire::id_or_blank"))]
+    #[schema(schema_with = wire::optional_id_schema)]
     pub target_team_id: Option<String>,
+}
+
+const ORDER_SOURCES: [&str; 3] = ["resident", "coordinator", "station"];
+
+fn order_source(v: &str) -> Result<(), validator::ValidationError> {
+    if ORDER_SOURCES.contains(&v) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("source")
+            .with_message(format!("`{v}` is not resident, coordinator or station").into()))
+    }
+}
+
+fn order_source_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
+        .enum_values(Some(ORDER_SOURCES))
+        .into()
 }
 
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
@@ -470,7 +519,7 @@ pub async fn create_order(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     user: AuthUser,
-    body: Json<OrderIn>,
+    body: Valid<OrderIn>,
 ) -> ApiResult<HttpResponse> {
     if user.role == Role::Volunteer {
         return Err(ApiError::forbidden(
@@ -478,50 +527,23 @@ pub async fn create_order(
         ));
     }
     let body = body.0;
-    let mut errors = Errors::default();
-    let category = body
-        .category
-        .parse::<Category>()
-        .map_err(|e| errors.push("category", e.message))
-        .ok();
-    let at = match GeoPoint::parse(body.lat, body.lon) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            errors.push(e.field, e.message);
-            None
-        }
-    };
-    let address = roster::parse_text("address", &body.address, 200, false, true, &mut errors);
-    let description = roster::parse_text(
-        "description",
-        &body.description,
-        2000,
-        true,
-        true,
-        &mut errors,
-    );
+    let category: Category = body.category.parse()?;
+    let at = GeoPoint::parse(body.lat, body.lon)?;
+    let address = body.address.trim().to_owned();
+    let description = body.description.trim().to_owned();
     let headcount = body.headcount.unwrap_or(1);
-    if !(1..=20).contains(&headcount) {
-        errors.push("headcount", "must be between 1 and 20");
-    }
-    let urgency = match body.urgency.as_deref() {
-        None => Urgency::Normal,
-        Some(u) => u
-            .parse()
-            .map_err(|e: zhongdui_domain::DomainError| errors.push("urgency", e.message))
-            .unwrap_or_default(),
+    let urgency: Urgency = body.urgency.as_deref().unwrap_or("normal").parse()?;
+    let phone_of = |p: Option<&str>| -> ApiResult<Option<Phone>> {
+        Ok(match p.filter(|p| !p.trim().is_empty()) {
+            Some(p) => Some(Phone::parse(p)?),
+            None => None,
+        })
     };
-    let contact_phone = match body
-        .contact_phone
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    {
-        Some(p) => Phone::parse(p)
-            .map_err(|e| errors.push("contact_phone", e.message))
-            .ok(),
-        None => None,
-    };
+    let contact_phone = phone_of(body.contact_phone.as_deref())?;
+    let resident_phone = phone_of(body.resident_phone.as_deref())?;
     let staff = user.role.is_staff();
+    // Who may set what depends on the caller's role.
+    let mut errors = Errors::default();
     let source = match (staff, body.source.as_deref()) {
         (false, None | Some("resident")) => "resident",
         (false, Some(_)) => {
@@ -545,23 +567,12 @@ pub async fn create_order(
             "only coordinators may set resident_phone, station or target_team_id",
         );
     }
-    let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
-        Some(raw) => parse_id::<Uuid>("target_team_id", raw)
-            .map_err(|_| errors.push("target_team_id", "not a valid id"))
-            .ok(),
-        None => None,
-    };
-    let resident_phone = match body.resident_phone.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Phone::parse(p)
-            .map_err(|e| errors.push("resident_phone", e.message))
-            .ok(),
-        None => None,
-    };
-    let station = roster::parse_optional_text("station", body.station.as_deref(), 100, &mut errors);
     errors.finish()?;
-    let (Some(category), Some(at)) = (category, at) else {
-        return Err(ApiError::invalid("category", "required"));
+    let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => Some(parse_id::<Uuid>("target_team_id", raw)?),
+        None => None,
     };
+    let station = trimmed(body.station.as_deref());
     if staff {
         state.limits.orders_by_staff.check(&user.id.as_uuid())?;
     } else {
@@ -1015,11 +1026,15 @@ async fn grab_check(
 }
 
 /// A position report.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct PositionIn {
     /// Latitude.
+    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude.
+    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
 }
 
@@ -1043,7 +1058,7 @@ pub async fn arrive(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<PositionIn>,
+    body: Valid<PositionIn>,
 ) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
@@ -1153,9 +1168,11 @@ pub async fn arrive(
 }
 
 /// Completion note.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct CompleteIn {
     /// What was done (up to 2000 characters).
+    #[validate(custom(function = "wire::note"))]
+    #[schema(schema_with = wire::note_schema)]
     pub note: Option<String>,
 }
 
@@ -1166,13 +1183,11 @@ pub async fn complete(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<CompleteIn>,
+    body: Valid<CompleteIn>,
 ) -> ApiResult<HttpResponse> {
     require_volunteer(&user)?;
     let id: Uuid = parse_id("id", &id)?;
-    let mut errors = Errors::default();
-    let note = roster::parse_optional_text("note", body.0.note.as_deref(), 2000, &mut errors);
-    errors.finish()?;
+    let note = trimmed(body.0.note.as_deref());
     let now = state.clock.now();
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
     if a.state != st::ARRIVED {
@@ -1246,9 +1261,11 @@ pub async fn complete(
 }
 
 /// A cancellation.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct CancelIn {
-    /// Why (required for coordinators).
+    /// Why (required for coordinators), up to 500 characters.
+    #[validate(custom(function = "wire::cancel_reason"))]
+    #[schema(schema_with = wire::cancel_reason_schema)]
     pub reason: Option<String>,
 }
 
@@ -1259,14 +1276,12 @@ pub async fn cancel(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<CancelIn>,
+    body: Valid<CancelIn>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
-    let mut errors = Errors::default();
-    let reason = roster::parse_optional_text("reason", body.0.reason.as_deref(), 500, &mut errors);
-    errors.finish()?;
+    let reason = trimmed(body.0.reason.as_deref());
     let by = match view {
         View::Staff => {
             if !may_manage(&state, &user, &o).await? {
@@ -1312,11 +1327,16 @@ pub async fn cancel(
 }
 
 /// The resident's confirmation.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct ConfirmIn {
     /// 1 to 5 stars.
+    #[serde(deserialize_with = "wire::integer")]
+    #[validate(range(min = 1, max = 5, message = "must be 1 to 5"))]
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     /// Comments (up to 1000 characters).
+    #[validate(custom(function = "wire::feedback"))]
+    #[schema(schema_with = wire::feedback_schema)]
     pub feedback: Option<String>,
 }
 
@@ -1327,7 +1347,7 @@ pub async fn confirm(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<ConfirmIn>,
+    body: Valid<ConfirmIn>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     let o = orders::load(&state.db, id).await?;
@@ -1338,13 +1358,7 @@ pub async fn confirm(
         ));
     }
     let body = body.0;
-    if !(1..=5).contains(&body.rating) {
-        return Err(ApiError::invalid("rating", "must be 1 to 5"));
-    }
-    let mut errors = Errors::default();
-    let feedback =
-        roster::parse_optional_text("feedback", body.feedback.as_deref(), 1000, &mut errors);
-    errors.finish()?;
+    let feedback = trimmed(body.feedback.as_deref());
     let rating = i16::try_from(body.rating).unwrap_or(5);
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -1377,11 +1391,15 @@ pub async fn confirm(
 }
 
 /// A manual assignment.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct AssignIn {
     /// The volunteer to put on the order.
+    #[validate(custom(function = "wire::id"))]
+    #[schema(schema_with = wire::id_schema)]
     pub volunteer_id: String,
-    /// Take this volunteer off the order first (reassign).
+    /// Take this volunteer off the order first (reassign); blank for none.
+    #[validate(custom(function = "wire::id_or_blank"))]
+    #[schema(schema_with = wire::optional_id_schema)]
     pub replace_volunteer_id: Option<String>,
 }
 
@@ -1392,7 +1410,7 @@ pub async fn assign(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<AssignIn>,
+    body: Valid<AssignIn>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;

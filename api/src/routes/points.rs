@@ -2,17 +2,21 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::Type;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 use zhongdui_domain::TeamId;
 
 use crate::auth::AuthUser;
 use crate::entities::volunteer;
-use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::error::{ApiError, ApiResult, Query};
 use crate::routes::me::{PointsOut, points_of};
 use crate::routes::parse_id;
 use crate::services::points::{self, LeaderRow, Period};
 use crate::state::AppState;
+use crate::wire::{self, Valid};
 use sea_orm::EntityTrait;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,16 +86,65 @@ pub async fn leaderboard(
 }
 
 /// A points adjustment by a coordinator.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct AdjustIn {
     /// The volunteer.
+    #[validate(custom(function = "wire::id"))]
+    #[schema(schema_with = wire::id_schema)]
     pub volunteer_id: String,
     /// Points to add (negative to deduct), −1000…1000, not 0.
+    #[serde(deserialize_with = "wire::integer")]
+    #[validate(custom(function = "amount"))]
+    #[schema(schema_with = amount_schema)]
     pub amount: i64,
-    /// Why (required).
+    /// Why (required), 1–500 characters.
+    #[validate(custom(function = "wire::reason"))]
+    #[schema(schema_with = wire::reason_schema)]
     pub reason: String,
     /// `adjustment` (default) or `redemption` (a negative amount spent on a benefit).
+    #[validate(custom(function = "adjustment_kind"))]
+    #[schema(schema_with = adjustment_kind_schema)]
     pub kind: Option<String>,
+}
+
+fn amount(v: i64) -> Result<(), validator::ValidationError> {
+    if v == 0 || !(-1000..=1000).contains(&v) {
+        Err(validator::ValidationError::new("range")
+            .with_message("must be between -1000 and 1000 and not 0".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn amount_schema() -> Schema {
+    let band = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(band(-1000, -1))
+        .item(band(1, 1000))
+        .into()
+}
+
+const ADJUSTMENT_KINDS: [&str; 2] = ["adjustment", "redemption"];
+
+fn adjustment_kind(v: &str) -> Result<(), validator::ValidationError> {
+    if ADJUSTMENT_KINDS.contains(&v) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("kind")
+            .with_message("must be adjustment or redemption".into()))
+    }
+}
+
+fn adjustment_kind_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(ADJUSTMENT_KINDS))
+        .into()
 }
 
 /// One ledger row.
@@ -117,28 +170,13 @@ pub async fn adjust(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: Json<AdjustIn>,
+    body: Valid<AdjustIn>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let body = body.0;
     let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
-    if body.amount == 0 || !(-1000..=1000).contains(&body.amount) {
-        return Err(ApiError::invalid(
-            "amount",
-            "must be between -1000 and 1000 and not 0",
-        ));
-    }
-    let mut errors = crate::services::roster::Errors::default();
-    let reason =
-        crate::services::roster::parse_text("reason", &body.reason, 500, true, true, &mut errors);
-    errors.finish()?;
+    let reason = body.reason.trim().to_owned();
     let kind = body.kind.as_deref().unwrap_or("adjustment");
-    if !["adjustment", "redemption"].contains(&kind) {
-        return Err(ApiError::invalid(
-            "kind",
-            "must be adjustment or redemption",
-        ));
-    }
     if kind == "redemption" && body.amount > 0 {
         return Err(ApiError::invalid(
             "amount",

@@ -8,14 +8,16 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
 use crate::entities::team;
-use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::error::{ApiError, ApiResult, Query};
 use crate::routes::{Page, PageParams, parse_id};
-use crate::services::roster::{self, Errors, TeamCounts, TeamSpec};
+use crate::services::roster::{self, TeamCounts, TeamSpec};
 use crate::state::AppState;
+use crate::wire::{self, Valid, trimmed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -143,15 +145,23 @@ pub async fn get_team(
 }
 
 /// A new team.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct TeamIn {
     /// Unique name, 1–100 characters.
+    #[validate(custom(function = "wire::team_name"))]
+    #[schema(schema_with = wire::team_name_schema)]
     pub name: String,
     /// A team kind code.
+    #[validate(custom(function = "wire::team_kind"))]
+    #[schema(schema_with = wire::team_kind_schema)]
     pub kind: String,
-    /// Area.
+    /// Area, up to 100 characters.
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
     pub area: Option<String>,
-    /// Police station.
+    /// Police station, up to 100 characters.
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
     pub station: Option<String>,
 }
 
@@ -161,18 +171,16 @@ pub struct TeamIn {
 pub async fn create_team(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<TeamIn>,
+    body: Valid<TeamIn>,
 ) -> ApiResult<HttpResponse> {
     user.require_admin()?;
     let body = body.0;
-    let mut errors = Errors::default();
     let spec = TeamSpec {
-        name: roster::parse_team_name(&body.name, &mut errors),
-        kind: roster::parse_team_kind(&body.kind, &mut errors),
-        area: roster::parse_short_text("area", body.area.as_deref(), &mut errors),
-        station: roster::parse_short_text("station", body.station.as_deref(), &mut errors),
+        name: body.name.trim().to_owned(),
+        kind: body.kind,
+        area: trimmed(body.area.as_deref()),
+        station: trimmed(body.station.as_deref()),
     };
-    errors.finish()?;
     let t = roster::create_team(&state.db, spec).await?;
     crate::services::privacy::audit(
         &state.db,
@@ -189,15 +197,23 @@ pub async fn create_team(
 }
 
 /// Changes to a team; absent fields stay.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct TeamPatch {
     /// New name.
+    #[validate(custom(function = "wire::team_name"))]
+    #[schema(schema_with = wire::optional_team_name_schema)]
     pub name: Option<String>,
     /// New kind.
+    #[validate(custom(function = "wire::team_kind"))]
+    #[schema(schema_with = wire::optional_team_kind_schema)]
     pub kind: Option<String>,
     /// New area (empty string clears).
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
     pub area: Option<String>,
     /// New station (empty string clears).
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
     pub station: Option<String>,
 }
 
@@ -208,7 +224,7 @@ pub async fn update_team(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<TeamPatch>,
+    body: Valid<TeamPatch>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     user.ensure_manages_team(&state, TeamId(id)).await?;
@@ -217,24 +233,10 @@ pub async fn update_team(
         .await?
         .ok_or(ApiError::NotFound("team"))?;
     let body = body.0;
-    let mut errors = Errors::default();
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| roster::parse_team_name(n, &mut errors));
-    let kind = body
-        .kind
-        .as_deref()
-        .map(|k| roster::parse_team_kind(k, &mut errors));
-    let area = body
-        .area
-        .as_deref()
-        .map(|a| roster::parse_short_text("area", Some(a), &mut errors));
-    let station = body
-        .station
-        .as_deref()
-        .map(|s| roster::parse_short_text("station", Some(s), &mut errors));
-    errors.finish()?;
+    let name = body.name.as_deref().map(|n| n.trim().to_owned());
+    let kind = body.kind;
+    let area = body.area.as_deref().map(|a| trimmed(Some(a)));
+    let station = body.station.as_deref().map(|s| trimmed(Some(s)));
     if let Some(n) = &name {
         let clash = team::Entity::find()
             .filter(team::Column::Name.eq(n.as_str()))

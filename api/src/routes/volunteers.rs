@@ -8,16 +8,18 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 use zhongdui_domain::{Phone, SkillSet, TeamId};
 
 use crate::auth::{AuthUser, hash_password};
 use crate::entities::user;
-use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::error::{ApiError, ApiResult, Query};
 use crate::routes::{Page, PageParams, parse_id};
 use crate::services::roster::{
     self, Errors, OnExisting, VolunteerFilter, VolunteerSpec, VolunteerView,
 };
 use crate::state::AppState;
+use crate::wire::{self, Valid};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -190,29 +192,48 @@ pub async fn get_volunteer(
 }
 
 /// A new volunteer.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct VolunteerIn {
     /// Mainland mobile number (also the login).
+    #[validate(custom(function = "wire::phone"))]
+    #[schema(schema_with = wire::phone_schema)]
     pub phone: String,
     /// Name, 1–50 characters.
+    #[validate(custom(function = "wire::display_name"))]
+    #[schema(schema_with = wire::display_name_schema)]
     pub display_name: String,
-    /// First password; generated and returned once when absent.
+    /// First password (8 to 128 characters); generated and returned once when absent.
+    #[validate(custom(function = "wire::password"))]
+    #[schema(schema_with = wire::optional_password_schema)]
     pub password: Option<String>,
     /// Team id.
+    #[validate(custom(function = "wire::id"))]
+    #[schema(schema_with = wire::id_schema)]
     pub team_id: String,
     /// Skill codes.
     #[serde(default)]
+    #[validate(custom(function = "wire::skills"))]
+    #[schema(schema_with = wire::skills_schema)]
     pub skills: Vec<String>,
-    /// Certificate expiry by skill code, e.g. `{"first_aid": "2027-06-30"}`.
+    /// Certificate expiry by skill code (each skill also in `skills`), e.g. `{"first_aid": "2027-06-30"}`.
     #[serde(default)]
+    #[validate(custom(function = "wire::certificates"))]
+    #[schema(schema_with = wire::certificates_schema)]
     pub certificates: BTreeMap<String, NaiveDate>,
     /// Concurrent tasks allowed (0–10, default 1).
+    #[serde(default, deserialize_with = "wire::optional_integer")]
+    #[validate(range(min = 0, max = 10, message = "must be between 0 and 10"))]
+    #[schema(minimum = 0, maximum = 10)]
     pub capacity: Option<i64>,
     /// Team leader.
     pub is_leader: Option<bool>,
-    /// Base latitude.
+    /// Base latitude (with `home_lon`).
+    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[schema(minimum = -90, maximum = 90)]
     pub home_lat: Option<f64>,
-    /// Base longitude.
+    /// Base longitude (with `home_lat`).
+    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[schema(minimum = -180, maximum = 180)]
     pub home_lon: Option<f64>,
     /// Admins only: when the phone belongs to a resident account, make that
     /// account this volunteer (it keeps its password; `password` is ignored
@@ -227,34 +248,24 @@ pub struct VolunteerIn {
 pub async fn create_volunteer(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<VolunteerIn>,
+    body: Valid<VolunteerIn>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let body = body.0;
+    let phone = Phone::parse(&body.phone)?;
+    let display_name = body.display_name.trim().to_owned();
+    let team_id = TeamId(parse_id::<Uuid>("team_id", &body.team_id)?);
+    let capacity = capacity_of(body.capacity.unwrap_or(1));
+    // Rules across fields: certificates for listed skills, both coordinates or neither.
     let mut errors = Errors::default();
-    let phone = Phone::parse(&body.phone)
-        .map_err(|e| errors.push("phone", e.message))
-        .ok();
-    let display_name = roster::parse_display_name(&body.display_name, &mut errors);
-    let team_id = parse_id::<Uuid>("team_id", &body.team_id)
-        .map_err(|_| errors.push("team_id", format!("`{}` is not a valid id", body.team_id)))
-        .ok();
     let skills = roster::parse_skills(&body.skills, &body.certificates, &mut errors);
-    let capacity = roster::parse_capacity(body.capacity.unwrap_or(1), &mut errors);
     let home = roster::parse_home(
         body.home_lat,
         body.home_lon,
         ("home_lat", "home_lon"),
         &mut errors,
     );
-    if let Some(p) = &body.password {
-        errors.password(p);
-    }
     errors.finish()?;
-    let (Some(phone), Some(team_id)) = (phone, team_id) else {
-        return Err(ApiError::invalid("phone", "required"));
-    };
-    let team_id = TeamId(team_id);
     user.ensure_manages_team(&state, team_id).await?;
     let spec = VolunteerSpec {
         phone,
@@ -311,6 +322,11 @@ pub async fn create_volunteer(
     Ok(HttpResponse::Created().json(out))
 }
 
+/// A capacity already checked to be 0–10.
+fn capacity_of(c: i64) -> i32 {
+    i32::try_from(c.clamp(0, 10)).unwrap_or(1)
+}
+
 fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
@@ -320,25 +336,42 @@ fn generate_password() -> String {
 }
 
 /// Changes to a volunteer; absent fields stay.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct VolunteerPatch {
     /// New name.
+    #[validate(custom(function = "wire::display_name"))]
+    #[schema(schema_with = wire::optional_display_name_schema)]
     pub display_name: Option<String>,
     /// Move to another team (you must manage both).
+    #[validate(custom(function = "wire::id"))]
+    #[schema(schema_with = wire::nullable_id_schema)]
     pub team_id: Option<String>,
     /// Replace the skills.
+    #[validate(custom(function = "wire::skills"))]
+    #[schema(schema_with = wire::optional_skills_schema)]
     pub skills: Option<Vec<String>>,
     /// Replace the certificates (with `skills`, or on the current skills).
+    #[validate(custom(function = "wire::certificates"))]
+    #[schema(schema_with = wire::optional_certificates_schema)]
     pub certificates: Option<BTreeMap<String, NaiveDate>>,
-    /// New capacity.
+    /// New capacity (0–10).
+    #[serde(default, deserialize_with = "wire::optional_integer")]
+    #[validate(range(min = 0, max = 10, message = "must be between 0 and 10"))]
+    #[schema(minimum = 0, maximum = 10)]
     pub capacity: Option<i64>,
     /// Leader flag.
     pub is_leader: Option<bool>,
     /// New base latitude (with `home_lon`).
+    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[schema(minimum = -90, maximum = 90)]
     pub home_lat: Option<f64>,
     /// New base longitude (with `home_lat`).
+    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[schema(minimum = -180, maximum = 180)]
     pub home_lon: Option<f64>,
-    /// Set a new password (revokes the volunteer's tokens).
+    /// Set a new password, 8 to 128 characters (revokes the volunteer's tokens).
+    #[validate(custom(function = "wire::password"))]
+    #[schema(schema_with = wire::optional_password_schema)]
     pub password: Option<String>,
     /// Disable or re-enable the account.
     pub disabled: Option<bool>,
@@ -351,7 +384,7 @@ pub async fn update_volunteer(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: Json<VolunteerPatch>,
+    body: Valid<VolunteerPatch>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
@@ -367,17 +400,18 @@ pub async fn update_volunteer(
         .ok_or(ApiError::NotFound("volunteer"))?;
     user.ensure_manages_team(&state, current.team_id).await?;
     let body = body.0;
-    let mut errors = Errors::default();
     let mut spec = current.clone();
     if let Some(n) = &body.display_name {
-        spec.display_name = roster::parse_display_name(n, &mut errors);
+        spec.display_name = n.trim().to_owned();
     }
     if let Some(raw) = &body.team_id {
-        match parse_id::<Uuid>("team_id", raw) {
-            Ok(t) => spec.team_id = TeamId(t),
-            Err(_) => errors.push("team_id", format!("`{raw}` is not a valid id")),
-        }
+        spec.team_id = TeamId(parse_id::<Uuid>("team_id", raw)?);
     }
+    if let Some(c) = body.capacity {
+        spec.capacity = capacity_of(c);
+    }
+    // Rules across fields: certificates for listed skills, both coordinates or neither.
+    let mut errors = Errors::default();
     if body.skills.is_some() || body.certificates.is_some() {
         let codes = body
             .skills
@@ -392,9 +426,6 @@ pub async fn update_volunteer(
         });
         spec.skills = roster::parse_skills(&codes, &certs, &mut errors);
     }
-    if let Some(c) = body.capacity {
-        spec.capacity = roster::parse_capacity(c, &mut errors);
-    }
     if let Some(l) = body.is_leader {
         spec.is_leader = l;
     }
@@ -405,9 +436,6 @@ pub async fn update_volunteer(
             ("home_lat", "home_lon"),
             &mut errors,
         );
-    }
-    if let Some(p) = &body.password {
-        errors.password(p);
     }
     errors.finish()?;
     if spec.team_id != current.team_id {
