@@ -111,7 +111,7 @@ async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<ExitCode> {
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let conn = db::connect(&settings.database_url, 1, settings.database_pool_max).await?;
             db::migrate(&conn).await?;
-            let report = services::csv_roster::import(&conn, &data, &None, chrono::Utc::now())
+            let report = services::csv_roster::import(&conn, &data, &None, crate::clock::wall())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}: {:?}", e))?;
             println!(

@@ -21,6 +21,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system's wall clock, for what follows real time whatever clock the
+/// state runs on: token lifetimes (their expiry is checked against the system
+/// time), the stamps on account, roster and secret rows (the session watcher
+/// compares them with its own wall-clock reads), the outbox relay's
+/// publication times and resume window, and the command line. Orders,
+/// dispatch, points and the calendar use the injected [`Clock`]. This module
+/// is the only place that reads the system clock (a test below keeps it so).
+pub fn wall() -> DateTime<Utc> {
+    Utc::now()
+}
+
 /// A clock that moves only when told to.
 #[derive(Clone)]
 pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
@@ -88,5 +99,53 @@ mod city_days {
         assert_eq!(b - a, Duration::days(1));
         let late = Utc.with_ymd_and_hms(2026, 2, 28, 17, 0, 0).unwrap();
         assert_eq!(local_today(late).unwrap(), d);
+    }
+}
+
+#[cfg(test)]
+mod only_here {
+    use std::path::Path;
+
+    /// Every read of the system clock goes through this module: `Utc::now`,
+    /// `Local::now` and `SystemTime::now` appear nowhere else in the
+    /// server, the domain or the matcher (comments aside).
+    #[test]
+    fn only_the_clock_module_reads_the_system_clock() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut offenders = Vec::new();
+        for dir in ["api/src", "domain/src", "matcher/src"] {
+            scan(&root.join(dir), &mut offenders);
+        }
+        assert!(
+            offenders.is_empty(),
+            "read the time through crate::clock (Clock::now, or clock::wall with a reason):\n{}",
+            offenders.join("\n")
+        );
+    }
+
+    fn scan(dir: &Path, offenders: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                scan(&path, offenders);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("api/src/clock.rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (i, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") {
+                        continue;
+                    }
+                    if ["Utc::now", "Local::now", "SystemTime::now"]
+                        .iter()
+                        .any(|p| code.contains(p))
+                    {
+                        offenders.push(format!("{}:{}: {}", path.display(), i + 1, code));
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,6 @@
 //! coordinators' feed.
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -248,7 +247,7 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                 let when = m.data["at"]
                     .as_i64()
                     .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                    .unwrap_or_else(Utc::now);
+                    .unwrap_or_else(crate::clock::wall);
                 if let (Some(id), Ok(at)) = (id, at) {
                     state.dispatcher.set_location(id, at, when);
                 }
@@ -263,7 +262,7 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
                 {
                     let at = m.data["at"]
                         .as_i64()
-                        .unwrap_or_else(|| Utc::now().timestamp());
+                        .unwrap_or_else(|| crate::clock::wall().timestamp());
                     state.dispatcher.set_tasks(id, tasks, capacity, at);
                 }
             }

@@ -199,7 +199,7 @@ pub async fn relay_once(state: &AppState) -> ApiResult<usize> {
     let backend = state.db.get_database_backend();
     let mut relay = state.relay_lock.lock().await;
     let txn = crate::db::begin_write(&state.db).await?;
-    let now = Utc::now();
+    let now = crate::clock::wall();
     if backend == DbBackend::Postgres {
         txn.execute_unprepared(&round_setup_sql()).await?;
     }
@@ -276,7 +276,7 @@ async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> 
         .begin_with(AssertSqlSafe(format!("BEGIN; {}", round_setup_sql())))
         .await
         .map_err(internal)?;
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let mut rows: Vec<(i64, String, String)> = Vec::new();
     if relay.retry {
         rows = sea_orm::sqlx::query_as(AssertSqlSafe(retry_sql(DbBackend::Postgres)))
@@ -323,7 +323,7 @@ async fn relay_as_leader(state: &AppState, conn: &mut Held) -> ApiResult<usize> 
 /// Deletes published rows older than `keep` (the resume window).
 pub async fn prune(state: &AppState, keep: chrono::Duration) -> ApiResult<u64> {
     let res = outbox::Entity::delete_many()
-        .filter(outbox::Column::PublishedAt.lt(Utc::now() - keep))
+        .filter(outbox::Column::PublishedAt.lt(crate::clock::wall() - keep))
         .exec(&state.db)
         .await?;
     Ok(res.rows_affected)

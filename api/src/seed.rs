@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -265,7 +265,7 @@ fn near(rng: &mut ChaCha8Rng, lat: f64, lon: f64, sigma_km: f64) -> (f64, f64) {
 /// Seeds the demo city. Returns the number of volunteers now present from the demo.
 pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(20261123);
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let today = now.date_naive();
     let hash = hash_password(DEMO_PASSWORD.to_owned()).await?;
 

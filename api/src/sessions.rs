@@ -112,14 +112,14 @@ pub async fn watch(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
     // Rows are stamped with the writer's wall clock before it commits: look
     // back far enough to see a change that committed late.
     let overlap = Duration::seconds(30);
-    let mut since = Utc::now();
+    let mut since = crate::clock::wall();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = every.tick() => {}
         }
         if state.sessions.accounts() == 0 {
-            since = Utc::now();
+            since = crate::clock::wall();
             continue;
         }
         let rows: Result<Vec<AccountRow>, _> = user::Entity::find()
@@ -158,7 +158,7 @@ mod tests {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let ra = s.register(a, 3, "volunteer");
         let rb = s.register(b, 1, "volunteer");
-        let now = Utc::now();
+        let now = crate::clock::wall();
         assert_eq!(s.check(&(a, 3, false, "volunteer".into(), now)), 0);
         assert_eq!(s.check(&(a, 4, false, "volunteer".into(), now)), 1);
         assert_eq!(s.check(&(b, 1, true, "volunteer".into(), now)), 1);

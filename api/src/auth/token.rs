@@ -63,7 +63,7 @@ impl TokenKeys {
 
     /// Signs a token for a user.
     pub fn issue(&self, user: UserId, role: Role, version: i32) -> anyhow::Result<IssuedToken> {
-        let now = Utc::now();
+        let now = crate::clock::wall();
         let expires_at = now + self.ttl;
         let claims = Claims {
             sub: user.to_string(),
@@ -103,7 +103,7 @@ async fn stored_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
     let inserted = app_secret::ActiveModel {
         name: Set(NAME.to_owned()),
         value: Set(value),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::wall()),
     }
     .insert(db)
     .await;

@@ -263,7 +263,7 @@ pub async fn update_team(
     if let Some(s) = station {
         am.station = Set(s);
     }
-    am.updated_at = Set(Utc::now());
+    am.updated_at = Set(crate::clock::wall());
     let t = am.update(&state.db).await?;
     crate::services::privacy::audit(
         &state.db,

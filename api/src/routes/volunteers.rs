@@ -465,7 +465,7 @@ pub async fn update_volunteer(
             am.disabled = Set(d);
         }
         am.token_version = Set(version);
-        am.updated_at = Set(Utc::now());
+        am.updated_at = Set(crate::clock::wall());
         am.update(&txn).await?;
     }
     // What changed, never the password itself.

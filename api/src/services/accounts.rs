@@ -1,5 +1,4 @@
 //! Accounts: registration, login, admin and coordinator creation.
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
@@ -34,7 +33,7 @@ pub async fn create_user<C: ConnectionTrait>(
         ));
     }
     let hash = hash_password(password).await?;
-    let now = Utc::now();
+    let now = crate::clock::wall();
     Ok(user::ActiveModel {
         id: Set(Uuid::now_v7()),
         phone: Set(phone.as_str().to_owned()),
@@ -99,7 +98,7 @@ pub async fn create_or_reset_admin<C: ConnectionTrait>(
             am.role = Set(Role::Admin.code().to_owned());
             am.disabled = Set(false);
             am.token_version = Set(version);
-            am.updated_at = Set(Utc::now());
+            am.updated_at = Set(crate::clock::wall());
             am.update(db).await?;
             Ok((UserId(id), false))
         }

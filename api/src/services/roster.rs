@@ -2,7 +2,7 @@
 //! routes and the CSV import, and paged listings.
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
@@ -243,7 +243,7 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
     scope: &TeamScope,
     promote: bool,
 ) -> ApiResult<(UserId, Outcome)> {
-    let now = Utc::now();
+    let now = crate::clock::wall();
     ensure_team_exists(db, spec.team_id).await?;
     let existing = user::Entity::find()
         .filter(user::Column::Phone.eq(spec.phone.as_str()))
@@ -346,7 +346,7 @@ async fn insert_volunteer_row<C: ConnectionTrait>(
     uid: Uuid,
     spec: &VolunteerSpec,
 ) -> ApiResult<()> {
-    let now = Utc::now();
+    let now = crate::clock::wall();
     volunteer::ActiveModel {
         id: Set(uid),
         team_id: Set(spec.team_id.as_uuid()),
@@ -396,7 +396,7 @@ async fn apply_spec<C: ConnectionTrait>(
     u: &user::Model,
     spec: &VolunteerSpec,
 ) -> ApiResult<()> {
-    let now = Utc::now();
+    let now = crate::clock::wall();
     if u.display_name != spec.display_name {
         let mut am: user::ActiveModel = u.clone().into();
         am.display_name = Set(spec.display_name.clone());
@@ -638,7 +638,7 @@ pub async fn create_team<C: ConnectionTrait>(db: &C, spec: TeamSpec) -> ApiResul
             spec.name
         )));
     }
-    let now = Utc::now();
+    let now = crate::clock::wall();
     Ok(team::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(spec.name),
@@ -710,7 +710,7 @@ pub async fn add_coordinator<C: ConnectionTrait>(
         team_coordinator::ActiveModel {
             team_id: Set(team.as_uuid()),
             user_id: Set(user.as_uuid()),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::clock::wall()),
         }
         .insert(db)
         .await?;
