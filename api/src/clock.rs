@@ -131,7 +131,9 @@ mod only_here {
             let path = entry.path();
             if path.is_dir() {
                 scan(&path, offenders);
-            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("api/src/clock.rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("api/src/clock.rs")
+            {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 for (i, line) in text.lines().enumerate() {
                     let code = line.trim_start();

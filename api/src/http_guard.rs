@@ -15,18 +15,6 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long a request body may take to arrive (app data; default 15 s).
-#[derive(Debug, Clone, Copy)]
-pub struct BodyDeadline(pub std::time::Duration);
-
-impl BodyDeadline {
-    /// The deadline registered for `req`'s app.
-    pub fn of(req: &actix_web::HttpRequest) -> std::time::Duration {
-        req.app_data::<BodyDeadline>()
-            .map_or(std::time::Duration::from_secs(15), |d| d.0)
-    }
-}
-
 /// `path?query` with the value of every `token` parameter replaced and
 /// mobile numbers masked (`137****0001`), for logs.
 pub fn redact_target(path_and_query: &str) -> String {

@@ -10,6 +10,7 @@ pub mod db;
 pub mod dispatch;
 pub mod entities;
 pub mod error;
+pub mod extract;
 pub mod http_guard;
 pub mod hub;
 pub mod location;

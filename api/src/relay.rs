@@ -3,7 +3,7 @@
 //! the rows wait; when it is back they go out.
 //!
 //! Each row gets its publication number (`seq`), the event id clients see,
-//! in the order rows go out, once and for life (see [`RelayState`]). Row ids cannot serve: they are
+//! in the order rows go out, once and for life (see [`RelayState`](crate::state::RelayState)). Row ids cannot serve: they are
 //! allocated at insert, not at commit, so a higher id may commit (and be
 //! published) before a lower one, and a client resuming "after N" would skip
 //! the lower one. Relay rounds are serialised (an advisory lock on
@@ -23,7 +23,7 @@ use crate::bus::BusMessage;
 use crate::entities::outbox;
 use crate::error::ApiResult;
 use crate::hub::Listen;
-use crate::state::AppState;
+use crate::state::{AppState, RelayState};
 
 /// Rows published per round.
 const BATCH: usize = 500;
@@ -47,37 +47,6 @@ struct Numbered {
 #[derive(FromQueryResult)]
 struct Number {
     n: i64,
-}
-
-/// What the relay carries from one round to the next (behind the relay
-/// mutex of the process).
-///
-/// A row keeps the publication number it was first given for life. A round
-/// numbers rows and marks them published, publishes, and commits; when the
-/// publish fails (Redis down, or frozen past its timeout, after which Redis
-/// may still deliver what it had queued) the round does not roll the
-/// numbers back: it clears the rows' `published_at` and commits, and the
-/// next rounds publish exactly those rows again, with the same numbers,
-/// before numbering anything new. Clients drop an id they have passed, so a
-/// repeat never reaches a phone twice; and ids never go back, so neither a
-/// live session nor a resume skips anything. The happy path costs what it
-/// did: one statement numbers and marks, the commit follows the publish.
-#[derive(Debug)]
-pub struct RelayState {
-    /// SQLite: the last number handed out (0: read it from the table).
-    last_handed_out: i64,
-    /// Numbered rows may be waiting unpublished: publish those first. A new
-    /// process (or leader) starts by looking.
-    retry: bool,
-}
-
-impl Default for RelayState {
-    fn default() -> Self {
-        Self {
-            last_handed_out: 0,
-            retry: true,
-        }
-    }
 }
 
 /// PostgreSQL: numbers up to a batch of waiting rows from the `outbox_seq`

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use crate::auth::{TokenKeys, login_rate_limiter};
 use crate::bus::Bus;
 use crate::clock::{Clock, SystemClock};
-use crate::dispatch::Dispatcher;
-use crate::error::JsonLimit;
+use crate::dispatch::index::Dispatcher;
+use crate::extract::JsonLimit;
 use crate::settings::Settings;
 use crate::state::{AppState, Shared};
 use crate::{db, routes};
@@ -85,7 +85,7 @@ pub async fn prepare_with_clock(
         shutdown,
         bus,
         relay_wake: tokio::sync::Notify::new(),
-        relay_lock: tokio::sync::Mutex::new(crate::relay::RelayState::default()),
+        relay_lock: tokio::sync::Mutex::new(crate::state::RelayState::default()),
         hub,
         sessions: Arc::default(),
         location_gate: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -101,7 +101,7 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.settings.auth.login_burst,
     )?;
     let json_limit = JsonLimit(state.settings.http.max_json_bytes);
-    let body_deadline = crate::http_guard::BodyDeadline(std::time::Duration::from_secs(
+    let body_deadline = crate::extract::BodyDeadline(std::time::Duration::from_secs(
         state.settings.http.body_timeout_secs.max(1),
     ));
     let data = web::Data::new(state.clone());
@@ -162,7 +162,8 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.shutdown.subscribe(),
     )));
     tasks.push(tokio::spawn(crate::sessions::watch(
-        state.clone(),
+        state.db.clone(),
+        state.sessions.clone(),
         state.shutdown.subscribe(),
     )));
     tasks.push(tokio::spawn(crate::services::privacy::run_retention(

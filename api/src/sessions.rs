@@ -16,7 +16,6 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::entities::user;
-use crate::state::AppState;
 
 /// How often the watcher looks (a session closes at most this long after
 /// its account changed, plus the query).
@@ -106,7 +105,11 @@ impl Sessions {
 pub type AccountRow = (Uuid, i32, bool, String, DateTime<Utc>);
 
 /// Closes sessions whose account changed, until shutdown.
-pub async fn watch(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn watch(
+    db: sea_orm::DatabaseConnection,
+    sessions: Arc<Sessions>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Rows are stamped with the writer's wall clock before it commits: look
@@ -118,7 +121,7 @@ pub async fn watch(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
             _ = shutdown.changed() => break,
             _ = every.tick() => {}
         }
-        if state.sessions.accounts() == 0 {
+        if sessions.accounts() == 0 {
             since = crate::clock::wall();
             continue;
         }
@@ -131,12 +134,12 @@ pub async fn watch(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
             .column(user::Column::UpdatedAt)
             .filter(user::Column::UpdatedAt.gt(since - overlap))
             .into_tuple()
-            .all(&state.db)
+            .all(&db)
             .await;
         match rows {
             Ok(rows) => {
                 for row in &rows {
-                    let closed = state.sessions.check(row);
+                    let closed = sessions.check(row);
                     if closed > 0 {
                         metrics::counter!("ws_sessions_revoked_total").increment(closed as u64);
                     }

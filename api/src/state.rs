@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::TokenKeys;
 use crate::bus::Bus;
 use crate::clock::Clock;
-use crate::dispatch::Dispatcher;
+use crate::dispatch::index::Dispatcher;
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -30,7 +30,7 @@ pub struct Shared {
     pub relay_wake: tokio::sync::Notify,
     /// Serialises this process's relay rounds and holds what one round
     /// hands the next.
-    pub relay_lock: tokio::sync::Mutex<crate::relay::RelayState>,
+    pub relay_lock: tokio::sync::Mutex<RelayState>,
     /// Abuse limits (order creation, registration).
     pub limits: crate::auth::limits::Limits,
     /// This process's WebSocket sessions by account (closed when revoked).
@@ -59,5 +59,36 @@ impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {
         &self.0
+    }
+}
+
+/// What the relay carries from one round to the next (behind the relay
+/// mutex of the process).
+///
+/// A row keeps the publication number it was first given for life. A round
+/// numbers rows and marks them published, publishes, and commits; when the
+/// publish fails (Redis down, or frozen past its timeout, after which Redis
+/// may still deliver what it had queued) the round does not roll the
+/// numbers back: it clears the rows' `published_at` and commits, and the
+/// next rounds publish exactly those rows again, with the same numbers,
+/// before numbering anything new. Clients drop an id they have passed, so a
+/// repeat never reaches a phone twice; and ids never go back, so neither a
+/// live session nor a resume skips anything. The happy path costs what it
+/// did: one statement numbers and marks, the commit follows the publish.
+#[derive(Debug)]
+pub struct RelayState {
+    /// SQLite: the last number handed out (0: read it from the table).
+    pub(crate) last_handed_out: i64,
+    /// Numbered rows may be waiting unpublished: publish those first. A new
+    /// process (or leader) starts by looking.
+    pub(crate) retry: bool,
+}
+
+impl Default for RelayState {
+    fn default() -> Self {
+        Self {
+            last_handed_out: 0,
+            retry: true,
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The rules of request bodies, written once for both sides of the wire.
 //!
-//! Each rule is a `validator` check (run on arrival by [`Valid`], mapped to
+//! Each rule is a `validator` check (run on arrival by `extract::Valid`, mapped to
 //! problem+json field errors by `From<ValidationErrors> for ApiError`) and
 //! the OpenAPI schema that says the same thing (`#[schema(schema_with = …)]`
 //! on the wire type's field), so that the document states exactly what the
@@ -15,35 +15,12 @@
 //! white space, not zero-width). Stored text is trimmed.
 
 use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType};
 use utoipa::openapi::{KnownFormat, RefOr, Type};
-use validator::{Validate, ValidationError};
+use validator::ValidationError;
 use zhongdui_domain::{Category, Phone, Skill, TEAM_KINDS, Urgency};
-
-use crate::error::{ApiError, Json};
-
-/// A JSON body that has passed its type's `Validate` rules.
-pub struct Valid<T>(pub T);
-
-impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let body = Json::<T>::from_request(req, payload);
-        Box::pin(async move {
-            let Json(v) = body.await?;
-            v.validate()?;
-            Ok(Valid(v))
-        })
-    }
-}
 
 // Character classes, as JSON Schema (ECMA-262) pattern fragments; the
 // functions below are their Rust side.

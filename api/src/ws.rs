@@ -72,7 +72,7 @@ pub async fn connect(
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
     // `token` (browsers) is read by the AuthUser extractor; unknown parameters are ignored here.
-    let query = crate::error::parse_query::<WsQuery>(req.query_string())?;
+    let query = crate::extract::parse_query::<WsQuery>(req.query_string())?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|e| ApiError::BadRequest {
             field: None,

@@ -206,7 +206,7 @@ impl TestApp {
     }
 
     /// Runs one dispatcher pass at the clock's now.
-    pub async fn tick(&self) -> zhongdui_api::dispatch::TickReport {
+    pub async fn tick(&self) -> zhongdui_api::dispatch::pass::TickReport {
         self.state.dispatcher.tick(&self.state).await.unwrap()
     }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
-use zhongdui_api::dispatch::Dispatcher;
+use zhongdui_api::dispatch::index::Dispatcher;
 use zhongdui_tests::{Backend, TestApp};
 
 const LAT: f64 = 27.56;

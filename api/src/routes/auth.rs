@@ -9,12 +9,13 @@ use zhongdui_domain::{Phone, Role, UserId};
 
 use crate::auth::AuthUser;
 use crate::entities::user;
-use crate::error::{ApiError, ApiResult, Json};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Valid};
 use crate::routes::parse_id;
 use crate::routes::volunteers::VolunteerOut;
 use crate::services::{accounts, roster};
 use crate::state::AppState;
-use crate::wire::{self, Valid};
+use crate::wire;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(register))
@@ -324,8 +325,8 @@ pub struct AuditOut {
 pub async fn audit_log(
     state: web::Data<AppState>,
     user: AuthUser,
-    paging: crate::error::Query<crate::routes::PageParams>,
-    query: crate::error::Query<AuditQuery>,
+    paging: crate::extract::Query<crate::routes::PageParams>,
+    query: crate::extract::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     use crate::entities::audit_entry;
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};

@@ -65,6 +65,7 @@ struct ProblemResponses;
 
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
         use utoipa::openapi::{Content, Ref, RefOr, Response};
         let problem = || {
             let mut r = Response::new("");
@@ -102,10 +103,19 @@ impl Modify for ProblemResponses {
             for (write, op) in ops {
                 let Some(op) = op else { continue };
                 for param in op.parameters.iter_mut().flatten() {
-                    if let RefOr::T(param) = param
-                        && let Some(schema) = param_schema(&param.name, &param.parameter_in)
-                    {
+                    let RefOr::T(param) = param else { continue };
+                    if let Some(schema) = param_schema(&param.name, &param.parameter_in) {
                         param.schema = Some(schema);
+                    } else if let Some(RefOr::T(Schema::Object(o))) = param.schema.as_mut()
+                        && o.pattern.is_none()
+                        && match &o.schema_type {
+                            SchemaType::Type(t) => *t == Type::String,
+                            SchemaType::Array(ts) => ts.contains(&Type::String),
+                            SchemaType::AnyValue => false,
+                        }
+                    {
+                        // Free text in a query: anything but NUL (see `extract::parse_query`).
+                        o.pattern = Some("^[^\\u0000]*$".to_owned());
                     }
                 }
                 let body = op.request_body.is_some();

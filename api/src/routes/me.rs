@@ -11,13 +11,13 @@ use zhongdui_domain::{GeoPoint, OrderStatus, Role, SkillSet};
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, volunteer};
-use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query, Valid};
 use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
 use crate::routes::parse_id;
 use crate::services::orders::{self, Actor, ClaimHow, st};
 use crate::services::points;
 use crate::state::AppState;
-use crate::wire::Valid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/location", web::put().to(put_location))

@@ -16,13 +16,14 @@ use zhongdui_domain::{
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Query, Valid};
 use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
 use crate::services::points;
 use crate::services::roster::Errors;
 use crate::state::AppState;
-use crate::wire::{self, Valid, trimmed};
+use crate::wire::{self, trimmed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

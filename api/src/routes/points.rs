@@ -11,12 +11,13 @@ use zhongdui_domain::TeamId;
 
 use crate::auth::AuthUser;
 use crate::entities::volunteer;
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Query, Valid};
 use crate::routes::me::{PointsOut, points_of};
 use crate::routes::parse_id;
 use crate::services::points::{self, LeaderRow, Period};
 use crate::state::AppState;
-use crate::wire::{self, Valid};
+use crate::wire::{self};
 use sea_orm::EntityTrait;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

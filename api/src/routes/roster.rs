@@ -6,7 +6,8 @@ use uuid::Uuid;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
 use crate::routes::parse_id;
 use crate::services::csv_roster::{self, ImportReport};
 use crate::state::AppState;
@@ -42,7 +43,7 @@ pub async fn import(
     }
     let limit = state.settings.http.max_csv_bytes;
     let bytes = tokio::time::timeout(
-        crate::http_guard::BodyDeadline::of(&req),
+        crate::extract::BodyDeadline::of(&req),
         body.to_bytes_limited(limit),
     )
     .await

@@ -9,7 +9,8 @@ use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
 use crate::entities::team;
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
 use crate::routes::{parse_day, parse_id};
 use crate::services::roster::Errors;
 use crate::services::stats;

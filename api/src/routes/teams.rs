@@ -13,11 +13,12 @@ use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
 use crate::entities::team;
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Query, Valid};
 use crate::routes::{Page, PageParams, parse_id};
 use crate::services::roster::{self, TeamCounts, TeamSpec};
 use crate::state::AppState;
-use crate::wire::{self, Valid, trimmed};
+use crate::wire::{self, trimmed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

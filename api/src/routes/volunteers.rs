@@ -13,13 +13,14 @@ use zhongdui_domain::{Phone, SkillSet, TeamId};
 
 use crate::auth::{AuthUser, hash_password};
 use crate::entities::user;
-use crate::error::{ApiError, ApiResult, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Query, Valid};
 use crate::routes::{Page, PageParams, parse_id};
 use crate::services::roster::{
     self, Errors, OnExisting, VolunteerFilter, VolunteerSpec, VolunteerView,
 };
 use crate::state::AppState;
-use crate::wire::{self, Valid};
+use crate::wire::{self};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
