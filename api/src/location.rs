@@ -14,8 +14,9 @@ use zhongdui_domain::{GeoPoint, VolunteerId};
 use crate::bus::BusMessage;
 use crate::entities::{assignment, order, volunteer};
 use crate::error::ApiResult;
-use crate::services::orders::{Channels, st};
+use crate::services::orders::Channels;
 use crate::state::AppState;
+use zhongdui_domain::AssignmentState;
 
 /// The channel carrying index updates between processes.
 pub fn index_channel(prefix: &str) -> String {
@@ -92,14 +93,12 @@ async fn store(
     // Residents see the volunteers heading to their order, and how far they are.
     let heading = assignment::Entity::find()
         .filter(assignment::Column::VolunteerId.eq(volunteer_id))
-        .filter(assignment::Column::State.eq(st::ACCEPTED))
+        .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
         .all(&state.db)
         .await?;
     for a in heading {
         if let Some(o) = order::Entity::find_by_id(a.order_id).one(&state.db).await? {
-            let distance = GeoPoint::parse(o.lat, o.lon)
-                .map(|p| p.distance_m(&at).round())
-                .unwrap_or(0.0);
+            let distance = o.point().map(|p| p.distance_m(&at).round()).unwrap_or(0.0);
             out.push(transient(
                 ch.order(o.id),
                 json!({"type": "volunteer_position", "order_id": o.id.to_string(), "volunteer_id": volunteer_id.to_string(),

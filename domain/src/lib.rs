@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod assignment;
 mod catalogue;
 mod error;
 mod geo_point;
@@ -14,6 +15,7 @@ mod order;
 mod phone;
 mod role;
 
+pub use assignment::{AssignmentState, ClaimHow, OrderSource};
 pub use catalogue::{Category, Skill, SkillSet, TEAM_KINDS, Urgency, is_team_kind};
 pub use error::DomainError;
 pub use geo_point::GeoPoint;

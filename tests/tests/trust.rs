@@ -494,3 +494,64 @@ async fn certificates_count_on_the_city_day(app: &TestApp) {
 }
 
 both_backends!(certificates, certificates_count_on_the_city_day);
+
+/// A stored order whose skills column does not parse is a corrupt row, never
+/// read as "no skills needed": nobody may grab it, the nearby list leaves it
+/// out, and a dispatcher pass skips it but carries on with the rest.
+async fn corrupt_rows_are_never_read_as_defaults(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let team = app.create_team(&admin, "一队").await;
+    let resident = app.resident_token("13500000061").await;
+    let vs = app
+        .volunteers_at(&admin, &team, &["patrol"], &[north(100.0)])
+        .await;
+    let token = &vs[0].1;
+    let first_aid = place(app, &resident, "first_aid", north(10.0)).await;
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        use zhongdui_api::entities::order;
+        let id: uuid::Uuid = first_aid.parse().unwrap();
+        let res = order::Entity::update_many()
+            .col_expr(order::Column::RequiredSkills, Expr::value("first_aid,???"))
+            .filter(order::Column::Id.eq(id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(res.rows_affected, 1);
+    }
+    let grab = app
+        .post(
+            &format!("/api/v1/orders/{first_aid}/grab"),
+            Some(token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(grab.status.as_u16(), 500, "{}", grab.text);
+    let nearby = app
+        .get("/api/v1/tasks/nearby", Some(token))
+        .await
+        .expect(200);
+    assert!(
+        !nearby.text.contains(&first_aid),
+        "the corrupt order was listed: {}",
+        nearby.text
+    );
+    let patrol = place(app, &resident, "patrol", north(20.0)).await;
+    app.advance_secs(120);
+    app.tick().await;
+    let offered: Vec<String> = app
+        .offers_of(token)
+        .await
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!offered.contains(&first_aid), "{offered:?}");
+    assert!(offered.contains(&patrol), "{offered:?}");
+    assert_eq!(
+        app.count("assignments").await,
+        1,
+        "only the patrol order was offered"
+    );
+}
+
+both_backends!(corrupt_rows, corrupt_rows_are_never_read_as_defaults);

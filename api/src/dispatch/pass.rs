@@ -14,15 +14,16 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use zhongdui_domain::{GeoPoint, OrderAction, OrderStatus, SkillSet, Urgency, VolunteerId};
+use zhongdui_domain::{OrderAction, OrderStatus, Urgency, VolunteerId};
 use zhongdui_matcher::{BatchOrder, BatchParams, Exclude, Query, assign_batch};
 
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
-use crate::services::orders::{self, Actor, Channels, st};
+use crate::services::orders::{self, Actor, Channels};
 use crate::services::points;
 use crate::settings::DispatchSettings;
 use crate::state::AppState;
+use zhongdui_domain::AssignmentState;
 
 use super::index::{Change, Dispatcher};
 /// What one pass did (for tests, logs and metrics).
@@ -87,8 +88,10 @@ fn plan(d: &DispatchSettings, o: &order::Model, wave: i32) -> Option<WavePlan> {
     })
 }
 
+/// How many to ask in a wave. The orders a pass runs have been checked
+/// ([`order::Model::check`]), so their urgency reads.
 fn wave_size(d: &DispatchSettings, o: &order::Model) -> usize {
-    let factor = match o.urgency.parse::<Urgency>().unwrap_or_default() {
+    let factor = match o.urgency().unwrap_or_default() {
         Urgency::Low => d.wave_factor.low,
         Urgency::Normal => d.wave_factor.normal,
         Urgency::Urgent => d.wave_factor.urgent,
@@ -96,15 +99,6 @@ fn wave_size(d: &DispatchSettings, o: &order::Model) -> usize {
     };
     let missing = usize::try_from((o.headcount - o.filled).max(1)).unwrap_or(1);
     missing * usize::try_from(factor.max(1)).unwrap_or(1)
-}
-
-fn point_of(o: &order::Model) -> ApiResult<GeoPoint> {
-    GeoPoint::parse(o.lat, o.lon)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order position: {e}")))
-}
-
-fn required_of(o: &order::Model) -> SkillSet {
-    SkillSet::parse_list(&o.required_skills).unwrap_or_default()
 }
 
 impl Dispatcher {
@@ -142,7 +136,7 @@ impl Dispatcher {
                     .lock()
                     .map_err(|_| ApiError::Internal(anyhow::anyhow!("pending lock poisoned")))?;
                 index.nearest_available(
-                    &Query::new(point_of(o)?, required_of(o), want * 4, ts)
+                    &Query::new(o.point()?, o.required()?, want * 4, ts)
                         .within_m(p.radius_m)
                         .excluding(Exclude::Set(&pending)),
                 )
@@ -154,7 +148,7 @@ impl Dispatcher {
             let busy: HashSet<Uuid> = assignment::Entity::find()
                 .select_only()
                 .column(assignment::Column::VolunteerId)
-                .filter(assignment::Column::State.eq(st::OFFERED))
+                .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
                 .filter(assignment::Column::Deadline.gt(now))
                 .filter(assignment::Column::VolunteerId.is_in(ids))
                 .into_tuple()
@@ -259,7 +253,7 @@ impl Dispatcher {
 
     async fn expire_offers(&self, state: &AppState, now: DateTime<Utc>) -> ApiResult<usize> {
         let due = assignment::Entity::find()
-            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
             .filter(assignment::Column::Deadline.lte(now))
             .limit(1000)
             .all(&state.db)
@@ -269,11 +263,14 @@ impl Dispatcher {
         for a in due {
             let txn = crate::db::begin_write(&state.db).await?;
             let res = assignment::Entity::update_many()
-                .col_expr(assignment::Column::State, Expr::value(st::EXPIRED))
+                .col_expr(
+                    assignment::Column::State,
+                    Expr::value(AssignmentState::Expired.code()),
+                )
                 .col_expr(assignment::Column::RespondedAt, Expr::value(now))
                 .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
                 .filter(assignment::Column::Id.eq(a.id))
-                .filter(assignment::Column::State.eq(st::OFFERED))
+                .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
                 .exec(&txn)
                 .await?;
             if res.rows_affected == 1 {
@@ -335,7 +332,7 @@ impl Dispatcher {
         let busy_rows: Vec<Uuid> = assignment::Entity::find()
             .select_only()
             .column(assignment::Column::VolunteerId)
-            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
             .filter(assignment::Column::Deadline.gt(now))
             .into_tuple()
             .all(&state.db)
@@ -344,6 +341,13 @@ impl Dispatcher {
         if let Ok(mut pending) = self.pending.lock() {
             pending.clone_from(&busy);
         }
+
+        // A corrupt row skips its order (logged each pass), not the pass.
+        orders_to_run.retain(|o| {
+            o.check()
+                .inspect_err(|e| tracing::error!(order_id = %o.id, error = %e, "order skipped"))
+                .is_ok()
+        });
 
         // Everyone already asked, per order.
         let ids: Vec<Uuid> = orders_to_run.iter().map(|o| o.id).collect();
@@ -365,7 +369,7 @@ impl Dispatcher {
         let outstanding: HashSet<Uuid> = assignment::Entity::find()
             .select_only()
             .column(assignment::Column::OrderId)
-            .filter(assignment::Column::State.eq(st::OFFERED))
+            .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
             .filter(assignment::Column::Deadline.gt(now))
             .filter(assignment::Column::OrderId.is_in(ids.clone()))
             .into_tuple::<Uuid>()
@@ -403,7 +407,7 @@ impl Dispatcher {
                     .map(|o| -> ApiResult<BatchOrder<'_>> {
                         let need = u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0);
                         let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
-                        Ok(BatchOrder::new(point_of(o)?, need, required_of(o))
+                        Ok(BatchOrder::new(o.point()?, need, o.required()?)
                             .within_m(radius)
                             .excluding(Exclude::Predicate(&taken)))
                     })
@@ -473,7 +477,7 @@ impl Dispatcher {
                             ApiError::Internal(anyhow::anyhow!("index lock poisoned"))
                         })?;
                         index.nearest_available(
-                            &Query::new(point_of(o)?, required_of(o), want - picks.len(), ts)
+                            &Query::new(o.point()?, o.required()?, want - picks.len(), ts)
                                 .within_m(p.radius_m)
                                 .excluding(Exclude::Predicate(&skip)),
                         )
@@ -582,7 +586,7 @@ impl Dispatcher {
                     id: Set(id),
                     order_id: Set(o.id),
                     volunteer_id: Set(vid.as_uuid()),
-                    state: Set(st::OFFERED.to_owned()),
+                    state: Set(AssignmentState::Offered.code().to_owned()),
                     how: Set(how.to_owned()),
                     wave: Set(w.wave),
                     distance_m: Set(Some(*dist)),

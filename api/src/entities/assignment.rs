@@ -26,3 +26,31 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The one reading of a stored assignment's coded columns (a value that does
+/// not parse is a corrupt row: an internal error, never a default).
+impl Model {
+    /// Where the volunteer's part stands.
+    pub fn state(&self) -> crate::error::ApiResult<zhongdui_domain::AssignmentState> {
+        super::parsed("assignments.state", self.id, &self.state)
+    }
+
+    /// How the volunteer came onto the order.
+    pub fn how(&self) -> crate::error::ApiResult<zhongdui_domain::ClaimHow> {
+        super::parsed("assignments.how", self.id, &self.how)
+    }
+}
+
+/// The volunteers of `rows` whose part is in a state for which `keep` holds.
+pub fn volunteers_where(
+    rows: &[Model],
+    keep: impl Fn(zhongdui_domain::AssignmentState) -> bool,
+) -> crate::error::ApiResult<Vec<Uuid>> {
+    let mut out = Vec::new();
+    for a in rows {
+        if keep(a.state()?) {
+            out.push(a.volunteer_id);
+        }
+    }
+    Ok(out)
+}

@@ -12,3 +12,18 @@ pub mod team_coordinator;
 pub mod user;
 pub mod volunteer;
 pub mod volunteer_skill;
+
+/// A stored column that does not hold what its type allows: logged in full
+/// (the 500 shows the caller nothing).
+fn corrupt(column: &str, id: uuid::Uuid, problem: &str) -> crate::error::ApiError {
+    crate::error::ApiError::Internal(anyhow::anyhow!("corrupt row: {column} of {id}: {problem}"))
+}
+
+/// Parses a stored code column.
+fn parsed<T>(column: &str, id: uuid::Uuid, raw: &str) -> crate::error::ApiResult<T>
+where
+    T: std::str::FromStr<Err = zhongdui_domain::DomainError>,
+{
+    raw.parse()
+        .map_err(|e: zhongdui_domain::DomainError| corrupt(column, id, &e.message))
+}

@@ -45,3 +45,46 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The one reading of a stored order's coded columns. A value that does not
+/// parse is a corrupt row: an internal error naming the row and column, never
+/// a default (a skills column read as "none needed" would let anyone take the
+/// order).
+impl Model {
+    /// The status.
+    pub fn status(&self) -> crate::error::ApiResult<zhongdui_domain::OrderStatus> {
+        super::parsed("orders.status", self.id, &self.status)
+    }
+
+    /// The urgency.
+    pub fn urgency(&self) -> crate::error::ApiResult<zhongdui_domain::Urgency> {
+        super::parsed("orders.urgency", self.id, &self.urgency)
+    }
+
+    /// Where help is needed.
+    pub fn point(&self) -> crate::error::ApiResult<zhongdui_domain::GeoPoint> {
+        zhongdui_domain::GeoPoint::parse(self.lat, self.lon)
+            .map_err(|e| super::corrupt("orders.lat/lon", self.id, &e.message))
+    }
+
+    /// The skills every volunteer on it must hold.
+    pub fn required(&self) -> crate::error::ApiResult<zhongdui_domain::SkillSet> {
+        zhongdui_domain::SkillSet::parse_list(&self.required_skills)
+            .map_err(|e| super::corrupt("orders.required_skills", self.id, &e.message))
+    }
+
+    /// Who it came from.
+    pub fn source(&self) -> crate::error::ApiResult<zhongdui_domain::OrderSource> {
+        super::parsed("orders.source", self.id, &self.source)
+    }
+
+    /// Every coded column parses (the dispatcher skips an order that does not).
+    pub fn check(&self) -> crate::error::ApiResult<()> {
+        self.status()?;
+        self.urgency()?;
+        self.point()?;
+        self.required()?;
+        self.source()?;
+        Ok(())
+    }
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use zhongdui_domain::{GeoPoint, OrderStatus, Role, SkillSet};
+use zhongdui_domain::{GeoPoint, OrderStatus, Role};
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, volunteer};
@@ -15,9 +15,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, Valid};
 use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
 use crate::routes::parse_id;
-use crate::services::orders::{self, Actor, ClaimHow, st};
+use crate::services::orders::{self, Actor};
 use crate::services::points;
 use crate::state::AppState;
+use zhongdui_domain::AssignmentState;
+use zhongdui_domain::ClaimHow;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/location", web::put().to(put_location))
@@ -119,7 +121,7 @@ pub async fn my_offers(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
     let now = state.clock.now();
     let rows = assignment::Entity::find()
         .filter(assignment::Column::VolunteerId.eq(id))
-        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .filter(assignment::Column::Deadline.gt(now))
         .order_by_asc(assignment::Column::Deadline)
         .all(&state.db)
@@ -159,7 +161,7 @@ pub async fn accept(
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
     let now = state.clock.now();
-    if a.state != st::OFFERED {
+    if a.state()? != AssignmentState::Offered {
         return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
     }
     if a.deadline.is_some_and(|d| d <= now) {
@@ -197,11 +199,14 @@ pub async fn decline(
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let res = assignment::Entity::update_many()
-        .col_expr(assignment::Column::State, Expr::value(st::DECLINED))
+        .col_expr(
+            assignment::Column::State,
+            Expr::value(AssignmentState::Declined.code()),
+        )
         .col_expr(assignment::Column::RespondedAt, Expr::value(now))
         .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
         .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
@@ -220,7 +225,7 @@ pub async fn decline(
     .await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(a.order_id))
-        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .filter(assignment::Column::Deadline.gt(now))
         .one(&txn)
         .await?;
@@ -289,7 +294,7 @@ pub async fn nearby(
         .await?;
     let mine: std::collections::HashSet<Uuid> = assignment::Entity::find()
         .filter(assignment::Column::VolunteerId.eq(me))
-        .filter(assignment::Column::State.is_in([st::ACCEPTED, st::ARRIVED, st::COMPLETED]))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)))
         .all(&state.db)
         .await?
         .into_iter()
@@ -298,9 +303,15 @@ pub async fn nearby(
     let mut out: Vec<(f64, OrderOut)> = candidates
         .iter()
         .filter(|o| o.filled < o.headcount && !mine.contains(&o.id))
-        .filter(|o| held.contains_all(SkillSet::parse_list(&o.required_skills).unwrap_or_default()))
+        // A corrupt row is left out (and logged), never offered as needing nothing.
+        .filter(|o| {
+            o.check()
+                .inspect_err(|e| tracing::error!(error = %e, "order skipped"))
+                .is_ok()
+        })
+        .filter(|o| o.required().is_ok_and(|r| held.contains_all(r)))
         .filter_map(|o| {
-            let d = GeoPoint::parse(o.lat, o.lon).ok()?.distance_m(&here);
+            let d = o.point().ok()?.distance_m(&here);
             (d <= radius).then(|| {
                 let mut out = order_out(o, View::Prospect);
                 out.distance_m = Some(d.round());

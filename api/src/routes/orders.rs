@@ -19,11 +19,13 @@ use crate::entities::{assignment, order, order_event, team, user, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
 use crate::routes::{Page, PageParams, parse_day, parse_id};
-use crate::services::orders::{self, Actor, ClaimHow, NewOrder, st};
+use crate::services::orders::{self, Actor, NewOrder};
 use crate::services::points;
 use crate::services::roster::Errors;
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
+use zhongdui_domain::AssignmentState;
+use zhongdui_domain::ClaimHow;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -267,13 +269,15 @@ async fn detail(
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let on_it = |a: &assignment::Model| {
-        [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str())
-    };
+    let states = rows
+        .iter()
+        .map(|a| Ok((a.id, a.state()?)))
+        .collect::<ApiResult<HashMap<Uuid, AssignmentState>>>()?;
+    let on_it = |a: &assignment::Model| states.get(&a.id).is_some_and(|s| s.is_on_order());
     // Where a volunteer is: while they are on their way or on scene, to the
     // order's resident and staff, and to the volunteer themself.
     let sees_position = |a: &assignment::Model| {
-        st::ACTIVE.contains(&a.state.as_str())
+        states.get(&a.id).is_some_and(|s| s.holds_capacity())
             && match view {
                 View::Staff | View::Owner => true,
                 View::Assigned | View::Prospect => a.volunteer_id == viewer,
@@ -356,11 +360,7 @@ async fn view_of(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiResu
                 .one(&state.db)
                 .await?;
             match mine {
-                Some(a)
-                    if [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()) =>
-                {
-                    Ok(View::Assigned)
-                }
+                Some(a) if a.state()?.is_on_order() => Ok(View::Assigned),
                 Some(_) => Ok(View::Prospect),
                 // An open order they could grab: within the grab radius of
                 // their last position (what /tasks/nearby would show them).
@@ -388,7 +388,7 @@ async fn within_grab_radius(
     let Some((lat, lon)) = v.and_then(|v| Some((v.lat?, v.lon?))) else {
         return Ok(false);
     };
-    let d = GeoPoint::parse(lat, lon)?.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    let d = GeoPoint::parse(lat, lon)?.distance_m(&o.point()?);
     Ok(d <= state.settings.dispatch.grab_radius_m)
 }
 
@@ -414,12 +414,10 @@ async fn may_manage(state: &AppState, user: &AuthUser, o: &order::Model) -> ApiR
     if o.target_team_id.is_some_and(|t| mine.contains(&t)) {
         return Ok(true);
     }
-    let on_it: Vec<Uuid> = orders::assignments_of(&state.db, o.id)
-        .await?
-        .into_iter()
-        .filter(|a| [st::ACCEPTED, st::ARRIVED, st::COMPLETED].contains(&a.state.as_str()))
-        .map(|a| a.volunteer_id)
-        .collect();
+    let on_it = assignment::volunteers_where(
+        &orders::assignments_of(&state.db, o.id).await?,
+        AssignmentState::is_on_order,
+    )?;
     if on_it.is_empty() {
         return Ok(false);
     }
@@ -688,7 +686,7 @@ async fn guard_resident_orders(
         let same = open.iter().find(|o| {
             o.category == category.code()
                 && o.created_at >= since
-                && GeoPoint::parse(o.lat, o.lon)
+                && o.point()
                     .is_ok_and(|p| p.distance_m(&at) <= limits.duplicate_radius_m)
         });
         if let Some(o) = same {
@@ -841,11 +839,8 @@ async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiResult<Condit
             )
             .and_where(Expr::col((volunteer::Entity, volunteer::Column::TeamId)).eq(t))
             .and_where(
-                Expr::col((assignment::Entity, assignment::Column::State)).is_in([
-                    st::ACCEPTED,
-                    st::ARRIVED,
-                    st::COMPLETED,
-                ]),
+                Expr::col((assignment::Entity, assignment::Column::State))
+                    .is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
             )
             .to_owned();
         cond = cond.add(
@@ -878,7 +873,10 @@ pub async fn list_orders(
         Role::Volunteer => {
             let mine: Vec<Uuid> = assignment::Entity::find()
                 .filter(assignment::Column::VolunteerId.eq(user.id.as_uuid()))
-                .filter(assignment::Column::State.is_in([st::ACCEPTED, st::ARRIVED, st::COMPLETED]))
+                .filter(
+                    assignment::Column::State
+                        .is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
+                )
                 .all(&state.db)
                 .await?
                 .into_iter()
@@ -995,9 +993,7 @@ async fn grab_check(
         ));
     }
     let held = orders::valid_skills(&state.db, v.id, now).await?;
-    let needed = zhongdui_domain::SkillSet::parse_list(&o.required_skills)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored skills of order {}: {e}", o.id)))?;
-    if !held.contains_all(needed) {
+    if !held.contains_all(o.required()?) {
         return Err(ApiError::invalid(
             "skills",
             "you do not hold (a valid certificate for) the skills this task needs",
@@ -1012,7 +1008,7 @@ async fn grab_check(
             ),
         ));
     }
-    let distance = GeoPoint::parse(lat, lon)?.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    let distance = GeoPoint::parse(lat, lon)?.distance_m(&o.point()?);
     if distance > d.grab_radius_m {
         return Err(ApiError::invalid(
             "distance_m",
@@ -1067,7 +1063,7 @@ pub async fn arrive(
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
-    if a.state != st::ACCEPTED {
+    if a.state()? != AssignmentState::Accepted {
         return Err(ApiError::Conflict(format!(
             "your part in this order is {}, not accepted",
             a.state
@@ -1100,7 +1096,7 @@ pub async fn arrive(
         ));
     }
     crate::location::record(&state, user.id.as_uuid(), here).await?;
-    let distance = here.distance_m(&GeoPoint::parse(o.lat, o.lon)?);
+    let distance = here.distance_m(&o.point()?);
     let limit = state.settings.dispatch.arrive_radius_m;
     if distance > limit {
         return Err(ApiError::invalid(
@@ -1113,7 +1109,7 @@ pub async fn arrive(
     let res = assignment::Entity::update_many()
         .col_expr(
             assignment::Column::State,
-            sea_orm::sea_query::Expr::value(st::ARRIVED),
+            sea_orm::sea_query::Expr::value(AssignmentState::Arrived.code()),
         )
         .col_expr(
             assignment::Column::ArrivedAt,
@@ -1124,7 +1120,7 @@ pub async fn arrive(
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(st::ACCEPTED))
+        .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
@@ -1191,7 +1187,7 @@ pub async fn complete(
     let note = trimmed(body.0.note.as_deref());
     let now = state.clock.now();
     let a = my_assignment(&state, id, user.id.as_uuid()).await?;
-    if a.state != st::ARRIVED {
+    if a.state()? != AssignmentState::Arrived {
         return Err(ApiError::Conflict(format!(
             "check in first (your part is {})",
             a.state
@@ -1202,7 +1198,7 @@ pub async fn complete(
     let res = assignment::Entity::update_many()
         .col_expr(
             assignment::Column::State,
-            sea_orm::sea_query::Expr::value(st::COMPLETED),
+            sea_orm::sea_query::Expr::value(AssignmentState::Completed.code()),
         )
         .col_expr(
             assignment::Column::CompletedAt,
@@ -1217,7 +1213,7 @@ pub async fn complete(
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(st::ARRIVED))
+        .filter(assignment::Column::State.eq(AssignmentState::Arrived.code()))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
@@ -1239,7 +1235,7 @@ pub async fn complete(
     .await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(id))
-        .filter(assignment::Column::State.is_in(st::ACTIVE))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
         .count(&txn)
         .await?;
     let mut o = orders::load(&txn, id).await?;
@@ -1304,12 +1300,10 @@ pub async fn cancel(
         }
     };
     let now = state.clock.now();
-    let released: Vec<Uuid> = orders::assignments_of(&state.db, id)
-        .await?
-        .into_iter()
-        .filter(|a| st::ACTIVE.contains(&a.state.as_str()))
-        .map(|a| a.volunteer_id)
-        .collect();
+    let released = assignment::volunteers_where(
+        &orders::assignments_of(&state.db, id).await?,
+        AssignmentState::holds_capacity,
+    )?;
     let txn = crate::db::begin_write(&state.db).await?;
     let (o, withdrawn) = orders::cancel(
         &txn,
@@ -1448,9 +1442,7 @@ pub async fn assign(
     let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
     let held = orders::valid_skills(&state.db, vid, now).await?;
-    if !held
-        .contains_all(zhongdui_domain::SkillSet::parse_list(&o.required_skills).unwrap_or_default())
-    {
+    if !held.contains_all(o.required()?) {
         return Err(ApiError::invalid(
             "volunteer_id",
             "this volunteer lacks (a valid certificate for) the required skills",
@@ -1463,7 +1455,7 @@ pub async fn assign(
         let a = assignment::Entity::find()
             .filter(assignment::Column::OrderId.eq(id))
             .filter(assignment::Column::VolunteerId.eq(old))
-            .filter(assignment::Column::State.eq(st::ACCEPTED))
+            .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
             .one(&txn)
             .await?
             .ok_or_else(|| {
@@ -1475,7 +1467,7 @@ pub async fn assign(
         assignment::Entity::update_many()
             .col_expr(
                 assignment::Column::State,
-                sea_orm::sea_query::Expr::value(st::REMOVED),
+                sea_orm::sea_query::Expr::value(AssignmentState::Removed.code()),
             )
             .col_expr(
                 assignment::Column::UpdatedAt,

@@ -10,35 +10,12 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 use zhongdui_domain::{
-    CancelledBy, Category, GeoPoint, OrderAction, OrderStatus, Role, Skill, SkillSet, Urgency,
+    AssignmentState, CancelledBy, Category, ClaimHow, GeoPoint, OrderAction, OrderStatus, Role,
+    Skill, SkillSet, Urgency,
 };
 
 use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
-
-/// Assignment states.
-pub mod st {
-    /// Offered, waiting for an answer.
-    pub const OFFERED: &str = "offered";
-    /// Accepted (or grabbed, or assigned): on the order.
-    pub const ACCEPTED: &str = "accepted";
-    /// Declined by the volunteer.
-    pub const DECLINED: &str = "declined";
-    /// Not answered in time.
-    pub const EXPIRED: &str = "expired";
-    /// Withdrawn because the order filled or was cancelled.
-    pub const WITHDRAWN: &str = "withdrawn";
-    /// On scene.
-    pub const ARRIVED: &str = "arrived";
-    /// Done.
-    pub const COMPLETED: &str = "completed";
-    /// The order was cancelled while the volunteer was on it.
-    pub const CANCELLED: &str = "cancelled";
-    /// Taken off the order by a coordinator.
-    pub const REMOVED: &str = "removed";
-    /// States that hold a volunteer's capacity.
-    pub const ACTIVE: [&str; 2] = [ACCEPTED, ARRIVED];
-}
 
 /// `col + n`, for conditional counters.
 pub fn col_plus<C: sea_orm::sea_query::IntoColumnRef>(col: C, n: i32) -> Expr {
@@ -190,13 +167,6 @@ pub async fn push<C: ConnectionTrait>(
     t.write(db).await
 }
 
-/// The order's status as a domain value.
-pub fn status_of(o: &order::Model) -> ApiResult<OrderStatus> {
-    o.status
-        .parse()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order status: {e}")))
-}
-
 /// Moves an order through the state machine (409 if illegal or if it changed
 /// meanwhile), setting `extra` columns, appending an event and pushing the
 /// new status to the order's channel and the ops feed.
@@ -239,7 +209,7 @@ pub async fn transition_with<C: ConnectionTrait>(
     prefix: &str,
     mut trail: Trail,
 ) -> ApiResult<order::Model> {
-    let from = status_of(o)?;
+    let from = o.status()?;
     let to = from.apply(action).map_err(|e| {
         ApiError::Conflict(format!(
             "order {} is {}: cannot {:?}",
@@ -455,27 +425,6 @@ pub async fn insert_order<C: ConnectionTrait>(db: &C, o: &order::Model) -> ApiRe
     Ok(())
 }
 
-/// How a volunteer came onto an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimHow {
-    /// Accepted an offer.
-    Offer,
-    /// Grabbed an open task.
-    Grab,
-    /// Assigned by a coordinator.
-    Manual,
-}
-
-impl ClaimHow {
-    fn code(self) -> &'static str {
-        match self {
-            ClaimHow::Offer => "offer",
-            ClaimHow::Grab => "grab",
-            ClaimHow::Manual => "manual",
-        }
-    }
-}
-
 /// What a claim changed.
 pub struct Claimed {
     /// The order afterwards.
@@ -564,14 +513,17 @@ pub async fn claim<C: ConnectionTrait>(
         }
     };
     match existing {
-        Some(a) if st::ACTIVE.contains(&a.state.as_str()) || a.state == st::COMPLETED => {
+        Some(a) if a.state()?.is_on_order() => {
             return Err(ApiError::Conflict(
                 "the volunteer is already on this order".to_owned(),
             ));
         }
         Some(a) => {
             let mut q = assignment::Entity::update_many()
-                .col_expr(assignment::Column::State, Expr::value(st::ACCEPTED))
+                .col_expr(
+                    assignment::Column::State,
+                    Expr::value(AssignmentState::Accepted.code()),
+                )
                 .col_expr(assignment::Column::RespondedAt, Expr::value(now))
                 .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
                 .filter(assignment::Column::Id.eq(a.id))
@@ -591,7 +543,7 @@ pub async fn claim<C: ConnectionTrait>(
                 id: Set(Uuid::now_v7()),
                 order_id: Set(order_id),
                 volunteer_id: Set(volunteer_id),
-                state: Set(st::ACCEPTED.to_owned()),
+                state: Set(AssignmentState::Accepted.code().to_owned()),
                 how: Set(how.code().to_owned()),
                 wave: Set(0),
                 distance_m: Set(distance_m),
@@ -683,10 +635,13 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     prefix: &str,
 ) -> ApiResult<Vec<Uuid>> {
     let mut open = assignment::Entity::update_many()
-        .col_expr(assignment::Column::State, Expr::value(st::WITHDRAWN))
+        .col_expr(
+            assignment::Column::State,
+            Expr::value(AssignmentState::Withdrawn.code()),
+        )
         .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
         .filter(assignment::Column::OrderId.eq(order_id))
-        .filter(assignment::Column::State.eq(st::OFFERED))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .exec_with_returning(db)
         .await?;
     if open.is_empty() {
@@ -769,13 +724,16 @@ pub async fn cancel<C: ConnectionTrait>(
     let withdrawn = withdraw_open_offers(db, o.id, "cancelled", now, prefix).await?;
     let on_it = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
-        .filter(assignment::Column::State.is_in(st::ACTIVE))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
         .all(db)
         .await?;
     let ch = Channels(prefix);
     for a in on_it {
         assignment::Entity::update_many()
-            .col_expr(assignment::Column::State, Expr::value(st::CANCELLED))
+            .col_expr(
+                assignment::Column::State,
+                Expr::value(AssignmentState::Cancelled.code()),
+            )
             .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
             .filter(assignment::Column::Id.eq(a.id))
             .exec(db)

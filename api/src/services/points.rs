@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::entities::{assignment, order, points_entry, team, user, volunteer};
 use crate::error::{ApiError, ApiResult};
-use crate::services::orders::st;
 use crate::settings::PointsSettings;
+use zhongdui_domain::AssignmentState;
 
 /// Ledger entry kinds.
 pub const KINDS: [&str; 4] = ["earn", "bonus", "adjustment", "redemption"];
@@ -68,7 +68,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
 ) -> ApiResult<Vec<Credit>> {
     let done = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
-        .filter(assignment::Column::State.eq(st::COMPLETED))
+        .filter(assignment::Column::State.eq(AssignmentState::Completed.code()))
         .all(db)
         .await?;
     // (row, what it credits) per ledger row this order should have.

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
-use zhongdui_domain::{OrderStatus, Role};
+use zhongdui_domain::{AssignmentState, OrderStatus, Role};
 
 use crate::auth::UNUSABLE_PASSWORD;
 use crate::entities::{assignment, audit_entry, order, user, volunteer, volunteer_skill};
@@ -139,11 +139,11 @@ pub async fn delete_volunteer<C: ConnectionTrait>(
     assignment::Entity::update_many()
         .col_expr(
             assignment::Column::State,
-            Expr::value(orders::st::WITHDRAWN),
+            Expr::value(AssignmentState::Withdrawn.code()),
         )
         .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
         .filter(assignment::Column::VolunteerId.eq(u.id))
-        .filter(assignment::Column::State.eq(orders::st::OFFERED))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .exec(db)
         .await?;
     volunteer_skill::Entity::delete_many()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use zhongdui_domain::{OrderStatus, Role};
 
 use crate::error::ApiResult;
-use crate::services::orders::st;
+use zhongdui_domain::AssignmentState;
 
 /// One team's figures for a period (see `routes::stats` for the definitions).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,11 +41,11 @@ pub struct TeamFigures {
 /// States of an assignment whose volunteer came onto the order (accepted,
 /// grabbed or was assigned) at `responded_at`, whatever happened after.
 const TOOK_IT: [&str; 5] = [
-    st::ACCEPTED,
-    st::ARRIVED,
-    st::COMPLETED,
-    st::CANCELLED,
-    st::REMOVED,
+    AssignmentState::Accepted.code(),
+    AssignmentState::Arrived.code(),
+    AssignmentState::Completed.code(),
+    AssignmentState::Cancelled.code(),
+    AssignmentState::Removed.code(),
 ];
 
 fn quoted(list: &[&str]) -> String {
@@ -140,8 +140,8 @@ pub async fn team_figures<C: ConnectionTrait>(
          FROM assignments a JOIN volunteers v ON v.id = a.volunteer_id \
          WHERE a.deadline IS NOT NULL AND a.offered_at >= ? AND a.offered_at < ?{scope} \
          GROUP BY v.team_id",
-        declined = st::DECLINED,
-        expired = st::EXPIRED,
+        declined = AssignmentState::Declined.code(),
+        expired = AssignmentState::Expired.code(),
     );
     for row in db.query_all_raw(statement(backend, &sql, period())).await? {
         let f = out.entry(row.try_get("", "team_id")?).or_default();
@@ -171,9 +171,9 @@ pub async fn team_figures<C: ConnectionTrait>(
          FROM assignments a JOIN volunteers v ON v.id = a.volunteer_id JOIN orders o ON o.id = a.order_id \
          WHERE a.state IN ({took_it}) AND a.responded_at >= ? AND a.responded_at < ?{scope} \
          GROUP BY v.team_id",
-        removed = st::REMOVED,
-        cancelled = st::CANCELLED,
-        accepted = st::ACCEPTED,
+        removed = AssignmentState::Removed.code(),
+        cancelled = AssignmentState::Cancelled.code(),
+        accepted = AssignmentState::Accepted.code(),
         resident = Role::Resident.code(),
     );
     for row in db.query_all_raw(statement(backend, &sql, period())).await? {
@@ -209,7 +209,7 @@ pub async fn team_figures<C: ConnectionTrait>(
          WHERE a.state = '{completed}' AND a.completed_at >= ? AND a.completed_at < ?{scope} \
          GROUP BY v.team_id",
         avg = avg_secs(backend, &took),
-        completed = st::COMPLETED,
+        completed = AssignmentState::Completed.code(),
     );
     for row in db.query_all_raw(statement(backend, &sql, period())).await? {
         let f = out.entry(row.try_get("", "team_id")?).or_default();
