@@ -14,6 +14,7 @@ pub mod extract;
 pub mod http_guard;
 pub mod hub;
 pub mod location;
+pub mod messages;
 pub mod metrics;
 pub mod relay;
 pub mod routes;

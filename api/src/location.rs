@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
 use uuid::Uuid;
 use zhongdui_domain::{GeoPoint, VolunteerId};
 
 use crate::bus::BusMessage;
 use crate::entities::{assignment, order, volunteer};
 use crate::error::ApiResult;
+use crate::messages::{Peer, Push};
 use crate::services::orders::Channels;
 use crate::state::AppState;
 use zhongdui_domain::AssignmentState;
@@ -86,9 +86,16 @@ async fn store(
         data,
         origin: state.bus.origin,
     };
+    let at_ts = now.timestamp();
     let mut out = vec![transient(
         index_channel(prefix),
-        json!({"type": "location", "volunteer_id": volunteer_id.to_string(), "lat": at.lat(), "lon": at.lon(), "at": now.timestamp()}),
+        Peer::Location {
+            volunteer_id,
+            lat: at.lat(),
+            lon: at.lon(),
+            at: at_ts,
+        }
+        .to_value(),
     )];
     // Residents see the volunteers heading to their order, and how far they are.
     let heading = assignment::Entity::find()
@@ -101,16 +108,27 @@ async fn store(
             let distance = o.point().map(|p| p.distance_m(&at).round()).unwrap_or(0.0);
             out.push(transient(
                 ch.order(o.id),
-                json!({"type": "volunteer_position", "order_id": o.id.to_string(), "volunteer_id": volunteer_id.to_string(),
-                       "lat": at.lat(), "lon": at.lon(), "distance_m": distance,
-                       "resident_id": o.resident_id.map(|r| r.to_string())}),
+                Push::HeadingTo {
+                    order_id: o.id,
+                    volunteer_id,
+                    lat: at.lat(),
+                    lon: at.lon(),
+                    distance_m: distance,
+                    resident_id: o.resident_id,
+                }
+                .to_value(),
             ));
         }
     }
     if publish_ops {
         out.push(transient(
             ch.ops(),
-            json!({"type": "volunteer_position", "volunteer_id": volunteer_id.to_string(), "lat": at.lat(), "lon": at.lon()}),
+            Push::Position {
+                volunteer_id,
+                lat: at.lat(),
+                lon: at.lon(),
+            }
+            .to_value(),
         ));
     }
     if let Err(e) = state.bus.publish_all(out).await {
@@ -128,7 +146,9 @@ pub async fn changed(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
     state.dispatcher.refresh(&state.db, ids).await?;
     tell_peers(
         state,
-        json!({"type": "refresh", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+        Peer::Refresh {
+            volunteers: ids.to_vec(),
+        },
     )
     .await;
     Ok(())
@@ -147,8 +167,12 @@ pub async fn claimed(state: &AppState, v: &volunteer::Model) {
         .set_tasks(v.id, v.active_tasks, v.capacity, at);
     tell_peers(
         state,
-        json!({"type": "tasks", "volunteer_id": v.id.to_string(), "active_tasks": v.active_tasks,
-               "capacity": v.capacity, "at": at}),
+        Peer::Tasks {
+            volunteer_id: v.id,
+            active_tasks: v.active_tasks,
+            capacity: v.capacity,
+            at,
+        },
     )
     .await;
 }
@@ -163,7 +187,9 @@ pub async fn released(state: &AppState, ids: &[Uuid]) {
     state.dispatcher.release(ids);
     tell_peers(
         state,
-        json!({"type": "released", "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+        Peer::Released {
+            volunteers: ids.to_vec(),
+        },
     )
     .await;
 }
@@ -182,11 +208,7 @@ pub async fn tell_offers(state: AppState, mut shutdown: tokio::sync::watch::Rece
         };
         let offers = state.dispatcher.take_untold_offers();
         if !offers.is_empty() {
-            let pairs: Vec<serde_json::Value> = offers
-                .iter()
-                .map(|(id, at)| json!([id.to_string(), at]))
-                .collect();
-            tell_peers(&state, json!({"type": "offers", "offers": pairs})).await;
+            tell_peers(&state, Peer::Offers { offers }).await;
         }
         if stop {
             break;
@@ -195,11 +217,11 @@ pub async fn tell_offers(state: AppState, mut shutdown: tokio::sync::watch::Rece
 }
 
 /// Publishes an index update for the other processes (see [`follow`]).
-async fn tell_peers(state: &AppState, data: serde_json::Value) {
+async fn tell_peers(state: &AppState, message: Peer) {
     let msg = BusMessage {
         id: None,
         channel: index_channel(&state.settings.redis_prefix),
-        data,
+        data: message.to_value(),
         origin: state.bus.origin,
     };
     if let Err(e) = state.bus.publish(msg).await {
@@ -234,65 +256,35 @@ pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
         if m.channel != channel || m.origin == state.bus.origin {
             continue;
         }
-        match m.data["type"].as_str() {
-            Some("location") => {
-                let id = m.data["volunteer_id"]
-                    .as_str()
-                    .and_then(|s| s.parse::<Uuid>().ok());
-                let at = GeoPoint::parse(
-                    m.data["lat"].as_f64().unwrap_or(f64::NAN),
-                    m.data["lon"].as_f64().unwrap_or(f64::NAN),
-                );
-                let when = m.data["at"]
-                    .as_i64()
-                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                    .unwrap_or_else(crate::clock::wall);
-                if let (Some(id), Ok(at)) = (id, at) {
-                    state.dispatcher.set_location(id, at, when);
+        match Peer::read(&m.data) {
+            Some(Peer::Location {
+                volunteer_id,
+                lat,
+                lon,
+                at,
+            }) => {
+                let when =
+                    chrono::DateTime::from_timestamp(at, 0).unwrap_or_else(crate::clock::wall);
+                if let Ok(p) = GeoPoint::parse(lat, lon) {
+                    state.dispatcher.set_location(volunteer_id, p, when);
                 }
             }
-            Some("tasks") => {
-                let id = m.data["volunteer_id"]
-                    .as_str()
-                    .and_then(|s| s.parse::<Uuid>().ok());
-                let count = |k: &str| m.data[k].as_i64().and_then(|n| i32::try_from(n).ok());
-                if let (Some(id), Some(tasks), Some(capacity)) =
-                    (id, count("active_tasks"), count("capacity"))
-                {
-                    let at = m.data["at"]
-                        .as_i64()
-                        .unwrap_or_else(|| crate::clock::wall().timestamp());
-                    state.dispatcher.set_tasks(id, tasks, capacity, at);
-                }
-            }
-            Some("offers") => {
-                let offers: Vec<(Uuid, i64)> = m.data["offers"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|p| Some((p[0].as_str()?.parse().ok()?, p[1].as_i64()?)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                state.dispatcher.peer_offered(&offers);
-            }
-            Some("released") => {
-                let ids: Vec<Uuid> = m.data["volunteers"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
-                    .unwrap_or_default();
-                state.dispatcher.release(&ids);
-            }
-            Some("refresh") => {
-                let ids: Vec<Uuid> = m.data["volunteers"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
-                    .unwrap_or_default();
-                if let Err(e) = state.dispatcher.refresh(&state.db, &ids).await {
+            Some(Peer::Tasks {
+                volunteer_id,
+                active_tasks,
+                capacity,
+                at,
+            }) => state
+                .dispatcher
+                .set_tasks(volunteer_id, active_tasks, capacity, at),
+            Some(Peer::Offers { offers }) => state.dispatcher.peer_offered(&offers),
+            Some(Peer::Released { volunteers }) => state.dispatcher.release(&volunteers),
+            Some(Peer::Refresh { volunteers }) => {
+                if let Err(e) = state.dispatcher.refresh(&state.db, &volunteers).await {
                     tracing::warn!(error = %e, "index refresh failed");
                 }
             }
-            _ => {}
+            Some(Peer::Relay) | None => {}
         }
     }
 }

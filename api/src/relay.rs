@@ -404,7 +404,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
                 let nudge = BusMessage {
                     id: None,
                     channel: wake_channel.clone(),
-                    data: serde_json::json!({"type": "relay"}),
+                    data: crate::messages::Peer::Relay.to_value(),
                     origin: state.bus.origin,
                 };
                 if let Err(e) = state.bus.publish_all(vec![nudge]).await {

@@ -22,6 +22,7 @@ use crate::bus::BusMessage;
 use crate::entities::{order, outbox};
 use crate::error::{ApiError, ApiResult};
 use crate::hub::Listen;
+use crate::messages::Reply;
 use crate::services::orders::Channels;
 use crate::state::AppState;
 
@@ -155,9 +156,12 @@ async fn run_session(
     let mut rx = state.hub.subscribe(scope.listens());
     metrics::gauge!("ws_sessions").increment(1.0);
     let mut last_sent = last_event_id.unwrap_or(0);
-    let hello = json!({"type": "hello", "user_id": scope.user.id.to_string(), "role": scope.user.role.code(),
-                       "resumed_from": last_event_id});
-    if session.text(hello.to_string()).await.is_err() {
+    let hello = Reply::Hello {
+        user_id: scope.user.id.as_uuid(),
+        role: scope.user.role.code(),
+        resumed_from: last_event_id,
+    };
+    if session.text(hello.to_text()).await.is_err() {
         return;
     }
     if let Some(after) = last_event_id {
@@ -198,7 +202,7 @@ async fn run_session(
                 Some(Ok(AggregatedMessage::Text(t))) => {
                     last_heard = Instant::now();
                     if let Some(reply) = handle_client_message(&state, &scope.user, &t).await
-                        && session.text(reply.to_string()).await.is_err()
+                        && session.text(reply.to_text()).await.is_err()
                     {
                         break "closed";
                     }
@@ -257,34 +261,31 @@ struct ClientMessage {
     lon: Option<f64>,
 }
 
-async fn handle_client_message(
-    state: &AppState,
-    user: &AuthUser,
-    text: &str,
-) -> Option<serde_json::Value> {
+async fn handle_client_message(state: &AppState, user: &AuthUser, text: &str) -> Option<Reply> {
     let Ok(msg) = serde_json::from_str::<ClientMessage>(text) else {
-        return Some(json!({"type": "error", "detail": "unreadable message"}));
+        return Some(Reply::error("unreadable message"));
     };
     match (msg.kind.as_str(), msg.lat, msg.lon) {
-        ("ping", _, _) => Some(json!({"type": "pong"})),
+        ("ping", _, _) => Some(Reply::Pong),
         ("location", Some(lat), Some(lon)) if user.role == Role::Volunteer => {
             let at = match GeoPoint::parse(lat, lon) {
                 Ok(p) => p,
                 Err(e) => {
-                    return Some(json!({"type": "error", "field": e.field, "detail": e.message}));
+                    return Some(Reply::Error {
+                        field: Some(e.field.to_owned()),
+                        detail: e.message,
+                    });
                 }
             };
             match crate::location::report(state, user.id.as_uuid(), at).await {
                 Ok(true) => None,
-                Ok(false) => {
-                    Some(json!({"type": "error", "detail": "too many position reports; slow down"}))
-                }
+                Ok(false) => Some(Reply::error("too many position reports; slow down")),
                 Err(e) => {
                     tracing::warn!(error = %e, "position report failed");
-                    Some(json!({"type": "error", "detail": "position not stored"}))
+                    Some(Reply::error("position not stored"))
                 }
             }
         }
-        _ => Some(json!({"type": "error", "detail": "unknown message type"})),
+        _ => Some(Reply::error("unknown message type")),
     }
 }

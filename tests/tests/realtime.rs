@@ -173,6 +173,7 @@ both_backends!(websocket_pushes, live_offers_and_resume);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_that_commits_late_is_neither_dropped_nor_skipped_on_resume() {
     use sea_orm::TransactionTrait;
+    use zhongdui_api::messages::Push;
     use zhongdui_api::services::orders::{Channels, push};
 
     let app = TestApp::spawn(Backend::Postgres).await;
@@ -187,27 +188,29 @@ async fn a_push_that_commits_late_is_neither_dropped_nor_skipped_on_resume() {
 
     let now = chrono::Utc::now();
     let slow = app.state.db.begin().await.unwrap();
-    push(&slow, channel.clone(), json!({"type": "late", "n": 1}), now)
+    // Two pushes of one kind told apart by their code.
+    let assigned = |code: &str| Push::Assigned {
+        order_id: uuid::Uuid::nil(),
+        code: code.to_owned(),
+    };
+    push(&slow, channel.clone(), assigned("late"), now)
         .await
         .unwrap();
     let quick = app.state.db.begin().await.unwrap();
-    push(
-        &quick,
-        channel.clone(),
-        json!({"type": "early", "n": 2}),
-        now,
-    )
-    .await
-    .unwrap();
+    push(&quick, channel.clone(), assigned("early"), now)
+        .await
+        .unwrap();
     quick.commit().await.unwrap();
     zhongdui_api::relay::relay_once(&app.state).await.unwrap();
-    let early = live.next_of("early", WAIT).await.expect("published");
+    let early = live.next_of("assigned", WAIT).await.expect("published");
+    assert_eq!(early["code"], "early");
     slow.commit().await.unwrap();
     zhongdui_api::relay::relay_once(&app.state).await.unwrap();
     let late = live
-        .next_of("late", WAIT)
+        .next_of("assigned", WAIT)
         .await
         .expect("the late commit reaches the live session");
+    assert_eq!(late["code"], "late");
     let (e, l) = (early["id"].as_i64().unwrap(), late["id"].as_i64().unwrap());
     assert!(l > e, "event ids follow publication: {e} then {l}");
 
@@ -215,9 +218,10 @@ async fn a_push_that_commits_late_is_neither_dropped_nor_skipped_on_resume() {
     live.close().await;
     let mut again = app.ws(vtoken, Some(e)).await;
     let replayed = again
-        .next_of("late", WAIT)
+        .next_of("assigned", WAIT)
         .await
         .expect("replayed on resume");
+    assert_eq!(replayed["code"], "late");
     assert_eq!(replayed["id"], late["id"]);
     app.cleanup().await;
 }

@@ -19,6 +19,7 @@ use zhongdui_matcher::{BatchOrder, BatchParams, Exclude, Query, assign_batch};
 
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
+use crate::messages::Push;
 use crate::services::orders::{self, Actor, Channels};
 use crate::services::points;
 use crate::settings::DispatchSettings;
@@ -288,7 +289,10 @@ impl Dispatcher {
                 orders::push(
                     &txn,
                     ch.volunteer(a.volunteer_id),
-                    json!({"type": "offer_expired", "offer_id": a.id.to_string(), "order_id": a.order_id.to_string()}),
+                    Push::OfferExpired {
+                        offer_id: a.id,
+                        order_id: a.order_id,
+                    },
                     now,
                 )
                 .await?;
@@ -602,9 +606,18 @@ impl Dispatcher {
                 });
                 trail.push(
                     ch.volunteer(vid.as_uuid()),
-                    json!({"type": "offer", "offer_id": id.to_string(), "order_id": o.id.to_string(),
-                        "code": o.code, "category": o.category, "urgency": o.urgency, "address": o.address,
-                        "lat": o.lat, "lon": o.lon, "distance_m": dist.round(), "deadline": deadline.to_rfc3339()}),
+                    &Push::Offer {
+                        offer_id: id,
+                        order_id: o.id,
+                        code: o.code.clone(),
+                        category: o.category.clone(),
+                        urgency: o.urgency.clone(),
+                        address: o.address.clone(),
+                        lat: o.lat,
+                        lon: o.lon,
+                        distance_m: dist.round(),
+                        deadline: deadline.to_rfc3339(),
+                    },
                     now,
                 );
             }

@@ -87,7 +87,10 @@ pub async fn put_duty(
     orders::push(
         &txn,
         orders::Channels(&state.settings.redis_prefix).ops(),
-        json!({"type": "volunteer_duty", "volunteer_id": id.to_string(), "on_duty": body.0.on_duty}),
+        crate::messages::Push::VolunteerDuty {
+            volunteer_id: id,
+            on_duty: body.0.on_duty,
+        },
         now,
     )
     .await?;

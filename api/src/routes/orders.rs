@@ -1513,7 +1513,7 @@ pub async fn assign(
         orders::push(
             &txn,
             orders::Channels(&prefix).volunteer(old),
-            json!({"type": "assignment_removed", "order_id": id.to_string()}),
+            crate::messages::Push::AssignmentRemoved { order_id: id },
             now,
         )
         .await?;
@@ -1534,7 +1534,10 @@ pub async fn assign(
     orders::push(
         &txn,
         orders::Channels(&prefix).volunteer(vid),
-        json!({"type": "assigned", "order_id": id.to_string(), "code": o.code}),
+        crate::messages::Push::Assigned {
+            order_id: id,
+            code: o.code.clone(),
+        },
         now,
     )
     .await?;

@@ -16,6 +16,7 @@ use zhongdui_domain::{
 
 use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
 use crate::error::{ApiError, ApiResult};
+use crate::messages::Push;
 
 /// `col + n`, for conditional counters.
 pub fn col_plus<C: sea_orm::sea_query::IntoColumnRef>(col: C, n: i32) -> Expr {
@@ -110,10 +111,10 @@ impl Trail {
     }
 
     /// Adds a push, published by the relay once the transaction commits.
-    pub fn push(&mut self, channel: String, payload: Value, now: DateTime<Utc>) {
+    pub fn push(&mut self, channel: String, payload: &Push, now: DateTime<Utc>) {
         self.pushes.push(outbox::ActiveModel {
             channel: Set(channel),
-            payload: Set(payload.to_string()),
+            payload: Set(payload.to_value().to_string()),
             attempts: Set(0),
             created_at: Set(now),
             published_at: Set(None),
@@ -159,11 +160,11 @@ pub async fn event<C: ConnectionTrait>(
 pub async fn push<C: ConnectionTrait>(
     db: &C,
     channel: String,
-    payload: Value,
+    payload: Push,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let mut t = Trail::default();
-    t.push(channel, payload, now);
+    t.push(channel, &payload, now);
     t.write(db).await
 }
 
@@ -249,11 +250,16 @@ pub async fn transition_with<C: ConnectionTrait>(
     trail.event(o.id, actor, kind, Some(from), Some(to), data.clone(), now);
     let ch = Channels(prefix);
     // `resident_id` routes the order channel's pushes to the resident's sessions.
-    let msg = json!({"type": "order_status", "order_id": o.id.to_string(), "code": o.code,
-                     "status": to.code(), "from": from.code(), "data": data,
-                     "resident_id": o.resident_id.map(|r| r.to_string())});
-    trail.push(ch.order(o.id), msg.clone(), now);
-    trail.push(ch.ops(), msg, now);
+    let msg = Push::OrderStatus {
+        order_id: o.id,
+        code: o.code.clone(),
+        status: to.code().to_owned(),
+        from: from.code().to_owned(),
+        data,
+        resident_id: o.resident_id,
+    };
+    trail.push(ch.order(o.id), &msg, now);
+    trail.push(ch.ops(), &msg, now);
     trail.write(db).await?;
     Ok(updated)
 }
@@ -410,8 +416,15 @@ pub fn new_order(
     );
     announce.push(
         Channels(prefix).ops(),
-        json!({"type": "order_created", "order_id": id.to_string(), "code": o.code, "category": o.category,
-               "lat": o.lat, "lon": o.lon, "urgency": o.urgency, "headcount": o.headcount}),
+        &Push::OrderCreated {
+            order_id: id,
+            code: o.code.clone(),
+            category: o.category.clone(),
+            lat: o.lat,
+            lon: o.lon,
+            urgency: o.urgency.clone(),
+            headcount: o.headcount,
+        },
         now,
     );
     (o, announce)
@@ -591,8 +604,13 @@ pub async fn claim<C: ConnectionTrait>(
     );
     trail.push(
         Channels(prefix).order(order_id),
-        json!({"type": "volunteer_assigned", "order_id": order_id.to_string(), "volunteer_id": volunteer_id.to_string(),
-               "filled": o.filled, "headcount": o.headcount, "resident_id": o.resident_id.map(|r| r.to_string())}),
+        &Push::VolunteerAssigned {
+            order_id,
+            volunteer_id,
+            filled: o.filled,
+            headcount: o.headcount,
+            resident_id: o.resident_id,
+        },
         now,
     );
     if o.filled < o.headcount {
@@ -664,7 +682,11 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     for a in &open {
         trail.push(
             ch.volunteer(a.volunteer_id),
-            json!({"type": "offer_withdrawn", "offer_id": a.id.to_string(), "order_id": order_id.to_string(), "reason": why}),
+            &Push::OfferWithdrawn {
+                offer_id: a.id,
+                order_id,
+                reason: why.to_owned(),
+            },
             now,
         );
     }
@@ -742,7 +764,11 @@ pub async fn cancel<C: ConnectionTrait>(
         push(
             db,
             ch.volunteer(a.volunteer_id),
-            json!({"type": "order_cancelled", "order_id": o.id.to_string(), "code": o.code, "reason": reason}),
+            Push::OrderCancelled {
+                order_id: o.id,
+                code: o.code.clone(),
+                reason: reason.clone(),
+            },
             now,
         )
         .await?;

@@ -151,7 +151,11 @@ pub async fn award_for_order<C: ConnectionTrait>(
         crate::services::orders::push(
             db,
             ch.volunteer(volunteer_id),
-            serde_json::json!({"type": "points_awarded", "order_id": o.id.to_string(), "code": o.code, "amount": amount}),
+            crate::messages::Push::PointsAwarded {
+                order_id: o.id,
+                code: o.code.clone(),
+                amount,
+            },
             now,
         )
         .await?;
