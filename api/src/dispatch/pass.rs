@@ -275,17 +275,15 @@ impl Dispatcher {
                 .exec(&txn)
                 .await?;
             if res.rows_affected == 1 {
-                orders::event(
-                    &txn,
+                let mut t = orders::Trail::new(Actor::SYSTEM, now);
+                t.event(
                     a.order_id,
-                    Actor::SYSTEM,
                     "offer_expired",
                     None,
                     None,
                     json!({"volunteer_id": a.volunteer_id.to_string(), "wave": a.wave}),
-                    now,
-                )
-                .await?;
+                );
+                t.write(&txn).await?;
                 orders::push(
                     &txn,
                     ch.volunteer(a.volunteer_id),
@@ -535,8 +533,14 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> ApiResult<HashSet<Uuid>> {
         let txn = crate::db::begin_write(&state.db).await?;
-        let written =
-            Self::write_waves_on(&txn, state, waves, orders::Trail::default(), now).await?;
+        let written = Self::write_waves_on(
+            &txn,
+            state,
+            waves,
+            orders::Trail::new(Actor::SYSTEM, now),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(written)
     }
@@ -618,12 +622,12 @@ impl Dispatcher {
                         distance_m: dist.round(),
                         deadline: deadline.to_rfc3339(),
                     },
-                    now,
                 );
             }
-            trail.event(
-                o.id,
+            // The dispatcher's, also when written with a new order's announcement.
+            trail.event_by(
                 Actor::SYSTEM,
+                o.id,
                 "wave_started",
                 None,
                 None,
@@ -631,7 +635,6 @@ impl Dispatcher {
                     "team_only": w.plan.team_only.map(|t| t.to_string()),
                     "offered": w.picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
                     "deadline": deadline.to_rfc3339()}),
-                now,
             );
         }
         for chunk in offers.chunks(300) {
@@ -669,7 +672,6 @@ impl Dispatcher {
             &txn,
             &fresh,
             OrderAction::Escalate,
-            Actor::SYSTEM,
             vec![
                 (order::Column::EscalatedAt, Some(now).into()),
                 (
@@ -678,8 +680,8 @@ impl Dispatcher {
                 ),
             ],
             json!({"after_wave": fresh.wave}),
-            now,
-            &state.settings.redis_prefix,
+            orders::Channels(&state.settings.redis_prefix),
+            orders::Trail::new(Actor::SYSTEM, now),
         )
         .await;
         match moved {
@@ -695,7 +697,7 @@ impl Dispatcher {
             o.id,
             "escalated",
             now,
-            &state.settings.redis_prefix,
+            orders::Channels(&state.settings.redis_prefix),
         )
         .await?;
         txn.commit().await?;
@@ -719,11 +721,10 @@ impl Dispatcher {
                 &txn,
                 &o,
                 OrderAction::AutoClose,
-                Actor::SYSTEM,
                 vec![(order::Column::ClosedAt, Some(now).into())],
                 json!({"after_hours": state.settings.dispatch.auto_close_hours}),
-                now,
-                &state.settings.redis_prefix,
+                orders::Channels(&state.settings.redis_prefix),
+                orders::Trail::new(Actor::SYSTEM, now),
             )
             .await;
             match closed {

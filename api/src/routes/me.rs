@@ -173,14 +173,15 @@ pub async fn accept(
     let txn = crate::db::begin_write(&state.db).await?;
     let claimed = orders::claim(
         &txn,
-        a.order_id,
-        me,
-        ClaimHow::Offer,
-        Some(a.clone()),
-        Actor::user(me, user.role),
-        a.distance_m,
-        now,
-        &state.settings.redis_prefix,
+        orders::Claim {
+            order_id: a.order_id,
+            volunteer_id: me,
+            how: ClaimHow::Offer,
+            known: Some(a.clone()),
+            distance_m: a.distance_m,
+        },
+        orders::Channels(&state.settings.redis_prefix),
+        orders::Trail::new(Actor::user(me, user.role), now),
     )
     .await?;
     txn.commit().await?;
@@ -215,17 +216,15 @@ pub async fn decline(
     if res.rows_affected == 0 {
         return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
     }
-    orders::event(
-        &txn,
+    let mut t = orders::Trail::new(Actor::user(me, user.role), now);
+    t.event(
         a.order_id,
-        Actor::user(me, user.role),
         "offer_declined",
         None,
         None,
         json!({"volunteer_id": me.to_string(), "wave": a.wave}),
-        now,
-    )
-    .await?;
+    );
+    t.write(&txn).await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(a.order_id))
         .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))

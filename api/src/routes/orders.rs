@@ -944,14 +944,15 @@ pub async fn grab(
     let txn = crate::db::begin_write(&state.db).await?;
     let claimed = orders::claim(
         &txn,
-        id,
-        user.id.as_uuid(),
-        ClaimHow::Grab,
-        None,
-        Actor::user(user.id.as_uuid(), user.role),
-        distance,
-        now,
-        &state.settings.redis_prefix,
+        orders::Claim {
+            order_id: id,
+            volunteer_id: user.id.as_uuid(),
+            how: ClaimHow::Grab,
+            known: None,
+            distance_m: distance,
+        },
+        orders::Channels(&state.settings.redis_prefix),
+        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
     )
     .await?;
     txn.commit().await?;
@@ -1128,28 +1129,25 @@ pub async fn arrive(
             "your assignment changed meanwhile".to_owned(),
         ));
     }
-    orders::event(
-        &txn,
+    let mut t = orders::Trail::new(actor, now);
+    t.event(
         id,
-        actor,
         "arrived",
         None,
         None,
         json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}),
-        now,
-    )
-    .await?;
+    );
+    t.write(&txn).await?;
     let o = orders::load(&txn, id).await?;
     let o = if o.status == OrderStatus::Assigned.code() {
         orders::transition(
             &txn,
             &o,
             OrderAction::Arrive,
-            actor,
             vec![(order::Column::ArrivedAt, Some(now).into())],
             json!({}),
-            now,
-            &state.settings.redis_prefix,
+            orders::Channels(&state.settings.redis_prefix),
+            orders::Trail::new(actor, now),
         )
         .await?
     } else if o.status == OrderStatus::InProgress.code() {
@@ -1222,17 +1220,15 @@ pub async fn complete(
         ));
     }
     orders::release_capacity(&txn, user.id.as_uuid(), now).await?;
-    orders::event(
-        &txn,
+    let mut t = orders::Trail::new(actor, now);
+    t.event(
         id,
-        actor,
         "volunteer_completed",
         None,
         None,
         json!({"volunteer_id": user.id.to_string(), "note": note}),
-        now,
-    )
-    .await?;
+    );
+    t.write(&txn).await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(id))
         .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
@@ -1244,11 +1240,10 @@ pub async fn complete(
             &txn,
             &o,
             OrderAction::Complete,
-            actor,
             vec![(order::Column::CompletedAt, Some(now).into())],
             json!({}),
-            now,
-            &state.settings.redis_prefix,
+            orders::Channels(&state.settings.redis_prefix),
+            orders::Trail::new(actor, now),
         )
         .await?;
     }
@@ -1309,10 +1304,9 @@ pub async fn cancel(
         &txn,
         &o,
         by,
-        Actor::user(user.id.as_uuid(), user.role),
         reason,
-        now,
-        &state.settings.redis_prefix,
+        orders::Channels(&state.settings.redis_prefix),
+        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
     )
     .await?;
     txn.commit().await?;
@@ -1361,15 +1355,14 @@ pub async fn confirm(
         &txn,
         &o,
         OrderAction::Confirm,
-        Actor::user(user.id.as_uuid(), user.role),
         vec![
             (order::Column::Rating, Some(rating).into()),
             (order::Column::Feedback, feedback.clone().into()),
             (order::Column::ClosedAt, Some(now).into()),
         ],
         json!({"rating": rating}),
-        now,
-        &state.settings.redis_prefix,
+        orders::Channels(&state.settings.redis_prefix),
+        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
     )
     .await?;
     let credits = points::award_for_order(
@@ -1491,25 +1484,22 @@ pub async fn assign(
                 &txn,
                 &cur,
                 OrderAction::Unfill,
-                actor,
                 vec![],
                 json!({"removed": old.to_string()}),
-                now,
-                &prefix,
+                orders::Channels(&prefix),
+                orders::Trail::new(actor, now),
             )
             .await?;
         }
-        orders::event(
-            &txn,
+        let mut t = orders::Trail::new(actor, now);
+        t.event(
             id,
-            actor,
             "volunteer_removed",
             None,
             None,
             json!({"volunteer_id": old.to_string()}),
-            now,
-        )
-        .await?;
+        );
+        t.write(&txn).await?;
         orders::push(
             &txn,
             orders::Channels(&prefix).volunteer(old),
@@ -1520,14 +1510,15 @@ pub async fn assign(
     }
     let claimed = orders::claim(
         &txn,
-        id,
-        vid,
-        ClaimHow::Manual,
-        None,
-        actor,
-        None,
-        now,
-        &prefix,
+        orders::Claim {
+            order_id: id,
+            volunteer_id: vid,
+            how: ClaimHow::Manual,
+            known: None,
+            distance_m: None,
+        },
+        orders::Channels(&prefix),
+        orders::Trail::new(actor, now),
     )
     .await?;
     let o = claimed.order;
@@ -1569,7 +1560,6 @@ pub async fn redispatch(
         &txn,
         &o,
         OrderAction::Redispatch,
-        Actor::user(user.id.as_uuid(), user.role),
         vec![
             (order::Column::Wave, 0.into()),
             (order::Column::NextActionAt, Some(now).into()),
@@ -1579,8 +1569,8 @@ pub async fn redispatch(
             ),
         ],
         json!({}),
-        now,
-        &state.settings.redis_prefix,
+        orders::Channels(&state.settings.redis_prefix),
+        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
     )
     .await?;
     txn.commit().await?;

@@ -212,11 +212,13 @@ pub async fn adjust(
     let amount = i32::try_from(body.amount).unwrap_or(0);
     let (e, new) = points::adjust(
         &state.db,
-        vid,
-        kind,
-        amount,
-        reason,
-        key,
+        points::Adjustment {
+            volunteer_id: vid,
+            kind,
+            amount,
+            reason,
+            key,
+        },
         user.id.as_uuid(),
         state.clock.now(),
     )

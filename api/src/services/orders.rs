@@ -58,6 +58,7 @@ impl Actor {
 }
 
 /// Redis-style channel names (DESIGN.md), with the configured prefix.
+#[derive(Debug, Clone, Copy)]
 pub struct Channels<'a>(pub &'a str);
 
 impl Channels<'_> {
@@ -75,28 +76,61 @@ impl Channels<'_> {
     }
 }
 
-/// Audit events and pushes a change writes, collected and then inserted
-/// together: one statement per table, not one per row, and none reading
-/// anything back.
-#[derive(Default)]
+/// The record of one change: who makes it and when, and the audit events
+/// and pushes it writes, collected and then inserted together (one
+/// statement per table, not one per row, and none reading anything back).
 pub struct Trail {
+    actor: Actor,
+    now: DateTime<Utc>,
     events: Vec<order_event::ActiveModel>,
     pushes: Vec<outbox::ActiveModel>,
 }
 
 impl Trail {
-    /// Adds an order event (who, when, what).
-    #[allow(clippy::too_many_arguments)]
+    /// An empty record of a change `actor` makes at `now`.
+    pub fn new(actor: Actor, now: DateTime<Utc>) -> Self {
+        Trail {
+            actor,
+            now,
+            events: Vec::new(),
+            pushes: Vec::new(),
+        }
+    }
+
+    /// Who makes the change.
+    pub fn actor(&self) -> Actor {
+        self.actor
+    }
+
+    /// When.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Adds an order event: what happened to `order_id`, from and to which status.
     pub fn event(
         &mut self,
         order_id: Uuid,
-        actor: Actor,
         kind: &str,
         from: Option<OrderStatus>,
         to: Option<OrderStatus>,
         data: Value,
-        now: DateTime<Utc>,
     ) {
+        self.event_by(self.actor, order_id, kind, from, to, data);
+    }
+
+    /// [`Trail::event`] by another actor than the change's (the dispatcher's
+    /// first wave, written with the order that a resident placed).
+    pub fn event_by(
+        &mut self,
+        actor: Actor,
+        order_id: Uuid,
+        kind: &str,
+        from: Option<OrderStatus>,
+        to: Option<OrderStatus>,
+        data: Value,
+    ) {
+        let now = self.now;
         self.events.push(order_event::ActiveModel {
             order_id: Set(order_id),
             actor_id: Set(actor.id),
@@ -111,12 +145,12 @@ impl Trail {
     }
 
     /// Adds a push, published by the relay once the transaction commits.
-    pub fn push(&mut self, channel: String, payload: &Push, now: DateTime<Utc>) {
+    pub fn push(&mut self, channel: String, payload: &Push) {
         self.pushes.push(outbox::ActiveModel {
             channel: Set(channel),
             payload: Set(payload.to_value().to_string()),
             attempts: Set(0),
-            created_at: Set(now),
+            created_at: Set(self.now),
             published_at: Set(None),
             ..Default::default()
         });
@@ -139,23 +173,6 @@ impl Trail {
     }
 }
 
-/// Appends an order event (who, when, what).
-#[allow(clippy::too_many_arguments)]
-pub async fn event<C: ConnectionTrait>(
-    db: &C,
-    order_id: Uuid,
-    actor: Actor,
-    kind: &str,
-    from: Option<OrderStatus>,
-    to: Option<OrderStatus>,
-    data: Value,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let mut t = Trail::default();
-    t.event(order_id, actor, kind, from, to, data, now);
-    t.write(db).await
-}
-
 /// Queues a push in the same transaction as the change it announces.
 pub async fn push<C: ConnectionTrait>(
     db: &C,
@@ -163,53 +180,26 @@ pub async fn push<C: ConnectionTrait>(
     payload: Push,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let mut t = Trail::default();
-    t.push(channel, &payload, now);
+    let mut t = Trail::new(Actor::SYSTEM, now);
+    t.push(channel, &payload);
     t.write(db).await
 }
 
 /// Moves an order through the state machine (409 if illegal or if it changed
-/// meanwhile), setting `extra` columns, appending an event and pushing the
-/// new status to the order's channel and the ops feed.
-#[allow(clippy::too_many_arguments)]
+/// meanwhile) as `trail`'s actor at its moment, setting `extra` columns,
+/// appending an event (`data` its details) and pushing the new status to the
+/// order's channel and the ops feed; writes `trail` (with whatever events
+/// and pushes the caller put in it first).
 pub async fn transition<C: ConnectionTrait>(
     db: &C,
     o: &order::Model,
     action: OrderAction,
-    actor: Actor,
     extra: Vec<(order::Column, sea_orm::Value)>,
     data: Value,
-    now: DateTime<Utc>,
-    prefix: &str,
-) -> ApiResult<order::Model> {
-    transition_with(
-        db,
-        o,
-        action,
-        actor,
-        extra,
-        data,
-        now,
-        prefix,
-        Trail::default(),
-    )
-    .await
-}
-
-/// [`transition`], writing `trail` (the caller's own events and pushes)
-/// with the transition's.
-#[allow(clippy::too_many_arguments)]
-pub async fn transition_with<C: ConnectionTrait>(
-    db: &C,
-    o: &order::Model,
-    action: OrderAction,
-    actor: Actor,
-    extra: Vec<(order::Column, sea_orm::Value)>,
-    data: Value,
-    now: DateTime<Utc>,
-    prefix: &str,
+    ch: Channels<'_>,
     mut trail: Trail,
 ) -> ApiResult<order::Model> {
+    let now = trail.now();
     let from = o.status()?;
     let to = from.apply(action).map_err(|e| {
         ApiError::Conflict(format!(
@@ -247,8 +237,7 @@ pub async fn transition_with<C: ConnectionTrait>(
         OrderAction::AutoClose => "auto_closed",
         OrderAction::Cancel(_) => "cancelled",
     };
-    trail.event(o.id, actor, kind, Some(from), Some(to), data.clone(), now);
-    let ch = Channels(prefix);
+    trail.event(o.id, kind, Some(from), Some(to), data.clone());
     // `resident_id` routes the order channel's pushes to the resident's sessions.
     let msg = Push::OrderStatus {
         order_id: o.id,
@@ -258,8 +247,8 @@ pub async fn transition_with<C: ConnectionTrait>(
         data,
         resident_id: o.resident_id,
     };
-    trail.push(ch.order(o.id), &msg, now);
-    trail.push(ch.ops(), &msg, now);
+    trail.push(ch.order(o.id), &msg);
+    trail.push(ch.ops(), &msg);
     trail.write(db).await?;
     Ok(updated)
 }
@@ -404,15 +393,13 @@ pub fn new_order(
         created_at: now,
         updated_at: now,
     };
-    let mut announce = Trail::default();
+    let mut announce = Trail::new(actor, now);
     announce.event(
         id,
-        actor,
         "created",
         None,
         Some(OrderStatus::Open),
         json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
-        now,
     );
     announce.push(
         Channels(prefix).ops(),
@@ -425,7 +412,6 @@ pub fn new_order(
             urgency: o.urgency.clone(),
             headcount: o.headcount,
         },
-        now,
     );
     (o, announce)
 }
@@ -436,6 +422,20 @@ pub async fn insert_order<C: ConnectionTrait>(db: &C, o: &order::Model) -> ApiRe
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// A volunteer to put on an order (see [`claim`]).
+pub struct Claim {
+    /// The order.
+    pub order_id: Uuid,
+    /// The volunteer.
+    pub volunteer_id: Uuid,
+    /// How (offer, grab, manual).
+    pub how: ClaimHow,
+    /// The volunteer's assignment row on the order, when the caller read it.
+    pub known: Option<assignment::Model>,
+    /// How far away they are, when known.
+    pub distance_m: Option<f64>,
 }
 
 /// What a claim changed.
@@ -455,18 +455,20 @@ pub struct Claimed {
 /// transaction. `known` is the volunteer's assignment row on this order when
 /// the caller has read it (an offer being accepted); it is updated only if
 /// its state is still the one read.
-#[allow(clippy::too_many_arguments)]
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
-    order_id: Uuid,
-    volunteer_id: Uuid,
-    how: ClaimHow,
-    known: Option<assignment::Model>,
-    actor: Actor,
-    distance_m: Option<f64>,
-    now: DateTime<Utc>,
-    prefix: &str,
+    want: Claim,
+    ch: Channels<'_>,
+    mut trail: Trail,
 ) -> ApiResult<Claimed> {
+    let Claim {
+        order_id,
+        volunteer_id,
+        how,
+        known,
+        distance_m,
+    } = want;
+    let (actor, now) = (trail.actor(), trail.now());
     // 1. A place on the order (this also locks the order row on PostgreSQL).
     let Some(o) = order::Entity::update_many()
         .col_expr(order::Column::Filled, col_plus(order::Column::Filled, 1))
@@ -592,18 +594,15 @@ pub async fn claim<C: ConnectionTrait>(
         ClaimHow::Grab => "grabbed",
         ClaimHow::Manual => "assigned",
     };
-    let mut trail = Trail::default();
     trail.event(
         order_id,
-        actor,
         kind,
         None,
         None,
         json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount}),
-        now,
     );
     trail.push(
-        Channels(prefix).order(order_id),
+        ch.order(order_id),
         &Push::VolunteerAssigned {
             order_id,
             volunteer_id,
@@ -611,7 +610,6 @@ pub async fn claim<C: ConnectionTrait>(
             headcount: o.headcount,
             resident_id: o.resident_id,
         },
-        now,
     );
     if o.filled < o.headcount {
         trail.write(db).await?;
@@ -621,22 +619,20 @@ pub async fn claim<C: ConnectionTrait>(
             withdrawn: Vec::new(),
         });
     }
-    let o = transition_with(
+    let o = transition(
         db,
         &o,
         OrderAction::Fill,
-        actor,
         vec![(
             order::Column::NextActionAt,
             Option::<DateTime<Utc>>::None.into(),
         )],
         json!({"filled": o.filled}),
-        now,
-        prefix,
+        ch,
         trail,
     )
     .await?;
-    let withdrawn = withdraw_open_offers(db, order_id, "filled", now, prefix).await?;
+    let withdrawn = withdraw_open_offers(db, order_id, "filled", now, ch).await?;
     Ok(Claimed {
         order: o,
         volunteer,
@@ -650,7 +646,7 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     order_id: Uuid,
     why: &str,
     now: DateTime<Utc>,
-    prefix: &str,
+    ch: Channels<'_>,
 ) -> ApiResult<Vec<Uuid>> {
     let mut open = assignment::Entity::update_many()
         .col_expr(
@@ -667,17 +663,14 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     }
     // Offers in the order they were made (ids are time-ordered).
     open.sort_unstable_by_key(|a| a.id);
-    let ch = Channels(prefix);
-    let mut trail = Trail::default();
+    let mut trail = Trail::new(Actor::SYSTEM, now);
     let ids: Vec<Uuid> = open.iter().map(|a| a.volunteer_id).collect();
     trail.event(
         order_id,
-        Actor::SYSTEM,
         "offers_withdrawn",
         None,
         None,
         json!({"reason": why, "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
-        now,
     );
     for a in &open {
         trail.push(
@@ -687,7 +680,6 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
                 order_id,
                 reason: why.to_owned(),
             },
-            now,
         );
     }
     trail.write(db).await?;
@@ -720,16 +712,15 @@ pub async fn cancel<C: ConnectionTrait>(
     db: &C,
     o: &order::Model,
     by: CancelledBy,
-    actor: Actor,
     reason: Option<String>,
-    now: DateTime<Utc>,
-    prefix: &str,
+    ch: Channels<'_>,
+    trail: Trail,
 ) -> ApiResult<(order::Model, Vec<Uuid>)> {
+    let now = trail.now();
     let updated = transition(
         db,
         o,
         OrderAction::Cancel(by),
-        actor,
         vec![
             (order::Column::CancelledAt, Some(now).into()),
             (order::Column::CancelReason, reason.clone().into()),
@@ -739,17 +730,16 @@ pub async fn cancel<C: ConnectionTrait>(
             ),
         ],
         json!({"reason": reason}),
-        now,
-        prefix,
+        ch,
+        trail,
     )
     .await?;
-    let withdrawn = withdraw_open_offers(db, o.id, "cancelled", now, prefix).await?;
+    let withdrawn = withdraw_open_offers(db, o.id, "cancelled", now, ch).await?;
     let on_it = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
         .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
         .all(db)
         .await?;
-    let ch = Channels(prefix);
     for a in on_it {
         assignment::Entity::update_many()
             .col_expr(

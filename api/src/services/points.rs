@@ -378,19 +378,35 @@ pub async fn history<C: ConnectionTrait>(
         .await?)
 }
 
-/// Adds an adjustment or redemption row. `key` makes retries harmless:
-/// returns the row and whether this call wrote it.
-#[allow(clippy::too_many_arguments)]
+/// A points adjustment or redemption to book.
+pub struct Adjustment<'a> {
+    /// Whose points.
+    pub volunteer_id: Uuid,
+    /// `adjustment` or `redemption`.
+    pub kind: &'a str,
+    /// Points added (negative: taken).
+    pub amount: i32,
+    /// Why.
+    pub reason: String,
+    /// Makes retries harmless: a second booking with the key returns the first.
+    pub key: String,
+}
+
+/// Books an adjustment or redemption by `by` at `now`: returns the row and
+/// whether this call wrote it (false: its key was booked before).
 pub async fn adjust<C: ConnectionTrait>(
     db: &C,
-    volunteer_id: Uuid,
-    kind: &str,
-    amount: i32,
-    reason: String,
-    key: String,
+    a: Adjustment<'_>,
     by: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<(points_entry::Model, bool)> {
+    let Adjustment {
+        volunteer_id,
+        kind,
+        amount,
+        reason,
+        key,
+    } = a;
     let v = volunteer::Entity::find_by_id(volunteer_id)
         .one(db)
         .await?

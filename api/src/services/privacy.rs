@@ -240,17 +240,15 @@ pub async fn erase_expired(
             .filter(assignment::Column::OrderId.eq(o.id))
             .exec(&txn)
             .await?;
-        orders::event(
-            &txn,
+        let mut t = orders::Trail::new(Actor::SYSTEM, now);
+        t.event(
             o.id,
-            Actor::SYSTEM,
             "personal_data_erased",
             None,
             None,
             json!({"retention_days": retention_days}),
-            now,
-        )
-        .await?;
+        );
+        t.write(&txn).await?;
         txn.commit().await?;
     }
     Ok(due.len())
