@@ -263,37 +263,28 @@ impl Dispatcher {
         let mut n = 0;
         for a in due {
             let txn = crate::db::begin_write(&state.db).await?;
-            let res = assignment::Entity::update_many()
-                .col_expr(
-                    assignment::Column::State,
-                    Expr::value(AssignmentState::Expired.code()),
-                )
-                .col_expr(assignment::Column::RespondedAt, Expr::value(now))
-                .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
-                .filter(assignment::Column::Id.eq(a.id))
-                .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
-                .exec(&txn)
-                .await?;
-            if res.rows_affected == 1 {
-                let mut t = orders::Trail::new(Actor::SYSTEM, now);
-                t.event(
-                    a.order_id,
+            let mut t = orders::Trail::new(Actor::SYSTEM, now);
+            let expired = orders::move_assignment(
+                &txn,
+                &a,
+                AssignmentState::Expired,
+                vec![(assignment::Column::RespondedAt, Some(now).into())],
+                (
                     "offer_expired",
-                    None,
-                    None,
                     json!({"volunteer_id": a.volunteer_id.to_string(), "wave": a.wave}),
-                );
-                t.write(&txn).await?;
-                orders::push(
-                    &txn,
+                ),
+                &mut t,
+            )
+            .await?;
+            if expired {
+                t.push(
                     ch.volunteer(a.volunteer_id),
-                    Push::OfferExpired {
+                    &Push::OfferExpired {
                         offer_id: a.id,
                         order_id: a.order_id,
                     },
-                    now,
-                )
-                .await?;
+                );
+                t.write(&txn).await?;
                 n += 1;
             }
             txn.commit().await?;

@@ -202,28 +202,22 @@ pub async fn decline(
     let a = my_offer(&state, &id, me).await?;
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
-    let res = assignment::Entity::update_many()
-        .col_expr(
-            assignment::Column::State,
-            Expr::value(AssignmentState::Declined.code()),
-        )
-        .col_expr(assignment::Column::RespondedAt, Expr::value(now))
-        .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
-        .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
+    let mut t = orders::Trail::new(Actor::user(me, user.role), now);
+    let declined = orders::move_assignment(
+        &txn,
+        &a,
+        AssignmentState::Declined,
+        vec![(assignment::Column::RespondedAt, Some(now).into())],
+        (
+            "offer_declined",
+            json!({"volunteer_id": me.to_string(), "wave": a.wave}),
+        ),
+        &mut t,
+    )
+    .await?;
+    if !declined {
         return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
     }
-    let mut t = orders::Trail::new(Actor::user(me, user.role), now);
-    t.event(
-        a.order_id,
-        "offer_declined",
-        None,
-        None,
-        json!({"volunteer_id": me.to_string(), "wave": a.wave}),
-    );
     t.write(&txn).await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(a.order_id))

@@ -1107,39 +1107,26 @@ pub async fn arrive(
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let txn = crate::db::begin_write(&state.db).await?;
-    let res = assignment::Entity::update_many()
-        .col_expr(
-            assignment::Column::State,
-            sea_orm::sea_query::Expr::value(AssignmentState::Arrived.code()),
-        )
-        .col_expr(
-            assignment::Column::ArrivedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            assignment::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
+    let mut t = orders::Trail::new(actor, now);
+    let arrived = orders::move_assignment(
+        &txn,
+        &a,
+        AssignmentState::Arrived,
+        vec![(assignment::Column::ArrivedAt, Some(now).into())],
+        (
+            "arrived",
+            json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}),
+        ),
+        &mut t,
+    )
+    .await?;
+    if !arrived {
         return Err(ApiError::Conflict(
             "your assignment changed meanwhile".to_owned(),
         ));
     }
-    let mut t = orders::Trail::new(actor, now);
-    t.event(
-        id,
-        "arrived",
-        None,
-        None,
-        json!({"volunteer_id": user.id.to_string(), "distance_m": distance.round()}),
-    );
-    t.write(&txn).await?;
     let o = orders::load(&txn, id).await?;
-    let o = if o.status == OrderStatus::Assigned.code() {
+    let o = if o.status()? == OrderStatus::Assigned {
         orders::transition(
             &txn,
             &o,
@@ -1147,10 +1134,11 @@ pub async fn arrive(
             vec![(order::Column::ArrivedAt, Some(now).into())],
             json!({}),
             orders::Channels(&state.settings.redis_prefix),
-            orders::Trail::new(actor, now),
+            t,
         )
         .await?
-    } else if o.status == OrderStatus::InProgress.code() {
+    } else if o.status()? == OrderStatus::InProgress {
+        t.write(&txn).await?;
         o
     } else {
         return Err(ApiError::Conflict(format!(
@@ -1193,41 +1181,28 @@ pub async fn complete(
     }
     let actor = Actor::user(user.id.as_uuid(), user.role);
     let txn = crate::db::begin_write(&state.db).await?;
-    let res = assignment::Entity::update_many()
-        .col_expr(
-            assignment::Column::State,
-            sea_orm::sea_query::Expr::value(AssignmentState::Completed.code()),
-        )
-        .col_expr(
-            assignment::Column::CompletedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            assignment::Column::Note,
-            sea_orm::sea_query::Expr::value(note.clone()),
-        )
-        .col_expr(
-            assignment::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(assignment::Column::Id.eq(a.id))
-        .filter(assignment::Column::State.eq(AssignmentState::Arrived.code()))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
+    let mut t = orders::Trail::new(actor, now);
+    let completed = orders::move_assignment(
+        &txn,
+        &a,
+        AssignmentState::Completed,
+        vec![
+            (assignment::Column::CompletedAt, Some(now).into()),
+            (assignment::Column::Note, note.clone().into()),
+        ],
+        (
+            "volunteer_completed",
+            json!({"volunteer_id": user.id.to_string(), "note": note}),
+        ),
+        &mut t,
+    )
+    .await?;
+    if !completed {
         return Err(ApiError::Conflict(
             "your assignment changed meanwhile".to_owned(),
         ));
     }
     orders::release_capacity(&txn, user.id.as_uuid(), now).await?;
-    let mut t = orders::Trail::new(actor, now);
-    t.event(
-        id,
-        "volunteer_completed",
-        None,
-        None,
-        json!({"volunteer_id": user.id.to_string(), "note": note}),
-    );
     t.write(&txn).await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(id))
@@ -1235,7 +1210,7 @@ pub async fn complete(
         .count(&txn)
         .await?;
     let mut o = orders::load(&txn, id).await?;
-    if still_on == 0 && o.status == OrderStatus::InProgress.code() {
+    if still_on == 0 && o.status()? == OrderStatus::InProgress {
         o = orders::transition(
             &txn,
             &o,

@@ -686,6 +686,45 @@ pub async fn withdraw_open_offers<C: ConnectionTrait>(
     Ok(ids)
 }
 
+/// Moves a volunteer's part `a` from the state it was read in to `to` (a
+/// legal move, else 409), setting `extra` columns, if nothing changed the
+/// row meanwhile; then records the event `(kind, data)` in `trail`. Returns
+/// whether it moved (false: another request or pass moved it first, and
+/// nothing was written).
+pub async fn move_assignment<C: ConnectionTrait>(
+    db: &C,
+    a: &assignment::Model,
+    to: AssignmentState,
+    extra: Vec<(assignment::Column, sea_orm::Value)>,
+    event: (&str, Value),
+    trail: &mut Trail,
+) -> ApiResult<bool> {
+    let from = a.state()?;
+    if !from.may_become(to) {
+        return Err(ApiError::Conflict(format!(
+            "this part of the order is {from}; it cannot become {to}"
+        )));
+    }
+    let mut q = assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, Expr::value(to.code()))
+        .col_expr(assignment::Column::UpdatedAt, Expr::value(trail.now()));
+    for (col, value) in extra {
+        q = q.col_expr(col, Expr::value(value));
+    }
+    let moved = q
+        .filter(assignment::Column::Id.eq(a.id))
+        .filter(assignment::Column::State.eq(from.code()))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if moved {
+        let (kind, data) = event;
+        trail.event(a.order_id, kind, None, None, data);
+    }
+    Ok(moved)
+}
+
 /// Releases a volunteer's capacity (task over or cancelled).
 pub async fn release_capacity<C: ConnectionTrait>(
     db: &C,
