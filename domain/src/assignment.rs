@@ -1,10 +1,6 @@
 //! A volunteer's part in an order, and how they came onto it.
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-
-use crate::DomainError;
 
 /// Where a volunteer's part in an order stands.
 ///
@@ -114,21 +110,7 @@ impl AssignmentState {
     }
 }
 
-impl fmt::Display for AssignmentState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for AssignmentState {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AssignmentState::ALL
-            .into_iter()
-            .find(|a| a.code() == s)
-            .ok_or_else(|| DomainError::new("state", format!("unknown assignment state `{s}`")))
-    }
-}
+coded!(AssignmentState, "state", "assignment state");
 
 /// How a volunteer came onto an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,15 +138,7 @@ impl ClaimHow {
     }
 }
 
-impl FromStr for ClaimHow {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ClaimHow::ALL
-            .into_iter()
-            .find(|h| h.code() == s)
-            .ok_or_else(|| DomainError::new("how", format!("unknown claim `{s}`")))
-    }
-}
+coded!(ClaimHow, "how", "claim");
 
 /// Who an order came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,21 +170,7 @@ impl OrderSource {
     }
 }
 
-impl fmt::Display for OrderSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for OrderSource {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrderSource::ALL
-            .into_iter()
-            .find(|o| o.code() == s)
-            .ok_or_else(|| DomainError::new("source", format!("unknown order source `{s}`")))
-    }
-}
+coded!(OrderSource, "source", "order source");
 
 #[cfg(test)]
 mod tests {

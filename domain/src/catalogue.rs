@@ -361,21 +361,7 @@ impl Category {
     }
 }
 
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for Category {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or_else(|| DomainError::new("category", format!("unknown category `{s}`")))
-    }
-}
+coded!(Category, "category", "category");
 
 /// How urgent an order is; urgent orders get larger offer waves.
 #[derive(
@@ -414,21 +400,7 @@ impl Urgency {
     }
 }
 
-impl fmt::Display for Urgency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for Urgency {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Urgency::ALL
-            .into_iter()
-            .find(|u| u.code() == s)
-            .ok_or_else(|| DomainError::new("urgency", format!("unknown urgency `{s}`")))
-    }
-}
+coded!(Urgency, "urgency", "urgency");
 
 /// Kinds of volunteer team: (code, 中文, English).
 pub const TEAM_KINDS: [(&str, &str, &str); 12] = [

@@ -6,6 +6,27 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// `Display` as the stored code and `FromStr` from it, for an enum with
+/// `ALL` and `code()`; an unknown code is a [`DomainError`] on `$field`.
+macro_rules! coded {
+    ($t:ident, $field:literal, $what:literal) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = $crate::DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $t::ALL.into_iter().find(|x| x.code() == s).ok_or_else(|| {
+                    $crate::DomainError::new($field, format!("unknown {} `{s}`", $what))
+                })
+            }
+        }
+    };
+}
+
 mod assignment;
 mod catalogue;
 mod error;

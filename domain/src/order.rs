@@ -1,12 +1,8 @@
 //! The order status machine. Every status change of an order goes through
 //! [`OrderStatus::apply`], which refuses illegal moves.
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use crate::DomainError;
 
 /// Where an order is in its closed loop.
 ///
@@ -165,21 +161,7 @@ impl OrderStatus {
     }
 }
 
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for OrderStatus {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|x| x.code() == s)
-            .ok_or_else(|| DomainError::new("status", format!("unknown order status `{s}`")))
-    }
-}
+coded!(OrderStatus, "status", "order status");
 
 #[cfg(test)]
 mod tests {

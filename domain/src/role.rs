@@ -1,9 +1,4 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
-
-use crate::DomainError;
 
 /// What a user is allowed to be. Coordinators are further scoped to the teams
 /// they coordinate; admins see everything.
@@ -45,21 +40,7 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for Role {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| DomainError::new("role", format!("unknown role `{s}`")))
-    }
-}
+coded!(Role, "role", "role");
 
 #[cfg(test)]
 mod tests {

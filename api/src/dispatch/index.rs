@@ -129,6 +129,37 @@ pub fn state_of(v: &volunteer::Model, skills: &[volunteer_skill::Model]) -> Volu
     s
 }
 
+/// The volunteers who may be offered work (all, or those among `ids`):
+/// their rows and the matcher's view of each, in the same order. Disabled
+/// accounts are left out.
+async fn candidates<C: ConnectionTrait>(
+    db: &C,
+    ids: Option<&[Uuid]>,
+) -> ApiResult<(Vec<volunteer::Model>, Vec<VolunteerState>)> {
+    let disabled = disabled_accounts(db, ids).await?;
+    let mut vq = volunteer::Entity::find();
+    let mut sq = volunteer_skill::Entity::find();
+    if let Some(ids) = ids {
+        vq = vq.filter(volunteer::Column::Id.is_in(ids.to_vec()));
+        sq = sq.filter(volunteer_skill::Column::VolunteerId.is_in(ids.to_vec()));
+    }
+    let vols: Vec<volunteer::Model> = vq
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|v| !disabled.contains(&v.id))
+        .collect();
+    let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
+    for s in sq.all(db).await? {
+        skills.entry(s.volunteer_id).or_default().push(s);
+    }
+    let states = vols
+        .iter()
+        .map(|v| state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])))
+        .collect();
+    Ok((vols, states))
+}
+
 /// The disabled accounts (among `ids`, if given).
 async fn disabled_accounts<C: ConnectionTrait>(
     db: &C,
@@ -187,21 +218,7 @@ impl Dispatcher {
         d: &DispatchSettings,
         now: DateTime<Utc>,
     ) -> ApiResult<usize> {
-        let disabled = disabled_accounts(db, None).await?;
-        let vols: Vec<volunteer::Model> = volunteer::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .filter(|v| !disabled.contains(&v.id))
-            .collect();
-        let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
-        for s in volunteer_skill::Entity::find().all(db).await? {
-            skills.entry(s.volunteer_id).or_default().push(s);
-        }
-        let states: Vec<VolunteerState> = vols
-            .iter()
-            .map(|v| state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[])))
-            .collect();
+        let (vols, states) = candidates(db, None).await?;
         let teams: HashMap<VolunteerId, Uuid> = vols
             .iter()
             .map(|v| (VolunteerId(v.id), v.team_id))
@@ -256,22 +273,7 @@ impl Dispatcher {
             return Ok(());
         }
         // A disabled account is no candidate: it leaves the index.
-        let disabled = disabled_accounts(db, Some(ids)).await?;
-        let vols: Vec<volunteer::Model> = volunteer::Entity::find()
-            .filter(volunteer::Column::Id.is_in(ids.to_vec()))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter(|v| !disabled.contains(&v.id))
-            .collect();
-        let mut skills: HashMap<Uuid, Vec<volunteer_skill::Model>> = HashMap::new();
-        for s in volunteer_skill::Entity::find()
-            .filter(volunteer_skill::Column::VolunteerId.is_in(ids.to_vec()))
-            .all(db)
-            .await?
-        {
-            skills.entry(s.volunteer_id).or_default().push(s);
-        }
+        let (vols, states) = candidates(db, Some(ids)).await?;
         if let Ok(mut pending) = self.pending.lock() {
             for id in ids {
                 pending.remove(&VolunteerId(*id));
@@ -279,8 +281,7 @@ impl Dispatcher {
         }
         let found: HashSet<Uuid> = vols.iter().map(|v| v.id).collect();
         if let Ok(mut index) = self.index.lock() {
-            for v in &vols {
-                let s = state_of(v, skills.get(&v.id).map(Vec::as_slice).unwrap_or(&[]));
+            for s in states {
                 self.journal(|| Change::Upsert(s.clone()));
                 index.upsert(s);
             }
