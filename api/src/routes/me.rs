@@ -13,6 +13,7 @@ use crate::auth::AuthUser;
 use crate::entities::{assignment, order, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, Valid};
+use crate::lifecycle::Work;
 use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
 use crate::routes::parse_id;
 use crate::services::orders::{self, Actor};
@@ -75,27 +76,25 @@ pub async fn put_duty(
     body: Json<DutyIn>,
 ) -> ApiResult<HttpResponse> {
     let id = volunteer_only(&user)?;
-    let now = state.clock.now();
-    // The coordinators' live map follows duty changes.
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(id, user.role)).await?;
     volunteer::Entity::update_many()
         .col_expr(volunteer::Column::OnDuty, Expr::value(body.0.on_duty))
-        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(work.now()))
         .filter(volunteer::Column::Id.eq(id))
-        .exec(&txn)
+        .exec(&work.txn)
         .await?;
-    orders::push(
-        &txn,
-        orders::Channels(&state.settings.redis_prefix).ops(),
-        crate::messages::Push::VolunteerDuty {
+    // The coordinators' live map follows duty changes.
+    let mut told = work.trail();
+    told.push(
+        work.channels().ops(),
+        &crate::messages::Push::VolunteerDuty {
             volunteer_id: id,
             on_duty: body.0.on_duty,
         },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::changed(&state, &[id]).await?;
+    );
+    told.write(&work.txn).await?;
+    work.changed(&[id]);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(json!({"on_duty": body.0.on_duty})))
 }
 
@@ -170,9 +169,9 @@ pub async fn accept(
     if a.deadline.is_some_and(|d| d <= now) {
         return Err(ApiError::Conflict("this offer has expired".to_owned()));
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(me, user.role)).await?;
     let claimed = orders::claim(
-        &txn,
+        &work.txn,
         orders::Claim {
             order_id: a.order_id,
             volunteer_id: me,
@@ -180,13 +179,12 @@ pub async fn accept(
             known: Some(a.clone()),
             distance_m: a.distance_m,
         },
-        orders::Channels(&state.settings.redis_prefix),
-        orders::Trail::new(Actor::user(me, user.role), now),
+        work.channels(),
+        work.trail(),
     )
     .await?;
-    txn.commit().await?;
-    crate::location::claimed(&state, &claimed.volunteer).await;
-    crate::location::released(&state, &claimed.withdrawn).await;
+    work.claimed(&claimed);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(order_out(&claimed.order, View::Assigned)))
 }
 
@@ -200,11 +198,11 @@ pub async fn decline(
 ) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    let mut t = orders::Trail::new(Actor::user(me, user.role), now);
+    let mut work = Work::begin(&state, Actor::user(me, user.role)).await?;
+    let now = work.now();
+    let mut t = work.trail();
     let declined = orders::move_assignment(
-        &txn,
+        &work.txn,
         &a,
         AssignmentState::Declined,
         vec![(assignment::Column::RespondedAt, Some(now).into())],
@@ -218,23 +216,23 @@ pub async fn decline(
     if !declined {
         return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
     }
-    t.write(&txn).await?;
+    t.write(&work.txn).await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(a.order_id))
         .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
         .filter(assignment::Column::Deadline.gt(now))
-        .one(&txn)
+        .one(&work.txn)
         .await?;
     if open_left.is_none() {
         order::Entity::update_many()
             .col_expr(order::Column::NextActionAt, Expr::value(now))
             .filter(order::Column::Id.eq(a.order_id))
             .filter(order::Column::Status.eq(OrderStatus::Open.code()))
-            .exec(&txn)
+            .exec(&work.txn)
             .await?;
     }
-    txn.commit().await?;
-    state.dispatcher.wake.notify_one();
+    work.wake_dispatcher();
+    work.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

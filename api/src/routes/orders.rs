@@ -18,6 +18,7 @@ use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
+use crate::lifecycle::Work;
 use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self, Actor, NewOrder};
 use crate::services::points;
@@ -601,7 +602,6 @@ pub async fn create_order(
         .map(|p| p.as_str().to_owned())
         .or_else(|| resident_phone.map(|p| p.as_str().to_owned()))
         .or_else(|| (!staff).then(|| user.phone.clone()));
-    let now = state.clock.now();
     let new = NewOrder {
         category,
         at,
@@ -615,49 +615,7 @@ pub async fn create_order(
         target_team_id,
         station: if staff { station } else { None },
     };
-    let window = Duration::milliseconds(
-        i64::try_from(state.settings.dispatch.batch_window_ms).unwrap_or(1000),
-    );
-    let code = orders::next_code(&state.db, now).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    let (mut o, announce) = orders::new_order(
-        code,
-        new,
-        Actor::user(user.id.as_uuid(), user.role),
-        now,
-        window,
-        &state.settings.redis_prefix,
-    );
-    // Without a batch window the first wave goes out with the order itself:
-    // the order row is written with its wave, then the offers, pushes and
-    // events with the order's announcement, one statement per table.
-    let first = if state.settings.dispatch.batch_window_ms == 0 {
-        state
-            .dispatcher
-            .plan_first_wave(&txn, &state, &o, now)
-            .await?
-    } else {
-        None
-    };
-    if let Some(f) = &first {
-        o.wave = f.wave;
-        o.next_action_at = Some(f.next_action_at);
-    }
-    orders::insert_order(&txn, &o).await?;
-    let inline = first.is_some();
-    match first {
-        Some(f) => {
-            state
-                .dispatcher
-                .write_first_wave(&txn, &state, &o, f, announce, now)
-                .await?
-        }
-        None => announce.write(&txn).await?,
-    }
-    txn.commit().await?;
-    if !inline {
-        state.dispatcher.wake.notify_one();
-    }
+    let o = crate::lifecycle::place(&state, Actor::user(user.id.as_uuid(), user.role), new).await?;
     tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
     let view = if staff { View::Staff } else { View::Owner };
     Ok(HttpResponse::Created().json(order_out(&o, view)))
@@ -941,9 +899,9 @@ pub async fn grab(
         .ok_or(ApiError::NotFound("volunteer"))?;
     let distance = grab_check(&state, &v, &o, now).await?;
     let distance = Some(distance);
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
     let claimed = orders::claim(
-        &txn,
+        &work.txn,
         orders::Claim {
             order_id: id,
             volunteer_id: user.id.as_uuid(),
@@ -951,13 +909,12 @@ pub async fn grab(
             known: None,
             distance_m: distance,
         },
-        orders::Channels(&state.settings.redis_prefix),
-        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
+        work.channels(),
+        work.trail(),
     )
     .await?;
-    txn.commit().await?;
-    crate::location::claimed(&state, &claimed.volunteer).await;
-    crate::location::released(&state, &claimed.withdrawn).await;
+    work.claimed(&claimed);
+    work.commit().await?;
     let o = claimed.order;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
@@ -1105,11 +1062,10 @@ pub async fn arrive(
             format!("you are {distance:.0} m from the order; check in within {limit:.0} m"),
         ));
     }
-    let actor = Actor::user(user.id.as_uuid(), user.role);
-    let txn = crate::db::begin_write(&state.db).await?;
-    let mut t = orders::Trail::new(actor, now);
+    let work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let mut t = work.trail();
     let arrived = orders::move_assignment(
-        &txn,
+        &work.txn,
         &a,
         AssignmentState::Arrived,
         vec![(assignment::Column::ArrivedAt, Some(now).into())],
@@ -1125,20 +1081,20 @@ pub async fn arrive(
             "your assignment changed meanwhile".to_owned(),
         ));
     }
-    let o = orders::load(&txn, id).await?;
+    let o = orders::load(&work.txn, id).await?;
     let o = if o.status()? == OrderStatus::Assigned {
         orders::transition(
-            &txn,
+            &work.txn,
             &o,
             OrderAction::Arrive,
-            vec![(order::Column::ArrivedAt, Some(now).into())],
+            vec![(order::Column::ArrivedAt, Some(work.now()).into())],
             json!({}),
-            orders::Channels(&state.settings.redis_prefix),
+            work.channels(),
             t,
         )
         .await?
     } else if o.status()? == OrderStatus::InProgress {
-        t.write(&txn).await?;
+        t.write(&work.txn).await?;
         o
     } else {
         return Err(ApiError::Conflict(format!(
@@ -1146,7 +1102,7 @@ pub async fn arrive(
             o.code, o.status
         )));
     };
-    txn.commit().await?;
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
@@ -1179,11 +1135,11 @@ pub async fn complete(
             a.state
         )));
     }
-    let actor = Actor::user(user.id.as_uuid(), user.role);
-    let txn = crate::db::begin_write(&state.db).await?;
-    let mut t = orders::Trail::new(actor, now);
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let txn = &work.txn;
+    let mut t = work.trail();
     let completed = orders::move_assignment(
-        &txn,
+        txn,
         &a,
         AssignmentState::Completed,
         vec![
@@ -1202,28 +1158,28 @@ pub async fn complete(
             "your assignment changed meanwhile".to_owned(),
         ));
     }
-    orders::release_capacity(&txn, user.id.as_uuid(), now).await?;
-    t.write(&txn).await?;
+    orders::release_capacity(txn, user.id.as_uuid(), now).await?;
+    t.write(txn).await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(id))
         .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
-        .count(&txn)
+        .count(txn)
         .await?;
-    let mut o = orders::load(&txn, id).await?;
+    let mut o = orders::load(txn, id).await?;
     if still_on == 0 && o.status()? == OrderStatus::InProgress {
         o = orders::transition(
-            &txn,
+            txn,
             &o,
             OrderAction::Complete,
             vec![(order::Column::CompletedAt, Some(now).into())],
             json!({}),
-            orders::Channels(&state.settings.redis_prefix),
-            orders::Trail::new(actor, now),
+            work.channels(),
+            work.trail(),
         )
         .await?;
     }
-    txn.commit().await?;
-    crate::location::changed(&state, &[user.id.as_uuid()]).await?;
+    work.changed(&[user.id.as_uuid()]);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
 
@@ -1269,24 +1225,16 @@ pub async fn cancel(
             ));
         }
     };
-    let now = state.clock.now();
     let released = assignment::volunteers_where(
         &orders::assignments_of(&state.db, id).await?,
         AssignmentState::holds_capacity,
     )?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    let (o, withdrawn) = orders::cancel(
-        &txn,
-        &o,
-        by,
-        reason,
-        orders::Channels(&state.settings.redis_prefix),
-        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::released(&state, &withdrawn).await;
-    crate::location::changed(&state, &released).await?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let (o, withdrawn) =
+        orders::cancel(&work.txn, &o, by, reason, work.channels(), work.trail()).await?;
+    work.released(&withdrawn);
+    work.changed(&released);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
 }
 
@@ -1324,10 +1272,10 @@ pub async fn confirm(
     let body = body.0;
     let feedback = trimmed(body.feedback.as_deref());
     let rating = i16::try_from(body.rating).unwrap_or(5);
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let now = work.now();
     let o = orders::transition(
-        &txn,
+        &work.txn,
         &o,
         OrderAction::Confirm,
         vec![
@@ -1336,20 +1284,20 @@ pub async fn confirm(
             (order::Column::ClosedAt, Some(now).into()),
         ],
         json!({"rating": rating}),
-        orders::Channels(&state.settings.redis_prefix),
-        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
+        work.channels(),
+        work.trail(),
     )
     .await?;
     let credits = points::award_for_order(
-        &txn,
+        &work.txn,
         &state.settings.points,
         &o,
         now,
         &state.settings.redis_prefix,
     )
     .await?;
-    txn.commit().await?;
-    points::cache::add(&state, &credits).await;
+    work.credited(credits);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner, user.id.as_uuid()).await?))
 }
 
@@ -1416,15 +1364,15 @@ pub async fn assign(
             "this volunteer lacks (a valid certificate for) the required skills",
         ));
     }
-    let actor = Actor::user(user.id.as_uuid(), user.role);
-    let prefix = state.settings.redis_prefix.clone();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let txn = &work.txn;
+    let ch = work.channels();
     if let Some(old) = replace {
         let a = assignment::Entity::find()
             .filter(assignment::Column::OrderId.eq(id))
             .filter(assignment::Column::VolunteerId.eq(old))
             .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -1432,59 +1380,55 @@ pub async fn assign(
                     "that volunteer is not on this order (or already on scene)",
                 )
             })?;
-        assignment::Entity::update_many()
-            .col_expr(
-                assignment::Column::State,
-                sea_orm::sea_query::Expr::value(AssignmentState::Removed.code()),
-            )
-            .col_expr(
-                assignment::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(assignment::Column::Id.eq(a.id))
-            .exec(&txn)
-            .await?;
-        orders::release_capacity(&txn, old, now).await?;
+        // Taken off: the removal's event follows the order's unfill.
+        let mut removal = work.trail();
+        let removed = orders::move_assignment(
+            txn,
+            &a,
+            AssignmentState::Removed,
+            vec![],
+            (
+                "volunteer_removed",
+                json!({"volunteer_id": old.to_string()}),
+            ),
+            &mut removal,
+        )
+        .await?;
+        if !removed {
+            return Err(ApiError::Conflict(
+                "that volunteer's part changed meanwhile; reload and retry".to_owned(),
+            ));
+        }
+        orders::release_capacity(txn, old, now).await?;
         order::Entity::update_many()
             .col_expr(
                 order::Column::Filled,
                 orders::col_plus(order::Column::Filled, -1),
             )
             .filter(order::Column::Id.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        let cur = orders::load(&txn, id).await?;
-        if cur.status == OrderStatus::Assigned.code() {
+        let cur = orders::load(txn, id).await?;
+        if cur.status()? == OrderStatus::Assigned {
             orders::transition(
-                &txn,
+                txn,
                 &cur,
                 OrderAction::Unfill,
                 vec![],
                 json!({"removed": old.to_string()}),
-                orders::Channels(&prefix),
-                orders::Trail::new(actor, now),
+                ch,
+                work.trail(),
             )
             .await?;
         }
-        let mut t = orders::Trail::new(actor, now);
-        t.event(
-            id,
-            "volunteer_removed",
-            None,
-            None,
-            json!({"volunteer_id": old.to_string()}),
+        removal.push(
+            ch.volunteer(old),
+            &crate::messages::Push::AssignmentRemoved { order_id: id },
         );
-        t.write(&txn).await?;
-        orders::push(
-            &txn,
-            orders::Channels(&prefix).volunteer(old),
-            crate::messages::Push::AssignmentRemoved { order_id: id },
-            now,
-        )
-        .await?;
+        removal.write(txn).await?;
     }
     let claimed = orders::claim(
-        &txn,
+        txn,
         orders::Claim {
             order_id: id,
             volunteer_id: vid,
@@ -1492,26 +1436,26 @@ pub async fn assign(
             known: None,
             distance_m: None,
         },
-        orders::Channels(&prefix),
-        orders::Trail::new(actor, now),
+        ch,
+        work.trail(),
     )
     .await?;
-    let o = claimed.order;
-    orders::push(
-        &txn,
-        orders::Channels(&prefix).volunteer(vid),
-        crate::messages::Push::Assigned {
+    let o = claimed.order.clone();
+    let mut told = work.trail();
+    told.push(
+        ch.volunteer(vid),
+        &crate::messages::Push::Assigned {
             order_id: id,
             code: o.code.clone(),
         },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::released(&state, &claimed.withdrawn).await;
+    );
+    told.write(txn).await?;
+    // The claim changed the assignee's task count; a removal the other's.
+    work.released(&claimed.withdrawn);
     let mut touched = vec![vid];
     touched.extend(replace);
-    crate::location::changed(&state, &touched).await?;
+    work.changed(&touched);
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
@@ -1525,14 +1469,14 @@ pub async fn redispatch(
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
-    let now = state.clock.now();
     let o = orders::load(&state.db, id).await?;
     if !may_manage(&state, &user, &o).await? {
         return Err(not_yours());
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let now = work.now();
     let o = orders::transition(
-        &txn,
+        &work.txn,
         &o,
         OrderAction::Redispatch,
         vec![
@@ -1544,12 +1488,12 @@ pub async fn redispatch(
             ),
         ],
         json!({}),
-        orders::Channels(&state.settings.redis_prefix),
-        orders::Trail::new(Actor::user(user.id.as_uuid(), user.role), now),
+        work.channels(),
+        work.trail(),
     )
     .await?;
-    txn.commit().await?;
-    state.dispatcher.wake.notify_one();
+    work.wake_dispatcher();
+    work.commit().await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
