@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType};
 use utoipa::openapi::{KnownFormat, RefOr, Type};
 use validator::ValidationError;
-use zhongdui_domain::{Category, Phone, Skill, TEAM_KINDS, Urgency};
+use zhongdui_domain::{Category, OrderSource, Phone, Skill, TEAM_KINDS, Urgency};
 
 // Character classes, as JSON Schema (ECMA-262) pattern fragments; the
 // functions below are their Rust side.
@@ -303,6 +303,21 @@ pub fn urgency(v: &str) -> Result<(), ValidationError> {
 /// The OpenAPI schema of an optional [`urgency`].
 pub fn urgency_schema() -> Schema {
     one_of(Urgency::ALL.map(Urgency::code), true).into()
+}
+
+/// An order source code.
+pub fn order_source(v: &str) -> Result<(), ValidationError> {
+    v.parse::<OrderSource>().map(drop).map_err(|_| {
+        error(
+            "source",
+            format!("`{v}` is not resident, coordinator or station"),
+        )
+    })
+}
+
+/// The OpenAPI schema of an optional [`order_source`].
+pub fn order_source_schema() -> Schema {
+    one_of(OrderSource::ALL.map(OrderSource::code), true).into()
 }
 
 /// A skill code, exactly.

@@ -26,7 +26,7 @@ use crate::services::roster::Errors;
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
 use zhongdui_domain::AssignmentState;
-use zhongdui_domain::ClaimHow;
+use zhongdui_domain::{ClaimHow, OrderSource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -474,8 +474,8 @@ pub struct OrderIn {
     pub contact_phone: Option<String>,
     /// `resident` (residents' own orders, the default for them); staff:
     /// `coordinator` (on a resident's behalf, their default) or `station` (a dispatch slip).
-    #[validate(custom(function = "order_source"))]
-    #[schema(schema_with = order_source_schema)]
+    #[validate(custom(function = "wire::order_source"))]
+    #[schema(schema_with = wire::order_source_schema)]
     pub source: Option<String>,
     /// Staff only: the resident's phone, if they have an account; blank for none.
     #[validate(custom(function = "wire::phone_or_blank"))]
@@ -489,27 +489,6 @@ pub struct OrderIn {
     #[validate(custom(function = "wire::id_or_blank"))]
     #[schema(schema_with = wire::optional_id_schema)]
     pub target_team_id: Option<String>,
-}
-
-const ORDER_SOURCES: [&str; 3] = ["resident", "coordinator", "station"];
-
-fn order_source(v: &str) -> Result<(), validator::ValidationError> {
-    if ORDER_SOURCES.contains(&v) {
-        Ok(())
-    } else {
-        Err(validator::ValidationError::new("source")
-            .with_message(format!("`{v}` is not resident, coordinator or station").into()))
-    }
-}
-
-fn order_source_schema() -> utoipa::openapi::schema::Schema {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::Type::String,
-            utoipa::openapi::Type::Null,
-        ]))
-        .enum_values(Some(ORDER_SOURCES))
-        .into()
 }
 
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
@@ -544,17 +523,22 @@ pub async fn create_order(
     let staff = user.role.is_staff();
     // Who may set what depends on the caller's role.
     let mut errors = Errors::default();
-    let source = match (staff, body.source.as_deref()) {
-        (false, None | Some("resident")) => "resident",
+    let asked = body
+        .source
+        .as_deref()
+        .map(str::parse::<OrderSource>)
+        .transpose()?;
+    let source = match (staff, asked) {
+        (false, None | Some(OrderSource::Resident)) => OrderSource::Resident,
         (false, Some(_)) => {
             errors.push("source", "residents place their own orders");
-            "resident"
+            OrderSource::Resident
         }
-        (true, None | Some("coordinator")) => "coordinator",
-        (true, Some("station")) => "station",
-        (true, Some(other)) => {
-            errors.push("source", format!("`{other}` is not coordinator or station"));
-            "coordinator"
+        (true, None | Some(OrderSource::Coordinator)) => OrderSource::Coordinator,
+        (true, Some(OrderSource::Station)) => OrderSource::Station,
+        (true, Some(OrderSource::Resident)) => {
+            errors.push("source", "`resident` is not coordinator or station");
+            OrderSource::Coordinator
         }
     };
     if !staff

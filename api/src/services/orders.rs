@@ -10,8 +10,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 use zhongdui_domain::{
-    AssignmentState, CancelledBy, Category, ClaimHow, GeoPoint, OrderAction, OrderStatus, Role,
-    Skill, SkillSet, Urgency,
+    AssignmentState, CancelledBy, Category, ClaimHow, GeoPoint, OrderAction, OrderSource,
+    OrderStatus, Role, Skill, SkillSet, Urgency,
 };
 
 use crate::entities::{assignment, order, order_event, outbox, volunteer, volunteer_skill};
@@ -334,7 +334,7 @@ pub struct NewOrder {
     /// Phone to call, shown masked until someone accepts.
     pub contact_phone: Option<String>,
     /// resident | coordinator | station.
-    pub source: &'static str,
+    pub source: OrderSource,
     /// The resident it is for.
     pub resident_id: Option<Uuid>,
     /// A team to offer it to first (station slips).
@@ -371,7 +371,7 @@ pub fn new_order(
         description: new.description,
         headcount: new.headcount,
         filled: 0,
-        source: new.source.to_owned(),
+        source: new.source.code().to_owned(),
         created_by: actor.id.unwrap_or_default(),
         resident_id: new.resident_id,
         contact_phone: new.contact_phone,
