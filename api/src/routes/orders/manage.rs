@@ -1,0 +1,338 @@
+//! Changing an order's course: cancel, confirm, assign or reassign, redispatch.
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+use zhongdui_domain::{CancelledBy, OrderAction, OrderStatus};
+
+use super::views::{OrderOut, View, detail, may_manage, not_yours, view_of};
+use crate::auth::AuthUser;
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Valid;
+use crate::lifecycle::Work;
+use crate::routes::parse_id;
+use crate::services::orders::{self, Actor};
+use crate::services::points;
+use crate::state::AppState;
+use crate::wire::{self, trimmed};
+use zhongdui_domain::AssignmentState;
+use zhongdui_domain::ClaimHow;
+
+/// A cancellation.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct CancelIn {
+    /// Why (required for coordinators), up to 500 characters.
+    #[validate(custom(function = "wire::cancel_reason"))]
+    #[schema(schema_with = wire::cancel_reason_schema)]
+    pub reason: Option<String>,
+}
+
+/// Cancel: the resident before anyone arrives, or a coordinator with a reason.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), request_body = CancelIn,
+    responses((status = 200, body = OrderOut), (status = 409, description = "too late to cancel"), (status = 422, description = "reason missing")))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Valid<CancelIn>,
+) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    let view = view_of(&state, &user, &o).await?;
+    let reason = trimmed(body.0.reason.as_deref());
+    let by = match view {
+        View::Staff => {
+            if !may_manage(&state, &user, &o).await? {
+                return Err(not_yours());
+            }
+            if reason.is_none() {
+                return Err(ApiError::invalid(
+                    "reason",
+                    "coordinators must give a reason",
+                ));
+            }
+            CancelledBy::Staff
+        }
+        View::Owner => CancelledBy::Resident,
+        _ => {
+            return Err(ApiError::forbidden(
+                "only the resident or a coordinator may cancel",
+            ));
+        }
+    };
+    let released = assignment::volunteers_where(
+        &orders::assignments_of(&state.db, id).await?,
+        AssignmentState::holds_capacity,
+    )?;
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let (o, withdrawn) =
+        orders::cancel(&work.txn, &o, by, reason, work.channels(), work.trail()).await?;
+    work.released(&withdrawn);
+    work.changed(&released);
+    work.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
+}
+
+/// The resident's confirmation.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct ConfirmIn {
+    /// 1 to 5 stars.
+    #[serde(deserialize_with = "wire::integer")]
+    #[validate(range(min = 1, max = 5, message = "must be 1 to 5"))]
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i64,
+    /// Comments (up to 1000 characters).
+    #[validate(custom(function = "wire::feedback"))]
+    #[schema(schema_with = wire::feedback_schema)]
+    pub feedback: Option<String>,
+}
+
+/// Confirm completion and rate it (the resident); volunteers earn their points.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), request_body = ConfirmIn,
+    responses((status = 200, body = OrderOut), (status = 409, description = "not completed"), (status = 422, description = "rating out of range")))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Valid<ConfirmIn>,
+) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    let view = view_of(&state, &user, &o).await?;
+    if view != View::Owner {
+        return Err(ApiError::forbidden(
+            "only the resident who placed the order confirms it",
+        ));
+    }
+    let body = body.0;
+    let feedback = trimmed(body.feedback.as_deref());
+    let rating = i16::try_from(body.rating).unwrap_or(5);
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let now = work.now();
+    let o = orders::transition(
+        &work.txn,
+        &o,
+        OrderAction::Confirm,
+        vec![
+            (order::Column::Rating, Some(rating).into()),
+            (order::Column::Feedback, feedback.clone().into()),
+            (order::Column::ClosedAt, Some(now).into()),
+        ],
+        json!({"rating": rating}),
+        work.channels(),
+        work.trail(),
+    )
+    .await?;
+    let credits = points::award_for_order(
+        &work.txn,
+        &state.settings.points,
+        &o,
+        now,
+        &state.settings.redis_prefix,
+    )
+    .await?;
+    work.credited(credits);
+    work.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner, user.id.as_uuid()).await?))
+}
+
+/// A manual assignment.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct AssignIn {
+    /// The volunteer to put on the order.
+    #[validate(custom(function = "wire::id"))]
+    #[schema(schema_with = wire::id_schema)]
+    pub volunteer_id: String,
+    /// Take this volunteer off the order first (reassign); blank for none.
+    #[validate(custom(function = "wire::id_or_blank"))]
+    #[schema(schema_with = wire::optional_id_schema)]
+    pub replace_volunteer_id: Option<String>,
+}
+
+/// Assign or reassign a volunteer by hand (admins; coordinators for their own teams' volunteers).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/assign", tag = "orders", security(("bearer" = [])), request_body = AssignIn,
+    responses((status = 200, body = OrderOut), (status = 403, description = "not your volunteer"), (status = 409, description = "full or no capacity")))]
+pub async fn assign(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Valid<AssignIn>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let body = body.0;
+    let vid: Uuid = parse_id("volunteer_id", &body.volunteer_id)?;
+    let replace: Option<Uuid> = match body
+        .replace_volunteer_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        Some(r) => Some(parse_id("replace_volunteer_id", r)?),
+        None => None,
+    };
+    let v = volunteer::Entity::find_by_id(vid)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
+    user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id))
+        .await?;
+    // Taking someone off an order is a change to their work: the caller must
+    // manage their team too.
+    if let Some(old) = replace {
+        let team = volunteer::Entity::find_by_id(old)
+            .one(&state.db)
+            .await?
+            .map(|v| v.team_id)
+            .ok_or_else(|| ApiError::invalid("replace_volunteer_id", "no such volunteer"))?;
+        user.ensure_manages_team(&state, zhongdui_domain::TeamId(team))
+            .await
+            .map_err(|_| {
+                ApiError::forbidden("you may only take volunteers of your own teams off an order")
+            })?;
+    }
+    let now = state.clock.now();
+    let o = orders::load(&state.db, id).await?;
+    let held = orders::valid_skills(&state.db, vid, now).await?;
+    if !held.contains_all(o.required()?) {
+        return Err(ApiError::invalid(
+            "volunteer_id",
+            "this volunteer lacks (a valid certificate for) the required skills",
+        ));
+    }
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let txn = &work.txn;
+    let ch = work.channels();
+    if let Some(old) = replace {
+        let a = assignment::Entity::find()
+            .filter(assignment::Column::OrderId.eq(id))
+            .filter(assignment::Column::VolunteerId.eq(old))
+            .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
+            .one(txn)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "replace_volunteer_id",
+                    "that volunteer is not on this order (or already on scene)",
+                )
+            })?;
+        // Taken off: the removal's event follows the order's unfill.
+        let mut removal = work.trail();
+        let removed = orders::move_assignment(
+            txn,
+            &a,
+            AssignmentState::Removed,
+            vec![],
+            (
+                "volunteer_removed",
+                json!({"volunteer_id": old.to_string()}),
+            ),
+            &mut removal,
+        )
+        .await?;
+        if !removed {
+            return Err(ApiError::Conflict(
+                "that volunteer's part changed meanwhile; reload and retry".to_owned(),
+            ));
+        }
+        orders::release_capacity(txn, old, now).await?;
+        order::Entity::update_many()
+            .col_expr(
+                order::Column::Filled,
+                orders::col_plus(order::Column::Filled, -1),
+            )
+            .filter(order::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        let cur = orders::load(txn, id).await?;
+        if cur.status()? == OrderStatus::Assigned {
+            orders::transition(
+                txn,
+                &cur,
+                OrderAction::Unfill,
+                vec![],
+                json!({"removed": old.to_string()}),
+                ch,
+                work.trail(),
+            )
+            .await?;
+        }
+        removal.push(
+            ch.volunteer(old),
+            &crate::messages::Push::AssignmentRemoved { order_id: id },
+        );
+        removal.write(txn).await?;
+    }
+    let claimed = orders::claim(
+        txn,
+        orders::Claim {
+            order_id: id,
+            volunteer_id: vid,
+            how: ClaimHow::Manual,
+            known: None,
+            distance_m: None,
+        },
+        ch,
+        work.trail(),
+    )
+    .await?;
+    let o = claimed.order.clone();
+    let mut told = work.trail();
+    told.push(
+        ch.volunteer(vid),
+        &crate::messages::Push::Assigned {
+            order_id: id,
+            code: o.code.clone(),
+        },
+    );
+    told.write(txn).await?;
+    // The claim changed the assignee's task count; a removal the other's.
+    work.released(&claimed.withdrawn);
+    let mut touched = vec![vid];
+    touched.extend(replace);
+    work.changed(&touched);
+    work.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
+}
+
+/// Send an escalated order out again from the first wave (staff).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/redispatch", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = OrderOut), (status = 409, description = "not escalated")))]
+pub async fn redispatch(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let id: Uuid = parse_id("id", &id)?;
+    let o = orders::load(&state.db, id).await?;
+    if !may_manage(&state, &user, &o).await? {
+        return Err(not_yours());
+    }
+    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
+    let now = work.now();
+    let o = orders::transition(
+        &work.txn,
+        &o,
+        OrderAction::Redispatch,
+        vec![
+            (order::Column::Wave, 0.into()),
+            (order::Column::NextActionAt, Some(now).into()),
+            (
+                order::Column::EscalatedAt,
+                Option::<DateTime<Utc>>::None.into(),
+            ),
+        ],
+        json!({}),
+        work.channels(),
+        work.trail(),
+    )
+    .await?;
+    work.wake_dispatcher();
+    work.commit().await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
+}

@@ -1,0 +1,233 @@
+//! Placing an order (residents for themselves, staff on someone's behalf).
+use actix_web::{HttpResponse, web};
+use chrono::Duration;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+use zhongdui_domain::{Category, GeoPoint, OrderStatus, Phone, Role, Urgency};
+
+use super::views::{OrderOut, View, order_out};
+use crate::auth::AuthUser;
+use crate::entities::{order, team};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Valid;
+use crate::routes::parse_id;
+use crate::services::orders::{Actor, NewOrder};
+use crate::services::roster::Errors;
+use crate::state::AppState;
+use crate::wire::{self, trimmed};
+use zhongdui_domain::OrderSource;
+
+/// A new order.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct OrderIn {
+    /// Category code.
+    #[validate(custom(function = "wire::category"))]
+    #[schema(schema_with = wire::category_schema)]
+    pub category: String,
+    /// Latitude.
+    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: f64,
+    /// Longitude.
+    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[schema(minimum = -180, maximum = 180)]
+    pub lon: f64,
+    /// Address, 1–200 characters.
+    #[validate(custom(function = "wire::address"))]
+    #[schema(schema_with = wire::address_schema)]
+    pub address: String,
+    /// What is needed, 1–2000 characters.
+    #[validate(custom(function = "wire::description"))]
+    #[schema(schema_with = wire::description_schema)]
+    pub description: String,
+    /// Volunteers needed (1–20, default 1).
+    #[serde(default, deserialize_with = "wire::optional_integer")]
+    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[schema(minimum = 1, maximum = 20)]
+    pub headcount: Option<i64>,
+    /// low, normal (default), urgent, critical.
+    #[validate(custom(function = "wire::urgency"))]
+    #[schema(schema_with = wire::urgency_schema)]
+    pub urgency: Option<String>,
+    /// Phone to call (default: the resident's); blank for none.
+    #[validate(custom(function = "wire::phone_or_blank"))]
+    #[schema(schema_with = wire::optional_phone_schema)]
+    pub contact_phone: Option<String>,
+    /// `resident` (residents' own orders, the default for them); staff:
+    /// `coordinator` (on a resident's behalf, their default) or `station` (a dispatch slip).
+    #[validate(custom(function = "wire::order_source"))]
+    #[schema(schema_with = wire::order_source_schema)]
+    pub source: Option<String>,
+    /// Staff only: the resident's phone, if they have an account; blank for none.
+    #[validate(custom(function = "wire::phone_or_blank"))]
+    #[schema(schema_with = wire::optional_phone_schema)]
+    pub resident_phone: Option<String>,
+    /// Staff only: station name for a slip.
+    #[validate(custom(function = "wire::short_text"))]
+    #[schema(schema_with = wire::short_text_schema)]
+    pub station: Option<String>,
+    /// Staff only: offer to this team first; blank for none.
+    #[validate(custom(function = "wire::id_or_blank"))]
+    #[schema(schema_with = wire::optional_id_schema)]
+    pub target_team_id: Option<String>,
+}
+
+/// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderIn,
+    responses((status = 201, body = OrderOut), (status = 403, description = "volunteers cannot place orders"), (status = 422, description = "invalid field")))]
+pub async fn create_order(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    user: AuthUser,
+    body: Valid<OrderIn>,
+) -> ApiResult<HttpResponse> {
+    if user.role == Role::Volunteer {
+        return Err(ApiError::forbidden(
+            "volunteers place orders through a coordinator or a resident account",
+        ));
+    }
+    let body = body.0;
+    let category: Category = body.category.parse()?;
+    let at = GeoPoint::parse(body.lat, body.lon)?;
+    let address = body.address.trim().to_owned();
+    let description = body.description.trim().to_owned();
+    let headcount = body.headcount.unwrap_or(1);
+    let urgency: Urgency = body.urgency.as_deref().unwrap_or("normal").parse()?;
+    let phone_of = |p: Option<&str>| -> ApiResult<Option<Phone>> {
+        Ok(match p.filter(|p| !p.trim().is_empty()) {
+            Some(p) => Some(Phone::parse(p)?),
+            None => None,
+        })
+    };
+    let contact_phone = phone_of(body.contact_phone.as_deref())?;
+    let resident_phone = phone_of(body.resident_phone.as_deref())?;
+    let staff = user.role.is_staff();
+    // Who may set what depends on the caller's role.
+    let mut errors = Errors::default();
+    let asked = body
+        .source
+        .as_deref()
+        .map(str::parse::<OrderSource>)
+        .transpose()?;
+    let source = match (staff, asked) {
+        (false, None | Some(OrderSource::Resident)) => OrderSource::Resident,
+        (false, Some(_)) => {
+            errors.push("source", "residents place their own orders");
+            OrderSource::Resident
+        }
+        (true, None | Some(OrderSource::Coordinator)) => OrderSource::Coordinator,
+        (true, Some(OrderSource::Station)) => OrderSource::Station,
+        (true, Some(OrderSource::Resident)) => {
+            errors.push("source", "`resident` is not coordinator or station");
+            OrderSource::Coordinator
+        }
+    };
+    if !staff
+        && (body.resident_phone.is_some()
+            || body.target_team_id.is_some()
+            || body.station.is_some())
+    {
+        errors.push(
+            "target_team_id",
+            "only coordinators may set resident_phone, station or target_team_id",
+        );
+    }
+    errors.finish()?;
+    let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => Some(parse_id::<Uuid>("target_team_id", raw)?),
+        None => None,
+    };
+    let station = trimmed(body.station.as_deref());
+    if staff {
+        state.limits.orders_by_staff.check(&user.id.as_uuid())?;
+    } else {
+        // A duplicate or a capped request creates nothing and spends no quota.
+        guard_resident_orders(&state, user.id.as_uuid(), category, at).await?;
+        if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+            state.limits.orders_by_address.check(&ip)?;
+        }
+        state.limits.orders_by_account.check(&user.id.as_uuid())?;
+    }
+    if let Some(t) = target_team_id
+        && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
+    {
+        return Err(ApiError::invalid("target_team_id", "no such team"));
+    }
+    let resident_id = if staff {
+        match &resident_phone {
+            Some(p) => crate::services::accounts::find_by_phone(&state.db, p)
+                .await?
+                .map(|u| u.id),
+            None => None,
+        }
+    } else {
+        Some(user.id.as_uuid())
+    };
+    let contact = contact_phone
+        .map(|p| p.as_str().to_owned())
+        .or_else(|| resident_phone.map(|p| p.as_str().to_owned()))
+        .or_else(|| (!staff).then(|| user.phone.clone()));
+    let new = NewOrder {
+        category,
+        at,
+        address,
+        description,
+        headcount: i32::try_from(headcount).unwrap_or(1),
+        urgency,
+        contact_phone: contact,
+        source,
+        resident_id,
+        target_team_id,
+        station: if staff { station } else { None },
+    };
+    let o = crate::lifecycle::place(&state, Actor::user(user.id.as_uuid(), user.role), new).await?;
+    tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
+    let view = if staff { View::Staff } else { View::Owner };
+    Ok(HttpResponse::Created().json(order_out(&o, view)))
+}
+
+/// A resident's cap on open orders, and the duplicate check: the same
+/// resident, category and place (within `duplicate_radius_m`) within
+/// `duplicate_window_secs` of an order still running is a 409 naming it.
+pub(super) async fn guard_resident_orders(
+    state: &AppState,
+    resident: Uuid,
+    category: Category,
+    at: GeoPoint,
+) -> ApiResult<()> {
+    let limits = &state.settings.limits;
+    let running = OrderStatus::RUNNING.map(OrderStatus::code);
+    let open = order::Entity::find()
+        .filter(order::Column::ResidentId.eq(resident))
+        .filter(order::Column::Status.is_in(running))
+        .order_by_desc(order::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    let now = state.clock.now();
+    if limits.duplicate_window_secs > 0 {
+        let since = now - Duration::seconds(limits.duplicate_window_secs);
+        let same = open.iter().find(|o| {
+            o.category == category.code()
+                && o.created_at >= since
+                && o.point()
+                    .is_ok_and(|p| p.distance_m(&at) <= limits.duplicate_radius_m)
+        });
+        if let Some(o) = same {
+            return Err(ApiError::Duplicate {
+                order_id: o.id.to_string(),
+                code: o.code.clone(),
+            });
+        }
+    }
+    if limits.max_open_orders > 0 && open.len() >= limits.max_open_orders as usize {
+        return Err(ApiError::Conflict(format!(
+            "you have {} requests still running (at most {}); wait for one to finish or cancel one",
+            open.len(),
+            limits.max_open_orders
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! What an order looks like to each kind of reader, and who may see or change it.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use zhongdui_domain::{GeoPoint, OrderStatus, Phone, Role};
+
+use crate::auth::AuthUser;
+use crate::entities::{assignment, order, order_event, team, user, volunteer};
+use crate::error::{ApiError, ApiResult};
+use crate::services::orders::{self};
+use crate::state::AppState;
+use zhongdui_domain::AssignmentState;
+
+/// A volunteer on (or offered) an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentOut {
+    /// Assignment (offer) id.
+    pub id: String,
+    /// Volunteer id.
+    pub volunteer_id: String,
+    /// Volunteer name.
+    pub volunteer_name: String,
+    /// Their team.
+    pub team_name: Option<String>,
+    /// Phone: to staff always; to the resident once the volunteer accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volunteer_phone: Option<String>,
+    /// offered, accepted, declined, expired, withdrawn, arrived, completed, cancelled, removed.
+    pub state: String,
+    /// offer, batch, grab or manual.
+    pub how: String,
+    /// Wave number (offers).
+    pub wave: i32,
+    /// Distance when offered or grabbed.
+    pub distance_m: Option<f64>,
+    /// When offered (or taken).
+    pub offered_at: DateTime<Utc>,
+    /// Answer deadline of an offer.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Arrived.
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// Completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Completion note.
+    pub note: Option<String>,
+    /// The volunteer's last reported latitude: only while this assignment is
+    /// active (accepted or arrived), and only to the resident who placed the
+    /// order, staff, and the volunteer themself; otherwise null.
+    pub lat: Option<f64>,
+    /// The volunteer's last reported longitude (same rule as `lat`).
+    pub lon: Option<f64>,
+    /// When the volunteer reported that position (same rule as `lat`).
+    pub location_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Sequence id.
+    pub id: i64,
+    /// What happened.
+    pub kind: String,
+    /// Who (absent: the dispatcher).
+    pub actor_id: Option<String>,
+    /// Their role.
+    pub actor_role: Option<String>,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: Option<String>,
+    /// Details.
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderOut {
+    /// Id.
+    pub id: String,
+    /// Human-readable code, e.g. ZD-20261123-0042.
+    pub code: String,
+    /// Status.
+    pub status: String,
+    /// Category code.
+    pub category: String,
+    /// Skills needed.
+    pub required_skills: Vec<String>,
+    /// Difficulty tier.
+    pub tier: i16,
+    /// Urgency.
+    pub urgency: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Address.
+    pub address: String,
+    /// Description.
+    pub description: String,
+    /// Volunteers needed.
+    pub headcount: i32,
+    /// Volunteers on it.
+    pub filled: i32,
+    /// resident, coordinator or station.
+    pub source: String,
+    /// Station (slips).
+    pub station: Option<String>,
+    /// Team asked first (slips).
+    pub target_team_id: Option<String>,
+    /// Contact phone, masked to volunteers who have not accepted.
+    pub contact_phone: Option<String>,
+    /// Current wave.
+    pub wave: i32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// First volunteer accepted.
+    pub first_accepted_at: Option<DateTime<Utc>>,
+    /// Escalated to coordinators.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Completed by the volunteers.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Closed (confirmed or auto-closed).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Why cancelled.
+    pub cancel_reason: Option<String>,
+    /// Resident's rating 1–5.
+    pub rating: Option<i16>,
+    /// Resident's feedback.
+    pub feedback: Option<String>,
+    /// Distance from the caller (nearby tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    /// Volunteers offered / on it (detail view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<Vec<AssignmentOut>>,
+    /// Audit trail (detail view, not for volunteers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventOut>>,
+}
+
+/// How much of an order the caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Coordinators and admins.
+    Staff,
+    /// The resident it belongs to.
+    Owner,
+    /// A volunteer on it (accepted).
+    Assigned,
+    /// A volunteer offered it or browsing it.
+    Prospect,
+}
+
+/// The wire form of an order for a viewer.
+pub fn order_out(o: &order::Model, view: View) -> OrderOut {
+    let phone = o.contact_phone.as_ref().map(|p| match view {
+        View::Prospect => Phone::parse(p)
+            .map(|p| p.masked())
+            .unwrap_or_else(|_| "***".to_owned()),
+        _ => p.clone(),
+    });
+    OrderOut {
+        id: o.id.to_string(),
+        code: o.code.clone(),
+        status: o.status.clone(),
+        category: o.category.clone(),
+        required_skills: o
+            .required_skills
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        tier: o.tier,
+        urgency: o.urgency.clone(),
+        lat: o.lat,
+        lon: o.lon,
+        address: o.address.clone(),
+        description: o.description.clone(),
+        headcount: o.headcount,
+        filled: o.filled,
+        source: o.source.clone(),
+        station: o.station.clone(),
+        target_team_id: o.target_team_id.map(|t| t.to_string()),
+        contact_phone: phone,
+        wave: o.wave,
+        created_at: o.created_at,
+        first_accepted_at: o.first_accepted_at,
+        escalated_at: o.escalated_at,
+        completed_at: o.completed_at,
+        closed_at: o.closed_at,
+        cancelled_at: o.cancelled_at,
+        cancel_reason: o.cancel_reason.clone(),
+        rating: o.rating,
+        feedback: o.feedback.clone(),
+        distance_m: None,
+        assignments: None,
+        events: None,
+    }
+}
+
+/// An order with its assignments (and events, for its resident and staff),
+/// as `viewer` may see it.
+pub(super) async fn detail(
+    state: &AppState,
+    o: &order::Model,
+    view: View,
+    viewer: Uuid,
+) -> ApiResult<OrderOut> {
+    let mut out = order_out(o, view);
+    let rows = orders::assignments_of(&state.db, o.id).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.volunteer_id).collect();
+    let users: HashMap<Uuid, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let vols: HashMap<Uuid, volunteer::Model> = volunteer::Entity::find()
+        .filter(volunteer::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let teams: HashMap<Uuid, String> = team::Entity::find()
+        .filter(team::Column::Id.is_in(vols.values().map(|v| v.team_id).collect::<Vec<_>>()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let states = rows
+        .iter()
+        .map(|a| Ok((a.id, a.state()?)))
+        .collect::<ApiResult<HashMap<Uuid, AssignmentState>>>()?;
+    let on_it = |a: &assignment::Model| states.get(&a.id).is_some_and(|s| s.is_on_order());
+    // Where a volunteer is: while they are on their way or on scene, to the
+    // order's resident and staff, and to the volunteer themself.
+    let sees_position = |a: &assignment::Model| {
+        states.get(&a.id).is_some_and(|s| s.holds_capacity())
+            && match view {
+                View::Staff | View::Owner => true,
+                View::Assigned | View::Prospect => a.volunteer_id == viewer,
+            }
+    };
+    out.assignments = Some(
+        rows.iter()
+            .filter(|a| match view {
+                View::Staff => true,
+                // Residents and volunteers see who is coming, not who was asked.
+                _ => on_it(a),
+            })
+            .map(|a| {
+                let u = users.get(&a.volunteer_id);
+                let v = vols.get(&a.volunteer_id);
+                let pos = v
+                    .filter(|_| sees_position(a))
+                    .and_then(|v| Some((v.lat?, v.lon?, v.location_at)));
+                AssignmentOut {
+                    id: a.id.to_string(),
+                    volunteer_id: a.volunteer_id.to_string(),
+                    volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
+                    team_name: v.and_then(|v| teams.get(&v.team_id)).cloned(),
+                    volunteer_phone: match view {
+                        View::Staff | View::Owner if on_it(a) || view == View::Staff => {
+                            u.map(|u| u.phone.clone())
+                        }
+                        _ => None,
+                    },
+                    state: a.state.clone(),
+                    how: a.how.clone(),
+                    wave: a.wave,
+                    distance_m: a.distance_m,
+                    offered_at: a.offered_at,
+                    deadline: a.deadline,
+                    arrived_at: a.arrived_at,
+                    completed_at: a.completed_at,
+                    note: a.note.clone(),
+                    lat: pos.map(|p| p.0),
+                    lon: pos.map(|p| p.1),
+                    location_at: pos.and_then(|p| p.2),
+                }
+            })
+            .collect(),
+    );
+    if matches!(view, View::Staff | View::Owner) {
+        let events = orders::events_of(&state.db, o.id).await?;
+        out.events = Some(events.into_iter().map(event_out).collect());
+    }
+    Ok(out)
+}
+
+pub(super) fn event_out(e: order_event::Model) -> EventOut {
+    EventOut {
+        id: e.id,
+        kind: e.kind,
+        actor_id: e.actor_id.map(|a| a.to_string()),
+        actor_role: e.actor_role,
+        from_status: e.from_status,
+        to_status: e.to_status,
+        data: e.data,
+        created_at: e.created_at,
+    }
+}
+
+/// What the caller may see of `o`, or 404 (nothing is revealed about orders
+/// the caller has no part in).
+pub(super) async fn view_of(
+    state: &AppState,
+    user: &AuthUser,
+    o: &order::Model,
+) -> ApiResult<View> {
+    match user.role {
+        Role::Admin | Role::Coordinator => Ok(View::Staff),
+        Role::Resident
+            if o.resident_id == Some(user.id.as_uuid()) || o.created_by == user.id.as_uuid() =>
+        {
+            Ok(View::Owner)
+        }
+        Role::Volunteer => {
+            let mine = assignment::Entity::find()
+                .filter(assignment::Column::OrderId.eq(o.id))
+                .filter(assignment::Column::VolunteerId.eq(user.id.as_uuid()))
+                .one(&state.db)
+                .await?;
+            match mine {
+                Some(a) if a.state()?.is_on_order() => Ok(View::Assigned),
+                Some(_) => Ok(View::Prospect),
+                // An open order they could grab: within the grab radius of
+                // their last position (what /tasks/nearby would show them).
+                None if (OrderStatus::Open.code() == o.status
+                    || OrderStatus::Escalated.code() == o.status)
+                    && within_grab_radius(state, user.id.as_uuid(), o).await? =>
+                {
+                    Ok(View::Prospect)
+                }
+                None => Err(ApiError::NotFound("order")),
+            }
+        }
+        _ => Err(ApiError::NotFound("order")),
+    }
+}
+
+pub(super) async fn within_grab_radius(
+    state: &AppState,
+    volunteer: Uuid,
+    o: &order::Model,
+) -> ApiResult<bool> {
+    let v = volunteer::Entity::find_by_id(volunteer)
+        .one(&state.db)
+        .await?;
+    let Some((lat, lon)) = v.and_then(|v| Some((v.lat?, v.lon?))) else {
+        return Ok(false);
+    };
+    let d = GeoPoint::parse(lat, lon)?.distance_m(&o.point()?);
+    Ok(d <= state.settings.dispatch.grab_radius_m)
+}
+
+/// Whether a coordinator may change `o` (cancel it, send it out again):
+/// admins any order; a coordinator an escalated order (the city's shared
+/// queue), an order sent to one of their teams first, one a volunteer of
+/// their teams is on, or one they placed. Everyone on staff may read every order.
+pub(super) async fn may_manage(
+    state: &AppState,
+    user: &AuthUser,
+    o: &order::Model,
+) -> ApiResult<bool> {
+    match user.role {
+        Role::Admin => return Ok(true),
+        Role::Coordinator => {}
+        _ => return Ok(false),
+    }
+    if o.status == OrderStatus::Escalated.code() || o.created_by == user.id.as_uuid() {
+        return Ok(true);
+    }
+    let mine: Vec<Uuid> = user
+        .coordinated_teams(state)
+        .await?
+        .into_iter()
+        .map(|t| t.as_uuid())
+        .collect();
+    if o.target_team_id.is_some_and(|t| mine.contains(&t)) {
+        return Ok(true);
+    }
+    let on_it = assignment::volunteers_where(
+        &orders::assignments_of(&state.db, o.id).await?,
+        AssignmentState::is_on_order,
+    )?;
+    if on_it.is_empty() {
+        return Ok(false);
+    }
+    let teams = volunteer::Entity::find()
+        .filter(volunteer::Column::Id.is_in(on_it))
+        .all(&state.db)
+        .await?;
+    Ok(teams.iter().any(|v| mine.contains(&v.team_id)))
+}
+
+pub(super) fn not_yours() -> ApiError {
+    ApiError::forbidden(
+        "coordinators may change escalated orders, orders sent to their teams, orders their \
+         teams' volunteers are on, and orders they placed",
+    )
+}
