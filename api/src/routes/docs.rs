@@ -221,7 +221,7 @@ fn param_schema(
             "cancelled",
         ]),
         "urgency" => one_of(&["low", "normal", "urgent", "critical"]),
-        "source" => one_of(&["resident", "coordinator", "station"]),
+        "source" => one_of(&zhongdui_domain::OrderSource::ALL.map(|s| s.code())),
         "category" => one_of(&categories),
         "skill" => text(format!("^({0})?(,({0}))*$", skills.join("|"))),
         "scope" => one_of(&["volunteers", "teams"]),

@@ -18,7 +18,7 @@ use crate::routes::{Page, PageParams, parse_day, parse_id};
 use crate::services::orders::{self};
 use crate::services::roster::Errors;
 use crate::state::AppState;
-use zhongdui_domain::AssignmentState;
+use zhongdui_domain::{AssignmentState, OrderSource};
 
 /// Filters for the order list (all optional, combined with AND; empty means absent).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -29,6 +29,7 @@ pub struct OrderQuery {
     /// Only this category.
     pub category: Option<String>,
     /// Code or address contains this text (case-insensitive, up to 100 characters).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Only this urgency: low, normal, urgent, critical.
     pub urgency: Option<String>,
@@ -45,9 +46,6 @@ pub struct OrderQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
-
-/// Order sources a list may be filtered by.
-pub(super) const SOURCES: [&str; 3] = ["resident", "coordinator", "station"];
 
 /// `%text%` for LIKE, with the wildcards in `text` escaped by `\`.
 pub(super) fn contains_pattern(text: &str) -> String {
@@ -92,30 +90,28 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
         }
     }
     if let Some(src) = given(&query.source) {
-        if SOURCES.contains(&src.as_str()) {
-            cond = cond.add(order::Column::Source.eq(src));
-        } else {
-            errors.push(
+        match src.parse::<OrderSource>() {
+            Ok(source) => cond = cond.add(order::Column::Source.eq(source.code())),
+            Err(_) => errors.push(
                 "source",
                 format!("`{src}` is not resident, coordinator or station"),
-            );
+            ),
         }
     }
-    if let Some(q) = given(&query.q) {
-        if q.chars().count() > 100 {
-            errors.push("q", "must be at most 100 characters");
-        } else {
-            let pattern = contains_pattern(&q.to_lowercase());
-            let lower = |c: order::Column| Expr::expr(Func::lower(Expr::col(c)));
-            cond = cond.add(
-                Condition::any()
-                    .add(
-                        lower(order::Column::Code)
-                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                    )
-                    .add(lower(order::Column::Address).like(LikeExpr::new(pattern).escape('\\'))),
-            );
-        }
+    // The length as sent (the document's maxLength), the search trimmed.
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
+        errors.push("q", "must be at most 100 characters");
+    }
+    if let Some(q) = given(&query.q)
+        && q.chars().count() <= 100
+    {
+        let pattern = contains_pattern(&q.to_lowercase());
+        let lower = |c: order::Column| Expr::expr(Func::lower(Expr::col(c)));
+        cond = cond.add(
+            Condition::any()
+                .add(lower(order::Column::Code).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(lower(order::Column::Address).like(LikeExpr::new(pattern).escape('\\'))),
+        );
     }
     let from = parse_day("from", query.from.as_deref(), &mut errors);
     let to = parse_day("to", query.to.as_deref(), &mut errors);
