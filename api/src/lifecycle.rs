@@ -6,11 +6,13 @@
 //! what its change did (`work.claimed(&c)`) and cannot forget a step after
 //! the commit, nor run one for a change that rolled back.
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::{AssignmentState, ClaimHow, OrderAction, OrderStatus};
 
-use crate::entities::{order, volunteer};
-use crate::error::ApiResult;
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor, Channels, Claimed, NewOrder, Trail};
 use crate::services::points::{self, Credit};
 use crate::state::AppState;
@@ -165,6 +167,113 @@ pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<o
             work.wake_dispatcher();
         }
     }
+    work.commit().await?;
+    Ok(o)
+}
+
+/// Puts a volunteer on an order by hand (a coordinator's assignment), first
+/// taking `replace` off it when given (only while they have not arrived):
+/// the removal, the order's unfill, the claim and both volunteers' pushes in
+/// one change. The caller has checked who may do it and the skills.
+pub async fn assign(
+    state: &AppState,
+    actor: Actor,
+    order_id: Uuid,
+    volunteer_id: Uuid,
+    replace: Option<Uuid>,
+) -> ApiResult<order::Model> {
+    let mut work = Work::begin(state, actor).await?;
+    let (id, vid, now) = (order_id, volunteer_id, work.now());
+    let txn = &work.txn;
+    let ch = work.channels();
+    if let Some(old) = replace {
+        let a = assignment::Entity::find()
+            .filter(assignment::Column::OrderId.eq(id))
+            .filter(assignment::Column::VolunteerId.eq(old))
+            .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
+            .one(txn)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "replace_volunteer_id",
+                    "that volunteer is not on this order (or already on scene)",
+                )
+            })?;
+        // Taken off: the removal's event follows the order's unfill.
+        let mut removal = work.trail();
+        let removed = orders::move_assignment(
+            txn,
+            &a,
+            AssignmentState::Removed,
+            vec![],
+            (
+                "volunteer_removed",
+                json!({"volunteer_id": old.to_string()}),
+            ),
+            &mut removal,
+        )
+        .await?;
+        if !removed {
+            return Err(ApiError::Conflict(
+                "that volunteer's part changed meanwhile; reload and retry".to_owned(),
+            ));
+        }
+        orders::release_capacity(txn, old, now).await?;
+        order::Entity::update_many()
+            .col_expr(
+                order::Column::Filled,
+                orders::col_plus(order::Column::Filled, -1),
+            )
+            .filter(order::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        let cur = orders::load(txn, id).await?;
+        if cur.status()? == OrderStatus::Assigned {
+            orders::transition(
+                txn,
+                &cur,
+                OrderAction::Unfill,
+                vec![],
+                json!({"removed": old.to_string()}),
+                ch,
+                work.trail(),
+            )
+            .await?;
+        }
+        removal.push(
+            ch.volunteer(old),
+            &crate::messages::Push::AssignmentRemoved { order_id: id },
+        );
+        removal.write(txn).await?;
+    }
+    let claimed = orders::claim(
+        txn,
+        orders::Claim {
+            order_id: id,
+            volunteer_id: vid,
+            how: ClaimHow::Manual,
+            known: None,
+            distance_m: None,
+        },
+        ch,
+        work.trail(),
+    )
+    .await?;
+    let o = claimed.order.clone();
+    let mut told = work.trail();
+    told.push(
+        ch.volunteer(vid),
+        &crate::messages::Push::Assigned {
+            order_id: id,
+            code: o.code.clone(),
+        },
+    );
+    told.write(txn).await?;
+    // The claim changed the assignee's task count; a removal the other's.
+    work.released(&claimed.withdrawn);
+    let mut touched = vec![vid];
+    touched.extend(replace);
+    work.changed(&touched);
     work.commit().await?;
     Ok(o)
 }

@@ -1,13 +1,13 @@
 //! Changing an order's course: cancel, confirm, assign or reassign, redispatch.
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-use zhongdui_domain::{CancelledBy, OrderAction, OrderStatus};
+use zhongdui_domain::{CancelledBy, OrderAction};
 
 use super::views::{OrderOut, View, detail, may_manage, not_yours, view_of};
 use crate::auth::AuthUser;
@@ -21,7 +21,6 @@ use crate::services::points;
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
 use zhongdui_domain::AssignmentState;
-use zhongdui_domain::ClaimHow;
 
 /// A cancellation.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -204,98 +203,8 @@ pub async fn assign(
             "this volunteer lacks (a valid certificate for) the required skills",
         ));
     }
-    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
-    let txn = &work.txn;
-    let ch = work.channels();
-    if let Some(old) = replace {
-        let a = assignment::Entity::find()
-            .filter(assignment::Column::OrderId.eq(id))
-            .filter(assignment::Column::VolunteerId.eq(old))
-            .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
-            .one(txn)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "replace_volunteer_id",
-                    "that volunteer is not on this order (or already on scene)",
-                )
-            })?;
-        // Taken off: the removal's event follows the order's unfill.
-        let mut removal = work.trail();
-        let removed = orders::move_assignment(
-            txn,
-            &a,
-            AssignmentState::Removed,
-            vec![],
-            (
-                "volunteer_removed",
-                json!({"volunteer_id": old.to_string()}),
-            ),
-            &mut removal,
-        )
-        .await?;
-        if !removed {
-            return Err(ApiError::Conflict(
-                "that volunteer's part changed meanwhile; reload and retry".to_owned(),
-            ));
-        }
-        orders::release_capacity(txn, old, now).await?;
-        order::Entity::update_many()
-            .col_expr(
-                order::Column::Filled,
-                orders::col_plus(order::Column::Filled, -1),
-            )
-            .filter(order::Column::Id.eq(id))
-            .exec(txn)
-            .await?;
-        let cur = orders::load(txn, id).await?;
-        if cur.status()? == OrderStatus::Assigned {
-            orders::transition(
-                txn,
-                &cur,
-                OrderAction::Unfill,
-                vec![],
-                json!({"removed": old.to_string()}),
-                ch,
-                work.trail(),
-            )
-            .await?;
-        }
-        removal.push(
-            ch.volunteer(old),
-            &crate::messages::Push::AssignmentRemoved { order_id: id },
-        );
-        removal.write(txn).await?;
-    }
-    let claimed = orders::claim(
-        txn,
-        orders::Claim {
-            order_id: id,
-            volunteer_id: vid,
-            how: ClaimHow::Manual,
-            known: None,
-            distance_m: None,
-        },
-        ch,
-        work.trail(),
-    )
-    .await?;
-    let o = claimed.order.clone();
-    let mut told = work.trail();
-    told.push(
-        ch.volunteer(vid),
-        &crate::messages::Push::Assigned {
-            order_id: id,
-            code: o.code.clone(),
-        },
-    );
-    told.write(txn).await?;
-    // The claim changed the assignee's task count; a removal the other's.
-    work.released(&claimed.withdrawn);
-    let mut touched = vec![vid];
-    touched.extend(replace);
-    work.changed(&touched);
-    work.commit().await?;
+    let actor = Actor::user(user.id.as_uuid(), user.role);
+    let o = crate::lifecycle::assign(&state, actor, id, vid, replace).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
