@@ -421,6 +421,17 @@ impl TestApp {
         self.login(phone, "coord-pass").await
     }
 
+    /// Places an order with `body` as `token` (201 expected) and returns its id.
+    pub async fn place_order(&self, token: &str, body: Value) -> String {
+        self.post("/api/v1/orders", Some(token), body)
+            .await
+            .expect(201)
+            .json["id"]
+            .as_str()
+            .expect("the new order's id")
+            .to_owned()
+    }
+
     /// The open offers `token`'s volunteer holds.
     pub async fn offers_of(&self, token: &str) -> Vec<Value> {
         self.get("/api/v1/me/offers", Some(token))

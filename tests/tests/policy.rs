@@ -15,18 +15,12 @@ fn north(m: f64) -> (f64, f64) {
 }
 
 async fn place(app: &TestApp, token: &str, pos: (f64, f64)) -> String {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.place_order(
+        token,
         json!({"category": "patrol", "lat": pos.0, "lon": pos.1, "address": "新城大道",
                "description": "需要帮助", "urgency": "low"}),
     )
     .await
-    .expect(201)
-    .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn status(app: &TestApp, id: &str, admin: &str) -> String {

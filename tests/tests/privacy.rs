@@ -13,18 +13,12 @@ const LAT: f64 = 27.5612;
 const LON: f64 = 120.5634;
 
 async fn place(app: &TestApp, token: &str, address: &str) -> String {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.place_order(
+        token,
         json!({"category": "patrol", "lat": LAT, "lon": LON, "address": address,
                "description": "王阿姨家门口有可疑人员", "contact_phone": "13600000009"}),
     )
     .await
-    .expect(201)
-    .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn cancel(app: &TestApp, token: &str, id: &str) {

@@ -14,17 +14,11 @@ const LON: f64 = 120.56;
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn place(app: &TestApp, token: &str, urgency: &str) -> String {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.place_order(
+        token,
         json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "新城大道", "description": "请帮忙", "urgency": urgency}),
     )
     .await
-    .expect(201)
-    .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn live_offers_and_resume(app: &TestApp) {

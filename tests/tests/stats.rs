@@ -26,18 +26,12 @@ fn today(app: &TestApp) -> NaiveDate {
 }
 
 async fn place(app: &TestApp, token: &str) -> String {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.place_order(
+        token,
         json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "龙港市新城大道 1 号",
                "description": "需要帮助", "headcount": 1, "urgency": "low"}),
     )
     .await
-    .expect(201)
-    .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// The one open offer `token` holds, for `order`.

@@ -32,18 +32,12 @@ async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
 }
 
 async fn place(app: &TestApp, token: &str, category: &str, pos: (f64, f64)) -> String {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.place_order(
+        token,
         json!({"category": category, "lat": pos.0, "lon": pos.1, "address": "龙港市新城大道 1 号",
                "description": "需要帮助", "urgency": "low"}),
     )
     .await
-    .expect(201)
-    .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Runs the batch window out and one pass.
