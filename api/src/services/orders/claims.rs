@@ -1,0 +1,395 @@
+//! Volunteers on orders: claims decided by conditional updates, moves of a volunteer's
+//! part, withdrawals and cancellation.
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use zhongdui_domain::{AssignmentState, CancelledBy, ClaimHow, OrderAction, OrderStatus};
+
+use super::status::{load, transition};
+use super::trail::{Actor, Channels, Trail, col_lt_col, col_plus, push};
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult};
+use crate::messages::Push;
+
+/// A volunteer to put on an order (see [`claim`]).
+pub struct Claim {
+    /// The order.
+    pub order_id: Uuid,
+    /// The volunteer.
+    pub volunteer_id: Uuid,
+    /// How (offer, grab, manual).
+    pub how: ClaimHow,
+    /// The volunteer's assignment row on the order, when the caller read it.
+    pub known: Option<assignment::Model>,
+    /// How far away they are, when known.
+    pub distance_m: Option<f64>,
+}
+
+/// What a claim changed.
+pub struct Claimed {
+    /// The order afterwards.
+    pub order: order::Model,
+    /// The volunteer afterwards (one more active task).
+    pub volunteer: volunteer::Model,
+    /// Volunteers whose open offers on the order were withdrawn (it filled):
+    /// free for other offers once this commits (`location::released`).
+    pub withdrawn: Vec<Uuid>,
+}
+
+/// Puts `volunteer` on the order, if a place is free and the volunteer has
+/// capacity: decided by conditional updates, so concurrent claims (in any
+/// number of processes) can never overfill an order. Must run in a
+/// transaction. `known` is the volunteer's assignment row on this order when
+/// the caller has read it (an offer being accepted); it is updated only if
+/// its state is still the one read.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    want: Claim,
+    ch: Channels<'_>,
+    mut trail: Trail,
+) -> ApiResult<Claimed> {
+    let Claim {
+        order_id,
+        volunteer_id,
+        how,
+        known,
+        distance_m,
+    } = want;
+    let (actor, now) = (trail.actor(), trail.now());
+    // 1. A place on the order (this also locks the order row on PostgreSQL).
+    let Some(o) = order::Entity::update_many()
+        .col_expr(order::Column::Filled, col_plus(order::Column::Filled, 1))
+        .col_expr(order::Column::Version, col_plus(order::Column::Version, 1))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            order::Column::FirstAcceptedAt,
+            Expr::expr(Func::coalesce([
+                Expr::col(order::Column::FirstAcceptedAt),
+                Expr::value(now),
+            ])),
+        )
+        .filter(order::Column::Id.eq(order_id))
+        .filter(col_lt_col(order::Column::Filled, order::Column::Headcount))
+        .filter(
+            order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
+        )
+        .exec_with_returning(db)
+        .await?
+        .pop()
+    else {
+        let o = load(db, order_id).await?;
+        return Err(ApiError::Conflict(format!(
+            "order {} is {} and has no free place",
+            o.code, o.status
+        )));
+    };
+    // 2. Capacity of the volunteer.
+    let Some(volunteer) = volunteer::Entity::update_many()
+        .col_expr(
+            volunteer::Column::ActiveTasks,
+            col_plus(volunteer::Column::ActiveTasks, 1),
+        )
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .filter(col_lt_col(
+            volunteer::Column::ActiveTasks,
+            volunteer::Column::Capacity,
+        ))
+        .exec_with_returning(db)
+        .await?
+        .pop()
+    else {
+        return Err(ApiError::Conflict(
+            "the volunteer has no free capacity".to_owned(),
+        ));
+    };
+    // 3. The assignment row: an offer becomes accepted; otherwise a new row.
+    let existing = match known {
+        Some(a) => Some(a),
+        None => {
+            assignment::Entity::find()
+                .filter(assignment::Column::OrderId.eq(order_id))
+                .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+                .one(db)
+                .await?
+        }
+    };
+    match existing {
+        Some(a) if a.state()?.is_on_order() => {
+            return Err(ApiError::Conflict(
+                "the volunteer is already on this order".to_owned(),
+            ));
+        }
+        Some(a) => {
+            let mut q = assignment::Entity::update_many()
+                .col_expr(
+                    assignment::Column::State,
+                    Expr::value(AssignmentState::Accepted.code()),
+                )
+                .col_expr(assignment::Column::RespondedAt, Expr::value(now))
+                .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+                .filter(assignment::Column::Id.eq(a.id))
+                .filter(assignment::Column::State.eq(a.state.clone()));
+            if how != ClaimHow::Offer {
+                q = q.col_expr(assignment::Column::How, Expr::value(how.code()));
+            }
+            if how == ClaimHow::Manual {
+                q = q.col_expr(assignment::Column::AssignedBy, Expr::value(actor.id));
+            }
+            if q.exec(db).await?.rows_affected == 0 {
+                return Err(ApiError::Conflict("the offer changed meanwhile".to_owned()));
+            }
+        }
+        None => {
+            let row = assignment::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(order_id),
+                volunteer_id: Set(volunteer_id),
+                state: Set(AssignmentState::Accepted.code().to_owned()),
+                how: Set(how.code().to_owned()),
+                wave: Set(0),
+                distance_m: Set(distance_m),
+                offered_at: Set(now),
+                deadline: Set(None),
+                responded_at: Set(Some(now)),
+                arrived_at: Set(None),
+                completed_at: Set(None),
+                note: Set(None),
+                assigned_by: Set(if how == ClaimHow::Manual {
+                    actor.id
+                } else {
+                    None
+                }),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            assignment::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([
+                        assignment::Column::OrderId,
+                        assignment::Column::VolunteerId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    let kind = match how {
+        ClaimHow::Offer => "offer_accepted",
+        ClaimHow::Grab => "grabbed",
+        ClaimHow::Manual => "assigned",
+    };
+    trail.event(
+        order_id,
+        kind,
+        None,
+        None,
+        json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount}),
+    );
+    trail.push(
+        ch.order(order_id),
+        &Push::VolunteerAssigned {
+            order_id,
+            volunteer_id,
+            filled: o.filled,
+            headcount: o.headcount,
+            resident_id: o.resident_id,
+        },
+    );
+    if o.filled < o.headcount {
+        trail.write(db).await?;
+        return Ok(Claimed {
+            order: o,
+            volunteer,
+            withdrawn: Vec::new(),
+        });
+    }
+    let o = transition(
+        db,
+        &o,
+        OrderAction::Fill,
+        vec![(
+            order::Column::NextActionAt,
+            Option::<DateTime<Utc>>::None.into(),
+        )],
+        json!({"filled": o.filled}),
+        ch,
+        trail,
+    )
+    .await?;
+    let withdrawn = withdraw_open_offers(db, order_id, "filled", now, ch).await?;
+    Ok(Claimed {
+        order: o,
+        volunteer,
+        withdrawn,
+    })
+}
+
+/// Withdraws every offer still open on an order, telling each volunteer.
+pub async fn withdraw_open_offers<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    why: &str,
+    now: DateTime<Utc>,
+    ch: Channels<'_>,
+) -> ApiResult<Vec<Uuid>> {
+    let mut open = assignment::Entity::update_many()
+        .col_expr(
+            assignment::Column::State,
+            Expr::value(AssignmentState::Withdrawn.code()),
+        )
+        .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
+        .exec_with_returning(db)
+        .await?;
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Offers in the order they were made (ids are time-ordered).
+    open.sort_unstable_by_key(|a| a.id);
+    let mut trail = Trail::new(Actor::SYSTEM, now);
+    let ids: Vec<Uuid> = open.iter().map(|a| a.volunteer_id).collect();
+    trail.event(
+        order_id,
+        "offers_withdrawn",
+        None,
+        None,
+        json!({"reason": why, "volunteers": ids.iter().map(Uuid::to_string).collect::<Vec<_>>()}),
+    );
+    for a in &open {
+        trail.push(
+            ch.volunteer(a.volunteer_id),
+            &Push::OfferWithdrawn {
+                offer_id: a.id,
+                order_id,
+                reason: why.to_owned(),
+            },
+        );
+    }
+    trail.write(db).await?;
+    Ok(ids)
+}
+
+/// Moves a volunteer's part `a` from the state it was read in to `to` (a
+/// legal move, else 409), setting `extra` columns, if nothing changed the
+/// row meanwhile; then records the event `(kind, data)` in `trail`. Returns
+/// whether it moved (false: another request or pass moved it first, and
+/// nothing was written).
+pub async fn move_assignment<C: ConnectionTrait>(
+    db: &C,
+    a: &assignment::Model,
+    to: AssignmentState,
+    extra: Vec<(assignment::Column, sea_orm::Value)>,
+    event: (&str, Value),
+    trail: &mut Trail,
+) -> ApiResult<bool> {
+    let from = a.state()?;
+    if !from.may_become(to) {
+        return Err(ApiError::Conflict(format!(
+            "this part of the order is {from}; it cannot become {to}"
+        )));
+    }
+    let mut q = assignment::Entity::update_many()
+        .col_expr(assignment::Column::State, Expr::value(to.code()))
+        .col_expr(assignment::Column::UpdatedAt, Expr::value(trail.now()));
+    for (col, value) in extra {
+        q = q.col_expr(col, Expr::value(value));
+    }
+    let moved = q
+        .filter(assignment::Column::Id.eq(a.id))
+        .filter(assignment::Column::State.eq(from.code()))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if moved {
+        let (kind, data) = event;
+        trail.event(a.order_id, kind, None, None, data);
+    }
+    Ok(moved)
+}
+
+/// Releases a volunteer's capacity (task over or cancelled).
+pub async fn release_capacity<C: ConnectionTrait>(
+    db: &C,
+    volunteer_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    volunteer::Entity::update_many()
+        .col_expr(
+            volunteer::Column::ActiveTasks,
+            col_plus(volunteer::Column::ActiveTasks, -1),
+        )
+        .col_expr(volunteer::Column::IdleSince, Expr::value(now))
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .filter(volunteer::Column::ActiveTasks.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Cancels an order: open offers withdrawn, volunteers on it released and
+/// told. Returns the order and the volunteers whose offers were withdrawn.
+pub async fn cancel<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    by: CancelledBy,
+    reason: Option<String>,
+    ch: Channels<'_>,
+    trail: Trail,
+) -> ApiResult<(order::Model, Vec<Uuid>)> {
+    let now = trail.now();
+    let updated = transition(
+        db,
+        o,
+        OrderAction::Cancel(by),
+        vec![
+            (order::Column::CancelledAt, Some(now).into()),
+            (order::Column::CancelReason, reason.clone().into()),
+            (
+                order::Column::NextActionAt,
+                Option::<DateTime<Utc>>::None.into(),
+            ),
+        ],
+        json!({"reason": reason}),
+        ch,
+        trail,
+    )
+    .await?;
+    let withdrawn = withdraw_open_offers(db, o.id, "cancelled", now, ch).await?;
+    let on_it = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(o.id))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
+        .all(db)
+        .await?;
+    for a in on_it {
+        assignment::Entity::update_many()
+            .col_expr(
+                assignment::Column::State,
+                Expr::value(AssignmentState::Cancelled.code()),
+            )
+            .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+            .filter(assignment::Column::Id.eq(a.id))
+            .exec(db)
+            .await?;
+        release_capacity(db, a.volunteer_id, now).await?;
+        push(
+            db,
+            ch.volunteer(a.volunteer_id),
+            Push::OrderCancelled {
+                order_id: o.id,
+                code: o.code.clone(),
+                reason: reason.clone(),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok((updated, withdrawn))
+}
