@@ -51,7 +51,14 @@ fn error(code: &'static str, message: impl Into<Cow<'static, str>>) -> Validatio
     ValidationError::new(code).with_message(message.into())
 }
 
-fn check_text(v: &str, max: usize, multiline: bool, required: bool) -> Result<(), ValidationError> {
+/// The text rules (see the module's head) for a value `max` characters long
+/// at most; the roster's CSV lines use them too.
+pub fn check_text(
+    v: &str,
+    max: usize,
+    multiline: bool,
+    required: bool,
+) -> Result<(), ValidationError> {
     if v.chars().any(|c| forbidden(c, multiline)) {
         return Err(error(
             "text_chars",
@@ -393,7 +400,7 @@ pub fn optional_certificates_schema() -> Schema {
 
 /// A team kind code, exactly.
 pub fn team_kind(v: &str) -> Result<(), ValidationError> {
-    if TEAM_KINDS.iter().any(|k| k.0 == v) {
+    if zhongdui_domain::is_team_kind(v) {
         Ok(())
     } else {
         Err(error("team_kind", format!("unknown team kind `{v}`")))

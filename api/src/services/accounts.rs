@@ -11,11 +11,12 @@ use crate::error::{ApiError, ApiResult};
 
 /// Checks a password's length (8–128 characters).
 pub fn check_password(password: &str) -> ApiResult<()> {
-    if (8..=128).contains(&password.chars().count()) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("password", "must be 8 to 128 characters"))
-    }
+    crate::wire::password(password).map_err(|e| {
+        ApiError::invalid(
+            "password",
+            e.message.map(|m| m.to_string()).unwrap_or_default(),
+        )
+    })
 }
 
 /// Creates an account; a taken phone is a 409.

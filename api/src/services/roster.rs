@@ -9,7 +9,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use zhongdui_domain::{GeoPoint, Phone, Role, Skill, SkillSet, TeamId, UserId, is_team_kind};
+use zhongdui_domain::{GeoPoint, Phone, Role, Skill, SkillSet, TeamId, UserId};
 
 use crate::auth::UNUSABLE_PASSWORD;
 use crate::entities::{team, team_coordinator, user, volunteer, volunteer_skill};
@@ -49,8 +49,11 @@ impl Errors {
 
     /// Records a password of the wrong length (8–128 characters).
     pub fn password(&mut self, password: &str) {
-        if !(8..=128).contains(&password.chars().count()) {
-            self.push("password", "must be 8 to 128 characters");
+        if let Err(e) = crate::wire::password(password) {
+            self.push(
+                "password",
+                e.message.map(|m| m.to_string()).unwrap_or_default(),
+            );
         }
     }
 
@@ -62,21 +65,6 @@ impl Errors {
             Err(ApiError::Invalid(self.0))
         }
     }
-}
-
-/// Characters that are never part of text people type for others to read:
-/// control characters (line breaks and tabs only where `multiline`) and the
-/// bidirectional overrides and isolates that make text display as
-/// something else (U+202A–U+202E, U+2066–U+2069).
-fn forbidden_char(c: char, multiline: bool) -> bool {
-    (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-}
-
-/// Zero-width characters: allowed inside text, but text made only of them is empty.
-fn zero_width(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
 /// Checks free text for `field`: trimmed, at most `max` characters, no
@@ -92,32 +80,10 @@ pub fn parse_text(
     errors: &mut Errors,
 ) -> String {
     let v = raw.trim();
-    if v.chars().any(|c| forbidden_char(c, multiline)) {
-        errors.push(
-            field,
-            if multiline {
-                "must not contain control characters or text-direction overrides"
-            } else {
-                "must be one line without control characters or text-direction overrides"
-            },
-        );
-    } else if required && v.chars().all(|c| zero_width(c) || c.is_whitespace()) {
-        errors.push(field, format!("must be 1 to {max} characters"));
-    } else if v.chars().count() > max {
-        errors.push(field, format!("must be at most {max} characters"));
+    if let Err(e) = crate::wire::check_text(v, max, multiline, required) {
+        errors.push(field, e.message.map(|m| m.to_string()).unwrap_or_default());
     }
     v.to_owned()
-}
-
-/// Checks optional free text (absent or blank is None).
-pub fn parse_optional_text(
-    field: &str,
-    raw: Option<&str>,
-    max: usize,
-    errors: &mut Errors,
-) -> Option<String> {
-    let v = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    Some(parse_text(field, v, max, true, false, errors)).filter(|s| !s.is_empty())
 }
 
 /// Checks a display name: 1–50 characters after trimming, one line.
@@ -599,30 +565,6 @@ pub struct TeamSpec {
     pub area: Option<String>,
     /// The police station it works with.
     pub station: Option<String>,
-}
-
-/// Checks a team name.
-pub fn parse_team_name(raw: &str, errors: &mut Errors) -> String {
-    parse_text("name", raw, 100, false, true, errors)
-}
-
-/// Checks a team kind.
-pub fn parse_team_kind(raw: &str, errors: &mut Errors) -> String {
-    let kind = raw.trim();
-    if !is_team_kind(kind) {
-        errors.push("kind", format!("unknown team kind `{kind}`"));
-    }
-    kind.to_owned()
-}
-
-/// Checks an optional short text (area, station).
-pub fn parse_short_text(
-    field: &'static str,
-    raw: Option<&str>,
-    errors: &mut Errors,
-) -> Option<String> {
-    let v = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    Some(parse_text(field, v, 100, false, false, errors))
 }
 
 /// Creates a team; a duplicate name is a 409.

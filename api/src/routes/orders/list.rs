@@ -102,9 +102,7 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
     if query.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
         errors.push("q", "must be at most 100 characters");
     }
-    if let Some(q) = given(&query.q)
-        && q.chars().count() <= 100
-    {
+    if let Some(q) = given(&query.q) {
         let pattern = contains_pattern(&q.to_lowercase());
         let lower = |c: order::Column| Expr::expr(Func::lower(Expr::col(c)));
         cond = cond.add(
