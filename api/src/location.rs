@@ -14,14 +14,8 @@ use crate::bus::BusMessage;
 use crate::entities::{assignment, order, volunteer};
 use crate::error::ApiResult;
 use crate::messages::{Peer, Push};
-use crate::services::orders::Channels;
 use crate::state::AppState;
 use zhongdui_domain::AssignmentState;
-
-/// The channel carrying index updates between processes.
-pub fn index_channel(prefix: &str) -> String {
-    format!("{prefix}:index")
-}
 
 /// Stores a position report. Returns false (and stores nothing) when the
 /// volunteer reports faster than the configured minimum interval.
@@ -78,8 +72,7 @@ async fn store(
     state.dispatcher.set_location(volunteer_id, at, now);
     metrics::counter!("location_reports_total").increment(1);
 
-    let prefix = &state.settings.redis_prefix;
-    let ch = Channels(prefix);
+    let ch = state.channels();
     let transient = |channel: String, data: serde_json::Value| BusMessage {
         id: None,
         channel,
@@ -88,7 +81,7 @@ async fn store(
     };
     let at_ts = now.timestamp();
     let mut out = vec![transient(
-        index_channel(prefix),
+        ch.index(),
         Peer::Location {
             volunteer_id,
             lat: at.lat(),
@@ -220,7 +213,7 @@ pub async fn tell_offers(state: AppState, mut shutdown: tokio::sync::watch::Rece
 async fn tell_peers(state: &AppState, message: Peer) {
     let msg = BusMessage {
         id: None,
-        channel: index_channel(&state.settings.redis_prefix),
+        channel: state.channels().index(),
         data: message.to_value(),
         origin: state.bus.origin,
     };
@@ -232,7 +225,7 @@ async fn tell_peers(state: &AppState, message: Peer) {
 /// Applies other processes' index updates to this one, until shutdown.
 pub async fn follow(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut rx = state.bus.subscribe();
-    let channel = index_channel(&state.settings.redis_prefix);
+    let channel = state.channels().index();
     loop {
         let msg = tokio::select! {
             _ = shutdown.changed() => break,

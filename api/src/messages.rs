@@ -7,6 +7,37 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Redis-style channel names (DESIGN.md), with the configured prefix.
+#[derive(Debug, Clone, Copy)]
+pub struct Channels<'a>(pub &'a str);
+
+impl Channels<'_> {
+    /// A volunteer's own channel.
+    pub fn volunteer(&self, id: Uuid) -> String {
+        format!("{}:volunteer:{id}", self.0)
+    }
+    /// An order's channel (its resident and staff listen).
+    pub fn order(&self, id: Uuid) -> String {
+        format!("{}:order:{id}", self.0)
+    }
+    /// The coordinators' feed.
+    pub fn ops(&self) -> String {
+        format!("{}:ops", self.0)
+    }
+    /// Index updates between processes.
+    pub fn index(&self) -> String {
+        format!("{}:index", self.0)
+    }
+    /// Wakes the outbox relay of every process.
+    pub fn relay(&self) -> String {
+        format!("{}:relay", self.0)
+    }
+    /// A Redis key under the same prefix (`{prefix}:{rest}`).
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.0)
+    }
+}
+
 /// What a page is told. Serialised with its kind as `type`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -347,7 +347,7 @@ async fn try_lead(state: &AppState) -> Lead {
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut prune_every = tokio::time::interval(Duration::from_secs(600));
     let mut elect = tokio::time::interval(Duration::from_secs(1));
-    let wake_channel = format!("{}:relay", state.settings.redis_prefix);
+    let wake_channel = state.channels().relay();
     // Only the wake-ups, not every message on the bus.
     let listen = || {
         state

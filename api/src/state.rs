@@ -8,6 +8,7 @@ use crate::auth::TokenKeys;
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::dispatch::index::Dispatcher;
+use crate::messages::Channels;
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -52,6 +53,11 @@ impl AppState {
     /// Wraps the shared state.
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// Where pushes go, under the configured prefix.
+    pub fn channels(&self) -> Channels<'_> {
+        Channels(&self.settings.redis_prefix)
     }
 }
 

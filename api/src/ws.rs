@@ -40,15 +40,13 @@ pub struct WsQuery {
 /// Who a session serves, and so what it listens to.
 struct Scope {
     user: AuthUser,
-    prefix: String,
 }
 
 impl Scope {
     /// The hub keys: a volunteer's own channel, the ops feed for staff, and
     /// for a resident the channels of their orders (routed by the
     /// `resident_id` the pushes carry, so new orders need no re-subscription).
-    fn listens(&self) -> Vec<Listen> {
-        let ch = Channels(&self.prefix);
+    fn listens(&self, ch: Channels<'_>) -> Vec<Listen> {
         match self.user.role {
             Role::Volunteer => vec![Listen::Channel(ch.volunteer(self.user.id.as_uuid()))],
             Role::Coordinator | Role::Admin => vec![Listen::Channel(ch.ops())],
@@ -92,7 +90,7 @@ pub async fn connect(
 
 async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<BusMessage>> {
     let mut channels = Vec::new();
-    for key in scope.listens() {
+    for key in scope.listens(state.channels()) {
         match key {
             Listen::Channel(c) => channels.push(c),
             // A resident's channels are those of their recent orders.
@@ -106,7 +104,7 @@ async fn replay(state: &AppState, scope: &Scope, after: i64) -> ApiResult<Vec<Bu
                     .into_tuple()
                     .all(&state.db)
                     .await?;
-                let ch = Channels(&scope.prefix);
+                let ch = state.channels();
                 channels.extend(recent.into_iter().map(|o| ch.order(o)));
             }
         }
@@ -142,10 +140,7 @@ async fn run_session(
     stream: actix_ws::MessageStream,
 ) {
     let mut stream = stream.max_frame_size(16 * 1024).aggregate_continuations();
-    let scope = Scope {
-        user,
-        prefix: state.settings.redis_prefix.clone(),
-    };
+    let scope = Scope { user };
     // Closed when the account is disabled, its tokens revoked or its role changed.
     let registration = state.sessions.register(
         scope.user.id.as_uuid(),
@@ -153,7 +148,7 @@ async fn run_session(
         scope.user.role.code(),
     );
     // Subscribe before replaying, so nothing falls between the two.
-    let mut rx = state.hub.subscribe(scope.listens());
+    let mut rx = state.hub.subscribe(scope.listens(state.channels()));
     metrics::gauge!("ws_sessions").increment(1.0);
     let mut last_sent = last_event_id.unwrap_or(0);
     let hello = Reply::Hello {

@@ -363,7 +363,7 @@ async fn the_whole_loop(app: &TestApp) {
         &app.state.settings.points,
         &model,
         chrono::Utc::now(),
-        &app.state.settings.redis_prefix,
+        app.state.channels(),
     )
     .await
     .unwrap();

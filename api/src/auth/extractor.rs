@@ -10,6 +10,7 @@ use zhongdui_domain::{Role, TeamId, UserId};
 
 use crate::entities::{team_coordinator, user};
 use crate::error::ApiError;
+use crate::services::orders::Actor;
 use crate::state::AppState;
 
 /// The caller, authenticated by a bearer token (or `?token=` for WebSockets).
@@ -29,6 +30,11 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// The caller as the author of a change.
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.id.as_uuid(), self.role)
+    }
+
     /// Refuses anyone but coordinators and admins.
     pub fn require_staff(&self) -> Result<(), ApiError> {
         if self.role.is_staff() {

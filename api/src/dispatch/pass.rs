@@ -20,7 +20,7 @@ use zhongdui_matcher::{BatchOrder, BatchParams, Exclude, Query, assign_batch};
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
 use crate::messages::Push;
-use crate::services::orders::{self, Actor, Channels};
+use crate::services::orders::{self, Actor};
 use crate::services::points;
 use crate::settings::DispatchSettings;
 use crate::state::AppState;
@@ -259,7 +259,7 @@ impl Dispatcher {
             .limit(1000)
             .all(&state.db)
             .await?;
-        let ch = Channels(&state.settings.redis_prefix);
+        let ch = state.channels();
         let mut n = 0;
         for a in due {
             let txn = crate::db::begin_write(&state.db).await?;
@@ -549,7 +549,7 @@ impl Dispatcher {
     ) -> ApiResult<HashSet<Uuid>> {
         let d = &state.settings.dispatch;
         let deadline = now + Duration::seconds(d.offer_timeout_secs);
-        let ch = Channels(&state.settings.redis_prefix);
+        let ch = state.channels();
         let mut written = HashSet::new();
         let mut offers = Vec::new();
         for w in waves {
@@ -671,7 +671,7 @@ impl Dispatcher {
                 ),
             ],
             json!({"after_wave": fresh.wave}),
-            orders::Channels(&state.settings.redis_prefix),
+            state.channels(),
             orders::Trail::new(Actor::SYSTEM, now),
         )
         .await;
@@ -683,14 +683,8 @@ impl Dispatcher {
             }
             Err(e) => return Err(e),
         }
-        let withdrawn = orders::withdraw_open_offers(
-            &txn,
-            o.id,
-            "escalated",
-            now,
-            orders::Channels(&state.settings.redis_prefix),
-        )
-        .await?;
+        let withdrawn =
+            orders::withdraw_open_offers(&txn, o.id, "escalated", now, state.channels()).await?;
         txn.commit().await?;
         crate::location::released(state, &withdrawn).await;
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
@@ -714,7 +708,7 @@ impl Dispatcher {
                 OrderAction::AutoClose,
                 vec![(order::Column::ClosedAt, Some(now).into())],
                 json!({"after_hours": state.settings.dispatch.auto_close_hours}),
-                orders::Channels(&state.settings.redis_prefix),
+                state.channels(),
                 orders::Trail::new(Actor::SYSTEM, now),
             )
             .await;
@@ -725,7 +719,7 @@ impl Dispatcher {
                         &state.settings.points,
                         &closed,
                         now,
-                        &state.settings.redis_prefix,
+                        state.channels(),
                     )
                     .await?;
                     txn.commit().await?;

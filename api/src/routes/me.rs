@@ -1,7 +1,6 @@
 //! A volunteer's own day: duty, position, offers, nearby tasks, points.
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,14 +12,13 @@ use crate::auth::AuthUser;
 use crate::entities::{assignment, order, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, Valid};
-use crate::lifecycle::Work;
+use crate::lifecycle;
 use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
 use crate::routes::parse_id;
-use crate::services::orders::{self, Actor};
+use crate::services::orders::{self};
 use crate::services::points;
 use crate::state::AppState;
 use zhongdui_domain::AssignmentState;
-use zhongdui_domain::ClaimHow;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/location", web::put().to(put_location))
@@ -75,26 +73,8 @@ pub async fn put_duty(
     user: AuthUser,
     body: Json<DutyIn>,
 ) -> ApiResult<HttpResponse> {
-    let id = volunteer_only(&user)?;
-    let mut work = Work::begin(&state, Actor::user(id, user.role)).await?;
-    volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::OnDuty, Expr::value(body.0.on_duty))
-        .col_expr(volunteer::Column::UpdatedAt, Expr::value(work.now()))
-        .filter(volunteer::Column::Id.eq(id))
-        .exec(&work.txn)
-        .await?;
-    // The coordinators' live map follows duty changes.
-    let mut told = work.trail();
-    told.push(
-        work.channels().ops(),
-        &crate::messages::Push::VolunteerDuty {
-            volunteer_id: id,
-            on_duty: body.0.on_duty,
-        },
-    );
-    told.write(&work.txn).await?;
-    work.changed(&[id]);
-    work.commit().await?;
+    volunteer_only(&user)?;
+    lifecycle::set_duty(&state, user.actor(), body.0.on_duty).await?;
     Ok(HttpResponse::Ok().json(json!({"on_duty": body.0.on_duty})))
 }
 
@@ -162,30 +142,8 @@ pub async fn accept(
 ) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
-    let now = state.clock.now();
-    if a.state()? != AssignmentState::Offered {
-        return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
-    }
-    if a.deadline.is_some_and(|d| d <= now) {
-        return Err(ApiError::Conflict("this offer has expired".to_owned()));
-    }
-    let mut work = Work::begin(&state, Actor::user(me, user.role)).await?;
-    let claimed = orders::claim(
-        &work.txn,
-        orders::Claim {
-            order_id: a.order_id,
-            volunteer_id: me,
-            how: ClaimHow::Offer,
-            known: Some(a.clone()),
-            distance_m: a.distance_m,
-        },
-        work.channels(),
-        work.trail(),
-    )
-    .await?;
-    work.claimed(&claimed);
-    work.commit().await?;
-    Ok(HttpResponse::Ok().json(order_out(&claimed.order, View::Assigned)))
+    let o = lifecycle::accept(&state, user.actor(), a).await?;
+    Ok(HttpResponse::Ok().json(order_out(&o, View::Assigned)))
 }
 
 /// Decline an offer; when nobody is left to answer, the next wave starts at once.
@@ -198,41 +156,7 @@ pub async fn decline(
 ) -> ApiResult<HttpResponse> {
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
-    let mut work = Work::begin(&state, Actor::user(me, user.role)).await?;
-    let now = work.now();
-    let mut t = work.trail();
-    let declined = orders::move_assignment(
-        &work.txn,
-        &a,
-        AssignmentState::Declined,
-        vec![(assignment::Column::RespondedAt, Some(now).into())],
-        (
-            "offer_declined",
-            json!({"volunteer_id": me.to_string(), "wave": a.wave}),
-        ),
-        &mut t,
-    )
-    .await?;
-    if !declined {
-        return Err(ApiError::Conflict(format!("this offer is {}", a.state)));
-    }
-    t.write(&work.txn).await?;
-    let open_left = assignment::Entity::find()
-        .filter(assignment::Column::OrderId.eq(a.order_id))
-        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
-        .filter(assignment::Column::Deadline.gt(now))
-        .one(&work.txn)
-        .await?;
-    if open_left.is_none() {
-        order::Entity::update_many()
-            .col_expr(order::Column::NextActionAt, Expr::value(now))
-            .filter(order::Column::Id.eq(a.order_id))
-            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
-            .exec(&work.txn)
-            .await?;
-    }
-    work.wake_dispatcher();
-    work.commit().await?;
+    lifecycle::decline(&state, user.actor(), a).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

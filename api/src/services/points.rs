@@ -64,7 +64,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
     rules: &PointsSettings,
     o: &order::Model,
     now: DateTime<Utc>,
-    prefix: &str,
+    ch: crate::services::orders::Channels<'_>,
 ) -> ApiResult<Vec<Credit>> {
     let done = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(o.id))
@@ -142,7 +142,6 @@ pub async fn award_for_order<C: ConnectionTrait>(
             .await?;
     }
     // Tell each volunteer, in the same transaction, so their balance updates live.
-    let ch = crate::services::orders::Channels(prefix);
     let mut per_volunteer: std::collections::BTreeMap<Uuid, i64> = Default::default();
     for c in &credits {
         *per_volunteer.entry(c.volunteer_id).or_default() += i64::from(c.amount);
@@ -588,10 +587,12 @@ pub mod cache {
     const TTL_SECS: i64 = 3600;
     const PERIODS: [Period; 3] = [Period::Week, Period::Month, Period::All];
 
-    fn key(prefix: &str, teams: bool, period: Period, now: DateTime<Utc>) -> String {
+    fn key(state: &AppState, teams: bool, period: Period, now: DateTime<Utc>) -> String {
         let start = period.start(now).map(|s| s.timestamp()).unwrap_or(0);
         let scope = if teams { "teams" } else { "volunteers" };
-        format!("{prefix}:lb:{scope}:{}:{start}", period.code())
+        state
+            .channels()
+            .key(&format!("lb:{scope}:{}:{start}", period.code()))
     }
 
     /// The top `limit` of a board: from the sorted set, built from the
@@ -606,7 +607,7 @@ pub mod cache {
         let Some(mut conn) = state.bus.redis_conn() else {
             return super::leaderboard(&state.db, teams, period, now, limit).await;
         };
-        let k = key(&state.settings.redis_prefix, teams, period, now);
+        let k = key(state, teams, period, now);
         match read(&mut conn, state, &k, teams, period, now, limit).await {
             Ok(Some(top)) => ranked(&state.db, teams, top).await,
             Ok(None) => super::leaderboard(&state.db, teams, period, now, limit).await,
@@ -665,12 +666,9 @@ pub mod cache {
                 if period.start(c.at).is_some_and(|s| c.at < s) {
                     continue;
                 }
-                let mut targets = vec![(
-                    key(&state.settings.redis_prefix, false, period, c.at),
-                    c.volunteer_id,
-                )];
+                let mut targets = vec![(key(state, false, period, c.at), c.volunteer_id)];
                 if let Some(t) = c.team_id {
-                    targets.push((key(&state.settings.redis_prefix, true, period, c.at), t));
+                    targets.push((key(state, true, period, c.at), t));
                 }
                 for (k, member) in targets {
                     let r: Result<Option<String>, _> = script

@@ -1,26 +1,20 @@
 //! Changing an order's course: cancel, confirm, assign or reassign, redispatch.
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use sea_orm::EntityTrait;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-use zhongdui_domain::{CancelledBy, OrderAction};
+use zhongdui_domain::CancelledBy;
 
 use super::views::{OrderOut, View, detail, may_manage, not_yours, view_of};
 use crate::auth::AuthUser;
-use crate::entities::{assignment, order, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Valid;
-use crate::lifecycle::Work;
+use crate::lifecycle;
 use crate::routes::parse_id;
-use crate::services::orders::{self, Actor};
-use crate::services::points;
+use crate::services::orders::{self};
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
-use zhongdui_domain::AssignmentState;
 
 /// A cancellation.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -64,16 +58,7 @@ pub async fn cancel(
             ));
         }
     };
-    let released = assignment::volunteers_where(
-        &orders::assignments_of(&state.db, id).await?,
-        AssignmentState::holds_capacity,
-    )?;
-    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
-    let (o, withdrawn) =
-        orders::cancel(&work.txn, &o, by, reason, work.channels(), work.trail()).await?;
-    work.released(&withdrawn);
-    work.changed(&released);
-    work.commit().await?;
+    let o = lifecycle::cancel(&state, user.actor(), &o, by, reason).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, view, user.id.as_uuid()).await?))
 }
 
@@ -108,35 +93,9 @@ pub async fn confirm(
             "only the resident who placed the order confirms it",
         ));
     }
-    let body = body.0;
-    let feedback = trimmed(body.feedback.as_deref());
-    let rating = i16::try_from(body.rating).unwrap_or(5);
-    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
-    let now = work.now();
-    let o = orders::transition(
-        &work.txn,
-        &o,
-        OrderAction::Confirm,
-        vec![
-            (order::Column::Rating, Some(rating).into()),
-            (order::Column::Feedback, feedback.clone().into()),
-            (order::Column::ClosedAt, Some(now).into()),
-        ],
-        json!({"rating": rating}),
-        work.channels(),
-        work.trail(),
-    )
-    .await?;
-    let credits = points::award_for_order(
-        &work.txn,
-        &state.settings.points,
-        &o,
-        now,
-        &state.settings.redis_prefix,
-    )
-    .await?;
-    work.credited(credits);
-    work.commit().await?;
+    let feedback = trimmed(body.0.feedback.as_deref());
+    let rating = i16::try_from(body.0.rating).unwrap_or(5);
+    let o = lifecycle::confirm(&state, user.actor(), &o, rating, feedback).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Owner, user.id.as_uuid()).await?))
 }
 
@@ -174,37 +133,7 @@ pub async fn assign(
         Some(r) => Some(parse_id("replace_volunteer_id", r)?),
         None => None,
     };
-    let v = volunteer::Entity::find_by_id(vid)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
-    user.ensure_manages_team(&state, zhongdui_domain::TeamId(v.team_id))
-        .await?;
-    // Taking someone off an order is a change to their work: the caller must
-    // manage their team too.
-    if let Some(old) = replace {
-        let team = volunteer::Entity::find_by_id(old)
-            .one(&state.db)
-            .await?
-            .map(|v| v.team_id)
-            .ok_or_else(|| ApiError::invalid("replace_volunteer_id", "no such volunteer"))?;
-        user.ensure_manages_team(&state, zhongdui_domain::TeamId(team))
-            .await
-            .map_err(|_| {
-                ApiError::forbidden("you may only take volunteers of your own teams off an order")
-            })?;
-    }
-    let now = state.clock.now();
-    let o = orders::load(&state.db, id).await?;
-    let held = orders::valid_skills(&state.db, vid, now).await?;
-    if !held.contains_all(o.required()?) {
-        return Err(ApiError::invalid(
-            "volunteer_id",
-            "this volunteer lacks (a valid certificate for) the required skills",
-        ));
-    }
-    let actor = Actor::user(user.id.as_uuid(), user.role);
-    let o = crate::lifecycle::assign(&state, actor, id, vid, replace).await?;
+    let o = lifecycle::assign_checked(&state, &user, id, vid, replace).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 
@@ -222,26 +151,6 @@ pub async fn redispatch(
     if !may_manage(&state, &user, &o).await? {
         return Err(not_yours());
     }
-    let mut work = Work::begin(&state, Actor::user(user.id.as_uuid(), user.role)).await?;
-    let now = work.now();
-    let o = orders::transition(
-        &work.txn,
-        &o,
-        OrderAction::Redispatch,
-        vec![
-            (order::Column::Wave, 0.into()),
-            (order::Column::NextActionAt, Some(now).into()),
-            (
-                order::Column::EscalatedAt,
-                Option::<DateTime<Utc>>::None.into(),
-            ),
-        ],
-        json!({}),
-        work.channels(),
-        work.trail(),
-    )
-    .await?;
-    work.wake_dispatcher();
-    work.commit().await?;
+    let o = lifecycle::redispatch(&state, user.actor(), &o).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }

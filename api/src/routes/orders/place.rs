@@ -13,8 +13,9 @@ use crate::auth::AuthUser;
 use crate::entities::{order, team};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Valid;
+use crate::lifecycle;
 use crate::routes::parse_id;
-use crate::services::orders::{Actor, NewOrder};
+use crate::services::orders::NewOrder;
 use crate::services::roster::Errors;
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
@@ -89,30 +90,133 @@ pub async fn create_order(
             "volunteers place orders through a coordinator or a resident account",
         ));
     }
-    let body = body.0;
-    let category: Category = body.category.parse()?;
-    let at = GeoPoint::parse(body.lat, body.lon)?;
-    let address = body.address.trim().to_owned();
-    let description = body.description.trim().to_owned();
-    let headcount = body.headcount.unwrap_or(1);
-    let urgency: Urgency = body.urgency.as_deref().unwrap_or("normal").parse()?;
-    let phone_of = |p: Option<&str>| -> ApiResult<Option<Phone>> {
-        Ok(match p.filter(|p| !p.trim().is_empty()) {
-            Some(p) => Some(Phone::parse(p)?),
-            None => None,
-        })
+    let asked = Asked::read(body.0, user.role.is_staff())?;
+    if asked.staff {
+        state.limits.orders_by_staff.check(&user.id.as_uuid())?;
+    } else {
+        // A duplicate or a capped request creates nothing and spends no quota.
+        guard_resident_orders(&state, user.id.as_uuid(), asked.category, asked.at).await?;
+        if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+            state.limits.orders_by_address.check(&ip)?;
+        }
+        state.limits.orders_by_account.check(&user.id.as_uuid())?;
+    }
+    let new = asked.resolve(&state, &user).await?;
+    let o = lifecycle::place(&state, user.actor(), new).await?;
+    tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
+    let view = if user.role.is_staff() {
+        View::Staff
+    } else {
+        View::Owner
     };
-    let contact_phone = phone_of(body.contact_phone.as_deref())?;
-    let resident_phone = phone_of(body.resident_phone.as_deref())?;
-    let staff = user.role.is_staff();
-    // Who may set what depends on the caller's role.
-    let mut errors = Errors::default();
-    let asked = body
-        .source
-        .as_deref()
-        .map(str::parse::<OrderSource>)
-        .transpose()?;
-    let source = match (staff, asked) {
+    Ok(HttpResponse::Created().json(order_out(&o, view)))
+}
+
+/// An order as asked for, its fields parsed and the role rules applied;
+/// what needs the database (the team, the resident's account) comes next.
+struct Asked {
+    staff: bool,
+    category: Category,
+    at: GeoPoint,
+    address: String,
+    description: String,
+    headcount: i32,
+    urgency: Urgency,
+    source: OrderSource,
+    contact_phone: Option<Phone>,
+    resident_phone: Option<Phone>,
+    station: Option<String>,
+    target_team_id: Option<Uuid>,
+}
+
+impl Asked {
+    /// Who may set what depends on the caller's role (`staff` or a resident).
+    fn read(body: OrderIn, staff: bool) -> ApiResult<Self> {
+        let phone_of = |p: Option<&str>| -> ApiResult<Option<Phone>> {
+            Ok(match p.filter(|p| !p.trim().is_empty()) {
+                Some(p) => Some(Phone::parse(p)?),
+                None => None,
+            })
+        };
+        let (category, at) = (body.category.parse()?, GeoPoint::parse(body.lat, body.lon)?);
+        let urgency = body.urgency.as_deref().unwrap_or("normal").parse()?;
+        let contact_phone = phone_of(body.contact_phone.as_deref())?;
+        let resident_phone = phone_of(body.resident_phone.as_deref())?;
+        let mut errors = Errors::default();
+        let asked = body.source.as_deref().map(str::parse).transpose()?;
+        let source = source_for(staff, asked, &mut errors);
+        if !staff
+            && (body.resident_phone.is_some()
+                || body.target_team_id.is_some()
+                || body.station.is_some())
+        {
+            errors.push(
+                "target_team_id",
+                "only coordinators may set resident_phone, station or target_team_id",
+            );
+        }
+        errors.finish()?;
+        let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
+            Some(raw) => Some(parse_id::<Uuid>("target_team_id", raw)?),
+            None => None,
+        };
+        Ok(Asked {
+            staff,
+            category,
+            at,
+            address: body.address.trim().to_owned(),
+            description: body.description.trim().to_owned(),
+            headcount: i32::try_from(body.headcount.unwrap_or(1)).unwrap_or(1),
+            urgency,
+            source,
+            contact_phone,
+            resident_phone,
+            station: trimmed(body.station.as_deref()).filter(|_| staff),
+            target_team_id,
+        })
+    }
+
+    /// The order to place for `user`: the target team must exist, a
+    /// resident's phone finds their account, and the contact number falls
+    /// back to the resident's.
+    async fn resolve(self, state: &AppState, user: &AuthUser) -> ApiResult<NewOrder> {
+        if let Some(t) = self.target_team_id
+            && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
+        {
+            return Err(ApiError::invalid("target_team_id", "no such team"));
+        }
+        let resident_id = match (&self.resident_phone, self.staff) {
+            (_, false) => Some(user.id.as_uuid()),
+            (Some(p), true) => crate::services::accounts::find_by_phone(&state.db, p)
+                .await?
+                .map(|u| u.id),
+            (None, true) => None,
+        };
+        let contact_phone = self
+            .contact_phone
+            .or(self.resident_phone)
+            .map(|p| p.as_str().to_owned())
+            .or_else(|| (!self.staff).then(|| user.phone.clone()));
+        Ok(NewOrder {
+            category: self.category,
+            at: self.at,
+            address: self.address,
+            description: self.description,
+            headcount: self.headcount,
+            urgency: self.urgency,
+            contact_phone,
+            source: self.source,
+            resident_id,
+            target_team_id: self.target_team_id,
+            station: self.station,
+        })
+    }
+}
+
+/// The order's source: residents place their own; staff place theirs as
+/// coordinators unless they say it is a station's slip.
+fn source_for(staff: bool, asked: Option<OrderSource>, errors: &mut Errors) -> OrderSource {
+    match (staff, asked) {
         (false, None | Some(OrderSource::Resident)) => OrderSource::Resident,
         (false, Some(_)) => {
             errors.push("source", "residents place their own orders");
@@ -124,69 +228,7 @@ pub async fn create_order(
             errors.push("source", "`resident` is not coordinator or station");
             OrderSource::Coordinator
         }
-    };
-    if !staff
-        && (body.resident_phone.is_some()
-            || body.target_team_id.is_some()
-            || body.station.is_some())
-    {
-        errors.push(
-            "target_team_id",
-            "only coordinators may set resident_phone, station or target_team_id",
-        );
     }
-    errors.finish()?;
-    let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
-        Some(raw) => Some(parse_id::<Uuid>("target_team_id", raw)?),
-        None => None,
-    };
-    let station = trimmed(body.station.as_deref());
-    if staff {
-        state.limits.orders_by_staff.check(&user.id.as_uuid())?;
-    } else {
-        // A duplicate or a capped request creates nothing and spends no quota.
-        guard_resident_orders(&state, user.id.as_uuid(), category, at).await?;
-        if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
-            state.limits.orders_by_address.check(&ip)?;
-        }
-        state.limits.orders_by_account.check(&user.id.as_uuid())?;
-    }
-    if let Some(t) = target_team_id
-        && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
-    {
-        return Err(ApiError::invalid("target_team_id", "no such team"));
-    }
-    let resident_id = if staff {
-        match &resident_phone {
-            Some(p) => crate::services::accounts::find_by_phone(&state.db, p)
-                .await?
-                .map(|u| u.id),
-            None => None,
-        }
-    } else {
-        Some(user.id.as_uuid())
-    };
-    let contact = contact_phone
-        .map(|p| p.as_str().to_owned())
-        .or_else(|| resident_phone.map(|p| p.as_str().to_owned()))
-        .or_else(|| (!staff).then(|| user.phone.clone()));
-    let new = NewOrder {
-        category,
-        at,
-        address,
-        description,
-        headcount: i32::try_from(headcount).unwrap_or(1),
-        urgency,
-        contact_phone: contact,
-        source,
-        resident_id,
-        target_team_id,
-        station: if staff { station } else { None },
-    };
-    let o = crate::lifecycle::place(&state, Actor::user(user.id.as_uuid(), user.role), new).await?;
-    tracing::info!(order_id = %o.id, code = %o.code, source = %o.source, "order placed");
-    let view = if staff { View::Staff } else { View::Owner };
-    Ok(HttpResponse::Created().json(order_out(&o, view)))
 }
 
 /// A resident's cap on open orders, and the duplicate check: the same

@@ -183,7 +183,7 @@ pub fn new_order(
     actor: Actor,
     now: DateTime<Utc>,
     batch_window: Duration,
-    prefix: &str,
+    ch: Channels<'_>,
 ) -> (order::Model, Trail) {
     let id = Uuid::now_v7();
     let o = order::Model {
@@ -231,7 +231,7 @@ pub fn new_order(
         json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
     );
     announce.push(
-        Channels(prefix).ops(),
+        ch.ops(),
         &Push::OrderCreated {
             order_id: id,
             code: o.code.clone(),

@@ -50,24 +50,7 @@ impl Actor {
     }
 }
 
-/// Redis-style channel names (DESIGN.md), with the configured prefix.
-#[derive(Debug, Clone, Copy)]
-pub struct Channels<'a>(pub &'a str);
-
-impl Channels<'_> {
-    /// A volunteer's own channel.
-    pub fn volunteer(&self, id: Uuid) -> String {
-        format!("{}:volunteer:{id}", self.0)
-    }
-    /// An order's channel (its resident and staff listen).
-    pub fn order(&self, id: Uuid) -> String {
-        format!("{}:order:{id}", self.0)
-    }
-    /// The coordinators' feed.
-    pub fn ops(&self) -> String {
-        format!("{}:ops", self.0)
-    }
-}
+pub use crate::messages::Channels;
 
 /// The record of one change: who makes it and when, and the audit events
 /// and pushes it writes, collected and then inserted together (one

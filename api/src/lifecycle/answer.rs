@@ -1,0 +1,159 @@
+//! A volunteer answers: accepts or declines an offer, or grabs an open task.
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+use zhongdui_domain::{AssignmentState, ClaimHow, GeoPoint, OrderStatus};
+
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult};
+use crate::services::orders::{self, Actor};
+use crate::state::AppState;
+
+use super::work::Work;
+
+/// Accepts `offer` (the caller has checked it is the volunteer's own): the
+/// claim decides, by conditional update, whether there is room.
+pub async fn accept(
+    state: &AppState,
+    actor: Actor,
+    offer: assignment::Model,
+) -> ApiResult<order::Model> {
+    let now = state.clock.now();
+    if offer.state()? != AssignmentState::Offered {
+        return Err(ApiError::Conflict(format!("this offer is {}", offer.state)));
+    }
+    if offer.deadline.is_some_and(|d| d <= now) {
+        return Err(ApiError::Conflict("this offer has expired".to_owned()));
+    }
+    let mut work = Work::begin(state, actor).await?;
+    let claim = orders::Claim {
+        order_id: offer.order_id,
+        volunteer_id: offer.volunteer_id,
+        how: ClaimHow::Offer,
+        distance_m: offer.distance_m,
+        known: Some(offer),
+    };
+    let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
+    work.claimed(&claimed);
+    work.commit().await?;
+    Ok(claimed.order)
+}
+
+/// Declines `offer`; when it was the order's last open offer, the order's
+/// next wave is due at once.
+pub async fn decline(state: &AppState, actor: Actor, offer: assignment::Model) -> ApiResult<()> {
+    let mut work = Work::begin(state, actor).await?;
+    let now = work.now();
+    let mut t = work.trail();
+    let event = json!({"volunteer_id": offer.volunteer_id.to_string(), "wave": offer.wave});
+    let at = vec![(assignment::Column::RespondedAt, Some(now).into())];
+    let declined = orders::move_assignment(
+        &work.txn,
+        &offer,
+        AssignmentState::Declined,
+        at,
+        ("offer_declined", event),
+        &mut t,
+    )
+    .await?;
+    if !declined {
+        return Err(ApiError::Conflict(format!("this offer is {}", offer.state)));
+    }
+    t.write(&work.txn).await?;
+    let open_left = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(offer.order_id))
+        .filter(assignment::Column::State.eq(AssignmentState::Offered.code()))
+        .filter(assignment::Column::Deadline.gt(now))
+        .one(&work.txn)
+        .await?;
+    if open_left.is_none() {
+        order::Entity::update_many()
+            .col_expr(order::Column::NextActionAt, Expr::value(now))
+            .filter(order::Column::Id.eq(offer.order_id))
+            .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+            .exec(&work.txn)
+            .await?;
+    }
+    work.wake_dispatcher();
+    work.commit().await
+}
+
+/// The volunteer `actor` takes order `order_id` by grabbing it, if the
+/// dispatch rules allow ([`grab_check`]).
+pub async fn grab(state: &AppState, actor: Actor, order_id: Uuid) -> ApiResult<order::Model> {
+    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let o = orders::load(&state.db, order_id).await?;
+    let v = volunteer::Entity::find_by_id(me)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let distance = grab_check(state, &v, &o, state.clock.now()).await?;
+    let mut work = Work::begin(state, actor).await?;
+    let claim = orders::Claim {
+        order_id,
+        volunteer_id: me,
+        how: ClaimHow::Grab,
+        known: None,
+        distance_m: Some(distance),
+    };
+    let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
+    work.claimed(&claimed);
+    work.commit().await?;
+    Ok(claimed.order)
+}
+
+/// Whether `v` may take `o` by grabbing it, by the dispatch rules: on duty,
+/// a fresh position within the grab radius, the skills (with valid
+/// certificates) it needs, and room for another task. Returns the distance.
+pub async fn grab_check(
+    state: &AppState,
+    v: &volunteer::Model,
+    o: &order::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<f64> {
+    let d = &state.settings.dispatch;
+    if !v.on_duty {
+        return Err(ApiError::invalid(
+            "on_duty",
+            "go on duty before taking a task",
+        ));
+    }
+    let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
+        return Err(ApiError::invalid(
+            "location",
+            "report your position first (PUT /api/v1/me/location)",
+        ));
+    };
+    if (now - seen).num_seconds() > d.max_location_age_secs {
+        let minutes = (now - seen).num_minutes();
+        return Err(ApiError::invalid(
+            "location",
+            format!("your last position is {minutes} minutes old; report where you are first"),
+        ));
+    }
+    let held = orders::valid_skills(&state.db, v.id, now).await?;
+    if !held.contains_all(o.required()?) {
+        return Err(ApiError::invalid(
+            "skills",
+            "you do not hold (a valid certificate for) the skills this task needs",
+        ));
+    }
+    if v.active_tasks >= v.capacity {
+        let (held, cap) = (v.active_tasks, v.capacity);
+        return Err(ApiError::conflict_on(
+            "capacity",
+            format!("you already have {held} of {cap} tasks in hand"),
+        ));
+    }
+    let distance = GeoPoint::parse(lat, lon)?.distance_m(&o.point()?);
+    if distance > d.grab_radius_m {
+        let (km, limit) = (distance / 1000.0, d.grab_radius_m / 1000.0);
+        return Err(ApiError::invalid(
+            "distance_m",
+            format!("the task is {km:.1} km away; you may take tasks within {limit:.1} km"),
+        ));
+    }
+    Ok(distance)
+}

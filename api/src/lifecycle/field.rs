@@ -1,0 +1,167 @@
+//! A volunteer on an order: checking in on scene and reporting it done.
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+use zhongdui_domain::{AssignmentState, GeoPoint, OrderAction, OrderStatus};
+
+use crate::entities::{assignment, order, volunteer};
+use crate::error::{ApiError, ApiResult};
+use crate::services::orders::{self, Actor};
+use crate::state::AppState;
+
+use super::work::Work;
+
+/// The volunteer's own part in an order (any state).
+pub async fn my_assignment(
+    state: &AppState,
+    order_id: Uuid,
+    volunteer_id: Uuid,
+) -> ApiResult<assignment::Model> {
+    assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
+/// Checks the volunteer `actor` in on scene at `here`: their part must be
+/// accepted, `here` must follow from their last report at a plausible speed
+/// (it is then recorded as a report) and lie within the arrival radius. The
+/// first check-in moves the order to in progress.
+pub async fn arrive(
+    state: &AppState,
+    actor: Actor,
+    order_id: Uuid,
+    here: GeoPoint,
+) -> ApiResult<order::Model> {
+    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let o = orders::load(&state.db, order_id).await?;
+    let a = my_assignment(state, order_id, me).await?;
+    if a.state()? != AssignmentState::Accepted {
+        return Err(ApiError::Conflict(format!(
+            "your part in this order is {}, not accepted",
+            a.state
+        )));
+    }
+    plausible_move(state, me, here).await?;
+    crate::location::record(state, me, here).await?;
+    let distance = here.distance_m(&o.point()?);
+    let limit = state.settings.dispatch.arrive_radius_m;
+    if distance > limit {
+        return Err(ApiError::invalid(
+            "lat",
+            format!("you are {distance:.0} m from the order; check in within {limit:.0} m"),
+        ));
+    }
+    let work = Work::begin(state, actor).await?;
+    let mut t = work.trail();
+    let at = vec![(assignment::Column::ArrivedAt, Some(work.now()).into())];
+    let event = json!({"volunteer_id": me.to_string(), "distance_m": distance.round()});
+    let moved = AssignmentState::Arrived;
+    if !orders::move_assignment(&work.txn, &a, moved, at, ("arrived", event), &mut t).await? {
+        return Err(ApiError::Conflict(
+            "your assignment changed meanwhile".to_owned(),
+        ));
+    }
+    let o = orders::load(&work.txn, order_id).await?;
+    let o = match o.status()? {
+        OrderStatus::Assigned => {
+            let at = vec![(order::Column::ArrivedAt, Some(work.now()).into())];
+            let (action, ch) = (OrderAction::Arrive, work.channels());
+            orders::transition(&work.txn, &o, action, at, json!({}), ch, t).await?
+        }
+        OrderStatus::InProgress => {
+            t.write(&work.txn).await?;
+            o
+        }
+        _ => {
+            return Err(ApiError::Conflict(format!(
+                "order {} is {}; check-in is for assigned orders",
+                o.code, o.status
+            )));
+        }
+    };
+    work.commit().await?;
+    Ok(o)
+}
+
+/// The server's own knowledge decides a check-in: `here` must follow from
+/// the volunteer's last report at no more than the configured speed.
+async fn plausible_move(state: &AppState, me: Uuid, here: GeoPoint) -> ApiResult<()> {
+    let v = volunteer::Entity::find_by_id(me)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("volunteer"))?;
+    let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
+        return Err(ApiError::invalid(
+            "location",
+            "share your position on the way (PUT /api/v1/me/location) before checking in",
+        ));
+    };
+    let moved = GeoPoint::parse(lat, lon)?.distance_m(&here);
+    let secs = ((state.clock.now() - seen).num_milliseconds() as f64 / 1000.0).max(1.0);
+    let max_speed = state.settings.dispatch.max_speed_mps;
+    if moved / secs > max_speed {
+        return Err(ApiError::invalid(
+            "lat",
+            format!(
+                "this position is {:.1} km from your last report {:.0} s ago, faster than {max_speed:.0} m/s; \
+                 share your position on the way first",
+                moved / 1000.0,
+                secs
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The volunteer `actor` reports their part of `order_id` done (after
+/// checking in), with an optional note; the last part done completes the
+/// order.
+pub async fn complete(
+    state: &AppState,
+    actor: Actor,
+    order_id: Uuid,
+    note: Option<String>,
+) -> ApiResult<order::Model> {
+    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let a = my_assignment(state, order_id, me).await?;
+    if a.state()? != AssignmentState::Arrived {
+        return Err(ApiError::Conflict(format!(
+            "check in first (your part is {})",
+            a.state
+        )));
+    }
+    let mut work = Work::begin(state, actor).await?;
+    let (txn, now) = (&work.txn, work.now());
+    let mut t = work.trail();
+    let at = vec![
+        (assignment::Column::CompletedAt, Some(now).into()),
+        (assignment::Column::Note, note.clone().into()),
+    ];
+    let event = json!({"volunteer_id": me.to_string(), "note": note});
+    let done = AssignmentState::Completed;
+    let kind = "volunteer_completed";
+    if !orders::move_assignment(txn, &a, done, at, (kind, event), &mut t).await? {
+        return Err(ApiError::Conflict(
+            "your assignment changed meanwhile".to_owned(),
+        ));
+    }
+    orders::release_capacity(txn, me, now).await?;
+    t.write(txn).await?;
+    let still_on: u64 = assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)))
+        .count(txn)
+        .await?;
+    let mut o = orders::load(txn, order_id).await?;
+    if still_on == 0 && o.status()? == OrderStatus::InProgress {
+        let at = vec![(order::Column::CompletedAt, Some(now).into())];
+        let (action, ch, t) = (OrderAction::Complete, work.channels(), work.trail());
+        o = orders::transition(txn, &o, action, at, json!({}), ch, t).await?;
+    }
+    work.changed(&[me]);
+    work.commit().await?;
+    Ok(o)
+}
