@@ -167,6 +167,34 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
     }
 }
 
+/// A CSV upload (`text/csv`, `text/plain` or `application/csv`) of at most
+/// `limit` bytes, read within the body deadline.
+pub async fn csv_body(
+    req: &HttpRequest,
+    body: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(ct.starts_with("text/csv")
+        || ct.starts_with("text/plain")
+        || ct.starts_with("application/csv"))
+    {
+        return Err(ApiError::UnsupportedMediaType("text/csv"));
+    }
+    tokio::time::timeout(BodyDeadline::of(req), body.to_bytes_limited(limit))
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?
+        .map_err(|_| ApiError::TooLarge { limit })?
+        .map_err(|e| ApiError::BadRequest {
+            field: None,
+            message: format!("reading the upload: {e}"),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,15 @@ impl AuthUser {
         Ok(ids.into_iter().map(TeamId).collect())
     }
 
+    /// The teams whose people the caller may act on: `None` (every team)
+    /// for admins, else the teams they coordinate.
+    pub async fn team_scope(&self, state: &AppState) -> Result<Option<Vec<TeamId>>, ApiError> {
+        Ok(match self.role {
+            Role::Admin => None,
+            _ => Some(self.coordinated_teams(state).await?),
+        })
+    }
+
     /// Refuses unless the user is an admin or coordinates `team`.
     pub async fn ensure_manages_team(
         &self,

@@ -9,7 +9,9 @@
 //! - `field`: check-in on scene (a plausible position within the radius)
 //!   and completion;
 //! - `manage`: a coordinator's assignment or reassignment, cancellation,
-//!   redispatch, and the resident's confirmation with its points.
+//!   redispatch, and the resident's confirmation with its points;
+//! - `points`: an adjustment or redemption booked by hand;
+//! - `roster`: a volunteer created, changed or deleted (every index re-reads them).
 //!
 //! The dispatcher's own moves (waves, expiry, escalation, auto-close) are in
 //! `dispatch::pass`, through the same `services::orders` functions.
@@ -18,6 +20,8 @@ mod duty;
 mod field;
 mod manage;
 mod place;
+mod points;
+mod roster;
 mod work;
 
 pub use answer::*;
@@ -25,4 +29,6 @@ pub use duty::*;
 pub use field::*;
 pub use manage::*;
 pub use place::*;
+pub use points::*;
+pub use roster::*;
 pub use work::*;

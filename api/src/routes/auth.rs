@@ -219,45 +219,15 @@ pub async fn create_coordinator(
         .iter()
         .map(|raw| parse_id::<Uuid>("team_ids", raw))
         .collect::<ApiResult<Vec<_>>>()?;
-    let account = match accounts::find_by_phone(&state.db, &phone).await? {
-        Some(u) if u.role == Role::Coordinator.code() => u,
-        Some(u) => {
-            return Err(ApiError::Conflict(format!(
-                "phone {phone} belongs to a {} account",
-                u.role
-            )));
-        }
-        None => {
-            let password = body
-                .password
-                .ok_or_else(|| ApiError::invalid("password", "required for a new account"))?;
-            accounts::check_password(&password)?;
-            accounts::create_user(&state.db, &phone, password, &name, Role::Coordinator).await?
-        }
+    let appointment = accounts::Appointment {
+        phone,
+        name,
+        password: body.password,
+        teams,
     };
-    for &t in &teams {
-        if crate::entities::team::Entity::find_by_id(t)
-            .one(&state.db)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                "team_ids",
-                format!("no team with id {t}"),
-            ));
-        }
-        roster::add_coordinator(&state.db, zhongdui_domain::TeamId(t), UserId(account.id)).await?;
-    }
-    crate::services::privacy::audit(
-        &state.db,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        "coordinator",
-        account.id,
-        "appointed",
-        serde_json::json!({"team_ids": teams.iter().map(|t: &uuid::Uuid| t.to_string()).collect::<Vec<_>>()}),
-        state.clock.now(),
-    )
-    .await?;
+    let account =
+        accounts::appoint_coordinator(&state.db, appointment, user.actor(), state.clock.now())
+            .await?;
     Ok(HttpResponse::Created().json(UserOut::from(&account)))
 }
 
@@ -318,6 +288,21 @@ pub struct AuditOut {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<crate::entities::audit_entry::Model> for AuditOut {
+    fn from(r: crate::entities::audit_entry::Model) -> Self {
+        AuditOut {
+            id: r.id,
+            actor_id: r.actor_id.map(|a| a.to_string()),
+            actor_role: r.actor_role,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            action: r.action,
+            data: r.data,
+            created_at: r.created_at,
+        }
+    }
+}
+
 /// The audit of roster, team, account and points changes, newest first (admins).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth", security(("bearer" = [])),
     params(crate::routes::PageParams, AuditQuery),
@@ -345,19 +330,7 @@ pub async fn audit_log(
     let total = pages.num_items().await?;
     let rows = pages.fetch_page(page - 1).await?;
     Ok(HttpResponse::Ok().json(crate::routes::Page {
-        items: rows
-            .into_iter()
-            .map(|r| AuditOut {
-                id: r.id,
-                actor_id: r.actor_id.map(|a| a.to_string()),
-                actor_role: r.actor_role,
-                entity: r.entity,
-                entity_id: r.entity_id,
-                action: r.action,
-                data: r.data,
-                created_at: r.created_at,
-            })
-            .collect::<Vec<_>>(),
+        items: rows.into_iter().map(AuditOut::from).collect::<Vec<_>>(),
         total,
         page,
         per_page,

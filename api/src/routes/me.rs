@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use zhongdui_domain::{GeoPoint, OrderStatus, Role};
+use zhongdui_domain::{GeoPoint, Role};
 
 use crate::auth::AuthUser;
-use crate::entities::{assignment, order, volunteer};
+use crate::entities::{assignment, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, Valid};
 use crate::lifecycle;
@@ -197,48 +197,16 @@ pub async fn nearby(
             ));
         }
     };
-    let now = state.clock.now();
-    let held = orders::valid_skills(&state.db, me, now).await?;
-    // A bounding box in SQL, exact distance here.
-    let dlat = radius / 111_000.0;
-    let dlon = radius / (111_000.0 * here.lat().to_radians().cos().max(0.01));
-    let candidates = order::Entity::find()
-        .filter(
-            order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
-        )
-        .filter(order::Column::Lat.between(here.lat() - dlat, here.lat() + dlat))
-        .filter(order::Column::Lon.between(here.lon() - dlon, here.lon() + dlon))
-        .all(&state.db)
-        .await?;
-    let mine: std::collections::HashSet<Uuid> = assignment::Entity::find()
-        .filter(assignment::Column::VolunteerId.eq(me))
-        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)))
-        .all(&state.db)
-        .await?
+    let found = orders::nearby(&state.db, me, here, radius, state.clock.now()).await?;
+    let out: Vec<OrderOut> = found
         .into_iter()
-        .map(|a| a.order_id)
-        .collect();
-    let mut out: Vec<(f64, OrderOut)> = candidates
-        .iter()
-        .filter(|o| o.filled < o.headcount && !mine.contains(&o.id))
-        // A corrupt row is left out (and logged), never offered as needing nothing.
-        .filter(|o| {
-            o.check()
-                .inspect_err(|e| tracing::error!(error = %e, "order skipped"))
-                .is_ok()
-        })
-        .filter(|o| o.required().is_ok_and(|r| held.contains_all(r)))
-        .filter_map(|o| {
-            let d = o.point().ok()?.distance_m(&here);
-            (d <= radius).then(|| {
-                let mut out = order_out(o, View::Prospect);
-                out.distance_m = Some(d.round());
-                (d, out)
-            })
+        .map(|(o, d)| {
+            let mut out = order_out(&o, View::Prospect);
+            out.distance_m = Some(d.round());
+            out
         })
         .collect();
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(HttpResponse::Ok().json(out.into_iter().map(|(_, o)| o).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// A ledger row.

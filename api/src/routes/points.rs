@@ -13,6 +13,7 @@ use crate::auth::AuthUser;
 use crate::entities::volunteer;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
+use crate::lifecycle;
 use crate::routes::me::{PointsOut, points_of};
 use crate::routes::parse_id;
 use crate::services::points::{self, LeaderRow, Period};
@@ -189,58 +190,17 @@ pub async fn adjust(
         .await?
         .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
     user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
-    if kind == "redemption" && points::balance(&state.db, vid).await? + body.amount < 0 {
-        return Err(ApiError::invalid(
-            "amount",
-            "the balance is too low for this redemption",
-        ));
-    }
-    let key = match req
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some(k) if !k.is_empty() && k.len() <= 100 => format!("{kind}:{}:{k}", user.id),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "Idempotency-Key",
-                "must be 1 to 100 characters",
-            ));
-        }
-        None => format!("{kind}:{}", Uuid::now_v7()),
-    };
+    let key = idempotency_key(&req, kind, &user)?;
     let amount = i32::try_from(body.amount).unwrap_or(0);
-    let (e, new) = points::adjust(
-        &state.db,
-        points::Adjustment {
-            volunteer_id: vid,
-            kind,
-            amount,
-            reason,
-            key,
-        },
-        user.id.as_uuid(),
-        state.clock.now(),
-    )
-    .await?;
+    let adjustment = points::Adjustment {
+        volunteer_id: vid,
+        kind,
+        amount,
+        reason,
+        key,
+    };
+    let (e, new) = lifecycle::adjust_points(&state, user.actor(), adjustment).await?;
     if new {
-        let credit = points::Credit {
-            volunteer_id: vid,
-            team_id: e.team_id,
-            amount: e.amount,
-            at: e.created_at,
-        };
-        points::cache::add(&state, &[credit]).await;
-        crate::services::privacy::audit(
-            &state.db,
-            crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-            "points",
-            vid,
-            &e.kind,
-            serde_json::json!({"amount": e.amount, "reason": e.reason, "entry_id": e.id.to_string()}),
-            state.clock.now(),
-        )
-        .await?;
         tracing::info!(volunteer_id = %vid, amount, by = %user.id, "points adjusted");
     }
     Ok(HttpResponse::Created().json(EntryOut {
@@ -250,6 +210,23 @@ pub async fn adjust(
         reason: e.reason,
         created_at: e.created_at,
     }))
+}
+
+/// The booking's key: the caller's `Idempotency-Key` (1–100 characters),
+/// scoped to them and the kind, or a fresh one.
+fn idempotency_key(req: &HttpRequest, kind: &str, user: &AuthUser) -> ApiResult<String> {
+    match req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some(k) if !k.is_empty() && k.len() <= 100 => Ok(format!("{kind}:{}:{k}", user.id)),
+        Some(_) => Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 100 characters",
+        )),
+        None => Ok(format!("{kind}:{}", Uuid::now_v7())),
+    }
 }
 
 /// Export period.
@@ -288,16 +265,10 @@ pub async fn export(
         return Err(ApiError::invalid("to", "must not be before from"));
     }
     // Coordinators export their own teams' volunteers; admins everyone.
-    let teams: Option<Vec<Uuid>> = match user.role {
-        zhongdui_domain::Role::Admin => None,
-        _ => Some(
-            user.coordinated_teams(&state)
-                .await?
-                .into_iter()
-                .map(|t| t.as_uuid())
-                .collect(),
-        ),
-    };
+    let teams: Option<Vec<Uuid>> = user
+        .team_scope(&state)
+        .await?
+        .map(|ts| ts.into_iter().map(|t| t.as_uuid()).collect());
     let data = points::export_csv(&state.db, from, to, teams.as_deref()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

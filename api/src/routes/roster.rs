@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
-use zhongdui_domain::{Role, TeamId};
+use zhongdui_domain::TeamId;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -30,43 +30,14 @@ pub async fn import(
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
-    let ct = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !(ct.starts_with("text/csv")
-        || ct.starts_with("text/plain")
-        || ct.starts_with("application/csv"))
-    {
-        return Err(ApiError::UnsupportedMediaType("text/csv"));
-    }
-    let limit = state.settings.http.max_csv_bytes;
-    let bytes = tokio::time::timeout(
-        crate::extract::BodyDeadline::of(&req),
-        body.to_bytes_limited(limit),
-    )
-    .await
-    .map_err(|_| ApiError::RequestTimeout)?
-    .map_err(|_| ApiError::TooLarge { limit })?
-    .map_err(|e| ApiError::BadRequest {
-        field: None,
-        message: format!("reading the upload: {e}"),
-    })?;
-    let scope = match user.role {
-        Role::Admin => None,
-        _ => Some(user.coordinated_teams(&state).await?),
-    };
+    let bytes = crate::extract::csv_body(&req, body, state.settings.http.max_csv_bytes).await?;
+    let scope = user.team_scope(&state).await?;
     let report = csv_roster::import(&state.db, &bytes, &scope, state.clock.now()).await?;
+    let counts = serde_json::json!({"lines": report.total, "created": report.created, "updated": report.updated,
+                                    "unchanged": report.unchanged, "failed": report.failed});
+    let (actor, now) = (user.actor(), state.clock.now());
     crate::services::privacy::audit(
-        &state.db,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        "roster",
-        "import",
-        "imported",
-        serde_json::json!({"lines": report.total, "created": report.created, "updated": report.updated,
-                           "unchanged": report.unchanged, "failed": report.failed}),
-        state.clock.now(),
+        &state.db, actor, "roster", "import", "imported", counts, now,
     )
     .await?;
     if report.created + report.updated > 0 {
@@ -108,20 +79,14 @@ pub async fn export(
         None => None,
     };
     // The export holds full phone numbers: coordinators get their own teams.
-    let scope = match user.role {
-        Role::Admin => None,
-        _ => {
-            let mine = user.coordinated_teams(&state).await?;
-            if let Some(t) = team
-                && !mine.contains(&t)
-            {
-                return Err(ApiError::forbidden(
-                    "you may export only the teams you coordinate",
-                ));
-            }
-            Some(mine)
-        }
-    };
+    let scope = user.team_scope(&state).await?;
+    if let (Some(mine), Some(t)) = (&scope, team)
+        && !mine.contains(&t)
+    {
+        return Err(ApiError::forbidden(
+            "you may export only the teams you coordinate",
+        ));
+    }
     let data = csv_roster::export(&state.db, team, &scope).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use zhongdui_domain::{Role, TeamId};
+use zhongdui_domain::TeamId;
 
 use crate::auth::AuthUser;
 use crate::entities::team;
@@ -126,6 +126,34 @@ pub async fn team_stats(
     query: Query<StatsQuery>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
+    let (from, to, team_id) = read_query(&query, &state)?;
+    let scope = team_scope(&state, &user, team_id).await?;
+    let mut select = team::Entity::find();
+    if let Some(ids) = &scope {
+        select = select.filter(team::Column::Id.is_in(ids.clone()));
+    }
+    let teams = select
+        .order_by_asc(team::Column::Name)
+        .all(&state.db)
+        .await?;
+    let (start, end) = crate::clock::local_days(from, to)?;
+    let mut figures = stats::team_figures(&state.db, start, end, scope.as_deref()).await?;
+    let items = teams
+        .into_iter()
+        .map(|t| {
+            let f = figures.remove(&t.id).unwrap_or_default();
+            team_row(t, f)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(TeamStatsPage { from, to, items }))
+}
+
+/// The period (`to` defaults to today in China, `from` to 29 days before)
+/// and the team asked for.
+fn read_query(
+    query: &StatsQuery,
+    state: &AppState,
+) -> ApiResult<(NaiveDate, NaiveDate, Option<Uuid>)> {
     let mut errors = Errors::default();
     let from = parse_day("from", query.from.as_deref(), &mut errors);
     let to = parse_day("to", query.to.as_deref(), &mut errors);
@@ -149,55 +177,47 @@ pub async fn team_stats(
     if from > to {
         return Err(ApiError::invalid("from", "must not be after to"));
     }
-    let scope: Option<Vec<Uuid>> = match (team_id, user.role) {
+    Ok((from, to, team_id))
+}
+
+/// The teams the figures cover: the one asked for (which the caller must
+/// manage), else every team for admins and their own for coordinators.
+async fn team_scope(
+    state: &AppState,
+    user: &AuthUser,
+    team_id: Option<Uuid>,
+) -> ApiResult<Option<Vec<Uuid>>> {
+    Ok(match (team_id, user.role) {
         (Some(t), _) => {
             team::Entity::find_by_id(t)
                 .one(&state.db)
                 .await?
                 .ok_or(ApiError::NotFound("team"))?;
-            user.ensure_manages_team(&state, TeamId(t)).await?;
+            user.ensure_manages_team(state, TeamId(t)).await?;
             Some(vec![t])
         }
-        (None, Role::Admin) => None,
-        (None, _) => Some(
-            user.coordinated_teams(&state)
-                .await?
-                .into_iter()
-                .map(|t| t.0)
-                .collect(),
-        ),
-    };
-    let mut select = team::Entity::find();
-    if let Some(ids) = &scope {
-        select = select.filter(team::Column::Id.is_in(ids.clone()));
+        (None, _) => user
+            .team_scope(state)
+            .await?
+            .map(|ts| ts.into_iter().map(|t| t.0).collect()),
+    })
+}
+
+fn team_row(t: team::Model, f: stats::TeamFigures) -> TeamStats {
+    let answered = f.accepted + f.declined + f.expired;
+    TeamStats {
+        team_id: t.id.to_string(),
+        team_name: t.name,
+        offers: f.offers,
+        accepted: f.accepted,
+        declined: f.declined,
+        expired: f.expired,
+        #[allow(clippy::cast_precision_loss)]
+        acceptance_rate: (answered > 0).then(|| f.accepted as f64 / answered as f64),
+        orders_served: f.orders_served,
+        avg_first_accept_secs: f.avg_first_accept_secs,
+        completed: f.completed,
+        avg_completion_secs: f.avg_completion_secs,
+        no_shows: f.no_shows,
     }
-    let teams = select
-        .order_by_asc(team::Column::Name)
-        .all(&state.db)
-        .await?;
-    let (start, end) = crate::clock::local_days(from, to)?;
-    let mut figures = stats::team_figures(&state.db, start, end, scope.as_deref()).await?;
-    let items = teams
-        .into_iter()
-        .map(|t| {
-            let f = figures.remove(&t.id).unwrap_or_default();
-            let answered = f.accepted + f.declined + f.expired;
-            TeamStats {
-                team_id: t.id.to_string(),
-                team_name: t.name,
-                offers: f.offers,
-                accepted: f.accepted,
-                declined: f.declined,
-                expired: f.expired,
-                #[allow(clippy::cast_precision_loss)]
-                acceptance_rate: (answered > 0).then(|| f.accepted as f64 / answered as f64),
-                orders_served: f.orders_served,
-                avg_first_accept_secs: f.avg_first_accept_secs,
-                completed: f.completed,
-                avg_completion_secs: f.avg_completion_secs,
-                no_shows: f.no_shows,
-            }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(TeamStatsPage { from, to, items }))
 }

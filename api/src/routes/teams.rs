@@ -1,10 +1,7 @@
 //! Teams: list, read, create (admins), update (admins and the team's coordinators).
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -16,7 +13,7 @@ use crate::entities::team;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
 use crate::routes::{Page, PageParams, parse_id};
-use crate::services::roster::{self, TeamCounts, TeamSpec};
+use crate::services::roster::{self, TeamChange, TeamCounts, TeamSpec};
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
 
@@ -229,53 +226,14 @@ pub async fn update_team(
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
     user.ensure_manages_team(&state, TeamId(id)).await?;
-    let t = team::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound("team"))?;
     let body = body.0;
-    let name = body.name.as_deref().map(|n| n.trim().to_owned());
-    let kind = body.kind;
-    let area = body.area.as_deref().map(|a| trimmed(Some(a)));
-    let station = body.station.as_deref().map(|s| trimmed(Some(s)));
-    if let Some(n) = &name {
-        let clash = team::Entity::find()
-            .filter(team::Column::Name.eq(n.as_str()))
-            .filter(team::Column::Id.ne(id))
-            .one(&state.db)
-            .await?;
-        if clash.is_some() {
-            return Err(ApiError::Conflict(format!(
-                "a team named {n} already exists"
-            )));
-        }
-    }
-    let changes = serde_json::json!({"name": name, "kind": kind, "area": area, "station": station});
-    let mut am: team::ActiveModel = t.into();
-    if let Some(n) = name {
-        am.name = Set(n);
-    }
-    if let Some(k) = kind {
-        am.kind = Set(k);
-    }
-    if let Some(a) = area {
-        am.area = Set(a);
-    }
-    if let Some(s) = station {
-        am.station = Set(s);
-    }
-    am.updated_at = Set(crate::clock::wall());
-    let t = am.update(&state.db).await?;
-    crate::services::privacy::audit(
-        &state.db,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        "team",
-        t.id,
-        "updated",
-        changes,
-        state.clock.now(),
-    )
-    .await?;
+    let change = TeamChange {
+        name: body.name.as_deref().map(|n| n.trim().to_owned()),
+        kind: body.kind,
+        area: body.area.as_deref().map(|a| trimmed(Some(a))),
+        station: body.station.as_deref().map(|s| trimmed(Some(s))),
+    };
+    let t = roster::update_team(&state.db, id, change, user.actor(), state.clock.now()).await?;
     let counts = roster::team_counts(&state.db).await?;
     let c = counts.get(&t.id).copied().unwrap_or_default();
     Ok(HttpResponse::Ok().json(team_out(t, c)))

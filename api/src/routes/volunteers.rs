@@ -3,22 +3,20 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use rand::Rng;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 use zhongdui_domain::{Phone, SkillSet, TeamId};
 
-use crate::auth::{AuthUser, hash_password};
+use crate::auth::AuthUser;
 use crate::entities::user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
+use crate::lifecycle;
 use crate::routes::{Page, PageParams, parse_id};
-use crate::services::roster::{
-    self, Errors, OnExisting, VolunteerFilter, VolunteerSpec, VolunteerView,
-};
+use crate::services::roster::{self, Errors, VolunteerFilter, VolunteerSpec, VolunteerView};
 use crate::state::AppState;
 use crate::wire::{self};
 
@@ -253,11 +251,23 @@ pub async fn create_volunteer(
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let body = body.0;
-    let phone = Phone::parse(&body.phone)?;
-    let display_name = body.display_name.trim().to_owned();
-    let team_id = TeamId(parse_id::<Uuid>("team_id", &body.team_id)?);
-    let capacity = capacity_of(body.capacity.unwrap_or(1));
-    // Rules across fields: certificates for listed skills, both coordinates or neither.
+    let spec = spec_of(&body)?;
+    user.ensure_manages_team(&state, spec.team_id).await?;
+    if body.promote {
+        user.require_admin()?;
+    }
+    let (id, password) =
+        lifecycle::create_volunteer(&state, user.actor(), &spec, body.password, body.promote)
+            .await?;
+    tracing::info!(volunteer_id = %id, team_id = %spec.team_id, by = %user.id, "volunteer created");
+    let mut out = VolunteerOut::from(roster::get_volunteer(&state.db, id).await?);
+    out.initial_password = password;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// The new volunteer's data, with the rules across fields: certificates for
+/// listed skills, both coordinates or neither.
+fn spec_of(body: &VolunteerIn) -> ApiResult<VolunteerSpec> {
     let mut errors = Errors::default();
     let skills = roster::parse_skills(&body.skills, &body.certificates, &mut errors);
     let home = roster::parse_home(
@@ -267,73 +277,20 @@ pub async fn create_volunteer(
         &mut errors,
     );
     errors.finish()?;
-    user.ensure_manages_team(&state, team_id).await?;
-    let spec = VolunteerSpec {
-        phone,
-        display_name,
-        team_id,
+    Ok(VolunteerSpec {
+        phone: Phone::parse(&body.phone)?,
+        display_name: body.display_name.trim().to_owned(),
+        team_id: TeamId(parse_id::<Uuid>("team_id", &body.team_id)?),
         skills,
-        capacity,
+        capacity: capacity_of(body.capacity.unwrap_or(1)),
         is_leader: body.is_leader.unwrap_or(false),
         home,
-    };
-    let promote = body.promote;
-    if promote {
-        user.require_admin()?;
-    }
-    let (password, generated) = match body.password {
-        Some(p) => (p, false),
-        None => (generate_password(), true),
-    };
-    let hash = hash_password(password.clone()).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    // Coordinators' scope is checked above; an existing account is a 409.
-    let (id, outcome) = roster::upsert_volunteer(
-        &txn,
-        &spec,
-        Some(hash),
-        OnExisting::Conflict,
-        &None,
-        promote,
-    )
-    .await?;
-    crate::services::privacy::audit(
-        &txn,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        "volunteer",
-        id,
-        if outcome == roster::Outcome::Promoted {
-            "promoted"
-        } else {
-            "created"
-        },
-        serde_json::json!({"team_id": team_id.to_string(),
-                           "skills": spec.skills.keys().map(|s| s.code()).collect::<Vec<_>>()}),
-        state.clock.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::changed(&state, &[id.as_uuid()]).await?;
-    tracing::info!(volunteer_id = %id, team_id = %team_id, by = %user.id, "volunteer created");
-    let mut out = VolunteerOut::from(roster::get_volunteer(&state.db, id.as_uuid()).await?);
-    // A promoted resident keeps the password they have.
-    if generated && outcome == roster::Outcome::Created {
-        out.initial_password = Some(password);
-    }
-    Ok(HttpResponse::Created().json(out))
+    })
 }
 
 /// A capacity already checked to be 0–10.
 fn capacity_of(c: i64) -> i32 {
     i32::try_from(c.clamp(0, 10)).unwrap_or(1)
-}
-
-fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..12)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 /// Changes to a volunteer; absent fields stay.
@@ -389,18 +346,42 @@ pub async fn update_volunteer(
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
     let id: Uuid = parse_id("id", &id)?;
-    if user::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .is_none_or(|u| crate::services::privacy::is_deleted(&u))
-    {
-        return Err(ApiError::NotFound("volunteer"));
-    }
+    live_account(&state, id).await?;
     let current = roster::load_spec(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("volunteer"))?;
     user.ensure_manages_team(&state, current.team_id).await?;
     let body = body.0;
+    let spec = patched(&current, &body)?;
+    if spec.team_id != current.team_id {
+        user.ensure_manages_team(&state, spec.team_id).await?;
+    }
+    let change = lifecycle::VolunteerChange {
+        id,
+        fields: body.given(),
+        current,
+        spec,
+        password: body.password,
+        disabled: body.disabled,
+    };
+    lifecycle::update_volunteer(&state, user.actor(), change).await?;
+    tracing::info!(volunteer_id = %id, by = %user.id, "volunteer updated");
+    let v = roster::get_volunteer(&state.db, id).await?;
+    Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
+}
+
+/// The account `id`, unless it does not exist or was deleted.
+async fn live_account(state: &AppState, id: Uuid) -> ApiResult<user::Model> {
+    user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|u| !crate::services::privacy::is_deleted(u))
+        .ok_or(ApiError::NotFound("volunteer"))
+}
+
+/// `current` with the patch applied, with the rules across fields:
+/// certificates for listed skills, both coordinates or neither.
+fn patched(current: &VolunteerSpec, body: &VolunteerPatch) -> ApiResult<VolunteerSpec> {
     let mut spec = current.clone();
     if let Some(n) = &body.display_name {
         spec.display_name = n.trim().to_owned();
@@ -411,7 +392,9 @@ pub async fn update_volunteer(
     if let Some(c) = body.capacity {
         spec.capacity = capacity_of(c);
     }
-    // Rules across fields: certificates for listed skills, both coordinates or neither.
+    if let Some(l) = body.is_leader {
+        spec.is_leader = l;
+    }
     let mut errors = Errors::default();
     if body.skills.is_some() || body.certificates.is_some() {
         let codes = body
@@ -427,80 +410,30 @@ pub async fn update_volunteer(
         });
         spec.skills = roster::parse_skills(&codes, &certs, &mut errors);
     }
-    if let Some(l) = body.is_leader {
-        spec.is_leader = l;
-    }
     if body.home_lat.is_some() || body.home_lon.is_some() {
-        spec.home = roster::parse_home(
-            body.home_lat,
-            body.home_lon,
-            ("home_lat", "home_lon"),
-            &mut errors,
-        );
+        let names = ("home_lat", "home_lon");
+        spec.home = roster::parse_home(body.home_lat, body.home_lon, names, &mut errors);
     }
     errors.finish()?;
-    if spec.team_id != current.team_id {
-        user.ensure_manages_team(&state, spec.team_id).await?;
+    Ok(spec)
+}
+
+impl VolunteerPatch {
+    /// The roster fields given (never the password itself).
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("display_name", self.display_name.is_some()),
+            ("team_id", self.team_id.is_some()),
+            ("skills", self.skills.is_some()),
+            ("certificates", self.certificates.is_some()),
+            ("capacity", self.capacity.is_some()),
+            ("is_leader", self.is_leader.is_some()),
+            ("home", self.home_lat.is_some() || self.home_lon.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
     }
-    let password_reset = body.password.is_some();
-    let new_hash = match body.password.clone() {
-        Some(p) => Some(hash_password(p).await?),
-        None => None,
-    };
-    let txn = crate::db::begin_write(&state.db).await?;
-    if spec != current {
-        // Both the current and the new team were checked above.
-        roster::upsert_volunteer(&txn, &spec, None, OnExisting::Update, &None, false).await?;
-    }
-    if new_hash.is_some() || body.disabled.is_some() {
-        let u = user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or(ApiError::NotFound("volunteer"))?;
-        let version = u.token_version + 1;
-        let mut am: user::ActiveModel = u.into();
-        if let Some(h) = new_hash {
-            am.password_hash = Set(h);
-        }
-        if let Some(d) = body.disabled {
-            am.disabled = Set(d);
-        }
-        am.token_version = Set(version);
-        am.updated_at = Set(crate::clock::wall());
-        am.update(&txn).await?;
-    }
-    // What changed, never the password itself.
-    let mut changed: Vec<&str> = Vec::new();
-    for (name, given) in [
-        ("display_name", body.display_name.is_some()),
-        ("team_id", body.team_id.is_some()),
-        ("skills", body.skills.is_some()),
-        ("certificates", body.certificates.is_some()),
-        ("capacity", body.capacity.is_some()),
-        ("is_leader", body.is_leader.is_some()),
-        ("home", body.home_lat.is_some() || body.home_lon.is_some()),
-    ] {
-        if given {
-            changed.push(name);
-        }
-    }
-    crate::services::privacy::audit(
-        &txn,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        "volunteer",
-        id,
-        "updated",
-        serde_json::json!({"fields": changed, "team_id": spec.team_id.to_string(),
-                           "from_team_id": current.team_id.to_string(),
-                           "password_reset": password_reset, "disabled": body.disabled}),
-        state.clock.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::changed(&state, &[id]).await?;
-    tracing::info!(volunteer_id = %id, by = %user.id, "volunteer updated");
-    let v = roster::get_volunteer(&state.db, id).await?;
-    Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
 }
 
 /// Delete a volunteer (admins, or coordinators of their team): refused while
@@ -522,21 +455,8 @@ pub async fn delete_volunteer(
         .await?
         .ok_or(ApiError::NotFound("volunteer"))?;
     user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
-    let u = user::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .filter(|u| !crate::services::privacy::is_deleted(u))
-        .ok_or(ApiError::NotFound("volunteer"))?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    crate::services::privacy::delete_volunteer(
-        &txn,
-        u,
-        crate::services::orders::Actor::user(user.id.as_uuid(), user.role),
-        state.clock.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    crate::location::changed(&state, &[id]).await?;
+    let u = live_account(&state, id).await?;
+    lifecycle::delete_volunteer(&state, user.actor(), u).await?;
     tracing::info!(volunteer_id = %id, by = %user.id, "volunteer deleted");
     Ok(HttpResponse::NoContent().finish())
 }

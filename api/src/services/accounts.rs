@@ -1,13 +1,15 @@
 //! Accounts: registration, login, admin and coordinator creation.
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
-use zhongdui_domain::{Phone, Role, UserId};
+use zhongdui_domain::{Phone, Role, TeamId, UserId};
 
 use crate::auth::{hash_password, verify_password};
-use crate::entities::user;
+use crate::entities::{team, user};
 use crate::error::{ApiError, ApiResult};
+use crate::services::orders::Actor;
 
 /// Checks a password's length (8–128 characters).
 pub fn check_password(password: &str) -> ApiResult<()> {
@@ -104,4 +106,57 @@ pub async fn create_or_reset_admin<C: ConnectionTrait>(
             Ok((UserId(id), false))
         }
     }
+}
+
+/// A coordinator's appointment to teams.
+pub struct Appointment {
+    /// Their phone (an existing coordinator account, or a new one).
+    pub phone: Phone,
+    /// Their name, for a new account.
+    pub name: String,
+    /// Their first password, required for a new account.
+    pub password: Option<String>,
+    /// The teams they coordinate from now on (each must exist).
+    pub teams: Vec<Uuid>,
+}
+
+/// Appoints a coordinator (creating the account when the phone has none;
+/// any other role is a 409) to the teams, and audits it by `actor`.
+pub async fn appoint_coordinator<C: ConnectionTrait>(
+    db: &C,
+    a: Appointment,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<user::Model> {
+    let phone = &a.phone;
+    let account = match find_by_phone(db, phone).await? {
+        Some(u) if u.role == Role::Coordinator.code() => u,
+        Some(u) => {
+            return Err(ApiError::Conflict(format!(
+                "phone {phone} belongs to a {} account",
+                u.role
+            )));
+        }
+        None => {
+            let password = a
+                .password
+                .ok_or_else(|| ApiError::invalid("password", "required for a new account"))?;
+            check_password(&password)?;
+            create_user(db, phone, password, &a.name, Role::Coordinator).await?
+        }
+    };
+    for &t in &a.teams {
+        if team::Entity::find_by_id(t).one(db).await?.is_none() {
+            return Err(ApiError::invalid(
+                "team_ids",
+                format!("no team with id {t}"),
+            ));
+        }
+        crate::services::roster::add_coordinator(db, TeamId(t), UserId(account.id)).await?;
+    }
+    let teams: Vec<String> = a.teams.iter().map(Uuid::to_string).collect();
+    let data = serde_json::json!({ "team_ids": teams });
+    crate::services::privacy::audit(db, actor, "coordinator", account.id, "appointed", data, now)
+        .await?;
+    Ok(account)
 }

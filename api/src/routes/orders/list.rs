@@ -137,20 +137,7 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
         if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
             return Err(ApiError::invalid("team_id", "no such team"));
         }
-        let members_on = sea_orm::sea_query::Query::select()
-            .column((assignment::Entity, assignment::Column::OrderId))
-            .from(assignment::Entity)
-            .inner_join(
-                volunteer::Entity,
-                Expr::col((volunteer::Entity, volunteer::Column::Id))
-                    .equals((assignment::Entity, assignment::Column::VolunteerId)),
-            )
-            .and_where(Expr::col((volunteer::Entity, volunteer::Column::TeamId)).eq(t))
-            .and_where(
-                Expr::col((assignment::Entity, assignment::Column::State))
-                    .is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
-            )
-            .to_owned();
+        let members_on = members_on(t);
         cond = cond.add(
             Condition::any()
                 .add(order::Column::TargetTeamId.eq(t))
@@ -158,6 +145,24 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
         );
     }
     Ok(cond)
+}
+
+/// The orders that members of team `t` are on (in any state of being on an order).
+fn members_on(t: Uuid) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column((assignment::Entity, assignment::Column::OrderId))
+        .from(assignment::Entity)
+        .inner_join(
+            volunteer::Entity,
+            Expr::col((volunteer::Entity, volunteer::Column::Id))
+                .equals((assignment::Entity, assignment::Column::VolunteerId)),
+        )
+        .and_where(Expr::col((volunteer::Entity, volunteer::Column::TeamId)).eq(t))
+        .and_where(
+            Expr::col((assignment::Entity, assignment::Column::State))
+                .is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
+        )
+        .to_owned()
 }
 
 /// Orders the caller may see (residents their own, volunteers those they are
@@ -171,29 +176,8 @@ pub async fn list_orders(
     query: Query<OrderQuery>,
 ) -> ApiResult<HttpResponse> {
     let (page, per_page) = paging.checked()?;
-    let mut select = order::Entity::find();
-    let view = match user.role {
-        Role::Admin | Role::Coordinator => View::Staff,
-        Role::Resident => {
-            select = select.filter(order::Column::ResidentId.eq(user.id.as_uuid()));
-            View::Owner
-        }
-        Role::Volunteer => {
-            let mine: Vec<Uuid> = assignment::Entity::find()
-                .filter(assignment::Column::VolunteerId.eq(user.id.as_uuid()))
-                .filter(
-                    assignment::Column::State
-                        .is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
-                )
-                .all(&state.db)
-                .await?
-                .into_iter()
-                .map(|a| a.order_id)
-                .collect();
-            select = select.filter(order::Column::Id.is_in(mine));
-            View::Assigned
-        }
-    };
+    let (mine, view) = readable(&state, &user).await?;
+    let mut select = order::Entity::find().filter(mine);
     select = select.filter(order_filters(&state, &query).await?);
     let paginator = select
         .order_by_desc(order::Column::CreatedAt)
@@ -207,6 +191,32 @@ pub async fn list_orders(
         page,
         per_page,
     }))
+}
+
+/// The orders `user` may list, and how they see them: staff all, a
+/// resident their own, a volunteer those they are on.
+async fn readable(state: &AppState, user: &AuthUser) -> ApiResult<(Condition, View)> {
+    let me = user.id.as_uuid();
+    Ok(match user.role {
+        Role::Admin | Role::Coordinator => (Condition::all(), View::Staff),
+        Role::Resident => (
+            Condition::all().add(order::Column::ResidentId.eq(me)),
+            View::Owner,
+        ),
+        Role::Volunteer => {
+            let on_order = AssignmentState::codes(&AssignmentState::ON_ORDER);
+            let mine: Vec<Uuid> = assignment::Entity::find()
+                .filter(assignment::Column::VolunteerId.eq(me))
+                .filter(assignment::Column::State.is_in(on_order))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|a| a.order_id)
+                .collect();
+            let c = Condition::all().add(order::Column::Id.is_in(mine));
+            (c, View::Assigned)
+        }
+    })
 }
 
 /// One order with its assignments and (for the resident and staff) its audit trail.

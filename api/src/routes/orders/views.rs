@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -217,28 +217,7 @@ pub(super) async fn detail(
 ) -> ApiResult<OrderOut> {
     let mut out = order_out(o, view);
     let rows = orders::assignments_of(&state.db, o.id).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|a| a.volunteer_id).collect();
-    let users: HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.clone()))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let vols: HashMap<Uuid, volunteer::Model> = volunteer::Entity::find()
-        .filter(volunteer::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
-    let teams: HashMap<Uuid, String> = team::Entity::find()
-        .filter(team::Column::Id.is_in(vols.values().map(|v| v.team_id).collect::<Vec<_>>()))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let people = People::of(&state.db, &rows).await?;
     let states = rows
         .iter()
         .map(|a| Ok((a.id, a.state()?)))
@@ -253,51 +232,88 @@ pub(super) async fn detail(
                 View::Assigned | View::Prospect => a.volunteer_id == viewer,
             }
     };
-    out.assignments = Some(
-        rows.iter()
-            .filter(|a| match view {
-                View::Staff => true,
-                // Residents and volunteers see who is coming, not who was asked.
-                _ => on_it(a),
-            })
-            .map(|a| {
-                let u = users.get(&a.volunteer_id);
-                let v = vols.get(&a.volunteer_id);
-                let pos = v
-                    .filter(|_| sees_position(a))
-                    .and_then(|v| Some((v.lat?, v.lon?, v.location_at)));
-                AssignmentOut {
-                    id: a.id.to_string(),
-                    volunteer_id: a.volunteer_id.to_string(),
-                    volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
-                    team_name: v.and_then(|v| teams.get(&v.team_id)).cloned(),
-                    volunteer_phone: match view {
-                        View::Staff | View::Owner if on_it(a) || view == View::Staff => {
-                            u.map(|u| u.phone.clone())
-                        }
-                        _ => None,
-                    },
-                    state: a.state.clone(),
-                    how: a.how.clone(),
-                    wave: a.wave,
-                    distance_m: a.distance_m,
-                    offered_at: a.offered_at,
-                    deadline: a.deadline,
-                    arrived_at: a.arrived_at,
-                    completed_at: a.completed_at,
-                    note: a.note.clone(),
-                    lat: pos.map(|p| p.0),
-                    lon: pos.map(|p| p.1),
-                    location_at: pos.and_then(|p| p.2),
-                }
-            })
-            .collect(),
-    );
+    // Residents and volunteers see who is coming, not who was asked; the
+    // phone goes to staff, and to the resident for those on the order.
+    let shown = rows.iter().filter(|a| view == View::Staff || on_it(a));
+    let parts = shown.map(|a| {
+        let phone = view == View::Staff || (view == View::Owner && on_it(a));
+        people.assignment_out(a, sees_position(a), phone)
+    });
+    out.assignments = Some(parts.collect());
     if matches!(view, View::Staff | View::Owner) {
         let events = orders::events_of(&state.db, o.id).await?;
         out.events = Some(events.into_iter().map(event_out).collect());
     }
     Ok(out)
+}
+
+/// The volunteers of an order's assignments, their accounts and team names.
+struct People {
+    users: HashMap<Uuid, user::Model>,
+    volunteers: HashMap<Uuid, volunteer::Model>,
+    teams: HashMap<Uuid, String>,
+}
+
+impl People {
+    async fn of(db: &DatabaseConnection, rows: &[assignment::Model]) -> ApiResult<Self> {
+        let ids: Vec<Uuid> = rows.iter().map(|a| a.volunteer_id).collect();
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let volunteers: HashMap<Uuid, volunteer::Model> = volunteer::Entity::find()
+            .filter(volunteer::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let team_ids: Vec<Uuid> = volunteers.values().map(|v| v.team_id).collect();
+        let teams = team::Entity::find()
+            .filter(team::Column::Id.is_in(team_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        Ok(People {
+            users,
+            volunteers,
+            teams,
+        })
+    }
+
+    /// `a` as a reader sees it: with the volunteer's position and phone
+    /// only when they may.
+    fn assignment_out(&self, a: &assignment::Model, position: bool, phone: bool) -> AssignmentOut {
+        let u = self.users.get(&a.volunteer_id);
+        let v = self.volunteers.get(&a.volunteer_id);
+        let pos = v
+            .filter(|_| position)
+            .and_then(|v| Some((v.lat?, v.lon?, v.location_at)));
+        AssignmentOut {
+            id: a.id.to_string(),
+            volunteer_id: a.volunteer_id.to_string(),
+            volunteer_name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
+            team_name: v.and_then(|v| self.teams.get(&v.team_id)).cloned(),
+            volunteer_phone: u.filter(|_| phone).map(|u| u.phone.clone()),
+            state: a.state.clone(),
+            how: a.how.clone(),
+            wave: a.wave,
+            distance_m: a.distance_m,
+            offered_at: a.offered_at,
+            deadline: a.deadline,
+            arrived_at: a.arrived_at,
+            completed_at: a.completed_at,
+            note: a.note.clone(),
+            lat: pos.map(|p| p.0),
+            lon: pos.map(|p| p.1),
+            location_at: pos.and_then(|p| p.2),
+        }
+    }
 }
 
 pub(super) fn event_out(e: order_event::Model) -> EventOut {

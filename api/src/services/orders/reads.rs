@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
-use zhongdui_domain::{Skill, SkillSet};
+use zhongdui_domain::{AssignmentState, GeoPoint, OrderStatus, Skill, SkillSet};
 
-use crate::entities::{assignment, order_event, volunteer_skill};
+use crate::entities::{assignment, order, order_event, volunteer_skill};
 use crate::error::ApiResult;
 
 /// The skills a volunteer holds at `now`: a skill whose catalogue entry
@@ -55,4 +55,54 @@ pub async fn events_of<C: ConnectionTrait>(
         .order_by_asc(order_event::Column::Id)
         .all(db)
         .await?)
+}
+
+/// The open or escalated orders within `radius` metres of `here` that the
+/// volunteer `me` could take: room left, not already theirs, and skills
+/// they hold (with valid certificates on `now`'s day); nearest first, with
+/// their distance.
+pub async fn nearby<C: ConnectionTrait>(
+    db: &C,
+    me: Uuid,
+    here: GeoPoint,
+    radius: f64,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<(order::Model, f64)>> {
+    let held = valid_skills(db, me, now).await?;
+    // A bounding box in SQL, exact distance here.
+    let dlat = radius / 111_000.0;
+    let dlon = radius / (111_000.0 * here.lat().to_radians().cos().max(0.01));
+    let candidates = order::Entity::find()
+        .filter(
+            order::Column::Status.is_in([OrderStatus::Open.code(), OrderStatus::Escalated.code()]),
+        )
+        .filter(order::Column::Lat.between(here.lat() - dlat, here.lat() + dlat))
+        .filter(order::Column::Lon.between(here.lon() - dlon, here.lon() + dlon))
+        .all(db)
+        .await?;
+    let mine: std::collections::HashSet<Uuid> = assignment::Entity::find()
+        .filter(assignment::Column::VolunteerId.eq(me))
+        .filter(assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.order_id)
+        .collect();
+    let mut out: Vec<(order::Model, f64)> = candidates
+        .into_iter()
+        .filter(|o| o.filled < o.headcount && !mine.contains(&o.id))
+        // A corrupt row is left out (and logged), never offered as needing nothing.
+        .filter(|o| {
+            o.check()
+                .inspect_err(|e| tracing::error!(error = %e, "order skipped"))
+                .is_ok()
+        })
+        .filter(|o| o.required().is_ok_and(|r| held.contains_all(r)))
+        .filter_map(|o| {
+            let d = o.point().ok()?.distance_m(&here);
+            (d <= radius).then_some((o, d))
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(out)
 }

@@ -1,19 +1,19 @@
-//! Teams and volunteers: validated inputs, create/update shared by the JSON
-//! routes and the CSV import, and paged listings.
+//! Volunteers: the spec of one, create or update to match it (shared by the
+//! JSON routes and the CSV import), and paged listings.
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 use zhongdui_domain::{GeoPoint, Phone, Role, Skill, SkillSet, TeamId, UserId};
 
 use crate::auth::UNUSABLE_PASSWORD;
-use crate::entities::{team, team_coordinator, user, volunteer, volunteer_skill};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::entities::{team, user, volunteer, volunteer_skill};
+use crate::error::{ApiError, ApiResult};
 
 /// A volunteer's roster data, valid by construction.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,138 +32,6 @@ pub struct VolunteerSpec {
     pub is_leader: bool,
     /// Base position (home or station).
     pub home: Option<GeoPoint>,
-}
-
-/// Collects field errors while parsing an input.
-#[derive(Default)]
-pub struct Errors(pub Vec<FieldError>);
-
-impl Errors {
-    /// Records `field: message`.
-    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Records a password of the wrong length (8–128 characters).
-    pub fn password(&mut self, password: &str) {
-        if let Err(e) = crate::wire::password(password) {
-            self.push(
-                "password",
-                e.message.map(|m| m.to_string()).unwrap_or_default(),
-            );
-        }
-    }
-
-    /// Ok if nothing was recorded.
-    pub fn finish(self) -> ApiResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Invalid(self.0))
-        }
-    }
-}
-
-/// Checks free text for `field`: trimmed, at most `max` characters, no
-/// control characters (line breaks only when `multiline`) or bidi
-/// overrides, and (when `required`) not empty once zero-width characters
-/// are removed. Records problems in `errors`; returns the trimmed text.
-pub fn parse_text(
-    field: &str,
-    raw: &str,
-    max: usize,
-    multiline: bool,
-    required: bool,
-    errors: &mut Errors,
-) -> String {
-    let v = raw.trim();
-    if let Err(e) = crate::wire::check_text(v, max, multiline, required) {
-        errors.push(field, e.message.map(|m| m.to_string()).unwrap_or_default());
-    }
-    v.to_owned()
-}
-
-/// Checks a display name: 1–50 characters after trimming, one line.
-pub fn parse_display_name(raw: &str, errors: &mut Errors) -> String {
-    parse_text("display_name", raw, 50, false, true, errors)
-}
-
-/// Checks a capacity: 0–10 concurrent tasks.
-pub fn parse_capacity(raw: i64, errors: &mut Errors) -> i32 {
-    if !(0..=10).contains(&raw) {
-        errors.push("capacity", "must be between 0 and 10");
-    }
-    raw.clamp(0, 10) as i32
-}
-
-/// Parses skill codes plus a map of certificate expiry dates by skill code.
-/// A certificate for a skill not in the list is an error.
-pub fn parse_skills(
-    codes: &[String],
-    certificates: &BTreeMap<String, NaiveDate>,
-    errors: &mut Errors,
-) -> BTreeMap<Skill, Option<NaiveDate>> {
-    let mut out = BTreeMap::new();
-    for (i, code) in codes.iter().enumerate() {
-        match code.parse::<Skill>() {
-            Ok(s) => {
-                out.insert(s, None);
-            }
-            Err(e) => errors.push(format!("skills[{i}]"), e.message),
-        }
-    }
-    for (code, until) in certificates {
-        match code.parse::<Skill>() {
-            Ok(s) => match out.get_mut(&s) {
-                Some(slot) => *slot = Some(*until),
-                None => errors.push(
-                    format!("certificates.{code}"),
-                    "a certificate is given for a skill not in `skills`",
-                ),
-            },
-            Err(e) => errors.push(format!("certificates.{code}"), e.message),
-        }
-    }
-    out
-}
-
-/// Parses an optional position; both or neither coordinate must be given.
-/// `names` are the input's names for latitude and longitude.
-pub fn parse_home(
-    lat: Option<f64>,
-    lon: Option<f64>,
-    names: (&str, &str),
-    errors: &mut Errors,
-) -> Option<GeoPoint> {
-    let (lat_name, lon_name) = names;
-    match (lat, lon) {
-        (None, None) => None,
-        (Some(lat), Some(lon)) => match GeoPoint::parse(lat, lon) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                let field = if e.field == "lat" { lat_name } else { lon_name };
-                errors.push(field, e.message);
-                None
-            }
-        },
-        (Some(_), None) => {
-            errors.push(
-                lon_name,
-                format!("{lon_name} is required when {lat_name} is given"),
-            );
-            None
-        }
-        (None, Some(_)) => {
-            errors.push(
-                lat_name,
-                format!("{lat_name} is required when {lon_name} is given"),
-            );
-            None
-        }
-    }
 }
 
 /// What an upsert did.
@@ -552,110 +420,4 @@ async fn hydrate<C: ConnectionTrait>(
             })
         })
         .collect()
-}
-
-/// A validated team.
-#[derive(Debug, Clone)]
-pub struct TeamSpec {
-    /// Unique name.
-    pub name: String,
-    /// A code from `TEAM_KINDS`.
-    pub kind: String,
-    /// Area (town, community).
-    pub area: Option<String>,
-    /// The police station it works with.
-    pub station: Option<String>,
-}
-
-/// Creates a team; a duplicate name is a 409.
-pub async fn create_team<C: ConnectionTrait>(db: &C, spec: TeamSpec) -> ApiResult<team::Model> {
-    if team::Entity::find()
-        .filter(team::Column::Name.eq(spec.name.as_str()))
-        .one(db)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::Conflict(format!(
-            "a team named {} already exists",
-            spec.name
-        )));
-    }
-    let now = crate::clock::wall();
-    Ok(team::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(spec.name),
-        kind: Set(spec.kind),
-        area: Set(spec.area),
-        station: Set(spec.station),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?)
-}
-
-/// Member and on-duty counts per team.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TeamCounts {
-    /// Volunteers in the team.
-    pub members: i64,
-    /// Of whom on duty.
-    pub on_duty: i64,
-}
-
-#[derive(FromQueryResult)]
-struct CountRow {
-    team_id: Uuid,
-    members: i64,
-    on_duty: i64,
-}
-
-/// Counts for every team.
-pub async fn team_counts<C: ConnectionTrait>(db: &C) -> ApiResult<HashMap<Uuid, TeamCounts>> {
-    let rows = volunteer::Entity::find()
-        .select_only()
-        .column(volunteer::Column::TeamId)
-        .column_as(volunteer::Column::Id.count(), "members")
-        .column_as(
-            Expr::cust("SUM(CASE WHEN on_duty THEN 1 ELSE 0 END)"),
-            "on_duty",
-        )
-        .group_by(volunteer::Column::TeamId)
-        .into_model::<CountRow>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.team_id,
-                TeamCounts {
-                    members: r.members,
-                    on_duty: r.on_duty,
-                },
-            )
-        })
-        .collect())
-}
-
-/// Makes `user` a coordinator of `team` (idempotent).
-pub async fn add_coordinator<C: ConnectionTrait>(
-    db: &C,
-    team: TeamId,
-    user: UserId,
-) -> ApiResult<()> {
-    let exists = team_coordinator::Entity::find_by_id((team.as_uuid(), user.as_uuid()))
-        .one(db)
-        .await?
-        .is_some();
-    if !exists {
-        team_coordinator::ActiveModel {
-            team_id: Set(team.as_uuid()),
-            user_id: Set(user.as_uuid()),
-            created_at: Set(crate::clock::wall()),
-        }
-        .insert(db)
-        .await?;
-    }
-    Ok(())
 }
