@@ -1,5 +1,7 @@
 //! Dispatch: the volunteer index ([`index`], shared state that the
-//! application state holds) and the passes that use it ([`pass`]: waves,
-//! batches, expiry, escalation and auto-close).
+//! application state holds), the passes that use it ([`pass`]: expiry,
+//! escalation and auto-close, and the loop) and their waves ([`waves`]:
+//! first waves, later waves and batches).
 pub mod index;
 pub mod pass;
+pub mod waves;
