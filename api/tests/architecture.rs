@@ -126,3 +126,109 @@ fn no_import_cycle_among_api_modules() {
     assert!(deps["dispatch::pass"].contains("state"));
     assert!(deps["state"].contains("dispatch::index"));
 }
+
+/// The code of every `.rs` file below `api/src/{dir}` (tests cut off), by path.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut known = BTreeMap::new();
+    if root.join(dir).is_dir() {
+        modules(&root.join(dir), &format!("{dir}::"), &mut known);
+    }
+    if let Ok(text) = std::fs::read_to_string(root.join(format!("{dir}.rs"))) {
+        known.insert(dir.to_owned(), text);
+    }
+    known.into_iter().collect()
+}
+
+#[test]
+fn the_lifecycle_services_and_dispatch_know_no_http() {
+    for dir in [
+        "lifecycle",
+        "services",
+        "dispatch",
+        "state",
+        "messages",
+        "location",
+    ] {
+        for (module, code) in sources(dir) {
+            for word in ["actix_web", "actix_ws", "HttpRequest", "HttpResponse"] {
+                assert!(
+                    !code.contains(word),
+                    "{module} names {word}: HTTP belongs to routes, extract, ws and http_guard"
+                );
+            }
+        }
+    }
+    assert!(!sources("lifecycle").is_empty() && !sources("services").is_empty());
+}
+
+#[test]
+fn only_the_status_machine_writes_an_order_status() {
+    let mut writers = Vec::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = BTreeMap::new();
+    modules(&root, "", &mut all);
+    for (module, code) in &all {
+        let flat: String = code.split_whitespace().collect();
+        if flat.contains("col_expr(order::Column::Status") {
+            writers.push(module.clone());
+        }
+    }
+    assert_eq!(writers, ["services::orders::status"]);
+}
+
+#[test]
+fn the_pure_crates_stay_pure() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let deps = |krate: &str| {
+        let toml = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap();
+        let section = toml.split("[dependencies]").nth(1).unwrap_or("");
+        section.split("\n[").next().unwrap_or("").to_owned()
+    };
+    for krate in ["domain", "matcher"] {
+        let d = deps(krate);
+        for io in [
+            "sea-orm",
+            "tokio",
+            "actix",
+            "redis",
+            "reqwest",
+            "serde_json",
+            "zhongdui-api",
+        ] {
+            assert!(
+                !d.contains(io),
+                "{krate} depends on {io}: it must do no I/O"
+            );
+        }
+    }
+    assert!(
+        !deps("migration").contains("zhongdui-api"),
+        "migrations never import the api"
+    );
+    assert!(
+        deps("matcher").contains("rstar"),
+        "the test reads the dependency lists"
+    );
+}
+
+#[test]
+fn after_commit_effects_only_in_work() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = BTreeMap::new();
+    modules(&root, "", &mut all);
+    let effects = [
+        "location::claimed(",
+        "location::released(",
+        "location::changed(",
+        "cache::add(",
+        "dispatcher.wake.notify_one(",
+    ];
+    let mut callers = BTreeSet::new();
+    for (module, code) in &all {
+        if effects.iter().any(|e| code.contains(e)) {
+            callers.insert(module.as_str());
+        }
+    }
+    assert_eq!(callers, BTreeSet::from(["lifecycle::work"]));
+}

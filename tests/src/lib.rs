@@ -23,6 +23,19 @@ pub enum Backend {
     Postgres,
 }
 
+/// Latitude of the point the dispatch scenarios are laid out around.
+pub const LAT: f64 = 27.56;
+/// Longitude of that point.
+pub const LON: f64 = 120.56;
+
+/// A point `north_m` metres north and `east_m` metres east of ([`LAT`], [`LON`]).
+pub fn at(north_m: f64, east_m: f64) -> (f64, f64) {
+    (
+        LAT + north_m / 111_195.0,
+        LON + east_m / (111_195.0 * LAT.to_radians().cos()),
+    )
+}
+
 /// The PostgreSQL server used by tests (trust auth on loopback by default).
 pub fn postgres_base_url() -> String {
     std::env::var("ZD_TEST_POSTGRES_URL")
@@ -44,6 +57,16 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
+}
+
+/// The usual start of a dispatch test: an admin, a team and its volunteers.
+pub struct Scene {
+    /// The admin's token.
+    pub admin: String,
+    /// The team's id.
+    pub team: String,
+    /// The volunteers' (id, token) pairs, one a position.
+    pub vs: Vec<(String, String)>,
 }
 
 /// A response read whole.
@@ -256,24 +279,8 @@ impl TestApp {
                 .expect(201);
             let id = v.json["id"].as_str().unwrap().to_owned();
             let token = self.login(&phone, "volunteer-pw").await;
-            self.send(
-                Method::PUT,
-                "/api/v1/me/duty",
-                Some(&token),
-                Some(serde_json::json!({"on_duty": true})),
-                None,
-            )
-            .await
-            .expect(200);
-            self.send(
-                Method::PUT,
-                "/api/v1/me/location",
-                Some(&token),
-                Some(serde_json::json!({"lat": lat, "lon": lon})),
-                None,
-            )
-            .await
-            .expect(204);
+            self.set_duty(&token, true).await.expect(200);
+            self.report_position(&token, (*lat, *lon)).await.expect(204);
             out.push((id, token));
         }
         out
@@ -421,15 +428,33 @@ impl TestApp {
         self.login(phone, "coord-pass").await
     }
 
-    /// Places an order with `body` as `token` (201 expected) and returns its id.
-    pub async fn place_order(&self, token: &str, body: Value) -> String {
+    /// Logs in the admin and creates team `name` with volunteers with `skills` on duty `at`.
+    pub async fn scene(&self, name: &str, skills: &[&str], at: &[(f64, f64)]) -> Scene {
+        let admin = self.admin_token().await;
+        let team = self.create_team(&admin, name).await;
+        let vs = self.volunteers_at(&admin, &team, skills, at).await;
+        Scene { admin, team, vs }
+    }
+
+    /// Places an order with `body` as `token` (201 expected) and returns it.
+    pub async fn new_order(&self, token: &str, body: Value) -> Value {
         self.post("/api/v1/orders", Some(token), body)
             .await
             .expect(201)
-            .json["id"]
+            .json
+    }
+
+    /// Places an order with `body` as `token` (201 expected) and returns its id.
+    pub async fn place_order(&self, token: &str, body: Value) -> String {
+        self.new_order(token, body).await["id"]
             .as_str()
             .expect("the new order's id")
             .to_owned()
+    }
+
+    /// Reads order `id` as `token`.
+    pub async fn order_detail(&self, token: &str, id: &str) -> Reply {
+        self.get(&format!("/api/v1/orders/{id}"), Some(token)).await
     }
 
     /// The open offers `token`'s volunteer holds.
@@ -439,8 +464,87 @@ impl TestApp {
             .expect(200)
             .json
             .as_array()
-            .cloned()
-            .unwrap_or_default()
+            .expect("a list of offers")
+            .clone()
+    }
+
+    /// Accepts offer `offer_id` as `token`'s volunteer.
+    pub async fn accept_offer(&self, token: &str, offer_id: &str) -> Reply {
+        let path = format!("/api/v1/offers/{offer_id}/accept");
+        self.send(Method::POST, &path, Some(token), None, None)
+            .await
+    }
+
+    /// Declines offer `offer_id` as `token`'s volunteer.
+    pub async fn decline_offer(&self, token: &str, offer_id: &str) -> Reply {
+        let path = format!("/api/v1/offers/{offer_id}/decline");
+        self.send(Method::POST, &path, Some(token), None, None)
+            .await
+    }
+
+    /// Grabs order `order_id` as `token`'s volunteer.
+    pub async fn grab(&self, token: &str, order_id: &str) -> Reply {
+        self.order_action(token, order_id, "grab", None).await
+    }
+
+    /// Checks in at order `order_id` from `pos` (lat, lon).
+    pub async fn arrive(&self, token: &str, order_id: &str, pos: (f64, f64)) -> Reply {
+        let body = serde_json::json!({"lat": pos.0, "lon": pos.1});
+        self.order_action(token, order_id, "arrive", Some(body))
+            .await
+    }
+
+    /// Reports order `order_id` done, with `note` if given.
+    pub async fn complete(&self, token: &str, order_id: &str, note: Option<&str>) -> Reply {
+        let body = only_if("note", note);
+        self.order_action(token, order_id, "complete", Some(body))
+            .await
+    }
+
+    /// Confirms order `order_id` with `rating`, and `feedback` if given.
+    pub async fn confirm(
+        &self,
+        token: &str,
+        order_id: &str,
+        rating: i64,
+        feedback: Option<&str>,
+    ) -> Reply {
+        let mut body = only_if("feedback", feedback);
+        body["rating"] = Value::from(rating);
+        self.order_action(token, order_id, "confirm", Some(body))
+            .await
+    }
+
+    /// Cancels order `order_id`, giving `reason` if any.
+    pub async fn cancel(&self, token: &str, order_id: &str, reason: Option<&str>) -> Reply {
+        let body = only_if("reason", reason);
+        self.order_action(token, order_id, "cancel", Some(body))
+            .await
+    }
+
+    /// POST `/api/v1/orders/{order_id}/{action}` as `token`.
+    async fn order_action(
+        &self,
+        token: &str,
+        order_id: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let path = format!("/api/v1/orders/{order_id}/{action}");
+        self.send(Method::POST, &path, Some(token), body, None)
+            .await
+    }
+
+    /// Puts `token`'s volunteer on or off duty.
+    pub async fn set_duty(&self, token: &str, on_duty: bool) -> Reply {
+        let body = serde_json::json!({"on_duty": on_duty});
+        self.put("/api/v1/me/duty", Some(token), body).await
+    }
+
+    /// Reports `token`'s volunteer at `pos` (lat, lon).
+    pub async fn report_position(&self, token: &str, pos: (f64, f64)) -> Reply {
+        let body = serde_json::json!({"lat": pos.0, "lon": pos.1});
+        self.put("/api/v1/me/location", Some(token), body).await
     }
 
     /// Counts rows of a table.
@@ -458,6 +562,15 @@ impl TestApp {
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
     }
+}
+
+/// `{key: value}`, or `{}` without a value.
+fn only_if(key: &str, value: Option<&str>) -> Value {
+    let mut body = serde_json::json!({});
+    if let Some(v) = value {
+        body[key] = Value::from(v);
+    }
+    body
 }
 
 /// Runs an async scenario `fn(TestApp)` once on SQLite and once on PostgreSQL:

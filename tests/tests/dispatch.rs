@@ -4,21 +4,9 @@
 //! with the server's clock driven by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use zhongdui_api::clock::Clock;
-use zhongdui_tests::{TestApp, both_backends};
-
-const LAT: f64 = 27.56;
-const LON: f64 = 120.56;
-
-/// A point `north_m` metres north and `east_m` metres east of the base.
-fn at(north_m: f64, east_m: f64) -> (f64, f64) {
-    (
-        LAT + north_m / 111_195.0,
-        LON + east_m / (111_195.0 * LAT.to_radians().cos()),
-    )
-}
+use zhongdui_tests::{LAT, LON, Scene, TestApp, at, both_backends};
 
 async fn order(
     app: &TestApp,
@@ -28,32 +16,16 @@ async fn order(
     urgency: &str,
     pos: (f64, f64),
 ) -> Value {
-    app.post(
-        "/api/v1/orders",
-        Some(token),
+    app.new_order(
+        token,
         json!({"category": category, "lat": pos.0, "lon": pos.1, "address": "龙港市新城大道 1 号",
                "description": "需要帮助", "headcount": headcount, "urgency": urgency}),
     )
     .await
-    .expect(201)
-    .json
-}
-
-async fn offers(app: &TestApp, token: &str) -> Vec<Value> {
-    app.get("/api/v1/me/offers", Some(token))
-        .await
-        .expect(200)
-        .json
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 async fn staff_view(app: &TestApp, admin: &str, id: &str) -> Value {
-    app.get(&format!("/api/v1/orders/{id}"), Some(admin))
-        .await
-        .expect(200)
-        .json
+    app.order_detail(admin, id).await.expect(200).json
 }
 
 fn event_kinds(o: &Value) -> Vec<String> {
@@ -67,12 +39,9 @@ fn event_kinds(o: &Value) -> Vec<String> {
 
 async fn waves_escalation_and_manual_assign(app: &TestApp) {
     // Arrange: volunteers 0.5, 2, 5 and 15 km away; a resident.
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "新城平安巡防一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "新城平安巡防一队",
             &["patrol"],
             &[
                 at(500.0, 0.0),
@@ -99,7 +68,7 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     app.advance_secs(1);
     let r = app.tick().await;
     assert_eq!((r.waves, r.offers), (1, 1), "{r:?}");
-    let mine = offers(app, &vs[0].1).await;
+    let mine = app.offers_of(&vs[0].1).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["order_id"], id);
     assert!((mine[0]["distance_m"].as_f64().unwrap() - 500.0).abs() < 5.0);
@@ -110,30 +79,22 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
             .contains("****"),
         "masked until accepted"
     );
-    assert!(offers(app, &vs[1].1).await.is_empty(), "wave 1 is 1 km");
+    assert!(app.offers_of(&vs[1].1).await.is_empty(), "wave 1 is 1 km");
 
     // A decline moves on at once to the next wave (3 km).
     let offer_id = mine[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{offer_id}/decline"),
-        Some(&vs[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(204);
+    app.decline_offer(&vs[0].1, offer_id).await.expect(204);
     let r = app.tick().await;
     assert_eq!(r.offers, 1);
-    assert_eq!(offers(app, &vs[1].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[1].1).await.len(), 1);
 
     // A timeout does too (10 km).
     app.advance_secs(31);
     let r = app.tick().await;
     assert_eq!((r.expired, r.offers), (1, 1), "{r:?}");
-    assert_eq!(offers(app, &vs[2].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[2].1).await.len(), 1);
     assert!(
-        offers(app, &vs[1].1).await.is_empty(),
+        app.offers_of(&vs[1].1).await.is_empty(),
         "expired offers are gone"
     );
 
@@ -150,7 +111,7 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
         .await
         .expect_problem(403, None);
     assert!(
-        offers(app, &vs[3].1).await.is_empty(),
+        app.offers_of(&vs[3].1).await.is_empty(),
         "15 km is beyond the last wave"
     );
 
@@ -182,10 +143,7 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     }
     assert_eq!(kinds.iter().filter(|k| *k == "wave_started").count(), 3);
     // The resident sees who is coming (with phone), not who was asked.
-    let mine = app
-        .get(&format!("/api/v1/orders/{id}"), Some(&resident))
-        .await
-        .expect(200);
+    let mine = app.order_detail(&resident, id).await.expect(200);
     let a = mine.json["assignments"].as_array().unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0]["volunteer_id"], vs[3].0.as_str());
@@ -195,12 +153,9 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
 both_backends!(waves_and_escalation, waves_escalation_and_manual_assign);
 
 async fn the_whole_loop(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "白沙应急救援一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "白沙应急救援一队",
             &["patrol", "first_aid"],
             &[at(300.0, 0.0), at(0.0, 400.0), at(0.0, -600.0)],
         )
@@ -212,12 +167,12 @@ async fn the_whole_loop(app: &TestApp) {
     app.advance_secs(1);
     let r = app.tick().await;
     assert_eq!(r.offers, 2, "normal urgency: two offers for one place");
-    let first = offers(app, &vs[0].1).await;
-    let second = offers(app, &vs[1].1).await;
+    let first = app.offers_of(&vs[0].1).await;
+    let second = app.offers_of(&vs[1].1).await;
     assert_eq!((first.len(), second.len()), (1, 1));
 
     // Privacy: other people's orders and offers are invisible.
-    app.get(&format!("/api/v1/orders/{id}"), Some(&other_resident))
+    app.order_detail(&other_resident, id)
         .await
         .expect_problem(404, None);
     let listed = app
@@ -226,125 +181,65 @@ async fn the_whole_loop(app: &TestApp) {
         .expect(200);
     assert_eq!(listed.json["total"], 0);
     let not_mine = first[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{not_mine}/accept"),
-        Some(&vs[1].1),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(404, None);
+    app.accept_offer(&vs[1].1, not_mine)
+        .await
+        .expect_problem(404, None);
 
     // Accept: the order fills, the other offer is withdrawn.
-    let accepted = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/offers/{not_mine}/accept"),
-            Some(&vs[0].1),
-            None,
-            None,
-        )
-        .await
-        .expect(200);
+    let accepted = app.accept_offer(&vs[0].1, not_mine).await.expect(200);
     assert_eq!(accepted.json["status"], "assigned");
     assert_eq!(
         accepted.json["contact_phone"], "13500000002",
         "unmasked once accepted"
     );
     let late = second[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{late}/accept"),
-        Some(&vs[1].1),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(409, None);
-    assert!(offers(app, &vs[1].1).await.is_empty());
+    app.accept_offer(&vs[1].1, late)
+        .await
+        .expect_problem(409, None);
+    assert!(app.offers_of(&vs[1].1).await.is_empty());
 
     // Check-in is geofenced (after a plausible trip: two minutes on the way).
     app.advance_secs(120);
     let far = at(2000.0, 0.0);
     let refused = app
-        .post(
-            &format!("/api/v1/orders/{id}/arrive"),
-            Some(&vs[0].1),
-            json!({"lat": far.0, "lon": far.1}),
-        )
+        .arrive(&vs[0].1, id, far)
         .await
         .expect_problem(422, Some("lat"));
     assert!(refused.text.contains("check in within"), "{}", refused.text);
     // That position was recorded: the volunteer walks back first.
     app.advance_secs(120);
     let arrived = app
-        .post(
-            &format!("/api/v1/orders/{id}/arrive"),
-            Some(&vs[0].1),
-            json!({"lat": LAT, "lon": LON + 0.001}),
-        )
+        .arrive(&vs[0].1, id, (LAT, LON + 0.001))
         .await
         .expect(200);
     assert_eq!(arrived.json["status"], "in_progress");
     // Too late for the resident to cancel.
-    app.post(
-        &format!("/api/v1/orders/{id}/cancel"),
-        Some(&resident),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, None);
+    app.cancel(&resident, id, None)
+        .await
+        .expect_problem(409, None);
     // Confirming before completion is illegal.
-    app.post(
-        &format!("/api/v1/orders/{id}/confirm"),
-        Some(&resident),
-        json!({"rating": 5}),
-    )
-    .await
-    .expect_problem(409, None);
+    app.confirm(&resident, id, 5, None)
+        .await
+        .expect_problem(409, None);
 
     // 45 minutes on task, then done.
     app.advance_secs(45 * 60);
-    let done = app
-        .post(
-            &format!("/api/v1/orders/{id}/complete"),
-            Some(&vs[0].1),
-            json!({"note": "已送医"}),
-        )
-        .await
-        .expect(200);
+    let done = app.complete(&vs[0].1, id, Some("已送医")).await.expect(200);
     assert_eq!(done.json["status"], "completed");
-    app.post(
-        &format!("/api/v1/orders/{id}/confirm"),
-        Some(&resident),
-        json!({"rating": 6}),
-    )
-    .await
-    .expect_problem(422, Some("rating"));
-    app.post(
-        &format!("/api/v1/orders/{id}/confirm"),
-        Some(&vs[0].1),
-        json!({"rating": 5}),
-    )
-    .await
-    .expect_problem(403, None);
+    app.confirm(&resident, id, 6, None)
+        .await
+        .expect_problem(422, Some("rating"));
+    app.confirm(&vs[0].1, id, 5, None)
+        .await
+        .expect_problem(403, None);
     let confirmed = app
-        .post(
-            &format!("/api/v1/orders/{id}/confirm"),
-            Some(&resident),
-            json!({"rating": 5, "feedback": "非常及时"}),
-        )
+        .confirm(&resident, id, 5, Some("非常及时"))
         .await
         .expect(200);
     assert_eq!(confirmed.json["status"], "confirmed");
-    app.post(
-        &format!("/api/v1/orders/{id}/confirm"),
-        Some(&resident),
-        json!({"rating": 5}),
-    )
-    .await
-    .expect_problem(409, None);
+    app.confirm(&resident, id, 5, None)
+        .await
+        .expect_problem(409, None);
 
     // Points: tier 3 (30) + two started half hours (10) + 5-star bonus (10).
     let pts = app
@@ -422,12 +317,9 @@ both_backends!(accept_arrive_complete_confirm, the_whole_loop);
 /// at once (from the row the claim returned, nothing re-read): the next order
 /// beside it goes to someone else.
 async fn accepting_fills_the_volunteers_capacity(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "白沙应急救援三队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { vs, .. } = app
+        .scene(
+            "白沙应急救援三队",
             &["patrol"],
             &[at(100.0, 0.0), at(0.0, 900.0)],
         )
@@ -436,27 +328,19 @@ async fn accepting_fills_the_volunteers_capacity(app: &TestApp) {
     order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
     app.advance_secs(1);
     assert_eq!(app.tick().await.offers, 1, "low urgency: one offer");
-    let offered = offers(app, &vs[0].1).await;
+    let offered = app.offers_of(&vs[0].1).await;
     assert_eq!(offered.len(), 1, "the nearest volunteer is offered first");
     let offer = offered[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{offer}/accept"),
-        Some(&vs[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(200);
+    app.accept_offer(&vs[0].1, offer).await.expect(200);
 
     order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
     app.advance_secs(1);
     assert_eq!(app.tick().await.offers, 1);
     assert!(
-        offers(app, &vs[0].1).await.is_empty(),
+        app.offers_of(&vs[0].1).await.is_empty(),
         "a volunteer at capacity is offered nothing"
     );
-    assert_eq!(offers(app, &vs[1].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[1].1).await.len(), 1);
 }
 
 both_backends!(
@@ -465,10 +349,14 @@ both_backends!(
 );
 
 async fn grab_nearby_tasks(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "平等骑手志愿一队").await;
-    let patrol = app
-        .volunteers_at(&admin, &team, &["patrol"], &[at(0.0, 0.0), at(100.0, 0.0)])
+    let Scene {
+        admin, vs: patrol, ..
+    } = app
+        .scene(
+            "平等骑手志愿一队",
+            &["patrol"],
+            &[at(0.0, 0.0), at(100.0, 0.0)],
+        )
         .await;
     let coordinator_order = |cat: &'static str, pos: (f64, f64)| {
         let admin = admin.clone();
@@ -505,57 +393,18 @@ async fn grab_nearby_tasks(app: &TestApp) {
         .expect_problem(422, Some("radius_m"));
 
     let gid = nearer["id"].as_str().unwrap();
-    let got = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/orders/{gid}/grab"),
-            Some(&patrol[0].1),
-            None,
-            None,
-        )
-        .await
-        .expect(200);
+    let got = app.grab(&patrol[0].1, gid).await.expect(200);
     assert_eq!(got.json["status"], "assigned");
-    app.send(
-        Method::POST,
-        &format!("/api/v1/orders/{gid}/grab"),
-        Some(&patrol[1].1),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(409, None);
+    app.grab(&patrol[1].1, gid).await.expect_problem(409, None);
     let aid = needs_aid["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/orders/{aid}/grab"),
-        Some(&patrol[1].1),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(422, Some("skills"));
+    app.grab(&patrol[1].1, aid)
+        .await
+        .expect_problem(422, Some("skills"));
     // At capacity (1): a second grab is refused.
     let nid = near["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/orders/{nid}/grab"),
-        Some(&patrol[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(409, None);
+    app.grab(&patrol[0].1, nid).await.expect_problem(409, None);
     // Residents and staff cannot grab.
-    app.send(
-        Method::POST,
-        &format!("/api/v1/orders/{nid}/grab"),
-        Some(&admin),
-        None,
-        None,
-    )
-    .await
-    .expect_problem(403, None);
+    app.grab(&admin, nid).await.expect_problem(403, None);
 }
 
 both_backends!(grab, grab_nearby_tasks);
@@ -564,12 +413,9 @@ async fn batch_beats_greedy(app: &TestApp) {
     // Two orders 1 km apart on a line; P sits between them, Q behind A.
     // Greedy (A first) gives A→P and leaves B without anyone in 1 km.
     // Joint assignment gives A→Q and B→P.
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "湖前平安巡防一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "湖前平安巡防一队",
             &["patrol"],
             &[at(600.0, 0.0), at(-800.0, 0.0)],
         )
@@ -580,8 +426,8 @@ async fn batch_beats_greedy(app: &TestApp) {
     app.advance_secs(1);
     let r = app.tick().await;
     assert_eq!(r.batched, 2, "{r:?}");
-    let p_offers = offers(app, &p.1).await;
-    let q_offers = offers(app, &q.1).await;
+    let p_offers = app.offers_of(&p.1).await;
+    let q_offers = app.offers_of(&q.1).await;
     assert_eq!(q_offers[0]["order_id"], a["id"]);
     assert_eq!(p_offers[0]["order_id"], b["id"]);
 }
@@ -589,12 +435,9 @@ async fn batch_beats_greedy(app: &TestApp) {
 both_backends!(batch_assignment, batch_beats_greedy);
 
 async fn cancellations(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "舥艚渔嫂志愿一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "舥艚渔嫂志愿一队",
             &["patrol"],
             &[at(100.0, 0.0), at(200.0, 0.0)],
         )
@@ -605,62 +448,31 @@ async fn cancellations(app: &TestApp) {
     let o = order(app, &resident, "patrol", 1, "normal", (LAT, LON)).await;
     app.advance_secs(1);
     app.tick().await;
-    assert_eq!(offers(app, &vs[0].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[0].1).await.len(), 1);
     let id = o["id"].as_str().unwrap();
-    let c = app
-        .post(
-            &format!("/api/v1/orders/{id}/cancel"),
-            Some(&resident),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    let c = app.cancel(&resident, id, None).await.expect(200);
     assert_eq!(c.json["status"], "cancelled");
-    assert!(offers(app, &vs[0].1).await.is_empty());
-    app.post(
-        &format!("/api/v1/orders/{id}/cancel"),
-        Some(&resident),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, None);
+    assert!(app.offers_of(&vs[0].1).await.is_empty());
+    app.cancel(&resident, id, None)
+        .await
+        .expect_problem(409, None);
 
     // A coordinator cancels an assigned order: reason required; the volunteer is released and told.
     let o = order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
     let id = o["id"].as_str().unwrap();
     app.advance_secs(1);
     app.tick().await;
-    let offer = offers(app, &vs[0].1).await;
+    let offer = app.offers_of(&vs[0].1).await;
     let oid = offer[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{oid}/accept"),
-        Some(&vs[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(200);
-    app.post(
-        &format!("/api/v1/orders/{id}/cancel"),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .expect_problem(422, Some("reason"));
-    app.post(
-        &format!("/api/v1/orders/{id}/cancel"),
-        Some(&vs[0].1),
-        json!({"reason": "x"}),
-    )
-    .await
-    .expect_problem(403, None);
+    app.accept_offer(&vs[0].1, oid).await.expect(200);
+    app.cancel(&admin, id, None)
+        .await
+        .expect_problem(422, Some("reason"));
+    app.cancel(&vs[0].1, id, Some("x"))
+        .await
+        .expect_problem(403, None);
     let c = app
-        .post(
-            &format!("/api/v1/orders/{id}/cancel"),
-            Some(&admin),
-            json!({"reason": "警情已由民警处置"}),
-        )
+        .cancel(&admin, id, Some("警情已由民警处置"))
         .await
         .expect(200);
     assert_eq!(c.json["cancel_reason"], "警情已由民警处置");
@@ -678,10 +490,8 @@ async fn cancellations(app: &TestApp) {
 both_backends!(cancel_rules, cancellations);
 
 async fn bad_orders(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "云岩乡贤调解一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["mediation"], &[at(0.0, 0.0)])
+    let Scene { admin, team, vs } = app
+        .scene("云岩乡贤调解一队", &["mediation"], &[at(0.0, 0.0)])
         .await;
     let resident = app.resident_token("13500000005").await;
     let good = json!({"category": "dispute", "lat": LAT, "lon": LON, "address": "白沙路 8 号", "description": "邻里纠纷"});
@@ -740,54 +550,33 @@ async fn station_slip_then_auto_close(app: &TestApp) {
     let neighbour = app
         .volunteers_at(&admin, &other, &["patrol"], &[at(300.0, 0.0)])
         .await;
-    let slip = app
-        .post(
-            "/api/v1/orders",
-            Some(&admin),
+    let id = app
+        .place_order(
+            &admin,
             json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "芦浦工业区", "description": "夜间巡逻",
                    "source": "station", "station": "芦浦联勤警务站", "target_team_id": target, "urgency": "low"}),
         )
-        .await
-        .expect(201);
-    let id = slip.json["id"].as_str().unwrap().to_owned();
+        .await;
     app.advance_secs(1);
     app.tick().await;
     assert_eq!(
-        offers(app, &team_member[0].1).await.len(),
+        app.offers_of(&team_member[0].1).await.len(),
         1,
         "the team is asked first, however far"
     );
-    assert!(offers(app, &neighbour[0].1).await.is_empty());
+    assert!(app.offers_of(&neighbour[0].1).await.is_empty());
     // After the team-first period, it spills over to everyone nearby.
     app.advance_secs(121);
     let r = app.tick().await;
     assert!(r.offers >= 1, "{r:?}");
-    let spill = offers(app, &neighbour[0].1).await;
+    let spill = app.offers_of(&neighbour[0].1).await;
     assert_eq!(spill.len(), 1);
     let oid = spill[0]["id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{oid}/accept"),
-        Some(&neighbour[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(200);
-    app.post(
-        &format!("/api/v1/orders/{id}/arrive"),
-        Some(&neighbour[0].1),
-        json!({"lat": LAT, "lon": LON}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        &format!("/api/v1/orders/{id}/complete"),
-        Some(&neighbour[0].1),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.accept_offer(&neighbour[0].1, oid).await.expect(200);
+    app.arrive(&neighbour[0].1, &id, (LAT, LON))
+        .await
+        .expect(200);
+    app.complete(&neighbour[0].1, &id, None).await.expect(200);
     // Nobody confirms: after 24 hours it closes by itself, points without a rating bonus.
     app.advance_secs(23 * 3600);
     assert_eq!(app.tick().await.auto_closed, 0);
@@ -809,12 +598,9 @@ async fn station_slip_then_auto_close(app: &TestApp) {
 both_backends!(station_slip_auto_close, station_slip_then_auto_close);
 
 async fn restart_mid_dispatch(app: TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "海城应急救援一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "海城应急救援一队",
             &["patrol"],
             &[at(500.0, 0.0), at(2500.0, 0.0)],
         )
@@ -832,7 +618,7 @@ async fn restart_mid_dispatch(app: TestApp) {
         (1, 1),
         "the new process carries on: {r:?}"
     );
-    assert_eq!(offers(&app, &vs[1].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[1].1).await.len(), 1);
     let app = app.restart().await;
     app.advance_secs(31);
     let r = app.tick().await;
@@ -976,12 +762,9 @@ async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
         s.dispatch.batch_window_ms = 0
     })
     .await;
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "鲸头平安巡防一队").await;
-    let vs = app
-        .volunteers_at(
-            &admin,
-            &team,
+    let Scene { admin, vs, .. } = app
+        .scene(
+            "鲸头平安巡防一队",
             &["patrol"],
             &[at(200.0, 0.0), at(2500.0, 0.0)],
         )
@@ -989,11 +772,11 @@ async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
     // No dispatcher pass runs in this test.
     let first = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     assert_eq!(first["wave"], 1);
-    assert_eq!(offers(&app, &vs[0].1).await.len(), 1);
+    assert_eq!(app.offers_of(&vs[0].1).await.len(), 1);
     // The nearest is now holding an offer: the next order goes to the next free volunteer, in a wider wave.
     let second = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     assert_eq!(second["wave"], 2);
-    let theirs = offers(&app, &vs[1].1).await;
+    let theirs = app.offers_of(&vs[1].1).await;
     assert_eq!(theirs[0]["order_id"], second["id"]);
     // Nobody left: the order waits for the dispatcher, which escalates it.
     let third = order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
@@ -1002,18 +785,10 @@ async fn without_a_batch_window_the_first_wave_leaves_with_the_order() {
     // with it, and its `created` event comes before its wave.
     for o in [&first, &second, &third] {
         let detail = app
-            .get(
-                &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
-                Some(&admin),
-            )
+            .order_detail(&admin, o["id"].as_str().unwrap())
             .await
             .expect(200);
-        let kinds: Vec<&str> = detail.json["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap())
-            .collect();
+        let kinds = event_kinds(&detail.json);
         let want: &[&str] = if o["wave"] == 0 {
             &["created"]
         } else {
@@ -1062,29 +837,19 @@ async fn offers_counted(app: &TestApp, admin: &str, v: &str) -> Option<u64> {
 /// not give a volunteer a fresh allowance. Cap 1 here: after one offer,
 /// declined, the volunteer is skipped until the hour has passed.
 async fn offer_cap_survives_reloads(app: TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "沿江平安巡防一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[at(300.0, 0.0)])
+    let Scene { admin, vs, .. } = app
+        .scene("沿江平安巡防一队", &["patrol"], &[at(300.0, 0.0)])
         .await;
     let v = vs[0].0.as_str();
     assert_eq!(offers_counted(&app, &admin, v).await, Some(0));
     order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     app.advance_secs(1);
     assert_eq!(app.tick().await.offers, 1);
-    let offer = offers(&app, &vs[0].1).await[0]["id"]
+    let offer = app.offers_of(&vs[0].1).await[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{offer}/decline"),
-        Some(&vs[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(204);
+    app.decline_offer(&vs[0].1, &offer).await.expect(204);
     assert_eq!(offers_counted(&app, &admin, v).await, Some(1));
 
     // Reloaded and restarted: still one offer this hour, so no second one.
@@ -1095,7 +860,7 @@ async fn offer_cap_survives_reloads(app: TestApp) {
     order(&app, &admin, "patrol", 1, "low", (LAT, LON)).await;
     app.advance_secs(1);
     assert_eq!(app.tick().await.offers, 0, "capped");
-    assert!(offers(&app, &vs[0].1).await.is_empty());
+    assert!(app.offers_of(&vs[0].1).await.is_empty());
 
     // An hour after the first offer the allowance is back.
     app.advance_secs(3600);

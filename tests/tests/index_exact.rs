@@ -7,17 +7,7 @@
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::json;
-use zhongdui_tests::{Backend, TestApp};
-
-const LAT: f64 = 27.56;
-const LON: f64 = 120.56;
-
-fn at(north_m: f64, east_m: f64) -> (f64, f64) {
-    (
-        LAT + north_m / 111_195.0,
-        LON + east_m / (111_195.0 * LAT.to_radians().cos()),
-    )
-}
+use zhongdui_tests::{Backend, LAT, LON, TestApp, at};
 
 fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1, la2, lo2) = (

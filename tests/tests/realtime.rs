@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::json;
-use zhongdui_tests::{Backend, TestApp, both_backends};
+use zhongdui_tests::{Backend, Scene, TestApp, both_backends};
 
 const LAT: f64 = 27.56;
 const LON: f64 = 120.56;
@@ -22,10 +21,8 @@ async fn place(app: &TestApp, token: &str, urgency: &str) -> String {
 }
 
 async fn live_offers_and_resume(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "新城平安巡防一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[(LAT + 0.002, LON)])
+    let Scene { admin, vs, .. } = app
+        .scene("新城平安巡防一队", &["patrol"], &[(LAT + 0.002, LON)])
         .await;
     let (vid, vtoken) = &vs[0];
     let resident = app.resident_token("13500000011").await;
@@ -56,15 +53,7 @@ async fn live_offers_and_resume(app: &TestApp) {
 
     // Accepting: the resident sees who is coming, then their progress.
     let offer_id = offer["offer_id"].as_str().unwrap();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{offer_id}/accept"),
-        Some(vtoken),
-        None,
-        None,
-    )
-    .await
-    .expect(200);
+    app.accept_offer(vtoken, offer_id).await.expect(200);
     let status = home
         .next_of("order_status", WAIT)
         .await
@@ -85,13 +74,7 @@ async fn live_offers_and_resume(app: &TestApp) {
 
     // The phone loses signal; meanwhile the order is cancelled and another offered.
     volunteer.close().await;
-    app.post(
-        &format!("/api/v1/orders/{first}/cancel"),
-        Some(&admin),
-        json!({"reason": "误报"}),
-    )
-    .await
-    .expect(200);
+    app.cancel(&admin, &first, Some("误报")).await.expect(200);
     let second = place(app, &resident, "low").await;
     app.advance_secs(1);
     app.tick().await;
@@ -119,13 +102,7 @@ async fn live_offers_and_resume(app: &TestApp) {
     );
 
     // Duty changes reach the coordinators' feed (their live map), not residents.
-    app.put(
-        "/api/v1/me/duty",
-        Some(vtoken),
-        serde_json::json!({"on_duty": false}),
-    )
-    .await
-    .expect(200);
+    app.set_duty(vtoken, false).await.expect(200);
     let duty = ops
         .next_of("volunteer_duty", WAIT)
         .await
@@ -137,13 +114,7 @@ async fn live_offers_and_resume(app: &TestApp) {
             .await
             .is_none()
     );
-    app.put(
-        "/api/v1/me/duty",
-        Some(vtoken),
-        serde_json::json!({"on_duty": true}),
-    )
-    .await
-    .expect(200);
+    app.set_duty(vtoken, true).await.expect(200);
 
     // Someone else's socket never sees another volunteer's offers.
     let other = app.resident_token("13500000012").await;
@@ -171,10 +142,8 @@ async fn a_push_that_commits_late_is_neither_dropped_nor_skipped_on_resume() {
     use zhongdui_api::services::orders::{Channels, push};
 
     let app = TestApp::spawn(Backend::Postgres).await;
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "云岩应急救援二队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[(LAT, LON)])
+    let Scene { vs, .. } = app
+        .scene("云岩应急救援二队", &["patrol"], &[(LAT, LON)])
         .await;
     let (vid, vtoken) = &vs[0];
     let channel = Channels(&app.state.settings.redis_prefix).volunteer(vid.parse().unwrap());
@@ -293,10 +262,8 @@ async fn pushes_survive_a_redis_outage() {
     })
     .await;
     assert!(app.state.bus.is_redis());
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "云岩应急救援一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[(LAT, LON + 0.003)])
+    let Scene { admin, vs, .. } = app
+        .scene("云岩应急救援一队", &["patrol"], &[(LAT, LON + 0.003)])
         .await;
     // Wait for the bus to connect, then listen.
     for _ in 0..50 {
@@ -346,31 +313,17 @@ async fn position_reports_are_rate_limited() {
         s.dispatch.location_min_interval_ms = 1000
     })
     .await;
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "平等骑手志愿一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["traffic"], &[(LAT, LON)])
+    let Scene { vs, .. } = app
+        .scene("平等骑手志愿一队", &["traffic"], &[(LAT, LON)])
         .await;
     // volunteers_at has just reported a position: the next one within a second is refused.
-    app.send(
-        Method::PUT,
-        "/api/v1/me/location",
-        Some(&vs[0].1),
-        Some(json!({"lat": LAT, "lon": LON})),
-        None,
-    )
-    .await
-    .expect_problem(429, None);
+    app.report_position(&vs[0].1, (LAT, LON))
+        .await
+        .expect_problem(429, None);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.send(
-        Method::PUT,
-        "/api/v1/me/location",
-        Some(&vs[0].1),
-        Some(json!({"lat": LAT + 0.01, "lon": LON})),
-        None,
-    )
-    .await
-    .expect(204);
+    app.report_position(&vs[0].1, (LAT + 0.01, LON))
+        .await
+        .expect(204);
     let (lat, _) =
         zhongdui_api::location::indexed_position(&app.state, vs[0].0.parse().unwrap()).unwrap();
     assert!((lat - (LAT + 0.01)).abs() < 1e-9, "the index follows");
@@ -397,10 +350,8 @@ async fn redis_leaderboards_follow_adjustments() {
         app.state.bus.redis_conn().is_some(),
         "Redis must be running for the tests"
     );
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "白沙助老服务一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["elderly_care"], &[(LAT, LON)])
+    let Scene { admin, vs, .. } = app
+        .scene("白沙助老服务一队", &["elderly_care"], &[(LAT, LON)])
         .await;
     // Building the boards from the (empty) ledger.
     let board = app
@@ -468,10 +419,8 @@ async fn a_frozen_redis_does_not_duplicate_pushes() {
         s.redis_prefix = format!("zdt{port}");
     })
     .await;
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "云岩应急救援三队").await;
     let spots: Vec<(f64, f64)> = (0..6).map(|i| (LAT + 0.01 * f64::from(i), LON)).collect();
-    let vs = app.volunteers_at(&admin, &team, &["patrol"], &spots).await;
+    let Scene { admin, vs, .. } = app.scene("云岩应急救援三队", &["patrol"], &spots).await;
     for _ in 0..50 {
         if app.state.bus.redis_conn().is_some() {
             break;
@@ -489,18 +438,12 @@ async fn a_frozen_redis_does_not_duplicate_pushes() {
     let mut ids = Vec::new();
     for (i, p) in spots.iter().enumerate() {
         let id = app
-            .post(
-                "/api/v1/orders",
-                Some(&admin),
+            .place_order(
+                &admin,
                 json!({"category": "patrol", "lat": p.0, "lon": p.1, "address": format!("新城大道 {i} 号"),
                        "description": "请帮忙", "urgency": "low"}),
             )
-            .await
-            .expect(201)
-            .json["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+            .await;
         ids.push(id);
         app.advance_secs(2);
         app.tick().await;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use zhongdui_api::clock::Clock;
-use zhongdui_tests::{TestApp, both_backends};
+use zhongdui_tests::{Scene, TestApp, both_backends};
 
 const LAT: f64 = 27.56;
 const LON: f64 = 120.56;
@@ -99,15 +99,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    app.send(
-        Method::POST,
-        &format!("/api/v1/offers/{offer}/accept"),
-        Some(&v3[0].1),
-        None,
-        None,
-    )
-    .await
-    .expect(200);
+    app.accept_offer(&v3[0].1, &offer).await.expect(200);
     let path = format!("/api/v1/orders/{order}/assign");
     app.post(
         &path,
@@ -116,10 +108,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     )
     .await
     .expect_problem(403, None);
-    let o = app
-        .get(&format!("/api/v1/orders/{order}"), Some(&admin))
-        .await
-        .expect(200);
+    let o = app.order_detail(&admin, &order).await.expect(200);
     let states: Vec<&str> = o.json["assignments"]
         .as_array()
         .unwrap()
@@ -203,10 +192,8 @@ async fn closes_within(mut ws: zhongdui_tests::WsClient, limit: Duration) -> Opt
 }
 
 async fn disabled_and_revoked_volunteers_leave(app: &TestApp) {
-    let admin = app.admin_token().await;
-    let team = app.create_team(&admin, "一队").await;
-    let vs = app
-        .volunteers_at(&admin, &team, &["patrol"], &[north(100.0), north(200.0)])
+    let Scene { admin, vs, .. } = app
+        .scene("一队", &["patrol"], &[north(100.0), north(200.0)])
         .await;
     let resident = app.resident_token("13500000041").await;
     let ws = app.ws(&vs[0].1, None).await;
@@ -239,10 +226,7 @@ async fn disabled_and_revoked_volunteers_leave(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let detail = app
-        .get(&format!("/api/v1/orders/{o}"), Some(&admin))
-        .await
-        .expect(200);
+    let detail = app.order_detail(&admin, &o).await.expect(200);
     let offered: Vec<&str> = detail.json["assignments"]
         .as_array()
         .unwrap()
@@ -277,56 +261,33 @@ async fn grab_follows_the_rules(app: &TestApp) {
         .await;
     let (near, far) = (&vs[0], &vs[1]);
     let order = place(app, &resident, "patrol", (LAT, LON)).await;
-    let grab = |token: String| {
-        let path = format!("/api/v1/orders/{order}/grab");
-        async move { app.post(&path, Some(&token), json!({})).await }
-    };
     // Farther than the grab radius (10 km).
-    grab(far.1.clone())
+    app.grab(&far.1, &order)
         .await
         .expect_problem(422, Some("distance_m"));
     // Off duty.
-    app.put("/api/v1/me/duty", Some(&near.1), json!({"on_duty": false}))
-        .await
-        .expect(200);
-    grab(near.1.clone())
+    app.set_duty(&near.1, false).await.expect(200);
+    app.grab(&near.1, &order)
         .await
         .expect_problem(422, Some("on_duty"));
-    app.put("/api/v1/me/duty", Some(&near.1), json!({"on_duty": true}))
-        .await
-        .expect(200);
+    app.set_duty(&near.1, true).await.expect(200);
     // Stale position (older than 30 minutes).
     app.advance_secs(31 * 60);
-    grab(near.1.clone())
+    app.grab(&near.1, &order)
         .await
         .expect_problem(422, Some("location"));
-    let p = north(100.0);
-    app.put(
-        "/api/v1/me/location",
-        Some(&near.1),
-        json!({"lat": p.0, "lon": p.1}),
-    )
-    .await
-    .expect(204);
+    app.report_position(&near.1, north(100.0)).await.expect(204);
     // A first-aid order needs the skill with a certificate.
     let first_aid = place(app, &resident, "first_aid", north(10.0)).await;
-    app.post(
-        &format!("/api/v1/orders/{first_aid}/grab"),
-        Some(&near.1),
-        json!({}),
-    )
-    .await
-    .expect_problem(422, Some("skills"));
+    app.grab(&near.1, &first_aid)
+        .await
+        .expect_problem(422, Some("skills"));
     // Fine now; and then at capacity for the next one.
-    grab(near.1.clone()).await.expect(200);
+    app.grab(&near.1, &order).await.expect(200);
     let other = place(app, &resident, "patrol", north(30.0)).await;
-    app.post(
-        &format!("/api/v1/orders/{other}/grab"),
-        Some(&near.1),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, Some("capacity"));
+    app.grab(&near.1, &other)
+        .await
+        .expect_problem(409, Some("capacity"));
 }
 
 both_backends!(grab_rules, grab_follows_the_rules);
@@ -351,18 +312,12 @@ async fn check_in_needs_a_plausible_trip(app: &TestApp) {
         .volunteers_at(&admin, &team, &["patrol"], &[north(115_000.0)])
         .await;
     let order = app
-        .post(
-            "/api/v1/orders",
-            Some(&resident),
+        .place_order(
+            &resident,
             json!({"category": "patrol", "lat": LAT, "lon": LON, "address": "新城大道",
                    "description": "需要两人", "headcount": 2}),
         )
-        .await
-        .expect(201)
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let assign = |volunteer: String| {
         let path = format!("/api/v1/orders/{order}/assign");
         let admin = admin.clone();
@@ -374,21 +329,15 @@ async fn check_in_needs_a_plausible_trip(app: &TestApp) {
     };
     assign(vid.clone()).await;
     assign(far[0].0.clone()).await;
-    let arrive = |token: String| {
-        let path = format!("/api/v1/orders/{order}/arrive");
-        async move {
-            app.post(&path, Some(&token), json!({"lat": LAT, "lon": LON}))
-                .await
-        }
-    };
     // Never reported: refused.
-    arrive(silent.clone())
+    app.arrive(&silent, &order, (LAT, LON))
         .await
         .expect_problem(422, Some("location"));
     // Last seen 115 km away a second ago: refused as implausible, and the
     // position is not taken either.
     app.advance_secs(1);
-    let r = arrive(far[0].1.clone())
+    let r = app
+        .arrive(&far[0].1, &order, (LAT, LON))
         .await
         .expect_problem(422, Some("lat"));
     assert!(r.text.contains("m/s"), "{}", r.text);
@@ -403,7 +352,7 @@ async fn check_in_needs_a_plausible_trip(app: &TestApp) {
     );
     // After a plausible trip (40 minutes at about 48 m/s) it works.
     app.advance_secs(40 * 60);
-    arrive(far[0].1.clone()).await.expect(200);
+    app.arrive(&far[0].1, &order, (LAT, LON)).await.expect(200);
 }
 
 both_backends!(check_in, check_in_needs_a_plausible_trip);
@@ -440,16 +389,8 @@ async fn certificates_count_on_the_city_day(app: &TestApp) {
                 .await
                 .expect(201);
             let token = app.login(phone, "volunteer-pw").await;
-            app.put("/api/v1/me/duty", Some(&token), json!({"on_duty": true}))
-                .await
-                .expect(200);
-            app.put(
-                "/api/v1/me/location",
-                Some(&token),
-                json!({"lat": LAT, "lon": LON}),
-            )
-            .await
-            .expect(204);
+            app.set_duty(&token, true).await.expect(200);
+            app.report_position(&token, (LAT, LON)).await.expect(204);
             (v.json["id"].as_str().unwrap().to_owned(), token)
         }
     };
@@ -513,13 +454,7 @@ async fn corrupt_rows_are_never_read_as_defaults(app: &TestApp) {
             .unwrap();
         assert_eq!(res.rows_affected, 1);
     }
-    let grab = app
-        .post(
-            &format!("/api/v1/orders/{first_aid}/grab"),
-            Some(token),
-            json!({}),
-        )
-        .await;
+    let grab = app.grab(token, &first_aid).await;
     assert_eq!(grab.status.as_u16(), 500, "{}", grab.text);
     let nearby = app
         .get("/api/v1/tasks/nearby", Some(token))

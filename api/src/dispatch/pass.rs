@@ -12,6 +12,7 @@ use zhongdui_domain::{OrderAction, OrderStatus};
 
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
+use crate::lifecycle::Work;
 use crate::messages::Push;
 use crate::services::orders::{self, Actor};
 use crate::services::points;
@@ -91,32 +92,28 @@ impl Dispatcher {
             .await?;
         let mut n = 0;
         for o in due {
-            let txn = crate::db::begin_write(&state.db).await?;
+            let mut work = Work::begin_at(state, Actor::SYSTEM, now).await?;
             let closed = orders::transition(
-                &txn,
+                &work.txn,
                 &o,
                 OrderAction::AutoClose,
                 vec![(order::Column::ClosedAt, Some(now).into())],
                 json!({"after_hours": state.settings.dispatch.auto_close_hours}),
-                state.channels(),
-                orders::Trail::new(Actor::SYSTEM, now),
+                work.channels(),
+                work.trail(),
             )
             .await;
             match closed {
                 Ok(closed) => {
-                    let credits = points::award_for_order(
-                        &txn,
-                        &state.settings.points,
-                        &closed,
-                        now,
-                        state.channels(),
-                    )
-                    .await?;
-                    txn.commit().await?;
-                    points::cache::add(state, &credits).await;
+                    let rules = &state.settings.points;
+                    let credits =
+                        points::award_for_order(&work.txn, rules, &closed, now, work.channels())
+                            .await?;
+                    work.credited(credits);
+                    work.commit().await?;
                     n += 1;
                 }
-                Err(ApiError::Conflict(_)) => txn.rollback().await?,
+                Err(ApiError::Conflict(_)) => work.rollback().await?,
                 Err(e) => return Err(e),
             }
         }

@@ -25,6 +25,7 @@ use zhongdui_matcher::{BatchOrder, BatchParams, Exclude, Query, assign_batch};
 
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
+use crate::lifecycle::Work;
 use crate::messages::Push;
 use crate::services::orders::{self, Actor};
 use crate::settings::DispatchSettings;
@@ -591,22 +592,23 @@ impl Dispatcher {
         o: &order::Model,
         now: DateTime<Utc>,
     ) -> ApiResult<bool> {
-        let txn = crate::db::begin_write(&state.db).await?;
+        let mut work = Work::begin_at(state, Actor::SYSTEM, now).await?;
+        let txn = &work.txn;
         // Lock the row (PostgreSQL) so the version read is the one updated.
         let mut q = order::Entity::find_by_id(o.id);
         if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             q = q.lock_exclusive();
         }
-        let Some(fresh) = q.one(&txn).await? else {
-            txn.rollback().await?;
+        let Some(fresh) = q.one(txn).await? else {
+            work.rollback().await?;
             return Ok(false);
         };
         if fresh.version != o.version || fresh.status != OrderStatus::Open.code() {
-            txn.rollback().await?;
+            work.rollback().await?;
             return Ok(false);
         }
         let moved = orders::transition(
-            &txn,
+            txn,
             &fresh,
             OrderAction::Escalate,
             vec![
@@ -617,22 +619,22 @@ impl Dispatcher {
                 ),
             ],
             json!({"after_wave": fresh.wave}),
-            state.channels(),
-            orders::Trail::new(Actor::SYSTEM, now),
+            work.channels(),
+            work.trail(),
         )
         .await;
         match moved {
             Ok(_) => {}
             Err(ApiError::Conflict(_)) => {
-                txn.rollback().await?;
+                work.rollback().await?;
                 return Ok(false);
             }
             Err(e) => return Err(e),
         }
         let withdrawn =
-            orders::withdraw_open_offers(&txn, o.id, "escalated", now, state.channels()).await?;
-        txn.commit().await?;
-        crate::location::released(state, &withdrawn).await;
+            orders::withdraw_open_offers(txn, o.id, "escalated", now, work.channels()).await?;
+        work.released(&withdrawn);
+        work.commit().await?;
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
         Ok(true)
     }

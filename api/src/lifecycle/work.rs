@@ -97,6 +97,12 @@ impl<'s> Work<'s> {
         self.wake = true;
     }
 
+    /// Abandons the change: nothing of it is written, nothing follows.
+    pub async fn rollback(self) -> ApiResult<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
+
     /// Commits, then does what the change requires after the commit.
     pub async fn commit(self) -> ApiResult<()> {
         let Work {
