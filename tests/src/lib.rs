@@ -122,6 +122,23 @@ impl Reply {
     }
 }
 
+/// Prepares a server on `settings` with `clock` and starts it on a free port:
+/// its state, base URL and handle.
+async fn serve(
+    settings: Settings,
+    clock: &ManualClock,
+) -> (AppState, String, actix_web::dev::ServerHandle) {
+    let state = server::prepare_with_clock(settings, std::sync::Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let running = server::start(state.clone(), listener).unwrap();
+    let base = format!("http://{}", running.addr);
+    let handle = running.server.handle();
+    tokio::spawn(running.server);
+    (state, base, handle)
+}
+
 impl TestApp {
     /// Starts a server with default settings on `backend`.
     pub async fn spawn(backend: Backend) -> TestApp {
@@ -177,14 +194,7 @@ impl TestApp {
         settings.database_url = SecretString::from(url);
         tweak(&mut settings);
         let clock = ManualClock::new(chrono::Utc::now());
-        let state = server::prepare_with_clock(settings, std::sync::Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let running = server::start(state.clone(), listener).unwrap();
-        let base = format!("http://{}", running.addr);
-        let handle = running.server.handle();
-        tokio::spawn(running.server);
+        let (state, base, handle) = serve(settings, &clock).await;
         TestApp {
             base,
             client: reqwest::Client::builder()
@@ -208,14 +218,7 @@ impl TestApp {
         let _ = self.state.shutdown.send(true);
         let settings = self.state.settings.clone();
         let _ = self.state.db.clone().close().await;
-        let state = server::prepare_with_clock(settings, std::sync::Arc::new(self.clock.clone()))
-            .await
-            .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let running = server::start(state.clone(), listener).unwrap();
-        let base = format!("http://{}", running.addr);
-        let handle = running.server.handle();
-        tokio::spawn(running.server);
+        let (state, base, handle) = serve(settings, &self.clock).await;
         TestApp {
             base,
             client: self.client.clone(),
@@ -414,6 +417,28 @@ impl TestApp {
             .await
             .expect(201);
         r.json["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Imports a roster CSV as `token` and returns the report (200 expected).
+    pub async fn import_csv(&self, token: &str, csv: &str) -> Value {
+        self.send(
+            Method::POST,
+            "/api/v1/roster/import",
+            Some(token),
+            None,
+            Some(("text/csv", csv.as_bytes().to_vec())),
+        )
+        .await
+        .expect(200)
+        .json
+    }
+
+    /// The server's today in China time (UTC+8, computed here, not by the server's code).
+    pub fn china_today(&self) -> chrono::NaiveDate {
+        self.clock
+            .now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .date_naive()
     }
 
     /// Appoints a coordinator of `team` (password `coord-pass`) and logs in.

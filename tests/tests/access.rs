@@ -9,14 +9,7 @@ async fn roles_and_scopes(app: &TestApp) {
     let admin = app.admin_token().await;
     let team_a = app.create_team(&admin, "甲队").await;
     let team_b = app.create_team(&admin, "乙队").await;
-    app.post(
-        "/api/v1/coordinators",
-        Some(&admin),
-        json!({"phone": "13911110001", "display_name": "甲队协调员", "password": "coord-pass", "team_ids": [team_a]}),
-    )
-    .await
-    .expect(201);
-    let coord_a = app.login("13911110001", "coord-pass").await;
+    let coord_a = app.coordinator_token(&admin, "13911110001", &team_a).await;
     let vol_a = app
         .post(
             "/api/v1/volunteers",

@@ -648,11 +648,7 @@ async fn adjustments_and_export(app: &TestApp) {
     let b = app
         .volunteers_at(&admin, &team_b, &["patrol"], &[at(0.0, 0.0)])
         .await;
-    app.post("/api/v1/coordinators", Some(&admin),
-        json!({"phone": "13911110009", "display_name": "甲队协调员", "password": "coord-pass", "team_ids": [team_a]}))
-        .await
-        .expect(201);
-    let coord = app.login("13911110009", "coord-pass").await;
+    let coord = app.coordinator_token(&admin, "13911110009", &team_a).await;
     let adjust = |token: String, body: Value, key: Option<&'static str>| async move {
         let mut req = app
             .client

@@ -4,24 +4,15 @@
 //! those who may follow it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{Duration, FixedOffset, NaiveDate};
+use chrono::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use zhongdui_api::clock::Clock;
-use zhongdui_tests::{TestApp, both_backends};
+use zhongdui_tests::{LAT, LON, TestApp, at, both_backends};
 
-const LAT: f64 = 27.56;
-const LON: f64 = 120.56;
-
+/// A point `m` metres north of the base.
 fn north(m: f64) -> (f64, f64) {
-    (LAT + m / 111_195.0, LON)
-}
-
-fn today(app: &TestApp) -> NaiveDate {
-    app.clock
-        .now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive()
+    at(m, 0.0)
 }
 
 /// The codes of the orders `token` lists with `query`.
@@ -173,9 +164,9 @@ async fn list_filters(app: &TestApp) {
 
     // Days (China time), inclusive.
     let (day, prev, next) = (
-        today(app),
-        today(app) - Duration::days(1),
-        today(app) + Duration::days(1),
+        app.china_today(),
+        app.china_today() - Duration::days(1),
+        app.china_today() + Duration::days(1),
     );
     assert_eq!(
         codes(app, &admin, &format!("from={day}&to={day}")).await,
@@ -252,7 +243,7 @@ async fn codes_follow_the_city_day(app: &TestApp) {
         at += Duration::days(1);
     }
     app.advance_secs((at - now).num_seconds());
-    let day = today(app);
+    let day = app.china_today();
     assert_ne!(day, at.date_naive(), "the city's day is not UTC's here");
     let resident = app.resident_token("13500000009").await;
     let o = app

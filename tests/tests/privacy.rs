@@ -116,14 +116,7 @@ async fn volunteers_deleted_and_changes_audited(app: &TestApp) {
     let admin = app.admin_token().await;
     let team_a = app.create_team(&admin, "甲队").await;
     let team_b = app.create_team(&admin, "乙队").await;
-    app.post(
-        "/api/v1/coordinators",
-        Some(&admin),
-        json!({"phone": "13911110008", "display_name": "乙队协调员", "password": "coord-pass", "team_ids": [team_b]}),
-    )
-    .await
-    .expect(201);
-    let coord_b = app.login("13911110008", "coord-pass").await;
+    let coord_b = app.coordinator_token(&admin, "13911110008", &team_b).await;
     let vs = app
         .volunteers_at(&admin, &team_a, &["patrol"], &[(LAT, LON)])
         .await;

@@ -37,19 +37,6 @@ fn assert_line_error(report: &serde_json::Value, n: u64, field: &str) {
     );
 }
 
-async fn import(app: &TestApp, token: &str, csv: &str) -> serde_json::Value {
-    app.send(
-        reqwest::Method::POST,
-        "/api/v1/roster/import",
-        Some(token),
-        None,
-        Some(("text/csv", csv.as_bytes().to_vec())),
-    )
-    .await
-    .expect(200)
-    .json
-}
-
 async fn export(app: &TestApp, token: &str) -> String {
     let r = app
         .get("/api/v1/roster/export", Some(token))
@@ -67,7 +54,7 @@ async fn mixed_import_and_round_trip(app: &TestApp) {
     let users_before = app.count("users").await;
 
     // Act
-    let report = import(app, &admin, CSV_MIXED).await;
+    let report = app.import_csv(&admin, CSV_MIXED).await;
 
     // Assert: good lines in, each bad line named by line and field.
     assert_eq!(report["total"], 7, "{report}");
@@ -91,7 +78,7 @@ async fn mixed_import_and_round_trip(app: &TestApp) {
     assert_eq!(v["certificates"][0]["certified_until"], "2026-12-31");
 
     // Re-import: idempotent by phone.
-    let again = import(app, &admin, CSV_MIXED).await;
+    let again = app.import_csv(&admin, CSV_MIXED).await;
     assert_eq!(again["created"], 0);
     assert_eq!(again["updated"], 0);
     assert_eq!(again["unchanged"], 3);
@@ -102,7 +89,7 @@ async fn mixed_import_and_round_trip(app: &TestApp) {
         "13600000002,李建国,新城平安巡防一队,mediation,,2",
         "13600000002,李建国,新城平安巡防一队,mediation;dialect,,2",
     );
-    let r = import(app, &admin, &edited).await;
+    let r = app.import_csv(&admin, &edited).await;
     assert_eq!(r["updated"], 1, "{r}");
 
     // Export → import into another instance with the same teams → same export.
@@ -112,12 +99,12 @@ async fn mixed_import_and_round_trip(app: &TestApp) {
     let other_admin = other.admin_token().await;
     other.create_team(&other_admin, "新城平安巡防一队").await;
     other.create_team(&other_admin, "白沙应急救援一队").await;
-    let r = import(&other, &other_admin, &exported).await;
+    let r = other.import_csv(&other_admin, &exported).await;
     assert_eq!(r["created"], 3, "{r}");
     assert_eq!(r["failed"], 0, "{r}");
     assert_eq!(export(&other, &other_admin).await, exported);
     // And the export re-imported into its own instance changes nothing.
-    let r = import(app, &admin, &exported).await;
+    let r = app.import_csv(&admin, &exported).await;
     assert_eq!(r["unchanged"], 3, "{r}");
     other.cleanup().await;
 }
@@ -149,15 +136,8 @@ async fn coordinator_imports_only_own_teams(app: &TestApp) {
     let admin = app.admin_token().await;
     let mine = app.create_team(&admin, "新城平安巡防一队").await;
     app.create_team(&admin, "白沙应急救援一队").await;
-    app.post(
-        "/api/v1/coordinators",
-        Some(&admin),
-        json!({"phone": "13911110000", "display_name": "协调员甲", "password": "coord-pass", "team_ids": [mine]}),
-    )
-    .await
-    .expect(201);
-    let coord = app.login("13911110000", "coord-pass").await;
-    let report = import(app, &coord, CSV_MIXED).await;
+    let coord = app.coordinator_token(&admin, "13911110000", &mine).await;
+    let report = app.import_csv(&coord, CSV_MIXED).await;
     assert_eq!(line(&report, 2)["status"], "created");
     assert_line_error(&report, 8, "team");
     assert_eq!(app.count("volunteers").await, 2);

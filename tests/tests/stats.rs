@@ -3,26 +3,14 @@
 //! see which teams; bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{Duration, FixedOffset, NaiveDate};
+use chrono::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
-use zhongdui_api::clock::Clock;
-use zhongdui_tests::{TestApp, both_backends};
+use zhongdui_tests::{LAT, LON, TestApp, at, both_backends};
 
-const LAT: f64 = 27.56;
-const LON: f64 = 120.56;
-
-/// A point `north_m` metres north of the base.
+/// A point `m` metres north of the base.
 fn north(m: f64) -> (f64, f64) {
-    (LAT + m / 111_195.0, LON)
-}
-
-/// The server's today in China time.
-fn today(app: &TestApp) -> NaiveDate {
-    app.clock
-        .now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive()
+    at(m, 0.0)
 }
 
 async fn place(app: &TestApp, token: &str) -> String {
@@ -108,16 +96,9 @@ async fn figures_per_team(app: &TestApp) {
         .volunteers_at(&admin, &team_b, &["patrol"], &[north(2000.0)])
         .await;
     let (a1, a2, b1) = (&a[0], &a[1], &b[0]);
-    app.post(
-        "/api/v1/coordinators",
-        Some(&admin),
-        json!({"phone": "13911110001", "display_name": "甲队协调员", "password": "coord-pass", "team_ids": [team_a]}),
-    )
-    .await
-    .expect(201);
-    let coord = app.login("13911110001", "coord-pass").await;
+    let coord = app.coordinator_token(&admin, "13911110001", &team_a).await;
     let resident = app.resident_token("13500000001").await;
-    let start_day = today(app);
+    let start_day = app.china_today();
 
     // Order 1: a1 declines (wave 1), b1 accepts 5 s after placement (wave 2),
     // arrives and completes 180 s after accepting.
@@ -207,7 +188,7 @@ async fn figures_per_team(app: &TestApp) {
 
     // Assert: the admin sees every team, by name, zero rows included.
     let from = start_day - Duration::days(1);
-    let to = today(app) + Duration::days(1);
+    let to = app.china_today() + Duration::days(1);
     let page = stats(app, &admin, &format!("?from={from}&to={to}")).await;
     assert_eq!(page["from"], from.to_string());
     assert_eq!(page["to"], to.to_string());
@@ -269,10 +250,10 @@ async fn figures_per_team(app: &TestApp) {
 
     // The default period (the last 30 days) holds the same figures.
     let default = stats(app, &admin, "").await;
-    assert_eq!(default["to"], today(app).to_string());
+    assert_eq!(default["to"], app.china_today().to_string());
     assert_eq!(
         default["from"],
-        (today(app) - Duration::days(29)).to_string()
+        (app.china_today() - Duration::days(29)).to_string()
     );
     assert_eq!(default["items"], page["items"]);
 

@@ -6,29 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use zhongdui_api::clock::Clock;
-use zhongdui_tests::{Scene, TestApp, both_backends};
-
-const LAT: f64 = 27.56;
-const LON: f64 = 120.56;
+use zhongdui_tests::{LAT, LON, Scene, TestApp, at, both_backends};
 
 fn north(m: f64) -> (f64, f64) {
-    (LAT + m / 111_195.0, LON)
-}
-
-async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
-    app.send(
-        Method::POST,
-        "/api/v1/roster/import",
-        Some(token),
-        None,
-        Some(("text/csv", csv.as_bytes().to_vec())),
-    )
-    .await
-    .expect(200)
-    .json
+    at(m, 0.0)
 }
 
 async fn place(app: &TestApp, token: &str, category: &str, pos: (f64, f64)) -> String {
@@ -66,7 +49,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
 
     // CSV: a team-1 volunteer's phone with team 2's name is refused and stays in team 1.
     let csv = format!("phone,display_name,team,skills\n{v1_phone},改名,二队,patrol\n");
-    let report = import(app, &coord2, &csv).await;
+    let report = app.import_csv(&coord2, &csv).await;
     assert_eq!(report["lines"][0]["status"], "error", "{report}");
     assert_eq!(
         report["lines"][0]["errors"][0]["field"], "phone",
@@ -79,7 +62,7 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     assert_eq!(after.json["team_id"], team1.as_str());
     assert_eq!(after.json["display_name"], "志愿者0");
     // The admin may move them.
-    let report = import(app, &admin, &csv).await;
+    let report = app.import_csv(&admin, &csv).await;
     assert_eq!(report["lines"][0]["status"], "updated", "{report}");
 
     // Reassigning: team 3's volunteer accepted; team 4's coordinator may not take them off.
@@ -145,12 +128,9 @@ async fn coordinators_stay_in_their_teams(app: &TestApp) {
     let me = app.get("/api/v1/me", Some(&me)).await.expect(200);
     assert_eq!(me.json["role"], "resident");
     // Nor by an import line.
-    let report = import(
-        app,
-        &coord2,
-        "phone,display_name,team\n13500000077,居民,二队\n",
-    )
-    .await;
+    let report = app
+        .import_csv(&coord2, "phone,display_name,team\n13500000077,居民,二队\n")
+        .await;
     assert_eq!(report["lines"][0]["status"], "error", "{report}");
     // Coordinators cannot promote; an admin can, explicitly, and the resident keeps their password.
     app.post(
@@ -415,7 +395,7 @@ async fn certificates_count_on_the_city_day(app: &TestApp) {
         "phone,display_name,team,skills,certificates\n15500000081,甲,急救队,first_aid,\n15500000082,乙,急救队,first_aid,first_aid:{}\n15500000083,丙,急救队,patrol,\n",
         yesterday.format("%Y-%m-%d")
     );
-    let report = import(app, &admin, &csv).await;
+    let report = app.import_csv(&admin, &csv).await;
     assert_eq!(report["created"], 3, "{report}");
     assert_eq!(
         report["lines"][0]["warnings"][0]["field"], "certificates",

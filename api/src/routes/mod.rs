@@ -45,6 +45,17 @@ pub async fn not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::NotFound("route"))
 }
 
+/// A CSV file to download as `filename`.
+pub fn csv_download(filename: &str, data: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(data)
+}
+
 /// The highest page number a listing accepts.
 pub const MAX_PAGE: u64 = 100_000;
 

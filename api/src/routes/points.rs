@@ -270,13 +270,7 @@ pub async fn export(
         .await?
         .map(|ts| ts.into_iter().map(|t| t.as_uuid()).collect());
     let data = points::export_csv(&state.db, from, to, teams.as_deref()).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"zhongdui-points.csv\"",
-        ))
-        .body(data))
+    Ok(crate::routes::csv_download("zhongdui-points.csv", data))
 }
 
 /// A volunteer's points (staff, or the volunteer).

@@ -88,11 +88,5 @@ pub async fn export(
         ));
     }
     let data = csv_roster::export(&state.db, team, &scope).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"zhongdui-roster.csv\"",
-        ))
-        .body(data))
+    Ok(crate::routes::csv_download("zhongdui-roster.csv", data))
 }

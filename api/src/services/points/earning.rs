@@ -1,6 +1,5 @@
 //! Earning: the rule table and the points a closed order credits.
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -123,14 +122,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
         .map(|(row, _, credit)| (row, credit))
         .unzip();
     if !fresh.is_empty() {
-        points_entry::Entity::insert_many(fresh)
-            .on_conflict(
-                OnConflict::column(points_entry::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+        super::ledger::insert_once(db, fresh).await?;
     }
     // Tell each volunteer, in the same transaction, so their balance updates live.
     let mut per_volunteer: std::collections::BTreeMap<Uuid, i64> = Default::default();

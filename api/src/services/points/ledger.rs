@@ -14,6 +14,23 @@ use crate::error::{ApiError, ApiResult};
 
 use super::board::sums;
 
+/// Inserts ledger rows, skipping any whose idempotency key is booked
+/// already (a retry, or a racing process, changes nothing).
+pub(super) async fn insert_once<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<points_entry::ActiveModel>,
+) -> ApiResult<()> {
+    points_entry::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(points_entry::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 /// A volunteer's balance: the sum of their ledger.
 pub async fn balance<C: ConnectionTrait>(db: &C, volunteer_id: Uuid) -> ApiResult<i64> {
     let sum: Option<Option<i64>> = points_entry::Entity::find()
@@ -92,14 +109,7 @@ pub async fn adjust<C: ConnectionTrait>(
         created_at: Set(now),
         ..Default::default()
     };
-    points_entry::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(points_entry::Column::IdempotencyKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    insert_once(db, vec![row]).await?;
     points_entry::Entity::find()
         .filter(points_entry::Column::IdempotencyKey.eq(key))
         .one(db)
