@@ -22,8 +22,10 @@ RULES_BEYOND_OPENAPI = {
     "GET /api/v1/points/export": ["from", "to"],
     "GET /api/v1/stats/teams": ["from", "to"],
     # Who may set what depends on the role (source, staff-only fields);
-    # the target team must exist.
-    "POST /api/v1/orders": ["source", "target_team_id"],
+    # the target teams must exist.
+    "POST /api/v1/orders": ["source", "target_team_id", "target_team_ids*"],
+    # Slips (client tokens): the target teams must exist.
+    "POST /api/v1/slips": ["target_team_ids*"],
     # The volunteers must exist.
     "POST /api/v1/orders/{id}/assign": ["volunteer_id", "replace_volunteer_id"],
     # Coordinators must give a reason; residents need not.

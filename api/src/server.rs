@@ -58,6 +58,9 @@ pub async fn prepare_with_clock(
     )
     .await
     .context("loading token keys")?;
+    let sealer = crate::auth::Sealer::load(&db, settings.auth.data_key.as_ref())
+        .await
+        .context("loading the data key")?;
     let dispatcher = Dispatcher::new(&settings.dispatch);
     let indexed = dispatcher
         .reload(&db, &settings.dispatch, clock.now())
@@ -80,6 +83,7 @@ pub async fn prepare_with_clock(
         db,
         settings,
         tokens,
+        sealer,
         clock,
         dispatcher,
         shutdown,
@@ -128,6 +132,12 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
                 web::resource("/api/v1/auth/login")
                     .wrap(Governor::new(&limiter))
                     .route(web::post().to(routes::auth::login)),
+            )
+            // Client credentials are guessed like passwords: the same limit.
+            .service(
+                web::resource("/api/v1/oauth/token")
+                    .wrap(Governor::new(&limiter))
+                    .route(web::post().to(routes::clients::token)),
             )
             .configure(routes::configure)
     })

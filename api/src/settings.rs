@@ -197,6 +197,9 @@ pub struct AuthSettings {
     pub jwt_secret: Option<SecretString>,
     /// How long a login token is valid.
     pub token_ttl_minutes: i64,
+    /// Key material for sealing stored secrets (webhook secrets). Unset:
+    /// generated once and kept in the database, like the token key.
+    pub data_key: Option<SecretString>,
     /// Login attempts allowed per client address per minute (sustained rate).
     pub login_per_minute: u32,
     /// Login attempts a client address may make in a burst.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::TokenKeys;
+use crate::auth::{Sealer, TokenKeys};
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::dispatch::index::Dispatcher;
@@ -19,6 +19,8 @@ pub struct Shared {
     pub settings: Settings,
     /// Token signing keys.
     pub tokens: TokenKeys,
+    /// Seals the secrets the server must read back (webhook secrets).
+    pub sealer: Sealer,
     /// The time source (a manual one in tests).
     pub clock: Arc<dyn Clock>,
     /// The dispatch engine.

@@ -231,6 +231,22 @@ impl TestApp {
         }
     }
 
+    /// Another server process on the same database and clock (as a second
+    /// api process in production would be); the first one cleans up.
+    pub async fn second_process(&self) -> TestApp {
+        let (state, base, handle) = serve(self.state.settings.clone(), &self.clock).await;
+        TestApp {
+            base,
+            client: self.client.clone(),
+            state,
+            backend: self.backend,
+            clock: self.clock.clone(),
+            handle,
+            _dir: None,
+            pg_database: None,
+        }
+    }
+
     /// Runs one dispatcher pass at the clock's now.
     pub async fn tick(&self) -> zhongdui_api::dispatch::pass::TickReport {
         self.state.dispatcher.tick(&self.state).await.unwrap()

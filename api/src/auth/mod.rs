@@ -1,12 +1,16 @@
 //! Accounts: password hashing, tokens, the authenticated user as an
 //! extractor, role checks and the login rate limit.
+mod client;
 mod extractor;
 pub mod limits;
 mod password;
 mod ratelimit;
+mod sealed;
 mod token;
 
+pub use client::ClientAuth;
 pub use extractor::AuthUser;
 pub use password::{UNUSABLE_PASSWORD, hash_password, verify_password};
 pub use ratelimit::login_rate_limiter;
+pub use sealed::Sealer;
 pub use token::{Claims, IssuedToken, TokenKeys};

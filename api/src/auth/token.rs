@@ -24,6 +24,9 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (unix seconds).
     pub exp: i64,
+    /// A client token's scopes, space-separated (absent on user tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A freshly signed token.
@@ -52,7 +55,7 @@ impl TokenKeys {
     ) -> anyhow::Result<Self> {
         let secret = match configured {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
-            None => stored_secret(db).await?.into_bytes(),
+            None => stored_secret(db, "jwt_secret").await?.into_bytes(),
         };
         Ok(Self {
             encoding: EncodingKey::from_secret(&secret),
@@ -71,6 +74,30 @@ impl TokenKeys {
             ver: version,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            scope: None,
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .context("signing token")?;
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    /// Signs a short-lived token (15 minutes) for a machine client with
+    /// `scope`; its subject is `client:<id>`, which no user route accepts.
+    pub fn issue_client(
+        &self,
+        client: uuid::Uuid,
+        scope: &str,
+        version: i32,
+    ) -> anyhow::Result<IssuedToken> {
+        let now = crate::clock::wall();
+        let expires_at = now + Duration::minutes(15);
+        let claims = Claims {
+            sub: format!("client:{client}"),
+            role: "client".to_owned(),
+            ver: version,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            scope: Some(scope.to_owned()),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .context("signing token")?;
@@ -88,9 +115,10 @@ impl TokenKeys {
     }
 }
 
-async fn stored_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
-    const NAME: &str = "jwt_secret";
-    if let Some(row) = app_secret::Entity::find_by_id(NAME.to_owned())
+/// The secret kept in `app_secrets` under `name`, made (32 random bytes,
+/// hex) by the first process that needs it.
+pub(super) async fn stored_secret(db: &DatabaseConnection, name: &str) -> anyhow::Result<String> {
+    if let Some(row) = app_secret::Entity::find_by_id(name.to_owned())
         .one(db)
         .await
         .context("reading the token secret")?
@@ -101,7 +129,7 @@ async fn stored_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
     rand::rng().fill_bytes(&mut bytes);
     let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let inserted = app_secret::ActiveModel {
-        name: Set(NAME.to_owned()),
+        name: Set(name.to_owned()),
         value: Set(value),
         created_at: Set(crate::clock::wall()),
     }
@@ -110,7 +138,7 @@ async fn stored_secret(db: &DatabaseConnection) -> anyhow::Result<String> {
     if inserted.is_err() {
         // Another process created it first: use theirs.
     }
-    app_secret::Entity::find_by_id(NAME.to_owned())
+    app_secret::Entity::find_by_id(name.to_owned())
         .one(db)
         .await
         .context("reading the token secret")?

@@ -73,25 +73,28 @@ pub struct FirstWave {
 /// One wave's plan.
 struct WavePlan {
     radius_m: f64,
-    team_only: Option<Uuid>,
+    /// The teams whose members alone are asked (empty: everyone).
+    team_only: Vec<Uuid>,
 }
 
 fn plan(d: &DispatchSettings, o: &order::Model, wave: i32) -> Option<WavePlan> {
     let max_radius = d.radii_m.iter().copied().fold(0.0, f64::max);
-    let ladder_step = match o.target_team_id {
-        Some(team) if wave == 1 => {
+    // The orders a pass runs have been checked, so their teams read.
+    let teams = o.target_teams().unwrap_or_default();
+    let ladder_step = match teams.is_empty() {
+        false if wave == 1 => {
             return Some(WavePlan {
                 radius_m: max_radius.max(50_000.0),
-                team_only: Some(team),
+                team_only: teams,
             });
         }
-        Some(_) => wave - 2,
-        None => wave - 1,
+        false => wave - 2,
+        true => wave - 1,
     };
     let step = usize::try_from(ladder_step).ok()?;
     d.radii_m.get(step).map(|&radius_m| WavePlan {
         radius_m,
-        team_only: None,
+        team_only: Vec::new(),
     })
 }
 
@@ -411,7 +414,8 @@ impl Dispatcher {
                                 || already.contains(&id)
                                 || mine.contains(&id)
                                 || reserved.contains(&id)
-                                || p.team_only.is_some_and(|t| teams.get(&id) != Some(&t))
+                                || (!p.team_only.is_empty()
+                                    && !teams.get(&id).is_some_and(|t| p.team_only.contains(t)))
                         };
                         let index = self.index.lock().map_err(|_| {
                             ApiError::Internal(anyhow::anyhow!("index lock poisoned"))
@@ -501,7 +505,7 @@ impl Dispatcher {
         let mut offers = Vec::new();
         for w in waves {
             let o = w.order;
-            let next = if w.plan.team_only.is_some() {
+            let next = if !w.plan.team_only.is_empty() {
                 now + Duration::seconds(d.team_first_secs.max(d.offer_timeout_secs))
             } else {
                 deadline
@@ -570,7 +574,8 @@ impl Dispatcher {
                 None,
                 None,
                 json!({"wave": w.wave, "radius_m": w.plan.radius_m,
-                    "team_only": w.plan.team_only.map(|t| t.to_string()),
+                    "team_only": w.plan.team_only.first().map(Uuid::to_string),
+                    "team_ids": w.plan.team_only.iter().map(Uuid::to_string).collect::<Vec<_>>(),
                     "offered": w.picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
                     "deadline": deadline.to_rfc3339()}),
             );

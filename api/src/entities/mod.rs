@@ -3,6 +3,7 @@
 pub mod app_secret;
 pub mod assignment;
 pub mod audit_entry;
+pub mod client;
 pub mod order;
 pub mod order_event;
 pub mod outbox;

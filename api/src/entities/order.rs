@@ -24,6 +24,12 @@ pub struct Model {
     pub contact_phone: Option<String>,
     pub target_team_id: Option<Uuid>,
     pub station: Option<String>,
+    /// The teams offered it first when several (`;`-separated ids; the first is `target_team_id`).
+    pub target_team_ids: Option<String>,
+    /// The machine client whose slip it is.
+    pub client_id: Option<Uuid>,
+    /// The station's own slip number (unique per client).
+    pub external_id: Option<String>,
     pub wave: i32,
     pub next_action_at: Option<DateTimeUtc>,
     pub escalated_at: Option<DateTimeUtc>,
@@ -78,9 +84,25 @@ impl Model {
         super::parsed("orders.source", self.id, &self.source)
     }
 
+    /// The teams offered it first (none, one, or several together).
+    pub fn target_teams(&self) -> crate::error::ApiResult<Vec<Uuid>> {
+        match &self.target_team_ids {
+            Some(list) => list
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| super::corrupt("orders.target_team_ids", self.id, s))
+                })
+                .collect(),
+            None => Ok(self.target_team_id.into_iter().collect()),
+        }
+    }
+
     /// Every coded column parses (the dispatcher skips an order that does not).
     pub fn check(&self) -> crate::error::ApiResult<()> {
         self.status()?;
+        self.target_teams()?;
         self.urgency()?;
         self.point()?;
         self.required()?;

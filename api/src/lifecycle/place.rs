@@ -49,3 +49,58 @@ pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<o
     work.commit().await?;
     Ok(o)
 }
+
+/// Places a station system's slip once per slip number: when the client has
+/// placed this number before, that order is returned and nothing is
+/// created (the second value is false), also when identical requests race
+/// in several processes (the database's unique index decides, and the loser
+/// returns the winner's order).
+pub async fn place_slip(
+    state: &AppState,
+    actor: Actor,
+    new: NewOrder,
+) -> ApiResult<(order::Model, bool)> {
+    let Some((client, number)) = new.slip.clone() else {
+        return Ok((place(state, actor, new).await?, true));
+    };
+    if let Some(o) = orders::slip(&state.db, client, &number).await? {
+        return Ok((o, false));
+    }
+    match place(state, actor, new).await {
+        Ok(o) => Ok((o, true)),
+        Err(e) => match orders::slip(&state.db, client, &number).await? {
+            Some(o) => Ok((o, false)),
+            None => Err(e),
+        },
+    }
+}
+
+/// The station closes the loop on its slip `o` (双向闭环): its outcome and
+/// note become an event of the order's audit trail, once.
+pub async fn close_slip(
+    state: &AppState,
+    actor: Actor,
+    o: &order::Model,
+    outcome: &str,
+    note: Option<String>,
+) -> ApiResult<order::Model> {
+    let work = Work::begin(state, actor).await?;
+    let closed = orders::events_of(&work.txn, o.id)
+        .await?
+        .into_iter()
+        .any(|e| e.kind == "station_closed");
+    if closed {
+        work.rollback().await?;
+        return Err(crate::error::ApiError::Conflict(format!(
+            "slip {} is closed already",
+            o.external_id.as_deref().unwrap_or(&o.code)
+        )));
+    }
+    let mut t = work.trail();
+    let data = serde_json::json!({"outcome": outcome, "note": note});
+    t.event(o.id, "station_closed", None, None, data);
+    t.write(&work.txn).await?;
+    let o = orders::load(&work.txn, o.id).await?;
+    work.commit().await?;
+    Ok(o)
+}

@@ -6,7 +6,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, ops, orders, points, roster, skills, stats, teams, volunteers};
+use crate::routes::{
+    auth, clients, me, ops, orders, points, roster, skills, slips, stats, teams, volunteers,
+};
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
 
@@ -25,6 +27,9 @@ use crate::services::roster::Outcome;
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,
         stats::team_stats,
+        clients::create_client, clients::list_clients, clients::get_client, clients::update_client,
+        clients::disable_client, clients::token,
+        slips::create_slip, slips::get_slip, slips::close_slip,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(Problem, FieldError, ImportReport, LineReport, Outcome)),
@@ -38,6 +43,8 @@ use crate::services::roster::Outcome;
         (name = "volunteer", description = "Duty, position, offers, nearby tasks, points"),
         (name = "points", description = "Points ledger and leaderboards"),
         (name = "stats", description = "Statistics per team"),
+        (name = "clients", description = "Machine clients (station systems) and their OAuth2 tokens"),
+        (name = "slips", description = "Station slips (警单) from a station system, by client token"),
         (name = "ops", description = "Health and metrics"),
     )
 )]

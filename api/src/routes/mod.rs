@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::roster::Errors;
 
 pub mod auth;
+pub mod clients;
 pub mod docs;
 pub mod me;
 pub mod ops;
@@ -14,6 +15,7 @@ pub mod orders;
 pub mod points;
 pub mod roster;
 pub mod skills;
+pub mod slips;
 pub mod stats;
 pub mod teams;
 pub mod volunteers;
@@ -34,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(me::configure)
                 .configure(points::configure)
                 .configure(stats::configure)
+                .configure(clients::configure)
+                .configure(slips::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )

@@ -1,6 +1,7 @@
 //! Services: the queries and rules behind the routes. They return domain
 //! values or database models, never HTTP responses.
 pub mod accounts;
+pub mod clients;
 pub mod csv_roster;
 pub mod orders;
 pub mod points;

@@ -30,7 +30,7 @@ pub async fn audit<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     audit_entry::ActiveModel {
         actor_id: Set(actor.id),
-        actor_role: Set(actor.role.map(|r| r.code().to_owned())),
+        actor_role: Set(actor.role_code()),
         entity: Set(entity.to_owned()),
         entity_id: Set(id.to_string()),
         action: Set(action.to_owned()),

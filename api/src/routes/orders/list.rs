@@ -141,6 +141,7 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
         cond = cond.add(
             Condition::any()
                 .add(order::Column::TargetTeamId.eq(t))
+                .add(order::Column::TargetTeamIds.contains(t.to_string()))
                 .add(order::Column::Id.in_subquery(members_on)),
         );
     }

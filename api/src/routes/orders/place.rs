@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Valid;
 use crate::lifecycle;
 use crate::routes::parse_id;
-use crate::services::orders::NewOrder;
+use crate::services::orders::{self, NewOrder};
 use crate::services::roster::Errors;
 use crate::state::AppState;
 use crate::wire::{self, trimmed};
@@ -74,6 +74,10 @@ pub struct OrderIn {
     #[validate(custom(function = "wire::id_or_blank"))]
     #[schema(schema_with = wire::optional_id_schema)]
     pub target_team_id: Option<String>,
+    /// Staff only: offer to these teams first, together (up to 10, after `target_team_id` if both).
+    #[validate(custom(function = "wire::team_ids"))]
+    #[schema(schema_with = wire::optional_team_ids_schema)]
+    pub target_team_ids: Option<Vec<String>>,
 }
 
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
@@ -126,7 +130,9 @@ struct Asked {
     contact_phone: Option<Phone>,
     resident_phone: Option<Phone>,
     station: Option<String>,
-    target_team_id: Option<Uuid>,
+    target_team_ids: Vec<Uuid>,
+    /// Only `target_team_id` was given (its error keeps its old wording).
+    single_team: bool,
 }
 
 impl Asked {
@@ -148,6 +154,7 @@ impl Asked {
         if !staff
             && (body.resident_phone.is_some()
                 || body.target_team_id.is_some()
+                || body.target_team_ids.is_some()
                 || body.station.is_some())
         {
             errors.push(
@@ -156,10 +163,16 @@ impl Asked {
             );
         }
         errors.finish()?;
-        let target_team_id = match body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
-            Some(raw) => Some(parse_id::<Uuid>("target_team_id", raw)?),
-            None => None,
-        };
+        let mut target_team_ids = Vec::new();
+        if let Some(raw) = body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
+            target_team_ids.push(parse_id::<Uuid>("target_team_id", raw)?);
+        }
+        for raw in body.target_team_ids.iter().flatten() {
+            let t = parse_id::<Uuid>("target_team_ids", raw)?;
+            if !target_team_ids.contains(&t) {
+                target_team_ids.push(t);
+            }
+        }
         Ok(Asked {
             staff,
             category,
@@ -172,7 +185,8 @@ impl Asked {
             contact_phone,
             resident_phone,
             station: trimmed(body.station.as_deref()).filter(|_| staff),
-            target_team_id,
+            single_team: body.target_team_ids.is_none(),
+            target_team_ids,
         })
     }
 
@@ -180,10 +194,16 @@ impl Asked {
     /// resident's phone finds their account, and the contact number falls
     /// back to the resident's.
     async fn resolve(self, state: &AppState, user: &AuthUser) -> ApiResult<NewOrder> {
-        if let Some(t) = self.target_team_id
-            && team::Entity::find_by_id(t).one(&state.db).await?.is_none()
-        {
-            return Err(ApiError::invalid("target_team_id", "no such team"));
+        match (self.single_team, self.target_team_ids.first()) {
+            (true, Some(&t)) => {
+                if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
+                    return Err(ApiError::invalid("target_team_id", "no such team"));
+                }
+            }
+            _ => {
+                let ids = &self.target_team_ids;
+                orders::ensure_teams_exist(&state.db, ids, "target_team_ids").await?;
+            }
         }
         let resident_id = match (&self.resident_phone, self.staff) {
             (_, false) => Some(user.id.as_uuid()),
@@ -207,8 +227,10 @@ impl Asked {
             contact_phone,
             source: self.source,
             resident_id,
-            target_team_id: self.target_team_id,
+            target_team_ids: self.target_team_ids,
             station: self.station,
+            slip: None,
+            on_behalf_of: None,
         })
     }
 }

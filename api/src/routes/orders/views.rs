@@ -114,6 +114,10 @@ pub struct OrderOut {
     pub station: Option<String>,
     /// Team asked first (slips).
     pub target_team_id: Option<String>,
+    /// Every team offered it first (`target_team_id` is the first).
+    pub target_team_ids: Vec<String>,
+    /// A station system's slip number (slips only).
+    pub external_id: Option<String>,
     /// Contact phone, masked to volunteers who have not accepted.
     pub contact_phone: Option<String>,
     /// Current wave.
@@ -190,6 +194,13 @@ pub fn order_out(o: &order::Model, view: View) -> OrderOut {
         source: o.source.clone(),
         station: o.station.clone(),
         target_team_id: o.target_team_id.map(|t| t.to_string()),
+        target_team_ids: o
+            .target_teams()
+            .unwrap_or_default()
+            .iter()
+            .map(Uuid::to_string)
+            .collect(),
+        external_id: o.external_id.clone(),
         contact_phone: phone,
         wave: o.wave,
         created_at: o.created_at,
@@ -209,7 +220,7 @@ pub fn order_out(o: &order::Model, view: View) -> OrderOut {
 
 /// An order with its assignments (and events, for its resident and staff),
 /// as `viewer` may see it.
-pub(super) async fn detail(
+pub async fn detail(
     state: &AppState,
     o: &order::Model,
     view: View,
@@ -405,7 +416,7 @@ pub(super) async fn may_manage(
         .into_iter()
         .map(|t| t.as_uuid())
         .collect();
-    if o.target_team_id.is_some_and(|t| mine.contains(&t)) {
+    if o.target_teams()?.iter().any(|t| mine.contains(t)) {
         return Ok(true);
     }
     let on_it = assignment::volunteers_where(

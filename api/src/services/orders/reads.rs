@@ -106,3 +106,38 @@ pub async fn nearby<C: ConnectionTrait>(
     out.sort_by(|a, b| a.1.total_cmp(&b.1));
     Ok(out)
 }
+
+/// Client `client`'s slip with number `external_id`, if any.
+pub async fn slip<C: ConnectionTrait>(
+    db: &C,
+    client: Uuid,
+    external_id: &str,
+) -> ApiResult<Option<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::ClientId.eq(client))
+        .filter(order::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?)
+}
+
+/// Every team of `ids` exists, or a 422 naming `field`.
+pub async fn ensure_teams_exist<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+    field: &str,
+) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = crate::entities::team::Entity::find()
+        .filter(crate::entities::team::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    match ids.iter().find(|id| !found.iter().any(|t| t.id == **id)) {
+        Some(missing) => Err(crate::error::ApiError::invalid(
+            field,
+            format!("no team with id {missing}"),
+        )),
+        None => Ok(()),
+    }
+}

@@ -166,10 +166,15 @@ pub struct NewOrder {
     pub source: OrderSource,
     /// The resident it is for.
     pub resident_id: Option<Uuid>,
-    /// A team to offer it to first (station slips).
-    pub target_team_id: Option<Uuid>,
+    /// Teams offered it first, together (station slips, staff).
+    pub target_team_ids: Vec<Uuid>,
     /// The station sending it.
     pub station: Option<String>,
+    /// A station system's slip: the client and its slip number.
+    pub slip: Option<(Uuid, String)>,
+    /// The account that answers for it when it is not the actor's own
+    /// (a client's slip: the admin who registered the client).
+    pub on_behalf_of: Option<Uuid>,
 }
 
 /// A new order (open, waiting for the dispatcher) and the trail announcing
@@ -201,10 +206,16 @@ pub fn new_order(
         headcount: new.headcount,
         filled: 0,
         source: new.source.code().to_owned(),
-        created_by: actor.id.unwrap_or_default(),
+        created_by: new.on_behalf_of.or(actor.id).unwrap_or_default(),
         resident_id: new.resident_id,
         contact_phone: new.contact_phone,
-        target_team_id: new.target_team_id,
+        target_team_id: new.target_team_ids.first().copied(),
+        target_team_ids: (new.target_team_ids.len() > 1).then(|| {
+            let ids: Vec<String> = new.target_team_ids.iter().map(Uuid::to_string).collect();
+            ids.join(";")
+        }),
+        client_id: new.slip.as_ref().map(|s| s.0),
+        external_id: new.slip.map(|s| s.1),
         station: new.station,
         wave: 0,
         next_action_at: Some(now + batch_window),

@@ -48,6 +48,24 @@ impl Actor {
             role: Some(role),
         }
     }
+
+    /// A machine client (a station's system): its id, no user role.
+    pub fn client(id: Uuid) -> Self {
+        Actor {
+            id: Some(id),
+            role: None,
+        }
+    }
+
+    /// The role written beside the actor in audit rows: the user's role,
+    /// `client` for a machine client, none for the system.
+    pub fn role_code(&self) -> Option<String> {
+        match (self.role, self.id) {
+            (Some(r), _) => Some(r.code().to_owned()),
+            (None, Some(_)) => Some("client".to_owned()),
+            (None, None) => None,
+        }
+    }
 }
 
 pub use crate::messages::Channels;
@@ -110,7 +128,7 @@ impl Trail {
         self.events.push(order_event::ActiveModel {
             order_id: Set(order_id),
             actor_id: Set(actor.id),
-            actor_role: Set(actor.role.map(|r| r.code().to_owned())),
+            actor_role: Set(actor.role_code()),
             kind: Set(kind.to_owned()),
             from_status: Set(from.map(|s| s.code().to_owned())),
             to_status: Set(to.map(|s| s.code().to_owned())),
