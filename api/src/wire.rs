@@ -657,7 +657,10 @@ mod tests {
             (note, text_pattern(true, false)),
             (phone, phone_pattern()),
             (phone_or_blank, format!("^[{WHITE}]*$|{}", phone_pattern())),
-            (webhook_url_or_blank, format!("^$|{}", webhook_url_pattern())),
+            (
+                webhook_url_or_blank,
+                format!("^$|{}", webhook_url_pattern()),
+            ),
             (slip_number, slip_number_pattern().to_owned()),
         ];
         for (check, pattern) in rules {

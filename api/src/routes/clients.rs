@@ -192,9 +192,7 @@ pub async fn update_client(
     let body = body.0;
     let change = ClientChange {
         name: body.name.map(|n| n.trim().to_owned()),
-        webhook_url: body
-            .webhook_url
-            .map(|u| Some(u).filter(|u| !u.is_empty())),
+        webhook_url: body.webhook_url.map(|u| Some(u).filter(|u| !u.is_empty())),
         scopes: body.scopes,
         disabled: body.disabled,
         rotate_secret: body.rotate_secret,
