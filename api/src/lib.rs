@@ -26,5 +26,6 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wire;
 pub mod ws;

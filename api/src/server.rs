@@ -180,6 +180,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.clone(),
         state.shutdown.subscribe(),
     )));
+    tasks.push(tokio::spawn(crate::webhooks::run(
+        state.clone(),
+        state.shutdown.subscribe(),
+    )));
     tasks.push(tokio::spawn(crate::location::tell_offers(
         state.clone(),
         state.shutdown.subscribe(),

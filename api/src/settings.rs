@@ -39,6 +39,34 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Personal data.
     pub privacy: PrivacySettings,
+    /// Webhooks to station systems.
+    pub webhooks: WebhookSettings,
+    /// Outbound calls.
+    pub net: NetSettings,
+}
+
+/// Webhooks to station systems.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    /// How long one delivery attempt may take.
+    pub timeout_ms: u64,
+    /// The first retry waits this long; each further one twice as long.
+    pub backoff_ms: u64,
+    /// The longest wait between two attempts.
+    pub max_backoff_secs: u64,
+    /// A message not delivered this long after it was queued is given up.
+    pub retry_for_hours: i64,
+    /// How long the delivering process's lease lasts without renewal (a
+    /// killed process's messages wait at most this long for the next).
+    pub lease_secs: i64,
+}
+
+/// Outbound calls (webhooks).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NetSettings {
+    /// Allow loopback, private and link-local targets (tests; off in
+    /// production, where they would let a client reach internal services).
+    pub allow_private_targets: bool,
 }
 
 /// Personal data (个人信息保护法).
@@ -361,6 +389,12 @@ impl Settings {
             .set_default("limits.duplicate_radius_m", 200.0)?
             .set_default("limits.duplicate_window_secs", 600)?
             .set_default("privacy.retention_days", 180)?
+            .set_default("webhooks.timeout_ms", 5000)?
+            .set_default("webhooks.backoff_ms", 1000)?
+            .set_default("webhooks.max_backoff_secs", 3600)?
+            .set_default("webhooks.retry_for_hours", 24)?
+            .set_default("webhooks.lease_secs", 10)?
+            .set_default("net.allow_private_targets", false)?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?
             .set_default("points.tier_base", vec![10, 20, 30])?

@@ -554,7 +554,8 @@ pub fn slip_number(v: &str) -> Result<(), ValidationError> {
     }
 }
 
-fn slip_number_pattern() -> &'static str {
+/// The pattern of [`slip_number`] (path parameters use it too).
+pub fn slip_number_pattern() -> &'static str {
     "^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$"
 }
 

@@ -14,6 +14,7 @@ mod m20261123_000006_stats_indexes;
 mod m20261124_000007_outbox_seq;
 mod m20261201_000008_privacy_audit;
 mod m20261201_000009_clients_slips;
+mod m20261201_000010_webhooks;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_outbox_seq::Migration),
             Box::new(m20261201_000008_privacy_audit::Migration),
             Box::new(m20261201_000009_clients_slips::Migration),
+            Box::new(m20261201_000010_webhooks::Migration),
         ]
     }
 }

@@ -164,6 +164,11 @@ impl TestApp {
         settings.limits.staff_orders_burst = 10_000;
         settings.limits.max_open_orders = 0;
         settings.limits.duplicate_window_secs = 0;
+        // Stand-in station systems listen on loopback; retries are quick.
+        settings.net.allow_private_targets = true;
+        settings.webhooks.timeout_ms = 500;
+        settings.webhooks.backoff_ms = 200;
+        settings.webhooks.lease_secs = 2;
         // Tests drive the dispatcher and the clock by hand.
         settings.dispatch.background = false;
         // Position reports are rate-limited per volunteer; tests that need it set it.

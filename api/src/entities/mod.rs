@@ -4,6 +4,7 @@ pub mod app_secret;
 pub mod assignment;
 pub mod audit_entry;
 pub mod client;
+pub mod lease;
 pub mod order;
 pub mod order_event;
 pub mod outbox;
@@ -13,6 +14,7 @@ pub mod team_coordinator;
 pub mod user;
 pub mod volunteer;
 pub mod volunteer_skill;
+pub mod webhook_delivery;
 
 /// A stored column that does not hold what its type allows: logged in full
 /// (the 500 shows the caller nothing).

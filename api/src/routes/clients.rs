@@ -28,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_client))
             .route(web::patch().to(update_client))
             .route(web::delete().to(disable_client)),
+    )
+    .route("/clients/{id}/deliveries", web::get().to(deliveries))
+    .route(
+        "/clients/{id}/deliveries/{delivery_id}/redeliver",
+        web::post().to(redeliver),
     );
 }
 
@@ -369,4 +374,94 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
             .map(|(_, v)| v.into_owned())
     };
     Some((decode(id)?, decode(secret)?))
+}
+
+/// One webhook message to a client and how its delivery went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// Row id (for redelivery).
+    pub id: i64,
+    /// The `webhook-id` the station receives (the same on every attempt).
+    pub message_id: String,
+    /// `order.assigned`, `order.arrived`, …
+    pub kind: String,
+    /// The order.
+    pub order_id: String,
+    /// `pending`, `delivered` or `failed` (given up).
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<i32>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was last tried.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When it is tried next (while pending).
+    pub next_attempt_at: DateTime<Utc>,
+    /// When the station took it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Queued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<crate::entities::webhook_delivery::Model> for DeliveryOut {
+    fn from(d: crate::entities::webhook_delivery::Model) -> Self {
+        DeliveryOut {
+            id: d.id,
+            message_id: d.message_id,
+            kind: d.kind,
+            order_id: d.order_id.to_string(),
+            status: d.status,
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            last_attempt_at: d.last_attempt_at,
+            next_attempt_at: d.next_attempt_at,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// A client's webhook deliveries, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/deliveries", tag = "clients", security(("bearer" = [])), params(crate::routes::PageParams),
+    responses((status = 200, body = crate::routes::Page<DeliveryOut>), (status = 404, description = "no such client")))]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    paging: crate::extract::Query<crate::routes::PageParams>,
+) -> ApiResult<HttpResponse> {
+    user.require_admin()?;
+    let id: Uuid = parse_id("id", &id)?;
+    clients::get(&state.db, id).await?;
+    let (page, per_page) = paging.checked()?;
+    let (rows, total) = clients::deliveries(&state.db, id, page, per_page).await?;
+    Ok(HttpResponse::Ok().json(crate::routes::Page {
+        items: rows.into_iter().map(DeliveryOut::from).collect::<Vec<_>>(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// Send a delivery again now (admins): a given-up or delivered message is
+/// queued again with the same `webhook-id`, so the station can drop a repeat.
+#[utoipa::path(post, path = "/api/v1/clients/{id}/deliveries/{delivery_id}/redeliver", tag = "clients", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The client's id"), ("delivery_id" = i64, Path, description = "The delivery's id")),
+    responses((status = 200, body = DeliveryOut), (status = 404, description = "no such delivery")))]
+pub async fn redeliver(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    user.require_admin()?;
+    let (id, delivery) = path.into_inner();
+    let id: Uuid = parse_id("id", &id)?;
+    let delivery: i64 = delivery
+        .parse()
+        .map_err(|_| ApiError::invalid("delivery_id", "not a delivery id"))?;
+    let d = clients::redeliver(&state.db, id, delivery, user.actor(), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(DeliveryOut::from(d)))
 }

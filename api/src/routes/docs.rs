@@ -28,7 +28,7 @@ use crate::services::roster::Outcome;
         points::leaderboard, points::adjust, points::export, points::volunteer_points,
         stats::team_stats,
         clients::create_client, clients::list_clients, clients::get_client, clients::update_client,
-        clients::disable_client, clients::token,
+        clients::disable_client, clients::token, clients::deliveries, clients::redeliver,
         slips::create_slip, slips::get_slip, slips::close_slip,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -181,6 +181,13 @@ fn param_schema(
     };
     let one_of = |codes: &[&str]| text(format!("^({})?$", codes.join("|")));
     if matches!(place, ParameterIn::Path) {
+        match name {
+            // A station's own slip number.
+            "external_id" => return Some(text(crate::wire::slip_number_pattern().to_owned())),
+            // A delivery's row number.
+            "delivery_id" => return Some(text("^[1-9][0-9]{0,17}$".to_owned())),
+            _ => {}
+        }
         return Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Sealer;
-use crate::entities::client;
+use crate::entities::{client, webhook_delivery};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::Actor;
 
@@ -209,4 +209,44 @@ pub async fn authenticate<C: ConnectionTrait>(
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     Ok((same && !c.disabled).then_some(c))
+}
+
+/// A page of client `id`'s webhook deliveries, newest first, and the total.
+pub async fn deliveries<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    page: u64,
+    per_page: u64,
+) -> ApiResult<(Vec<webhook_delivery::Model>, u64)> {
+    use sea_orm::PaginatorTrait;
+    let pages = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::ClientId.eq(id))
+        .order_by_desc(webhook_delivery::Column::Id)
+        .paginate(db, per_page);
+    let total = pages.num_items().await?;
+    Ok((pages.fetch_page(page - 1).await?, total))
+}
+
+/// Queues delivery `delivery` of client `id` again, due now, by `actor`.
+pub async fn redeliver<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    delivery: i64,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<webhook_delivery::Model> {
+    let d = webhook_delivery::Entity::find_by_id(delivery)
+        .one(db)
+        .await?
+        .filter(|d| d.client_id == id)
+        .ok_or(ApiError::NotFound("delivery"))?;
+    let mut am: webhook_delivery::ActiveModel = d.into();
+    am.status = Set("pending".to_owned());
+    am.next_attempt_at = Set(now);
+    // A redelivery gets a fresh retry period.
+    am.created_at = Set(now);
+    let d = am.update(db).await?;
+    let data = serde_json::json!({"delivery_id": d.id, "message_id": d.message_id});
+    crate::services::privacy::audit(db, actor, "client", id, "redelivered", data, now).await?;
+    Ok(d)
 }

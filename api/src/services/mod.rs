@@ -8,3 +8,4 @@ pub mod points;
 pub mod privacy;
 pub mod roster;
 pub mod stats;
+pub mod webhooks;

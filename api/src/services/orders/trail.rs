@@ -153,6 +153,22 @@ impl Trail {
     /// Inserts what was collected (events first, in the order added), in
     /// statements of at most 300 rows.
     pub async fn write<C: ConnectionTrait>(self, db: &C) -> ApiResult<()> {
+        // Stations hear of their slips' status changes, in the same transaction.
+        let changes: Vec<crate::services::webhooks::Change> = self
+            .events
+            .iter()
+            .filter_map(|e| {
+                let to = e.to_status.clone().take().flatten()?.parse().ok()?;
+                crate::services::webhooks::kind_of(to)?;
+                Some(crate::services::webhooks::Change {
+                    order_id: e.order_id.clone().take()?,
+                    event: e.kind.clone().take()?,
+                    to,
+                    data: e.data.clone().take().flatten().unwrap_or_default(),
+                })
+            })
+            .collect();
+        crate::services::webhooks::enqueue(db, changes, self.now).await?;
         for chunk in self.events.chunks(300) {
             order_event::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(db)
