@@ -97,27 +97,21 @@ fn fresh_directory_to_page_docs_and_roster() {
     assert!(out.status.success());
     let out = zhongdui(dir.path()).arg("seed-demo").output().unwrap();
     assert!(out.status.success(), "seeding twice is fine");
-    let out = zhongdui(dir.path())
-        .args([
-            "create-admin",
-            "--phone",
-            "13812345678",
-            "--password",
-            "short",
-        ])
-        .output()
-        .unwrap();
+    let create_admin = |password: &str| {
+        zhongdui(dir.path())
+            .args([
+                "create-admin",
+                "--phone",
+                "13812345678",
+                "--password",
+                password,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = create_admin("short");
     assert!(!out.status.success(), "a short password is refused");
-    let out = zhongdui(dir.path())
-        .args([
-            "create-admin",
-            "--phone",
-            "13812345678",
-            "--password",
-            "admin-password",
-        ])
-        .output()
-        .unwrap();
+    let out = create_admin("admin-password");
     assert!(
         out.status.success(),
         "{}",

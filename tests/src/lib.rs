@@ -642,6 +642,28 @@ macro_rules! both_backends {
     };
 }
 
+/// [`both_backends!`] with the settings changed by `tweak` first.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($name:ident, $scenario:ident, $tweak:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $tweak).await;
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::TestApp::spawn_with($crate::Backend::Postgres, $tweak).await;
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}
+
 /// A WebSocket client of the gateway.
 pub struct WsClient {
     stream: tokio_tungstenite::WebSocketStream<

@@ -7,7 +7,7 @@
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::json;
-use zhongdui_tests::{Backend, LAT, LON, TestApp, at};
+use zhongdui_tests::{LAT, LON, TestApp, at, both_backends_with};
 
 fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1, la2, lo2) = (
@@ -216,26 +216,12 @@ async fn reloads_race_changes(app: &TestApp) {
     }
 }
 
-mod reload_races {
-    use super::*;
-
-    // Each reload pauses 400 ms between its read and its swap, so that
-    // changes land inside that window every time.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.dispatch.reload_pause_ms = 400).await;
-        reloads_race_changes(&app).await;
-        app.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        let app =
-            TestApp::spawn_with(Backend::Postgres, |s| s.dispatch.reload_pause_ms = 400).await;
-        reloads_race_changes(&app).await;
-        app.cleanup().await;
-    }
-}
+// Each reload pauses 400 ms between its read and its swap, so that
+// changes land inside that window every time.
+both_backends_with!(reload_races, reloads_race_changes, |s| s
+    .dispatch
+    .reload_pause_ms =
+    400);
 
 /// A cancelled order's offers free their volunteers at once: with a zero
 /// batch window the next order nearby goes to them, not 5 km away.
@@ -296,20 +282,7 @@ async fn withdrawn_offers_free_volunteers(app: &TestApp) {
     }
 }
 
-mod withdrawn {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.dispatch.batch_window_ms = 0).await;
-        withdrawn_offers_free_volunteers(&app).await;
-        app.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        let app = TestApp::spawn_with(Backend::Postgres, |s| s.dispatch.batch_window_ms = 0).await;
-        withdrawn_offers_free_volunteers(&app).await;
-        app.cleanup().await;
-    }
-}
+both_backends_with!(withdrawn, withdrawn_offers_free_volunteers, |s| s
+    .dispatch
+    .batch_window_ms =
+    0);

@@ -296,23 +296,7 @@ pub async fn token(
         .ok_or(ApiError::Unauthorized(
             "the client id or secret is wrong, or the client is disabled",
         ))?;
-    let held: Vec<&str> = c.scopes.split(';').filter(|s| !s.is_empty()).collect();
-    let granted: Vec<&str> = match asked
-        .scope
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(s) => s.split(' ').filter(|s| !s.is_empty()).collect(),
-        None => held.clone(),
-    };
-    if let Some(bad) = granted.iter().find(|s| !held.contains(s)) {
-        return Err(ApiError::BadRequest {
-            field: Some("scope".to_owned()),
-            message: format!("this client does not hold the scope `{bad}`"),
-        });
-    }
-    let scope = granted.join(" ");
+    let scope = granted_scope(&c, asked.scope.as_deref())?;
     let issued = state.tokens.issue_client(c.id, &scope, c.token_version)?;
     tracing::info!(client = %c.client_id, scope = %scope, "client token issued");
     Ok(HttpResponse::Ok()
@@ -323,6 +307,23 @@ pub async fn token(
             expires_in: (issued.expires_at - crate::clock::wall()).num_seconds(),
             scope,
         }))
+}
+
+/// The scopes a token for `c` carries: those asked for (space-separated),
+/// each held by the client, or all it holds.
+fn granted_scope(c: &client::Model, asked: Option<&str>) -> ApiResult<String> {
+    let held: Vec<&str> = c.scopes.split(';').filter(|s| !s.is_empty()).collect();
+    let granted: Vec<&str> = match asked.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => s.split(' ').filter(|s| !s.is_empty()).collect(),
+        None => held.clone(),
+    };
+    if let Some(bad) = granted.iter().find(|s| !held.contains(s)) {
+        return Err(ApiError::BadRequest {
+            field: Some("scope".to_owned()),
+            message: format!("this client does not hold the scope `{bad}`"),
+        });
+    }
+    Ok(granted.join(" "))
 }
 
 fn read_token_request(req: &HttpRequest, body: &[u8]) -> ApiResult<TokenRequest> {
