@@ -347,3 +347,42 @@ async fn webhook_survives_a_kill_postgres() {
     let app = TestApp::spawn(zhongdui_tests::Backend::Postgres).await;
     delivery_survives_a_kill(app).await.cleanup().await;
 }
+
+/// Two processes on one database: one holds the lease and delivers; each
+/// message reaches the station once.
+async fn one_process_delivers(app: &TestApp) {
+    let (st, url) = station();
+    let admin = app.admin_token().await;
+    let (_, token) = register(app, &admin, &url, &st).await;
+    let second = app.second_process().await;
+    for i in 0..10 {
+        let number = format!("JD-TWO-{i}");
+        let by = if i % 2 == 0 { app } else { &second };
+        let o = by
+            .post(
+                "/api/v1/slips",
+                Some(&token),
+                slip(&number, at(0.0, 60_000.0)),
+            )
+            .await
+            .expect(201)
+            .json;
+        by.post(
+            &format!("/api/v1/orders/{}/cancel", o["id"].as_str().unwrap()),
+            Some(&admin),
+            json!({"reason": "警情已撤销"}),
+        )
+        .await
+        .expect(200);
+    }
+    let got = received(app, &st, 10).await;
+    // Time for a second delivery of any of them, had there been one.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got_after = st.received.lock().unwrap().clone();
+    assert_eq!(got_after.len(), 10, "{got_after:?}");
+    let ids: std::collections::HashSet<_> = got.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(st.requests.load(Ordering::SeqCst), 10, "one request each");
+}
+
+both_backends!(station_webhooks_two_processes, one_process_delivers);
