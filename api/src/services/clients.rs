@@ -19,16 +19,13 @@ use crate::entities::{client, webhook_delivery};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::Actor;
 
-/// The scopes a client may hold.
-pub const SCOPES: [&str; 1] = ["slips"];
-
 /// A client as asked for.
 pub struct NewClient {
     /// Shown to staff.
     pub name: String,
     /// The station it speaks for (its slips carry this name).
     pub station: String,
-    /// Granted scopes (from [`SCOPES`]).
+    /// Granted scopes (from [`crate::wire::CLIENT_SCOPES`]).
     pub scopes: Vec<String>,
     /// Where its slips' webhooks go.
     pub webhook_url: Option<String>,
