@@ -12,8 +12,9 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::entities::{client, lease, webhook_delivery};
@@ -89,9 +90,9 @@ async fn take_lease(state: &AppState, me: &str) -> ApiResult<bool> {
         return Ok(true);
     }
     let inserted = lease::Entity::insert(lease::ActiveModel {
-        name: sea_orm::ActiveValue::Set(LEASE.to_owned()),
-        holder: sea_orm::ActiveValue::Set(me.to_owned()),
-        expires_at: sea_orm::ActiveValue::Set(until),
+        name: Set(LEASE.to_owned()),
+        holder: Set(me.to_owned()),
+        expires_at: Set(until),
     })
     .on_conflict(
         sea_orm::sea_query::OnConflict::column(lease::Column::Name)
@@ -156,14 +157,14 @@ async fn attempt(
     let now = state.clock.now();
     let attempts = d.attempts + 1;
     let mut am: webhook_delivery::ActiveModel = d.clone().into();
-    am.attempts = sea_orm::ActiveValue::Set(attempts);
-    am.last_attempt_at = sea_orm::ActiveValue::Set(Some(now));
+    am.attempts = Set(attempts);
+    am.last_attempt_at = Set(Some(now));
     let ok = match outcome {
         Ok(status) => {
-            am.status = sea_orm::ActiveValue::Set("delivered".to_owned());
-            am.last_status = sea_orm::ActiveValue::Set(Some(status));
-            am.last_error = sea_orm::ActiveValue::Set(None);
-            am.delivered_at = sea_orm::ActiveValue::Set(Some(now));
+            am.status = Set("delivered".to_owned());
+            am.last_status = Set(Some(status));
+            am.last_error = Set(None);
+            am.delivered_at = Set(Some(now));
             metrics::counter!("webhooks_delivered_total").increment(1);
             true
         }
@@ -176,17 +177,15 @@ async fn attempt(
             let next = now
                 + chrono::Duration::milliseconds(i64::try_from(backoff_ms).unwrap_or(i64::MAX / 2));
             let give_up = now - d.created_at > chrono::Duration::hours(w.retry_for_hours);
-            am.status =
-                sea_orm::ActiveValue::Set(if give_up { "failed" } else { "pending" }.to_owned());
-            am.last_status = sea_orm::ActiveValue::Set(status);
-            am.last_error = sea_orm::ActiveValue::Set(Some(error.chars().take(500).collect()));
-            am.next_attempt_at = sea_orm::ActiveValue::Set(next);
+            am.status = Set(if give_up { "failed" } else { "pending" }.to_owned());
+            am.last_status = Set(status);
+            am.last_error = Set(Some(error.chars().take(500).collect()));
+            am.next_attempt_at = Set(next);
             metrics::counter!("webhooks_failed_attempts_total").increment(1);
             tracing::info!(delivery = d.id, kind = %d.kind, attempts, status = ?status, error = %error, "webhook not delivered");
             false
         }
     };
-    use sea_orm::ActiveModelTrait;
     am.update(&state.db).await?;
     Ok(ok)
 }

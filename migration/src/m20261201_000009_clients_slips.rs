@@ -34,32 +34,23 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Orders::Table)
-                    .add_column(uuid_null(Orders::ClientId))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Orders::Table)
-                    .add_column(string_len_null(Orders::ExternalId, 64))
-                    .to_owned(),
-            )
-            .await?;
-        // Several teams offered an order first (slips, staff); the first
-        // stays in target_team_id for the readers that know one.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Orders::Table)
-                    .add_column(string_len_null(Orders::TargetTeamIds, 400))
-                    .to_owned(),
-            )
-            .await?;
+        // Several teams offered an order first (slips, staff): the first
+        // stays in target_team_id for the readers that know one. SQLite
+        // takes one change per ALTER TABLE.
+        for column in [
+            uuid_null(Orders::ClientId),
+            string_len_null(Orders::ExternalId, 64),
+            string_len_null(Orders::TargetTeamIds, 400),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Orders::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         // The same slip number from the same client is one order, whatever
         // the number of processes racing to insert it.
         manager

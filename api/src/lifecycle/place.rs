@@ -50,11 +50,10 @@ pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<o
     Ok(o)
 }
 
-/// Places a station system's slip once per slip number: when the client has
-/// placed this number before, that order is returned and nothing is
-/// created (the second value is false), also when identical requests race
-/// in several processes (the database's unique index decides, and the loser
-/// returns the winner's order).
+/// Places a station system's slip once per slip number (the caller has
+/// answered a number seen before): when an identical request in another
+/// process wins the race, the database's unique index refuses this one and
+/// the winner's order is returned, with false (nothing created here).
 pub async fn place_slip(
     state: &AppState,
     actor: Actor,
@@ -63,9 +62,6 @@ pub async fn place_slip(
     let Some((client, number)) = new.slip.clone() else {
         return Ok((place(state, actor, new).await?, true));
     };
-    if let Some(o) = orders::slip(&state.db, client, &number).await? {
-        return Ok((o, false));
-    }
     match place(state, actor, new).await {
         Ok(o) => Ok((o, true)),
         Err(e) => match orders::slip(&state.db, client, &number).await? {
