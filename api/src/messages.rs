@@ -163,6 +163,41 @@ pub enum Push {
         /// The new state.
         on_duty: bool,
     },
+    /// A new message in an order's liaison thread (the order's channel, the
+    /// coordinators' feed, and each volunteer on the order).
+    OrderMessage {
+        /// The order.
+        order_id: Uuid,
+        /// Its human code.
+        code: String,
+        /// The message's id in the thread.
+        message_id: i64,
+        /// The author's role: resident, volunteer, coordinator, admin or client.
+        author_role: String,
+        /// The author's name (a station's name for a client).
+        author_name: String,
+        /// The text.
+        text: String,
+        /// When (RFC 3339).
+        created_at: String,
+        /// Routes the order channel's pushes to the resident's sessions.
+        resident_id: Option<Uuid>,
+    },
+    /// A coordinator's announcement to a team (each volunteer's channel).
+    Broadcast {
+        /// The broadcast.
+        broadcast_id: Uuid,
+        /// The team.
+        team_id: Uuid,
+        /// Its name.
+        team_name: String,
+        /// Who sent it.
+        author_name: String,
+        /// The text.
+        text: String,
+        /// When (RFC 3339).
+        created_at: String,
+    },
     /// Where a volunteer heading to an order is (the order's channel).
     #[serde(rename = "volunteer_position")]
     HeadingTo {
@@ -343,6 +378,33 @@ mod tests {
         assert_eq!(
             Push::AssignmentRemoved { order_id: o }.to_value(),
             json!({"type": "assignment_removed", "order_id": o.to_string()})
+        );
+        assert_eq!(
+            Push::Broadcast {
+                broadcast_id: o,
+                team_id: v,
+                team_name: "一队".into(),
+                author_name: "王".into(),
+                text: "集合".into(),
+                created_at: "2026-12-01T00:00:00+00:00".into(),
+            }
+            .to_value(),
+            json!({"type": "broadcast", "broadcast_id": o.to_string(), "team_id": v.to_string(), "team_name": "一队",
+                   "author_name": "王", "text": "集合", "created_at": "2026-12-01T00:00:00+00:00"})
+        );
+        assert_eq!(
+            Push::OrderMessage {
+                order_id: o,
+                code: "ZD-1".into(),
+                message_id: 3,
+                author_role: "client".into(),
+                author_name: "站".into(),
+                text: "到了吗".into(),
+                created_at: "2026-12-01T00:00:00+00:00".into(),
+                resident_id: None,
+            }
+            .to_value()["type"],
+            "order_message"
         );
         let offers = Peer::Offers {
             offers: vec![(v, 7)],

@@ -105,6 +105,14 @@ pub struct LimitSettings {
     pub register_burst: u32,
     /// Registrations from one client address per hour.
     pub register_per_hour: u32,
+    /// Messages one author may write to order threads at once.
+    pub messages_burst: u32,
+    /// Messages one author may write to order threads per hour.
+    pub messages_per_hour: u32,
+    /// Broadcasts one coordinator may send at once.
+    pub broadcasts_burst: u32,
+    /// Broadcasts one coordinator may send per hour.
+    pub broadcasts_per_hour: u32,
 }
 
 /// Dispatch rules (DESIGN.md's defaults).
@@ -397,6 +405,10 @@ impl Settings {
             .set_default("net.allow_private_targets", false)?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?
+            .set_default("limits.messages_burst", 20)?
+            .set_default("limits.messages_per_hour", 600)?
+            .set_default("limits.broadcasts_burst", 5)?
+            .set_default("limits.broadcasts_per_hour", 30)?
             .set_default("points.tier_base", vec![10, 20, 30])?
             .set_default("points.per_half_hour", 5)?
             .set_default("points.max_time_points", 20)?

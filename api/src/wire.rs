@@ -155,6 +155,9 @@ text_rule!(
     /// Why an order was cancelled: up to 500 characters; blank is absent.
     cancel_reason, cancel_reason_schema, optional_cancel_reason_schema, 500, true, false);
 text_rule!(
+    /// A message (liaison thread, team broadcast): 1–1000 characters, line breaks allowed.
+    message, message_schema, optional_message_schema, 1000, true, true);
+text_rule!(
     /// Why points were adjusted: 1–500 characters.
     reason, reason_schema, optional_reason_schema, 500, true, true);
 

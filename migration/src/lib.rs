@@ -15,6 +15,7 @@ mod m20261124_000007_outbox_seq;
 mod m20261201_000008_privacy_audit;
 mod m20261201_000009_clients_slips;
 mod m20261201_000010_webhooks;
+mod m20261201_000011_liaison;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_privacy_audit::Migration),
             Box::new(m20261201_000009_clients_slips::Migration),
             Box::new(m20261201_000010_webhooks::Migration),
+            Box::new(m20261201_000011_liaison::Migration),
         ]
     }
 }

@@ -39,6 +39,14 @@ async fn retention_and_deletion(app: &TestApp) {
 
     // Retention: an order closed 181 days ago is erased, a recent one is not.
     let old = place(app, &resident, "龙港市新城大道 8 号 3 单元").await;
+    let thread = format!("/api/v1/orders/{old}/messages");
+    app.post(
+        &thread,
+        Some(&resident),
+        json!({"text": "我家在 3 单元 501"}),
+    )
+    .await
+    .expect(201);
     cancel(app, &resident, &old).await;
     app.advance_secs(181 * 24 * 3600);
     let recent = place(app, &resident, "龙港市世纪大道 1 号").await;
@@ -65,6 +73,12 @@ async fn retention_and_deletion(app: &TestApp) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"personal_data_erased"), "{kinds:?}");
+    // The thread goes with the rest, and takes no new messages.
+    let messages = app.get(&thread, Some(&admin)).await.expect(200).json;
+    assert_eq!(messages["total"], 0, "{messages}");
+    app.post(&thread, Some(&admin), json!({"text": "补充"}))
+        .await
+        .expect_problem(409, None);
     assert!(
         kinds.contains(&"cancelled") || kinds.len() >= 2,
         "who did what stays: {kinds:?}"

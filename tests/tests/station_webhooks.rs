@@ -1,8 +1,8 @@
 //! Webhooks to a station system, end to end against a stand-in station (an
 //! HTTP server in the test that checks the Standard Webhooks signature with
 //! its own HMAC, not the server's code): a slip's assignment, check-in,
-//! completion, closing, escalation and cancellation each arrive once and in
-//! order; a 500 and a timeout are retried; a message queued while the
+//! completion, liaison messages, closing, escalation and cancellation each
+//! arrive once and in order, and the station closes its slip; a 500 and a timeout are retried; a message queued while the
 //! station is down survives a kill of the process that was delivering it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -221,14 +221,57 @@ async fn the_station_hears_everything(app: &TestApp) {
     assert_eq!(first["order_id"], id.as_str());
     assert_eq!(first["status"], "assigned");
     assert!(first["occurred_at"].as_str().is_some());
+    // The liaison thread: the volunteer writes, the station answers; each
+    // message reaches the station as `order.message`, after what came before.
+    let path = format!("/api/v1/orders/{id}/messages");
+    app.post(&path, Some(v), json!({"text": "已到现场，交通已疏导"}))
+        .await
+        .expect(201);
+    let mine = app
+        .post(&path, Some(&token), json!({"text": "收到，请拍照留存"}))
+        .await
+        .expect(201)
+        .json;
+    assert_eq!(mine["author_role"], "client");
+    assert_eq!(mine["author_name"], "新城联勤警务站");
+    let got = received(app, &st, 5).await;
+    let messages: Vec<&Value> = got
+        .iter()
+        .map(|(_, v)| v)
+        .filter(|v| v["type"] == "order.message")
+        .collect();
+    assert_eq!(messages.len(), 2, "{got:?}");
+    assert_eq!(messages[0]["data"]["text"], "已到现场，交通已疏导");
+    assert_eq!(messages[0]["data"]["author_role"], "volunteer");
+    assert_eq!(messages[0]["status"], "completed");
+    assert_eq!(messages[1]["data"]["text"], "收到，请拍照留存");
+    let thread = app.get(&path, Some(&token)).await.expect(200).json;
+    assert_eq!(thread["total"], 2);
     // The closing after the confirmation period.
     app.advance_secs(25 * 3600);
     app.tick().await;
-    let got = received(app, &st, 4).await;
+    let got = received(app, &st, 6).await;
     assert_eq!(
         kinds_of(&got, "JD-HOOK-1").last().unwrap(),
         "order.confirmed"
     );
+    // The station closes its slip (双向闭环): it is in the audit trail.
+    app.post(
+        "/api/v1/slips/JD-HOOK-1/close",
+        Some(&token),
+        json!({"outcome": "resolved", "note": "警情处置完毕"}),
+    )
+    .await
+    .expect(200);
+    let o = app.order_detail(&scene.admin, &id).await.expect(200).json;
+    let closing = o["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "station_closed")
+        .cloned()
+        .expect("the station's closing is in the audit trail");
+    assert_eq!(closing["data"]["outcome"], "resolved");
 
     // A timeout is retried.
     st.slow_next.store(true, Ordering::SeqCst);
@@ -249,7 +292,7 @@ async fn the_station_hears_everything(app: &TestApp) {
     )
     .await
     .expect(200);
-    let got = received(app, &st, 5).await;
+    let got = received(app, &st, 7).await;
     assert_eq!(kinds_of(&got, "JD-HOOK-2"), ["order.cancelled"]);
 
     // Escalation, when nobody can take it.
@@ -266,7 +309,7 @@ async fn the_station_hears_everything(app: &TestApp) {
         app.advance_secs(61);
         app.tick().await;
     }
-    let got = received(app, &st, 6).await;
+    let got = received(app, &st, 8).await;
     assert_eq!(kinds_of(&got, "JD-HOOK-3"), ["order.escalated"], "{o3}");
     assert_eq!(st.forged.load(Ordering::SeqCst), 0);
     // Each message once (no repeats after the retries).
@@ -282,7 +325,7 @@ async fn the_station_hears_everything(app: &TestApp) {
         .await
         .expect(200)
         .json;
-    assert_eq!(log["total"], 6);
+    assert_eq!(log["total"], 8);
     let items = log["items"].as_array().unwrap();
     assert!(items.iter().all(|d| d["status"] == "delivered"), "{log}");
     let retried: Vec<&Value> = items
@@ -298,8 +341,8 @@ async fn the_station_hears_everything(app: &TestApp) {
     )
     .await
     .expect(200);
-    let got = received(app, &st, 7).await;
-    assert_eq!(got[6].0, items[0]["message_id"].as_str().unwrap());
+    let got = received(app, &st, 9).await;
+    assert_eq!(got[8].0, items[0]["message_id"].as_str().unwrap());
 }
 
 both_backends!(station_webhooks, the_station_hears_everything);

@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
+use super::AuthUser;
 use crate::entities::client;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -39,6 +40,43 @@ impl ClientAuth {
     }
 }
 
+impl ClientAuth {
+    /// The client a verified token names, if it is still usable.
+    pub(super) async fn from_claims(
+        state: &AppState,
+        claims: super::Claims,
+    ) -> Result<ClientAuth, ApiError> {
+        let id: Uuid = claims
+            .sub
+            .strip_prefix("client:")
+            .and_then(|s| s.parse().ok())
+            .ok_or(ApiError::Unauthorized(
+                "this route is for station systems: use a client token",
+            ))?;
+        let row = client::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .ok_or(ApiError::Unauthorized("the client no longer exists"))?;
+        if row.disabled {
+            return Err(ApiError::Unauthorized("the client is disabled"));
+        }
+        if row.token_version != claims.ver {
+            return Err(ApiError::Unauthorized("the token has been revoked"));
+        }
+        let scopes = claims
+            .scope
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(ClientAuth {
+            client: row,
+            scopes,
+        })
+    }
+}
+
 impl FromRequest for ClientAuth {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -47,39 +85,48 @@ impl FromRequest for ClientAuth {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = super::extractor::bearer(req);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-            let invalid = ApiError::Unauthorized("the token is invalid or has expired");
-            let claims = state.tokens.verify(&token).ok_or(invalid)?;
-            let id: Uuid = claims
-                .sub
-                .strip_prefix("client:")
-                .and_then(|s| s.parse().ok())
-                .ok_or(ApiError::Unauthorized(
-                    "this route is for station systems: use a client token",
-                ))?;
-            let row = client::Entity::find_by_id(id)
-                .one(&state.db)
-                .await?
-                .ok_or(ApiError::Unauthorized("the client no longer exists"))?;
-            if row.disabled {
-                return Err(ApiError::Unauthorized("the client is disabled"));
+            let (state, claims) = super::extractor::verified(state, token).await?;
+            ClientAuth::from_claims(&state, claims).await
+        })
+    }
+}
+
+/// Whoever calls a route that both people and station systems use: a user
+/// by their token, or a machine client by its client token.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A person.
+    User(AuthUser),
+    /// A station's system.
+    Client(ClientAuth),
+}
+
+impl Caller {
+    /// The caller as the author of a change.
+    pub fn actor(&self) -> crate::services::orders::Actor {
+        match self {
+            Caller::User(u) => u.actor(),
+            Caller::Client(c) => c.actor(),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = super::extractor::bearer(req);
+        Box::pin(async move {
+            let (state, claims) = super::extractor::verified(state, token).await?;
+            if claims.sub.starts_with("client:") {
+                Ok(Caller::Client(
+                    ClientAuth::from_claims(&state, claims).await?,
+                ))
+            } else {
+                Ok(Caller::User(AuthUser::from_claims(&state, claims).await?))
             }
-            if row.token_version != claims.ver {
-                return Err(ApiError::Unauthorized("the token has been revoked"));
-            }
-            let scopes = claims
-                .scope
-                .unwrap_or_default()
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            Ok(ClientAuth {
-                client: row,
-                scopes,
-            })
         })
     }
 }

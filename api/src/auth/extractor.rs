@@ -115,6 +115,53 @@ pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
     None
 }
 
+impl AuthUser {
+    /// The account a verified token names, if it is still usable.
+    pub(super) async fn from_claims(
+        state: &AppState,
+        claims: super::Claims,
+    ) -> Result<AuthUser, ApiError> {
+        let id: Uuid = claims
+            .sub
+            .parse()
+            .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
+        let row = user::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+        if row.disabled {
+            return Err(ApiError::Unauthorized("the account is disabled"));
+        }
+        if row.token_version != claims.ver {
+            return Err(ApiError::Unauthorized("the token has been revoked"));
+        }
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+        Ok(AuthUser {
+            id: UserId(row.id),
+            role,
+            display_name: row.display_name,
+            phone: row.phone,
+            token_version: row.token_version,
+        })
+    }
+}
+
+/// The app state and the verified claims of the request's bearer token.
+pub(super) async fn verified(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<(web::Data<AppState>, super::Claims), ApiError> {
+    let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+    let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+    let claims = state.tokens.verify(&token).ok_or(ApiError::Unauthorized(
+        "the token is invalid or has expired",
+    ))?;
+    Ok((state, claims))
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -123,37 +170,8 @@ impl FromRequest for AuthUser {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-            let claims = state.tokens.verify(&token).ok_or(ApiError::Unauthorized(
-                "the token is invalid or has expired",
-            ))?;
-            let id: Uuid = claims
-                .sub
-                .parse()
-                .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
-            let row = user::Entity::find_by_id(id)
-                .one(&state.db)
-                .await?
-                .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
-            if row.disabled {
-                return Err(ApiError::Unauthorized("the account is disabled"));
-            }
-            if row.token_version != claims.ver {
-                return Err(ApiError::Unauthorized("the token has been revoked"));
-            }
-            let role = row
-                .role
-                .parse::<Role>()
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-            Ok(AuthUser {
-                id: UserId(row.id),
-                role,
-                display_name: row.display_name,
-                phone: row.phone,
-                token_version: row.token_version,
-            })
+            let (state, claims) = verified(state, token).await?;
+            AuthUser::from_claims(&state, claims).await
         })
     }
 }

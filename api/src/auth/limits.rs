@@ -1,6 +1,6 @@
 //! Abuse limits on writes that page people or cost a password hash: order
 //! creation per account and per client address, and registration per
-//! address. Each is a keyed GCRA limiter (governor, the crate under
+//! address, thread messages and team broadcasts per author. Each is a keyed GCRA limiter (governor, the crate under
 //! actix-governor) built so that any configured rate works: the refill
 //! period is computed in nanoseconds and never rounds to zero, and a rate
 //! of 0 turns the limit off. Refusals are 429 problem+json with
@@ -72,6 +72,10 @@ pub struct Limits {
     pub orders_by_address: Limit<IpAddr>,
     /// Registrations from one address.
     pub registrations: Limit<IpAddr>,
+    /// Messages to order threads by one author (a user or a client).
+    pub messages: Limit<Uuid>,
+    /// Team broadcasts by one author.
+    pub broadcasts: Limit<Uuid>,
 }
 
 impl Limits {
@@ -85,6 +89,8 @@ impl Limits {
                 s.orders_per_address_per_hour,
             ),
             registrations: Limit::per_hour(s.register_burst, s.register_per_hour),
+            messages: Limit::per_hour(s.messages_burst, s.messages_per_hour),
+            broadcasts: Limit::per_hour(s.broadcasts_burst, s.broadcasts_per_hour),
         }
     }
 }

@@ -8,7 +8,7 @@ mod ratelimit;
 mod sealed;
 mod token;
 
-pub use client::ClientAuth;
+pub use client::{Caller, ClientAuth};
 pub use extractor::AuthUser;
 pub use password::{UNUSABLE_PASSWORD, hash_password, verify_password};
 pub use ratelimit::login_rate_limiter;

@@ -3,10 +3,12 @@
 pub mod app_secret;
 pub mod assignment;
 pub mod audit_entry;
+pub mod broadcast;
 pub mod client;
 pub mod lease;
 pub mod order;
 pub mod order_event;
+pub mod order_message;
 pub mod outbox;
 pub mod points_entry;
 pub mod team;

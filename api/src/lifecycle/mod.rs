@@ -11,13 +11,15 @@
 //! - `manage`: a coordinator's assignment or reassignment, cancellation,
 //!   redispatch, and the resident's confirmation with its points;
 //! - `points`: an adjustment or redemption booked by hand;
-//! - `roster`: a volunteer created, changed or deleted (every index re-reads them).
+//! - `roster`: a volunteer created, changed or deleted (every index re-reads them);
+//! - `liaison`: a message in an order's thread (pushed, and sent to the station).
 //!
 //! The dispatcher's own moves (waves, expiry, escalation, auto-close) are in
 //! `dispatch::pass`, through the same `services::orders` functions.
 mod answer;
 mod duty;
 mod field;
+mod liaison;
 mod manage;
 mod place;
 mod points;
@@ -27,6 +29,7 @@ mod work;
 pub use answer::*;
 pub use duty::*;
 pub use field::*;
+pub use liaison::*;
 pub use manage::*;
 pub use place::*;
 pub use points::*;

@@ -7,7 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
 use crate::routes::{
-    auth, clients, me, ops, orders, points, roster, skills, slips, stats, teams, volunteers,
+    auth, broadcasts, clients, me, ops, orders, points, roster, skills, slips, stats, teams,
+    volunteers,
 };
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
@@ -24,6 +25,8 @@ use crate::services::roster::Outcome;
         roster::import, roster::export,
         orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete,
         orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations, orders::index_entry,
+        orders::list_messages, orders::post_message,
+        broadcasts::send_broadcast, broadcasts::team_broadcasts, broadcasts::my_broadcasts,
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,
         stats::team_stats,

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::roster::Errors;
 
 pub mod auth;
+pub mod broadcasts;
 pub mod clients;
 pub mod docs;
 pub mod me;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stats::configure)
                 .configure(clients::configure)
                 .configure(slips::configure)
+                .configure(broadcasts::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod clients;
 pub mod csv_roster;
+pub mod liaison;
 pub mod orders;
 pub mod points;
 pub mod privacy;

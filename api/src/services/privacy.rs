@@ -13,7 +13,9 @@ use uuid::Uuid;
 use zhongdui_domain::{AssignmentState, OrderStatus, Role};
 
 use crate::auth::UNUSABLE_PASSWORD;
-use crate::entities::{assignment, audit_entry, order, user, volunteer, volunteer_skill};
+use crate::entities::{
+    assignment, audit_entry, order, order_message, user, volunteer, volunteer_skill,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor};
 
@@ -179,9 +181,10 @@ pub async fn delete_volunteer<C: ConnectionTrait>(
 pub const ERASE_BATCH: u64 = 500;
 
 /// Erases what closed orders older than `retention_days` no longer need:
-/// address, description, notes, feedback and the contact phone go, the
+/// address, description, notes, feedback, the liaison thread and the contact phone go, the
 /// position is rounded to 0.01° (about 1 km); the statistics and the audit
 /// of who did what stay. Each order gets a `personal_data_erased` event.
+/// Team broadcasts older than the period go too.
 /// Returns how many orders were erased (at most [`ERASE_BATCH`] per call).
 pub async fn erase_expired(
     db: &DatabaseConnection,
@@ -192,6 +195,7 @@ pub async fn erase_expired(
         return Ok(0);
     }
     let cutoff = now - Duration::days(retention_days);
+    crate::services::liaison::erase_broadcasts_before(db, cutoff).await?;
     let finished = [
         OrderStatus::Confirmed,
         OrderStatus::Closed,
@@ -240,13 +244,18 @@ pub async fn erase_expired(
             .filter(assignment::Column::OrderId.eq(o.id))
             .exec(&txn)
             .await?;
+        let messages = order_message::Entity::delete_many()
+            .filter(order_message::Column::OrderId.eq(o.id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         let mut t = orders::Trail::new(Actor::SYSTEM, now);
         t.event(
             o.id,
             "personal_data_erased",
             None,
             None,
-            json!({"retention_days": retention_days}),
+            json!({"retention_days": retention_days, "messages": messages}),
         );
         t.write(&txn).await?;
         txn.commit().await?;

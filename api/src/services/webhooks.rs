@@ -5,7 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -74,31 +76,7 @@ pub async fn enqueue<C: ConnectionTrait>(
                 other => json!({ "value": other }),
             };
             data["event"] = json!(c.event);
-            let body = json!({
-                "type": kind,
-                "order_id": o.id,
-                "external_id": o.external_id,
-                "code": o.code,
-                "status": c.to.code(),
-                "occurred_at": now.to_rfc3339(),
-                "data": data,
-            });
-            Some(webhook_delivery::ActiveModel {
-                client_id: Set(o.client_id?),
-                order_id: Set(o.id),
-                message_id: Set(format!("msg_{}", Uuid::now_v7().simple())),
-                kind: Set(kind.to_owned()),
-                payload: Set(body.to_string()),
-                status: Set("pending".to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                last_status: Set(None),
-                last_error: Set(None),
-                last_attempt_at: Set(None),
-                delivered_at: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            })
+            delivery(o, kind, c.to.code(), data, now)
         })
         .collect();
     if !rows.is_empty() {
@@ -107,6 +85,56 @@ pub async fn enqueue<C: ConnectionTrait>(
             .await?;
     }
     Ok(())
+}
+
+/// Queues `order.message` for a new message in a slip's thread (nothing
+/// for an order no client sent).
+pub async fn enqueue_message<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    data: Value,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if let Some(row) = delivery(o, "order.message", &o.status, data, now) {
+        row.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// The delivery row of a `kind` message about slip `o` (None for an order
+/// no client sent): the body is what the station receives.
+fn delivery(
+    o: &order::Model,
+    kind: &str,
+    status: &str,
+    data: Value,
+    now: DateTime<Utc>,
+) -> Option<webhook_delivery::ActiveModel> {
+    let body = json!({
+        "type": kind,
+        "order_id": o.id,
+        "external_id": o.external_id,
+        "code": o.code,
+        "status": status,
+        "occurred_at": now.to_rfc3339(),
+        "data": data,
+    });
+    Some(webhook_delivery::ActiveModel {
+        client_id: Set(o.client_id?),
+        order_id: Set(o.id),
+        message_id: Set(format!("msg_{}", Uuid::now_v7().simple())),
+        kind: Set(kind.to_owned()),
+        payload: Set(body.to_string()),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_status: Set(None),
+        last_error: Set(None),
+        last_attempt_at: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
 }
 
 /// The Standard Webhooks signature header value for `body`: `v1,` and the

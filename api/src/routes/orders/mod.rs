@@ -6,12 +6,14 @@ mod field;
 mod list;
 mod manage;
 mod place;
+mod thread;
 mod views;
 
 pub use field::*;
 pub use list::*;
 pub use manage::*;
 pub use place::*;
+pub use thread::*;
 pub use views::*;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/orders/{id}/confirm", web::post().to(confirm))
     .route("/orders/{id}/assign", web::post().to(assign))
     .route("/orders/{id}/redispatch", web::post().to(redispatch))
+    .service(
+        web::resource("/orders/{id}/messages")
+            .route(web::get().to(list_messages))
+            .route(web::post().to(post_message)),
+    )
     .route("/escalations", web::get().to(escalations))
     .route("/ops/index/{volunteer_id}", web::get().to(index_entry));
 }
