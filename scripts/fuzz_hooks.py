@@ -22,10 +22,13 @@ RULES_BEYOND_OPENAPI = {
     "GET /api/v1/points/export": ["from", "to"],
     "GET /api/v1/stats/teams": ["from", "to"],
     # Who may set what depends on the role (source, staff-only fields);
-    # the target teams must exist.
-    "POST /api/v1/orders": ["source", "target_team_id", "target_team_ids*"],
-    # Slips (client tokens): the target teams must exist.
-    "POST /api/v1/slips": ["target_team_ids*"],
+    # the target teams must exist. Roles: each skill once and at most 20
+    # volunteers in all (rules across items), and a headcount given with
+    # roles must be their sum.
+    "POST /api/v1/orders": ["source", "target_team_id", "target_team_ids*", "roles",
+                            "roles[[]*].skill", "headcount"],
+    # Slips (client tokens): the target teams must exist; roles as for orders.
+    "POST /api/v1/slips": ["target_team_ids*", "roles", "roles[[]*].skill", "headcount"],
     # The volunteers must exist.
     "POST /api/v1/orders/{id}/assign": ["volunteer_id", "replace_volunteer_id"],
     # Coordinators must give a reason; residents need not.

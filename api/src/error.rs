@@ -310,8 +310,13 @@ impl From<validator::ValidationErrors> for ApiError {
                     .as_ref()
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| describe_validation(e));
-                // A rule on a list or map names the item: `skills[1]`, `certificates.x`.
+                // A rule on a list or map names the item: `skills[1]`, `certificates.x`,
+                // `roles[0].count`.
+                let part = e.params.get("part").and_then(|p| p.as_str());
                 let field = match (e.params.get("index"), e.params.get("key")) {
+                    (Some(i), _) if part.is_some() => {
+                        format!("{field}[{i}].{}", part.unwrap_or_default())
+                    }
                     (Some(i), _) => format!("{field}[{i}]"),
                     (None, Some(serde_json::Value::String(k))) => format!("{field}.{k}"),
                     _ => field.to_string(),

@@ -64,6 +64,9 @@ pub enum Push {
         distance_m: f64,
         /// When the offer runs out (RFC 3339).
         deadline: String,
+        /// The role offered (skill code), on an order with roles.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
     /// An offer ran out unanswered (the volunteer's channel).
     OfferExpired {

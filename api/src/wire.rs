@@ -22,7 +22,9 @@ use utoipa::openapi::{KnownFormat, RefOr, Type};
 use validator::ValidationError;
 use zhongdui_domain::{Category, OrderSource, Phone, Skill, TEAM_KINDS, Urgency};
 
+mod roles;
 mod stations;
+pub use roles::*;
 pub use stations::*;
 
 // Character classes, as JSON Schema (ECMA-262) pattern fragments; the

@@ -35,6 +35,7 @@ mod ids;
 mod order;
 mod phone;
 mod role;
+mod slots;
 
 pub use assignment::{AssignmentState, ClaimHow, OrderSource};
 pub use catalogue::{Category, Skill, SkillSet, TEAM_KINDS, Urgency, is_team_kind};
@@ -44,3 +45,4 @@ pub use ids::{AssignmentId, OrderId, TeamId, UserId, VolunteerId};
 pub use order::{CancelledBy, IllegalTransition, OrderAction, OrderStatus};
 pub use phone::Phone;
 pub use role::Role;
+pub use slots::{MAX_HEADCOUNT, MAX_ROLES, RoleSlot, RoleSlots};

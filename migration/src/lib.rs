@@ -16,6 +16,7 @@ mod m20261201_000008_privacy_audit;
 mod m20261201_000009_clients_slips;
 mod m20261201_000010_webhooks;
 mod m20261201_000011_liaison;
+mod m20261201_000012_role_slots;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_clients_slips::Migration),
             Box::new(m20261201_000010_webhooks::Migration),
             Box::new(m20261201_000011_liaison::Migration),
+            Box::new(m20261201_000012_role_slots::Migration),
         ]
     }
 }

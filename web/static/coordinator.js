@@ -103,6 +103,8 @@
     renderOrder(o, withCandidates);
     if (!dialog.open) dialog.showModal();
   }
+  // Each order's liaison thread, kept while the dialog re-renders.
+  const threads = new Map();
   function renderOrder(o, withCandidates) {
     const body = $("dlg-body");
     body.dataset.order = o.id;
@@ -112,12 +114,12 @@
       el("dt", {}, ZD.t("co.col.category")), el("dd", {}, ZD.categoryName(o.category), " · ", ZD.t("urgency." + o.urgency)),
       el("dt", {}, ZD.t("co.col.address")), el("dd", {}, o.address),
       el("dt", {}, ZD.t("res.description")), el("dd", {}, o.description),
-      el("dt", {}, ZD.t("co.col.filled")), el("dd", {}, `${o.filled} / ${o.headcount}`),
+      el("dt", {}, ZD.t("co.col.filled")), el("dd", {}, `${o.filled} / ${o.headcount}`, ZD.rolesLine(o)),
       el("dt", {}, ZD.t("co.col.source")), el("dd", {}, ZD.t("source." + o.source), o.station ? " · " + o.station : ""),
       o.rating ? [el("dt", {}, ZD.t("res.rating")), el("dd", {}, "★".repeat(o.rating), o.feedback ? " " + o.feedback : "")] : "");
     const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created", ""].map((k) => el("th", {}, k ? ZD.t(k, { d: "" }) : "")))),
       el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
-        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})`), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
+        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})` + (a.role ? " · " + ZD.skillName(a.role) : "")), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
         el("td", {}, a.state === "accepted" && ["assigned", "in_progress"].includes(o.status)
           ? el("button", { type: "button", class: "replace", "data-volunteer": a.volunteer_id, onclick: () => candidates(o, cand, a) }, ZD.t("co.replace"))
           : "")))));
@@ -140,7 +142,8 @@
       } }, ZD.t("co.cancel")));
     }
     const cand = el("div", { class: "candidates" });
-    body.replaceChildren(info, acts, err, cand, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
+    if (!threads.has(o.id)) { threads.set(o.id, ZD.thread(o.id)); threads.get(o.id).load().catch(() => {}); }
+    body.replaceChildren(info, acts, err, cand, threads.get(o.id).node, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
     if (withCandidates && acts.querySelector(".primary")) candidates(o, cand);
   }
 
@@ -258,7 +261,20 @@
         el("td", {}, v.display_name), el("td", {}, v.phone), el("td", {}, v.skills.map(ZD.skillName).join("、")),
         el("td", {}, String(v.capacity)), el("td", {}, v.is_leader ? "✓" : ""), el("td", {}, v.on_duty ? "✓" : ""),
         el("td", {}, el("button", { type: "button", onclick: () => editVolunteer(v, t) }, ZD.t("co.edit")))))));
-    $("team-detail").replaceChildren(el("h2", {}, t.name), form, el("h3", {}, ZD.t("co.members") + ` (${members.length})`), el("div", { class: "table-wrap" }, table));
+    const notice = el("form", { class: "broadcast", novalidate: true },
+      el("label", { for: "bc-text" }, ZD.t("co.broadcast")),
+      el("textarea", { id: "bc-text", name: "text", maxlength: "1000", rows: "2" }),
+      el("p", { class: "error", "data-error-for": "text", role: "alert" }),
+      el("button", { type: "submit" }, ZD.t("co.broadcast.send")),
+      el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+    ZD.onSubmit(notice, async (f) => {
+      const text = String(f.get("text")).trim();
+      if (!text) { ZD.fieldError(notice, "text", ZD.t("err.required")); return; }
+      const sent = await ZD.post(`/teams/${t.id}/broadcasts`, { text });
+      ZD.toast(ZD.t("co.broadcast.sent", { n: sent.recipients }));
+      notice.reset();
+    });
+    $("team-detail").replaceChildren(el("h2", {}, t.name), form, notice, el("h3", {}, ZD.t("co.members") + ` (${members.length})`), el("div", { class: "table-wrap" }, table));
     $("team-detail").scrollIntoView({ block: "start" });
   }
 
@@ -418,6 +434,7 @@
       return;
     }
     if (!m.order_id) return;
+    if (m.type === "order_message") { threads.get(m.order_id)?.add(m); return; }
     if (liveMap) ZD.get("/orders/" + m.order_id).then(placeOrder).catch(() => {});
     if (m.type === "order_status" || m.type === "order_created" || m.type === "order_cancelled") loadEscalations().catch(() => {});
     if (dialog.open && m.type !== "volunteer_position" && $("dlg-body").dataset.order === m.order_id && !$("dlg-body").querySelector(".candidates li")) {

@@ -61,7 +61,7 @@
   function volunteerLine(a, o) {
     const away = a.lat !== null && a.lat !== undefined ? ZD.haversine(a.lat, a.lon, o.lat, o.lon) : a.distance_m;
     return el("li", { class: "volunteer", "data-volunteer": a.volunteer_id },
-      el("strong", {}, a.volunteer_name), a.team_name ? " · " + a.team_name : "", " ",
+      el("strong", {}, a.volunteer_name), a.team_name ? " · " + a.team_name : "", a.role ? " · " + ZD.skillName(a.role) : "", " ",
       el("span", { class: "badge", "data-status": a.state === "arrived" ? "in_progress" : "assigned" }, ZD.t("astate." + a.state)),
       el("br"),
       a.state === "accepted" ? el("span", { class: "away" }, ZD.t("res.coming") + " · " + ZD.t("res.away", { d: ZD.distance(away) })) : "",
@@ -121,14 +121,17 @@
     if (!card) {
       card = { li: el("li", { "data-order": o.id }), head: el("div"), team: el("div"), note: el("p", { class: "note", "aria-live": "polite" }),
         mapBox: el("div", { class: "map", role: "img", "aria-label": ZD.t("res.location") }), actions: el("div"), key: null, map: null, layer: null };
-      card.li.append(card.head, card.note, card.team, card.mapBox, card.actions);
+      card.thread = ZD.thread(o.id);
+      card.thread.load().catch(() => {});
+      card.li.append(card.head, card.note, card.team, card.mapBox, card.actions, card.thread.node);
       cards.set(o.id, card);
     }
     card.order = o;
     card.head.replaceChildren(
       el("div", { class: "row" }, el("strong", {}, o.code), el("span", { class: "badge status", "data-status": o.status }, ZD.status(o.status))),
       el("div", {}, ZD.categoryName(o.category), " · ", o.address),
-      el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)));
+      el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)),
+      ZD.rolesLine(o));
     card.note.textContent = statusNote(o);
     renderTeam(card);
     const key = [o.status, ZD.lang(), ...(o.assignments || []).map((a) => a.state)].join("|");
@@ -194,6 +197,7 @@
   function onLive(m) {
     if (!m.order_id) return;
     const card = cards.get(m.order_id);
+    if (m.type === "order_message") { if (card) card.thread.add(m); return; }
     if (m.type === "volunteer_position" && card) {
       const a = (card.order.assignments || []).find((x) => x.volunteer_id === m.volunteer_id);
       if (a) { a.lat = m.lat; a.lon = m.lon; renderTeam(card); drawMap(card); }

@@ -80,6 +80,7 @@
     const node = el("article", { class: "offer", "data-offer": o.id, "aria-label": ZD.t("vol.offers") },
       el("div", { class: "row" }, el("strong", {}, ZD.categoryName(o.category)), el("span", { class: "badge", "data-status": "open" }, ZD.t("urgency." + o.urgency)), secs),
       el("div", {}, o.address),
+      o.role ? el("div", { class: "role" }, ZD.t("role.yours", { role: ZD.skillName(o.role) })) : "",
       el("div", { class: "muted" }, ZD.t("vol.distance", { d: ZD.distance(o.distance_m) }), " · ", o.code),
       o.description ? el("p", {}, o.description) : "",
       el("div", { class: "row" }, accept, decline), err);
@@ -126,7 +127,7 @@
     const list = await ZD.get("/me/offers");
     const live = new Set(list.map((x) => x.id));
     [...offers.keys()].forEach((id) => { if (!live.has(id)) removeOffer(id); });
-    list.forEach((x) => addOffer(Object.assign({}, x.order, { id: x.id, deadline: x.deadline, distance_m: x.distance_m })));
+    list.forEach((x) => addOffer(Object.assign({}, x.order, { id: x.id, deadline: x.deadline, distance_m: x.distance_m, role: x.role })));
   }
 
   // ---------- current task ----------
@@ -138,10 +139,23 @@
       o.contact_phone ? el("a", { class: "button", href: "tel:" + o.contact_phone }, ZD.t("vol.call")) : "");
   }
 
+  // Each task's liaison thread, kept across re-renders.
+  const threads = new Map();
+  function threadOf(id) {
+    if (!threads.has(id)) {
+      const t = ZD.thread(id);
+      threads.set(id, t);
+      t.load().catch(() => {});
+    }
+    return threads.get(id);
+  }
+
   function taskCard(o, mine) {
     const box = el("article", { class: "task", "data-order": o.id },
       el("div", { class: "row" }, el("strong", {}, o.code), el("span", { class: "badge status", "data-status": o.status }, ZD.status(o.status))),
       el("div", {}, ZD.categoryName(o.category), " · ", o.address),
+      mine.role ? el("div", { class: "role" }, ZD.t("role.yours", { role: ZD.skillName(mine.role) })) : "",
+      ZD.rolesLine(o),
       el("p", {}, o.description),
       o.contact_phone ? el("div", {}, ZD.t("vol.call"), ": ", el("a", { href: "tel:" + o.contact_phone }, o.contact_phone)) : "",
       position ? el("div", { class: "muted" }, ZD.t("vol.distance", { d: ZD.distance(ZD.haversine(position.lat, position.lon, o.lat, o.lon)) })) : "",
@@ -176,6 +190,7 @@
     } else {
       box.append(el("p", { class: "muted" }, ZD.t("vol.completed")));
     }
+    box.append(threadOf(o.id).node);
     return box;
   }
 
@@ -234,7 +249,30 @@
       : [el("li", { class: "muted" }, ZD.t("vol.noHistory"))]));
   }
 
+  // ---------- team notices ----------
+  function broadcastItem(b) {
+    return el("li", { "data-broadcast": b.id || b.broadcast_id },
+      el("strong", {}, b.author_name), " · ", el("span", { class: "muted" }, ZD.time(b.created_at)), el("p", {}, b.text));
+  }
+  async function loadBroadcasts() {
+    const page = await ZD.get("/me/broadcasts?per_page=5");
+    $("broadcasts").replaceChildren(...(page.items.length ? page.items.map(broadcastItem) : [el("li", { class: "muted" }, ZD.t("vol.noBroadcasts"))]));
+  }
+
   function onLive(m) {
+    if (m.type === "order_message") {
+      const t = threads.get(m.order_id);
+      if (t) t.add(m);
+      if (m.author_name !== user.display_name) ZD.toast(`${m.author_name}: ${m.text}`);
+      return;
+    }
+    if (m.type === "broadcast") {
+      ZD.toast(ZD.t("vol.broadcast", { text: m.text }));
+      const list = $("broadcasts");
+      list.querySelector(".muted")?.remove();
+      list.prepend(broadcastItem(m));
+      return;
+    }
     if (m.type === "offer") { addOffer(Object.assign({}, m, { id: m.offer_id })); return; }
     if (m.type === "offer_withdrawn") { removeOffer(m.offer_id, "vol.withdrawn"); return; }
     if (m.type === "offer_expired") { removeOffer(m.offer_id, "vol.expired"); return; }
@@ -257,13 +295,13 @@
     if (onDuty) startWatch();
     nearbyMap = await ZD.map($("nearby-map"), { zoom: 14 });
     nearbyLayer = L.layerGroup().addTo(nearbyMap);
-    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints()]);
+    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts()]);
   }
 
   ZD.start();
   ZD.onLang(() => { showDuty(); loadCurrent(); loadNearby(); loadPoints(); });
   $("refresh-nearby").addEventListener("click", loadNearby);
   $("radius").addEventListener("change", loadNearby);
-  ZD.live(onLive, () => { loadOffers(); loadCurrent(); loadPoints(); });
+  ZD.live(onLive, () => { loadOffers(); loadCurrent(); loadPoints(); loadBroadcasts().catch(() => {}); threads.forEach((t) => t.load().catch(() => {})); });
   init().catch((e) => { console.error(e); ZD.toast(ZD.problemText(e), true); });
 })();

@@ -193,6 +193,50 @@
     const s = catalogue && catalogue.skills.find((x) => x.code === code);
     return s ? (lang === "zh" ? s.name_zh : s.name_en) : code;
   };
+  // A joint incident's roles, "急救 1/1 · 交通疏导 1/2" (nothing for other orders).
+  ZD.rolesLine = function (o) {
+    if (!o.roles || !o.roles.length) return "";
+    return ZD.el("div", { class: "role-slots" }, ZD.t("role.roles"), ": ",
+      o.roles.map((r) => `${ZD.skillName(r.skill)} ${r.filled}/${r.count}`).join(" · "));
+  };
+  // An order's liaison thread: the messages and a form to write one. The
+  // node is kept across re-renders (nothing typed is lost); `add` shows a
+  // message pushed live, `load` reads the thread again.
+  ZD.thread = function (orderId) {
+    const list = ZD.el("ol", { class: "thread", "aria-live": "polite" });
+    const count = ZD.el("span", {}, "");
+    const id = "msg-" + orderId;
+    const form = ZD.el("form", { class: "message", novalidate: true },
+      ZD.el("label", { for: id }, ZD.t("thread.write")),
+      ZD.el("textarea", { id, name: "text", maxlength: "1000", rows: "2" }),
+      ZD.el("p", { class: "error", "data-error-for": "text", role: "alert" }),
+      ZD.el("button", { type: "submit" }, ZD.t("thread.send")),
+      ZD.el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+    const node = ZD.el("details", { class: "thread-box", "data-thread": orderId },
+      ZD.el("summary", {}, ZD.t("thread.title"), " ", count), list, form);
+    const seen = new Set();
+    const add = (m) => {
+      if (seen.has(m.id)) return;
+      seen.add(m.id);
+      list.append(ZD.el("li", { "data-message": String(m.id) },
+        ZD.el("strong", {}, m.author_name || ZD.t("rolename." + m.author_role)), " · ",
+        ZD.el("span", { class: "muted" }, ZD.t("rolename." + m.author_role), " · ", ZD.time(m.created_at)),
+        ZD.el("p", {}, m.text)));
+      count.textContent = `(${seen.size})`;
+    };
+    const load = async () => {
+      const page = await ZD.get(`/orders/${orderId}/messages?per_page=200`);
+      page.items.forEach(add);
+    };
+    ZD.onSubmit(form, async (f) => {
+      const text = String(f.get("text")).trim();
+      if (!text) { ZD.fieldError(form, "text", ZD.t("err.required")); return; }
+      add(await ZD.post(`/orders/${orderId}/messages`, { text }));
+      form.querySelector("textarea").value = "";
+    });
+    // A push carries the message as `message_id` (its `id` is the event's).
+    return { node, add: (m) => add(Object.assign({}, m, { id: m.message_id ?? m.id })), load };
+  };
   ZD.options = function (select, items, withAll) {
     const keep = select.value;
     select.replaceChildren();

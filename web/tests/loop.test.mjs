@@ -94,6 +94,20 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   // The coordinator's map shows the order live.
   await co.waitForFunction(() => document.querySelectorAll("#live-map path.leaflet-interactive").length > 0);
 
+  // The liaison thread: the resident writes, the volunteer reads it live and answers.
+  const resThread = card.locator("details.thread-box");
+  await resThread.locator("summary").click();
+  await resThread.locator("textarea").fill("我在单元门口等你");
+  await resThread.locator("button[type=submit]").click();
+  await resThread.locator(".thread li", { hasText: "我在单元门口等你" }).waitFor();
+  const volThread = vol.locator("#current details.thread-box");
+  await volThread.locator("summary").click();
+  await volThread.locator(".thread li", { hasText: "我在单元门口等你" }).waitFor({ timeout: 15_000 });
+  await volThread.locator("textarea").fill("两分钟到");
+  await volThread.locator("button[type=submit]").click();
+  await resThread.locator(".thread li", { hasText: "两分钟到" }).waitFor({ timeout: 15_000 });
+  assert.match(await resThread.locator("summary").textContent(), /联络 \(2\)/);
+
   // Arrive (geofenced at the spot) and complete with a note.
   await vol.click("#current .task button.arrive");
   await vol.waitForSelector("#current form.complete");

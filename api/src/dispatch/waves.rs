@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use zhongdui_domain::{OrderAction, OrderStatus, Urgency, VolunteerId};
+use zhongdui_domain::{OrderAction, OrderStatus, Skill, SkillSet, Urgency, VolunteerId};
 use zhongdui_matcher::{BatchOrder, BatchParams, Exclude, Query, assign_batch};
 
 use crate::entities::{assignment, order};
@@ -50,12 +50,16 @@ pub struct TickReport {
     pub batched: usize,
 }
 
+/// A volunteer to offer an order: who, how far, and in which role (on an
+/// order with roles).
+type Pick = (VolunteerId, f64, Option<Skill>);
+
 /// A wave about to be written.
 struct Planned<'a> {
     order: &'a order::Model,
     wave: i32,
     plan: WavePlan,
-    picks: Vec<(VolunteerId, f64)>,
+    picks: Vec<Pick>,
     /// The order was inserted with this wave already (no update needed).
     fresh: bool,
 }
@@ -67,7 +71,7 @@ pub struct FirstWave {
     /// When the dispatcher looks at the order again.
     pub next_action_at: DateTime<Utc>,
     plan: WavePlan,
-    picks: Vec<(VolunteerId, f64)>,
+    picks: Vec<Pick>,
 }
 
 /// One wave's plan.
@@ -98,17 +102,44 @@ fn plan(d: &DispatchSettings, o: &order::Model, wave: i32) -> Option<WavePlan> {
     })
 }
 
-/// How many to ask in a wave. The orders a pass runs have been checked
-/// ([`order::Model::check`]), so their urgency reads.
-fn wave_size(d: &DispatchSettings, o: &order::Model) -> usize {
+/// Offers per missing volunteer in a wave. The orders a pass runs have
+/// been checked ([`order::Model::check`]), so their urgency reads.
+fn wave_factor(d: &DispatchSettings, o: &order::Model) -> usize {
     let factor = match o.urgency().unwrap_or_default() {
         Urgency::Low => d.wave_factor.low,
         Urgency::Normal => d.wave_factor.normal,
         Urgency::Urgent => d.wave_factor.urgent,
         Urgency::Critical => d.wave_factor.critical,
     };
-    let missing = usize::try_from((o.headcount - o.filled).max(1)).unwrap_or(1);
-    missing * usize::try_from(factor.max(1)).unwrap_or(1)
+    usize::try_from(factor.max(1)).unwrap_or(1)
+}
+
+/// A place of an order still to fill: its role (on an order with roles),
+/// the skills it needs and how many volunteers are missing.
+struct Slot {
+    role: Option<Skill>,
+    skills: SkillSet,
+    missing: usize,
+}
+
+/// The places of `o` still to fill, `filled` holding how many are on it
+/// per role: one slot per role with room, or one for an order without roles.
+fn open_slots(o: &order::Model, filled: Option<&HashMap<Skill, i32>>) -> ApiResult<Vec<Slot>> {
+    let slots = o.slots()?;
+    Ok(slots
+        .into_iter()
+        .filter_map(|(role, skills, count)| {
+            let missing = match role {
+                None => (o.headcount - o.filled).max(1),
+                Some(r) => count - filled.and_then(|f| f.get(&r)).copied().unwrap_or(0),
+            };
+            (missing > 0).then(|| Slot {
+                role,
+                skills,
+                missing: usize::try_from(missing).unwrap_or(1),
+            })
+        })
+        .collect())
 }
 
 impl Dispatcher {
@@ -130,12 +161,14 @@ impl Dispatcher {
             return Ok(None);
         }
         let ts = now.timestamp();
-        let want = wave_size(d, o);
+        let factor = wave_factor(d, o);
+        let slots = open_slots(o, None)?;
         for wave in 1.. {
             let Some(p) = plan(d, o, wave) else {
                 return Ok(None);
             };
-            let candidates = {
+            // Each role's nearest, under one lock.
+            let per_slot = {
                 // Lock order everywhere: index, then pending.
                 let index = self
                     .index
@@ -145,16 +178,22 @@ impl Dispatcher {
                     .pending
                     .lock()
                     .map_err(|_| ApiError::Internal(anyhow::anyhow!("pending lock poisoned")))?;
-                index.nearest_available(
-                    &Query::new(o.point()?, o.required()?, want * 4, ts)
-                        .within_m(p.radius_m)
-                        .excluding(Exclude::Set(&pending)),
-                )
+                slots
+                    .iter()
+                    .map(|slot| -> ApiResult<_> {
+                        let want = slot.missing * factor;
+                        Ok(index.nearest_available(
+                            &Query::new(o.point()?, slot.skills, want * 4, ts)
+                                .within_m(p.radius_m)
+                                .excluding(Exclude::Set(&pending)),
+                        ))
+                    })
+                    .collect::<ApiResult<Vec<_>>>()?
             };
-            if candidates.is_empty() {
+            if per_slot.iter().all(Vec::is_empty) {
                 continue;
             }
-            let ids: Vec<Uuid> = candidates.iter().map(|c| c.id.as_uuid()).collect();
+            let ids: Vec<Uuid> = per_slot.iter().flatten().map(|c| c.id.as_uuid()).collect();
             let busy: HashSet<Uuid> = assignment::Entity::find()
                 .select_only()
                 .column(assignment::Column::VolunteerId)
@@ -166,12 +205,18 @@ impl Dispatcher {
                 .await?
                 .into_iter()
                 .collect();
-            let picks: Vec<(VolunteerId, f64)> = candidates
-                .into_iter()
-                .filter(|c| !busy.contains(&c.id.as_uuid()))
-                .take(want)
-                .map(|c| (c.id, c.distance_m))
-                .collect();
+            // A volunteer is offered one role at most.
+            let mut picks: Vec<Pick> = Vec::new();
+            for (slot, candidates) in slots.iter().zip(per_slot) {
+                let fresh: Vec<Pick> = candidates
+                    .into_iter()
+                    .filter(|c| !busy.contains(&c.id.as_uuid()))
+                    .filter(|c| !picks.iter().any(|p| p.0 == c.id))
+                    .take(slot.missing * factor)
+                    .map(|c| (c.id, c.distance_m, slot.role))
+                    .collect();
+                picks.extend(fresh);
+            }
             if picks.is_empty() {
                 continue;
             }
@@ -227,13 +272,13 @@ impl Dispatcher {
             let mut untold = self.untold.lock().ok();
             for w in waves {
                 if let Some(p) = pending.as_mut() {
-                    p.extend(w.picks.iter().map(|(id, _)| *id));
+                    p.extend(w.picks.iter().map(|(id, _, _)| *id));
                 }
                 if let Some(u) = untold.as_mut() {
-                    u.extend(w.picks.iter().map(|(id, _)| (id.as_uuid(), ts)));
+                    u.extend(w.picks.iter().map(|(id, _, _)| (id.as_uuid(), ts)));
                 }
                 offers += w.picks.len();
-                for (id, _) in &w.picks {
+                for (id, _, _) in &w.picks {
                     self.journal(|| Change::Offer(*id, ts));
                     let _ = index.record_offer(*id, ts);
                 }
@@ -292,20 +337,27 @@ impl Dispatcher {
                 .is_ok()
         });
 
-        // Everyone already asked, per order.
+        // Everyone already asked, per order, and who fills which role.
         let ids: Vec<Uuid> = orders_to_run.iter().map(|o| o.id).collect();
         let mut asked: HashMap<Uuid, HashSet<VolunteerId>> = HashMap::new();
+        let mut in_roles: HashMap<Uuid, HashMap<Skill, i32>> = HashMap::new();
         for chunk in ids.chunks(300) {
-            let rows: Vec<(Uuid, Uuid)> = assignment::Entity::find()
+            let rows: Vec<(Uuid, Uuid, String, Option<String>)> = assignment::Entity::find()
                 .select_only()
                 .column(assignment::Column::OrderId)
                 .column(assignment::Column::VolunteerId)
+                .column(assignment::Column::State)
+                .column(assignment::Column::Role)
                 .filter(assignment::Column::OrderId.is_in(chunk.to_vec()))
                 .into_tuple()
                 .all(&state.db)
                 .await?;
-            for (o, v) in rows {
+            for (o, v, st, role) in rows {
                 asked.entry(o).or_default().insert(VolunteerId(v));
+                let on_it = st.parse::<AssignmentState>().is_ok_and(|s| s.is_on_order());
+                if let (true, Some(r)) = (on_it, role.and_then(|r| r.parse::<Skill>().ok())) {
+                    *in_roles.entry(o).or_default().entry(r).or_default() += 1;
+                }
             }
         }
         // Outstanding offers per order.
@@ -330,7 +382,7 @@ impl Dispatcher {
         // Joint assignment in small neighbourhood groups (Kuhn–Munkres is
         // cubic): orders sorted by ~2 km grid cell, chunked; later groups skip
         // volunteers an earlier group took.
-        let mut primary: HashMap<Uuid, Vec<(VolunteerId, f64)>> = HashMap::new();
+        let mut primary: HashMap<Uuid, Vec<Pick>> = HashMap::new();
         let mut reserved: HashSet<VolunteerId> = HashSet::new();
         if new_orders.len() > 1 {
             let mut sorted = new_orders.clone();
@@ -345,16 +397,24 @@ impl Dispatcher {
                     continue;
                 }
                 let taken = |id: VolunteerId| busy.contains(&id) || reserved.contains(&id);
-                let batch: Vec<BatchOrder<'_>> = group
-                    .iter()
-                    .map(|o| -> ApiResult<BatchOrder<'_>> {
-                        let need = u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0);
-                        let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
-                        Ok(BatchOrder::new(o.point()?, need, o.required()?)
-                            .within_m(radius)
-                            .excluding(Exclude::Predicate(&taken)))
-                    })
-                    .collect::<ApiResult<_>>()?;
+                // Each role of an order is a place of its own in the batch.
+                let mut places: Vec<(Uuid, Option<Skill>)> = Vec::new();
+                let mut batch: Vec<BatchOrder<'_>> = Vec::new();
+                for o in group {
+                    let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
+                    for slot in open_slots(o, in_roles.get(&o.id))? {
+                        let need = match slot.role {
+                            None => u32::try_from((o.headcount - o.filled).max(0)).unwrap_or(0),
+                            Some(_) => u32::try_from(slot.missing).unwrap_or(0),
+                        };
+                        places.push((o.id, slot.role));
+                        batch.push(
+                            BatchOrder::new(o.point()?, need, slot.skills)
+                                .within_m(radius)
+                                .excluding(Exclude::Predicate(&taken)),
+                        );
+                    }
+                }
                 let result = {
                     let index = self
                         .index
@@ -363,12 +423,12 @@ impl Dispatcher {
                     assign_batch(&index, &batch, &BatchParams::new(ts))
                 };
                 drop(batch);
-                for (o, picks) in group.iter().zip(result.assignments) {
+                for ((order_id, role), picks) in places.into_iter().zip(result.assignments) {
                     reserved.extend(picks.iter().map(|c| c.id));
-                    primary.insert(
-                        o.id,
-                        picks.into_iter().map(|c| (c.id, c.distance_m)).collect(),
-                    );
+                    primary
+                        .entry(order_id)
+                        .or_default()
+                        .extend(picks.into_iter().map(|c| (c.id, c.distance_m, role)));
                 }
                 report.batched += group.len();
             }
@@ -397,14 +457,19 @@ impl Dispatcher {
                     }
                     break;
                 };
-                let mut picks: Vec<(VolunteerId, f64)> = if wave == o.wave + 1 {
+                let mut picks: Vec<Pick> = if wave == o.wave + 1 {
                     primary.remove(&o.id).unwrap_or_default()
                 } else {
                     Vec::new()
                 };
-                let want = wave_size(d, o);
-                if picks.len() < want {
-                    let mine: HashSet<VolunteerId> = picks.iter().map(|(id, _)| *id).collect();
+                let factor = wave_factor(d, o);
+                for slot in open_slots(o, in_roles.get(&o.id))? {
+                    let want = slot.missing * factor;
+                    let have = picks.iter().filter(|p| p.2 == slot.role).count();
+                    if have >= want {
+                        continue;
+                    }
+                    let mine: HashSet<VolunteerId> = picks.iter().map(|(id, _, _)| *id).collect();
                     let more = {
                         let teams = self.teams.lock().map_err(|_| {
                             ApiError::Internal(anyhow::anyhow!("teams lock poisoned"))
@@ -421,18 +486,18 @@ impl Dispatcher {
                             ApiError::Internal(anyhow::anyhow!("index lock poisoned"))
                         })?;
                         index.nearest_available(
-                            &Query::new(o.point()?, o.required()?, want - picks.len(), ts)
+                            &Query::new(o.point()?, slot.skills, want - have, ts)
                                 .within_m(p.radius_m)
                                 .excluding(Exclude::Predicate(&skip)),
                         )
                     };
-                    picks.extend(more.into_iter().map(|c| (c.id, c.distance_m)));
+                    picks.extend(more.into_iter().map(|c| (c.id, c.distance_m, slot.role)));
                 }
                 if picks.is_empty() {
                     wave += 1;
                     continue;
                 }
-                busy.extend(picks.iter().map(|(id, _)| *id));
+                busy.extend(picks.iter().map(|(id, _, _)| *id));
                 planned.push(Planned {
                     order: o,
                     wave,
@@ -530,7 +595,7 @@ impl Dispatcher {
                 written.insert(o.id);
             }
             let how = if o.wave == 0 { "batch" } else { "offer" };
-            for (vid, dist) in &w.picks {
+            for (vid, dist, role) in &w.picks {
                 let id = Uuid::now_v7();
                 offers.push(assignment::ActiveModel {
                     id: Set(id),
@@ -547,6 +612,7 @@ impl Dispatcher {
                     completed_at: Set(None),
                     note: Set(None),
                     assigned_by: Set(None),
+                    role: Set(role.map(|r| r.code().to_owned())),
                     created_at: Set(now),
                     updated_at: Set(now),
                 });
@@ -563,6 +629,7 @@ impl Dispatcher {
                         lon: o.lon,
                         distance_m: dist.round(),
                         deadline: deadline.to_rfc3339(),
+                        role: role.map(|r| r.code().to_owned()),
                     },
                 );
             }
@@ -576,7 +643,8 @@ impl Dispatcher {
                 json!({"wave": w.wave, "radius_m": w.plan.radius_m,
                     "team_only": w.plan.team_only.first().map(Uuid::to_string),
                     "team_ids": w.plan.team_only.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-                    "offered": w.picks.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+                    "offered": w.picks.iter().map(|(id, _, _)| id.to_string()).collect::<Vec<_>>(),
+                    "roles": w.picks.iter().map(|(_, _, r)| r.map(Skill::code)).collect::<Vec<_>>(),
                     "deadline": deadline.to_rfc3339()}),
             );
         }

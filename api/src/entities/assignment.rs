@@ -18,6 +18,8 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     pub note: Option<String>,
     pub assigned_by: Option<Uuid>,
+    /// The role offered or filled (skill code), on an order with roles.
+    pub role: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -33,6 +35,14 @@ impl Model {
     /// Where the volunteer's part stands.
     pub fn state(&self) -> crate::error::ApiResult<zhongdui_domain::AssignmentState> {
         super::parsed("assignments.state", self.id, &self.state)
+    }
+
+    /// The role offered or filled, on an order with roles.
+    pub fn role(&self) -> crate::error::ApiResult<Option<zhongdui_domain::Skill>> {
+        self.role
+            .as_deref()
+            .map(|r| super::parsed("assignments.role", self.id, r))
+            .transpose()
     }
 
     /// How the volunteer came onto the order.

@@ -30,6 +30,8 @@ pub struct Model {
     pub client_id: Option<Uuid>,
     /// The station's own slip number (unique per client).
     pub external_id: Option<String>,
+    /// The roles of a joint incident (`skill:count;…`), fixed when placed.
+    pub roles: Option<String>,
     pub wave: i32,
     pub next_action_at: Option<DateTimeUtc>,
     pub escalated_at: Option<DateTimeUtc>,
@@ -79,6 +81,49 @@ impl Model {
             .map_err(|e| super::corrupt("orders.required_skills", self.id, &e.message))
     }
 
+    /// Its roles (empty: everyone on it needs [`Model::required`]).
+    pub fn roles(&self) -> crate::error::ApiResult<zhongdui_domain::RoleSlots> {
+        zhongdui_domain::RoleSlots::parse(self.roles.as_deref().unwrap_or(""))
+            .map_err(|e| super::corrupt("orders.roles", self.id, &e.message))
+    }
+
+    /// The places of the order as (role, skills, count): one per role, or
+    /// one without a role needing the category's skills.
+    pub fn slots(
+        &self,
+    ) -> crate::error::ApiResult<
+        Vec<(
+            Option<zhongdui_domain::Skill>,
+            zhongdui_domain::SkillSet,
+            i32,
+        )>,
+    > {
+        let roles = self.roles()?;
+        if roles.is_empty() {
+            return Ok(vec![(None, self.required()?, self.headcount)]);
+        }
+        Ok(roles
+            .iter()
+            .map(|r| {
+                (
+                    Some(r.skill),
+                    zhongdui_domain::SkillSet::from(r.skill),
+                    r.count,
+                )
+            })
+            .collect())
+    }
+
+    /// Whether a volunteer holding `held` may be on it: every required
+    /// skill, or on an order with roles the skill of one of its roles.
+    pub fn takes(&self, held: zhongdui_domain::SkillSet) -> crate::error::ApiResult<bool> {
+        let roles = self.roles()?;
+        if roles.is_empty() {
+            return Ok(held.contains_all(self.required()?));
+        }
+        Ok(roles.iter().any(|r| held.contains(r.skill)))
+    }
+
     /// Who it came from.
     pub fn source(&self) -> crate::error::ApiResult<zhongdui_domain::OrderSource> {
         super::parsed("orders.source", self.id, &self.source)
@@ -106,6 +151,7 @@ impl Model {
         self.urgency()?;
         self.point()?;
         self.required()?;
+        self.roles()?;
         self.source()?;
         Ok(())
     }

@@ -33,6 +33,10 @@ pub async fn accept(
         volunteer_id: offer.volunteer_id,
         how: ClaimHow::Offer,
         distance_m: offer.distance_m,
+        role: match offer.role()? {
+            Some(r) => orders::RolePick::Exactly(r),
+            None => orders::RolePick::Any,
+        },
         known: Some(offer),
     };
     let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
@@ -97,6 +101,7 @@ pub async fn grab(state: &AppState, actor: Actor, order_id: Uuid) -> ApiResult<o
         how: ClaimHow::Grab,
         known: None,
         distance_m: Some(distance),
+        role: orders::RolePick::Any,
     };
     let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
     work.claimed(&claimed);
@@ -134,7 +139,7 @@ pub async fn grab_check(
         ));
     }
     let held = orders::valid_skills(&state.db, v.id, now).await?;
-    if !held.contains_all(o.required()?) {
+    if !o.takes(held)? {
         return Err(ApiError::invalid(
             "skills",
             "you do not hold (a valid certificate for) the skills this task needs",

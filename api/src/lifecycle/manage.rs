@@ -44,7 +44,7 @@ pub async fn assign_checked(
     }
     let o = orders::load(&state.db, order_id).await?;
     let held = orders::valid_skills(&state.db, volunteer_id, state.clock.now()).await?;
-    if !held.contains_all(o.required()?) {
+    if !o.takes(held)? {
         return Err(ApiError::invalid(
             "volunteer_id",
             "this volunteer lacks (a valid certificate for) the required skills",
@@ -139,6 +139,8 @@ pub async fn assign(
     let (id, vid, now) = (order_id, volunteer_id, work.now());
     let txn = &work.txn;
     let ch = work.channels();
+    // The newcomer takes the role of the one they replace, where they can.
+    let mut role = orders::RolePick::Any;
     if let Some(old) = replace {
         let a = assignment::Entity::find()
             .filter(assignment::Column::OrderId.eq(id))
@@ -152,6 +154,9 @@ pub async fn assign(
                     "that volunteer is not on this order (or already on scene)",
                 )
             })?;
+        if let Some(r) = a.role()? {
+            role = orders::RolePick::Prefer(r);
+        }
         // Taken off: the removal's event follows the order's unfill.
         let mut removal = work.trail();
         let removed = orders::move_assignment(
@@ -207,6 +212,7 @@ pub async fn assign(
             how: ClaimHow::Manual,
             known: None,
             distance_m: None,
+            role,
         },
         ch,
         work.trail(),

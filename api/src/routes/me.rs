@@ -13,7 +13,7 @@ use crate::entities::{assignment, volunteer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, Valid};
 use crate::lifecycle;
-use crate::routes::orders::{OrderOut, PositionIn, View, order_out};
+use crate::routes::orders::{OrderOut, PositionIn, View, one_out, orders_out};
 use crate::routes::parse_id;
 use crate::services::orders::{self};
 use crate::services::points;
@@ -91,6 +91,8 @@ pub struct OfferOut {
     pub distance_m: Option<f64>,
     /// Wave number.
     pub wave: i32,
+    /// The role offered (a skill code), on an order with roles.
+    pub role: Option<String>,
     /// The order (contact phone masked).
     pub order: OrderOut,
 }
@@ -117,7 +119,8 @@ pub async fn my_offers(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
             deadline: a.deadline,
             distance_m: a.distance_m,
             wave: a.wave,
-            order: order_out(&o, View::Prospect),
+            role: a.role.clone(),
+            order: one_out(&state.db, &o, View::Prospect).await?,
         });
     }
     Ok(HttpResponse::Ok().json(out))
@@ -143,7 +146,7 @@ pub async fn accept(
     let me = volunteer_only(&user)?;
     let a = my_offer(&state, &id, me).await?;
     let o = lifecycle::accept(&state, user.actor(), a).await?;
-    Ok(HttpResponse::Ok().json(order_out(&o, View::Assigned)))
+    Ok(HttpResponse::Ok().json(one_out(&state.db, &o, View::Assigned).await?))
 }
 
 /// Decline an offer; when nobody is left to answer, the next wave starts at once.
@@ -198,14 +201,11 @@ pub async fn nearby(
         }
     };
     let found = orders::nearby(&state.db, me, here, radius, state.clock.now()).await?;
-    let out: Vec<OrderOut> = found
-        .into_iter()
-        .map(|(o, d)| {
-            let mut out = order_out(&o, View::Prospect);
-            out.distance_m = Some(d.round());
-            out
-        })
-        .collect();
+    let (rows, distances): (Vec<_>, Vec<f64>) = found.into_iter().unzip();
+    let mut out: Vec<OrderOut> = orders_out(&state.db, &rows, View::Prospect).await?;
+    for (o, d) in out.iter_mut().zip(distances) {
+        o.distance_m = Some(d.round());
+    }
     Ok(HttpResponse::Ok().json(out))
 }
 

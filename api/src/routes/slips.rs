@@ -67,6 +67,11 @@ pub struct SlipIn {
     #[validate(custom(function = "wire::team_ids"))]
     #[schema(schema_with = wire::optional_team_ids_schema)]
     pub target_team_ids: Option<Vec<String>>,
+    /// A joint incident's roles (up to 10, e.g. 1 × first_aid and 2 × traffic):
+    /// the headcount is their sum, each volunteer fills one role.
+    #[validate(custom(function = "wire::roles"))]
+    #[schema(schema_with = wire::optional_roles_schema)]
+    pub roles: Option<Vec<wire::RoleIn>>,
 }
 
 /// Post a slip (client token with scope `slips`): 201 with the new order,
@@ -121,7 +126,12 @@ async fn new_slip(
         Some(p) => Some(Phone::parse(p)?.as_str().to_owned()),
         None => None,
     };
+    let roles = wire::role_slots(body.roles.as_deref())?;
+    let mut errors = crate::services::roster::Errors::default();
+    crate::routes::orders::check_headcount(&roles, body.headcount, &mut errors);
+    errors.finish()?;
     Ok(NewOrder {
+        roles,
         category: body.category.parse()?,
         at: GeoPoint::parse(body.lat, body.lon)?,
         address: body.address.trim().to_owned(),

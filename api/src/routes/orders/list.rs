@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 use zhongdui_domain::{Category, OrderStatus, Role, Urgency};
 
-use super::views::{OrderOut, View, detail, order_out, view_of};
+use super::views::{OrderOut, View, detail, orders_out, view_of};
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, team, volunteer};
 use crate::error::{ApiError, ApiResult};
@@ -187,7 +187,7 @@ pub async fn list_orders(
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page - 1).await?;
     Ok(HttpResponse::Ok().json(Page {
-        items: rows.iter().map(|o| order_out(o, view)).collect::<Vec<_>>(),
+        items: orders_out(&state.db, &rows, view).await?,
         total,
         page,
         per_page,
@@ -244,11 +244,7 @@ pub async fn escalations(state: web::Data<AppState>, user: AuthUser) -> ApiResul
         .order_by_asc(order::Column::EscalatedAt)
         .all(&state.db)
         .await?;
-    Ok(HttpResponse::Ok().json(
-        rows.iter()
-            .map(|o| order_out(o, View::Staff))
-            .collect::<Vec<_>>(),
-    ))
+    Ok(HttpResponse::Ok().json(orders_out(&state.db, &rows, View::Staff).await?))
 }
 
 /// What this process's dispatch index holds for a volunteer (admins): its

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 use zhongdui_domain::{Category, GeoPoint, OrderStatus, Phone, Role, Urgency};
 
-use super::views::{OrderOut, View, order_out};
+use super::views::{OrderOut, View, one_out};
 use crate::auth::AuthUser;
 use crate::entities::{order, team};
 use crate::error::{ApiError, ApiResult};
@@ -78,6 +78,12 @@ pub struct OrderIn {
     #[validate(custom(function = "wire::team_ids"))]
     #[schema(schema_with = wire::optional_team_ids_schema)]
     pub target_team_ids: Option<Vec<String>>,
+    /// A joint incident's roles instead of the category's skills (up to 10,
+    /// e.g. 1 × first_aid and 2 × traffic): the headcount is their sum, and
+    /// each volunteer fills one role, holding its skill.
+    #[validate(custom(function = "wire::roles"))]
+    #[schema(schema_with = wire::optional_roles_schema)]
+    pub roles: Option<Vec<wire::RoleIn>>,
 }
 
 /// Place an order (residents for themselves; coordinators on a resident's or station's behalf).
@@ -113,7 +119,7 @@ pub async fn create_order(
     } else {
         View::Owner
     };
-    Ok(HttpResponse::Created().json(order_out(&o, view)))
+    Ok(HttpResponse::Created().json(one_out(&state.db, &o, view).await?))
 }
 
 /// An order as asked for, its fields parsed and the role rules applied;
@@ -125,6 +131,7 @@ struct Asked {
     address: String,
     description: String,
     headcount: i32,
+    roles: zhongdui_domain::RoleSlots,
     urgency: Urgency,
     source: OrderSource,
     contact_phone: Option<Phone>,
@@ -162,6 +169,9 @@ impl Asked {
                 "only coordinators may set resident_phone, station or target_team_id",
             );
         }
+        let roles = wire::role_slots(body.roles.as_deref())?;
+        let headcount = i32::try_from(body.headcount.unwrap_or(1)).unwrap_or(1);
+        check_headcount(&roles, body.headcount, &mut errors);
         errors.finish()?;
         let mut target_team_ids = Vec::new();
         if let Some(raw) = body.target_team_id.as_deref().filter(|t| !t.is_empty()) {
@@ -179,7 +189,8 @@ impl Asked {
             at,
             address: body.address.trim().to_owned(),
             description: body.description.trim().to_owned(),
-            headcount: i32::try_from(body.headcount.unwrap_or(1)).unwrap_or(1),
+            headcount,
+            roles,
             urgency,
             source,
             contact_phone,
@@ -223,6 +234,7 @@ impl Asked {
             address: self.address,
             description: self.description,
             headcount: self.headcount,
+            roles: self.roles,
             urgency: self.urgency,
             contact_phone,
             source: self.source,
@@ -232,6 +244,21 @@ impl Asked {
             slip: None,
             on_behalf_of: None,
         })
+    }
+}
+
+/// With roles, the headcount is their sum: one given besides must agree.
+pub(crate) fn check_headcount(
+    roles: &zhongdui_domain::RoleSlots,
+    headcount: Option<i64>,
+    errors: &mut Errors,
+) {
+    let sum = roles.headcount();
+    if let Some(h) = headcount.filter(|h| !roles.is_empty() && *h != i64::from(sum)) {
+        errors.push(
+            "headcount",
+            format!("is {h}, but the roles need {sum}: give their sum or leave headcount out"),
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use zhongdui_domain::{GeoPoint, OrderStatus, Phone, Role};
+use zhongdui_domain::{GeoPoint, OrderStatus, Phone, Role, Skill};
 
 use crate::auth::AuthUser;
 use crate::entities::{assignment, order, order_event, team, user, volunteer};
@@ -47,6 +47,8 @@ pub struct AssignmentOut {
     pub completed_at: Option<DateTime<Utc>>,
     /// Completion note.
     pub note: Option<String>,
+    /// The role offered or filled (a skill code), on an order with roles.
+    pub role: Option<String>,
     /// The volunteer's last reported latitude: only while this assignment is
     /// active (accepted or arrived), and only to the resident who placed the
     /// order, staff, and the volunteer themself; otherwise null.
@@ -56,6 +58,20 @@ pub struct AssignmentOut {
     /// When the volunteer reported that position (same rule as `lat`).
     pub location_at: Option<DateTime<Utc>>,
 }
+
+/// A role of a joint incident and how many fill it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleOut {
+    /// The skill code every volunteer in the role holds.
+    pub skill: String,
+    /// Volunteers the role needs.
+    pub count: i32,
+    /// Volunteers on it now.
+    pub filled: i32,
+}
+
+/// How many volunteers are on each role, by (order, role).
+pub type RoleFills = HashMap<(Uuid, Skill), i32>;
 
 /// One entry of the audit trail.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,6 +124,9 @@ pub struct OrderOut {
     pub headcount: i32,
     /// Volunteers on it.
     pub filled: i32,
+    /// A joint incident's roles with how many fill each (empty: everyone on
+    /// it needs `required_skills`).
+    pub roles: Vec<RoleOut>,
     /// resident, coordinator or station.
     pub source: String,
     /// Station (slips).
@@ -164,8 +183,24 @@ pub enum View {
     Prospect,
 }
 
-/// The wire form of an order for a viewer.
-pub fn order_out(o: &order::Model, view: View) -> OrderOut {
+/// The wire forms of `rows` for a viewer, with how many fill each role.
+pub async fn orders_out(
+    db: &DatabaseConnection,
+    rows: &[order::Model],
+    view: View,
+) -> ApiResult<Vec<OrderOut>> {
+    let fills = orders::role_fills(db, rows).await?;
+    Ok(rows.iter().map(|o| order_out(o, view, &fills)).collect())
+}
+
+/// The wire form of one order for a viewer (see [`orders_out`]).
+pub async fn one_out(db: &DatabaseConnection, o: &order::Model, view: View) -> ApiResult<OrderOut> {
+    let fills = orders::role_fills(db, std::slice::from_ref(o)).await?;
+    Ok(order_out(o, view, &fills))
+}
+
+/// The wire form of an order for a viewer; `fills` has its roles' counts.
+fn order_out(o: &order::Model, view: View, fills: &RoleFills) -> OrderOut {
     let phone = o.contact_phone.as_ref().map(|p| match view {
         View::Prospect => Phone::parse(p)
             .map(|p| p.masked())
@@ -191,6 +226,18 @@ pub fn order_out(o: &order::Model, view: View) -> OrderOut {
         description: o.description.clone(),
         headcount: o.headcount,
         filled: o.filled,
+        // The orders readers get have been read whole; a corrupt roles
+        // column shows as no roles here (and is an error where it counts).
+        roles: o
+            .roles()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| RoleOut {
+                skill: r.skill.code().to_owned(),
+                count: r.count,
+                filled: fills.get(&(o.id, r.skill)).copied().unwrap_or(0),
+            })
+            .collect(),
         source: o.source.clone(),
         station: o.station.clone(),
         target_team_id: o.target_team_id.map(|t| t.to_string()),
@@ -226,7 +273,6 @@ pub async fn detail(
     view: View,
     viewer: Uuid,
 ) -> ApiResult<OrderOut> {
-    let mut out = order_out(o, view);
     let rows = orders::assignments_of(&state.db, o.id).await?;
     let people = People::of(&state.db, &rows).await?;
     let states = rows
@@ -234,6 +280,13 @@ pub async fn detail(
         .map(|a| Ok((a.id, a.state()?)))
         .collect::<ApiResult<HashMap<Uuid, AssignmentState>>>()?;
     let on_it = |a: &assignment::Model| states.get(&a.id).is_some_and(|s| s.is_on_order());
+    let mut fills = RoleFills::new();
+    for a in rows.iter().filter(|a| on_it(a)) {
+        if let Some(r) = a.role()? {
+            *fills.entry((o.id, r)).or_insert(0) += 1;
+        }
+    }
+    let mut out = order_out(o, view, &fills);
     // Where a volunteer is: while they are on their way or on scene, to the
     // order's resident and staff, and to the volunteer themself.
     let sees_position = |a: &assignment::Model| {
@@ -320,6 +373,7 @@ impl People {
             arrived_at: a.arrived_at,
             completed_at: a.completed_at,
             note: a.note.clone(),
+            role: a.role.clone(),
             lat: pos.map(|p| p.0),
             lon: pos.map(|p| p.1),
             location_at: pos.and_then(|p| p.2),

@@ -2,10 +2,12 @@
 //! part, withdrawals and cancellation.
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use zhongdui_domain::{AssignmentState, CancelledBy, ClaimHow, OrderAction, OrderStatus};
+use zhongdui_domain::{AssignmentState, CancelledBy, ClaimHow, OrderAction, OrderStatus, Skill};
 
 use super::status::{load, transition};
 use super::trail::{Actor, Channels, Trail, col_lt_col, col_plus, push};
@@ -25,6 +27,20 @@ pub struct Claim {
     pub known: Option<assignment::Model>,
     /// How far away they are, when known.
     pub distance_m: Option<f64>,
+    /// Which role they fill, on an order with roles.
+    pub role: RolePick,
+}
+
+/// Which role a claim fills on an order with roles (ignored on others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolePick {
+    /// The first of the order's roles, in its order, that the volunteer
+    /// holds the skill of and that has a free place.
+    Any,
+    /// This role if it has room and they hold it, else as [`RolePick::Any`].
+    Prefer(Skill),
+    /// This role or none (an offer names its role).
+    Exactly(Skill),
 }
 
 /// What a claim changed.
@@ -56,6 +72,7 @@ pub async fn claim<C: ConnectionTrait>(
         how,
         known,
         distance_m,
+        role,
     } = want;
     let (actor, now) = (trail.actor(), trail.now());
     // 1. A place on the order (this also locks the order row on PostgreSQL).
@@ -85,6 +102,9 @@ pub async fn claim<C: ConnectionTrait>(
             o.code, o.status
         )));
     };
+    // 1b. A place in a role (counted under the order row's lock, so two
+    // claims can never both take the last place of a role).
+    let role = fill_role(db, &o, volunteer_id, role, now).await?;
     // 2. Capacity of the volunteer.
     let Some(volunteer) = volunteer::Entity::update_many()
         .col_expr(
@@ -138,6 +158,9 @@ pub async fn claim<C: ConnectionTrait>(
             if how == ClaimHow::Manual {
                 q = q.col_expr(assignment::Column::AssignedBy, Expr::value(actor.id));
             }
+            if let Some(r) = role {
+                q = q.col_expr(assignment::Column::Role, Expr::value(r.code()));
+            }
             if q.exec(db).await?.rows_affected == 0 {
                 return Err(ApiError::Conflict("the offer changed meanwhile".to_owned()));
             }
@@ -162,6 +185,7 @@ pub async fn claim<C: ConnectionTrait>(
                 } else {
                     None
                 }),
+                role: Set(role.map(|r| r.code().to_owned())),
                 created_at: Set(now),
                 updated_at: Set(now),
             };
@@ -188,7 +212,8 @@ pub async fn claim<C: ConnectionTrait>(
         kind,
         None,
         None,
-        json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount}),
+        json!({"volunteer_id": volunteer_id.to_string(), "filled": o.filled, "headcount": o.headcount,
+               "role": role.map(Skill::code)}),
     );
     trail.push(
         ch.order(order_id),
@@ -227,6 +252,72 @@ pub async fn claim<C: ConnectionTrait>(
         volunteer,
         withdrawn,
     })
+}
+
+/// The role `volunteer` fills on `o` by `pick` (None on an order without
+/// roles): one whose skill they hold (with a valid certificate) and that has
+/// fewer volunteers on it than it needs. Must run after the order row is
+/// locked by the claim's update, so that the count is of committed claims.
+async fn fill_role<C: ConnectionTrait>(
+    db: &C,
+    o: &order::Model,
+    volunteer: Uuid,
+    pick: RolePick,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Skill>> {
+    let roles = o.roles()?;
+    if roles.is_empty() {
+        return Ok(None);
+    }
+    let mut order: Vec<Skill> = roles.iter().map(|r| r.skill).collect();
+    match pick {
+        RolePick::Any => {}
+        RolePick::Prefer(r) => {
+            order.retain(|s| *s != r);
+            order.insert(0, r);
+        }
+        RolePick::Exactly(r) => order = vec![r],
+    }
+    let held = super::valid_skills(db, volunteer, now).await?;
+    let on_it = AssignmentState::codes(&AssignmentState::ON_ORDER);
+    let mut full = Vec::new();
+    for skill in order {
+        let Some(slot) = roles.get(skill) else {
+            continue;
+        };
+        if !held.contains(skill) {
+            continue;
+        }
+        let taken = assignment::Entity::find()
+            .filter(assignment::Column::OrderId.eq(o.id))
+            .filter(assignment::Column::Role.eq(skill.code()))
+            .filter(assignment::Column::State.is_in(on_it.clone()))
+            .filter(assignment::Column::VolunteerId.ne(volunteer))
+            .count(db)
+            .await?;
+        if taken < u64::try_from(slot.count).unwrap_or(0) {
+            return Ok(Some(skill));
+        }
+        full.push(skill.code());
+    }
+    if full.is_empty() {
+        let needed: Vec<&str> = roles.iter().map(|r| r.skill.code()).collect();
+        return Err(ApiError::invalid(
+            "role",
+            format!(
+                "the volunteer holds (a valid certificate for) none of the roles this needs: {}",
+                needed.join(", ")
+            ),
+        ));
+    }
+    Err(ApiError::conflict_on(
+        "role",
+        format!(
+            "every place in the role {} of order {} is taken",
+            full.join(", "),
+            o.code
+        ),
+    ))
 }
 
 /// Withdraws every offer still open on an order, telling each volunteer.

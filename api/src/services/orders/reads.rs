@@ -1,7 +1,7 @@
 //! What an order's readers need from the database: a volunteer's valid skills, an order's
 //! assignments and events.
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use zhongdui_domain::{AssignmentState, GeoPoint, OrderStatus, Skill, SkillSet};
 
@@ -97,13 +97,46 @@ pub async fn nearby<C: ConnectionTrait>(
                 .inspect_err(|e| tracing::error!(error = %e, "order skipped"))
                 .is_ok()
         })
-        .filter(|o| o.required().is_ok_and(|r| held.contains_all(r)))
+        .filter(|o| o.takes(held).unwrap_or(false))
         .filter_map(|o| {
             let d = o.point().ok()?.distance_m(&here);
             (d <= radius).then_some((o, d))
         })
         .collect();
     out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(out)
+}
+
+/// How many volunteers are on each role of those of `orders` that have
+/// roles, by (order, role): one query, none when no order has roles.
+pub async fn role_fills<C: ConnectionTrait>(
+    db: &C,
+    orders: &[order::Model],
+) -> ApiResult<std::collections::HashMap<(Uuid, zhongdui_domain::Skill), i32>> {
+    let ids: Vec<Uuid> = orders
+        .iter()
+        .filter(|o| o.roles.is_some())
+        .map(|o| o.id)
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(300) {
+        let rows: Vec<(Uuid, Option<String>)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::OrderId)
+            .column(assignment::Column::Role)
+            .filter(assignment::Column::OrderId.is_in(chunk.to_vec()))
+            .filter(
+                assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::ON_ORDER)),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (o, role) in rows {
+            if let Some(r) = role.and_then(|r| r.parse().ok()) {
+                *out.entry((o, r)).or_insert(0) += 1;
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -156,8 +156,10 @@ pub struct NewOrder {
     pub address: String,
     /// Description.
     pub description: String,
-    /// Volunteers needed.
+    /// Volunteers needed (the roles' sum when there are roles).
     pub headcount: i32,
+    /// The roles of a joint incident (empty: the category's skills from everyone).
+    pub roles: zhongdui_domain::RoleSlots,
     /// Urgency.
     pub urgency: Urgency,
     /// Phone to call, shown masked until someone accepts.
@@ -191,19 +193,29 @@ pub fn new_order(
     ch: Channels<'_>,
 ) -> (order::Model, Trail) {
     let id = Uuid::now_v7();
+    let (headcount, required_skills, roles) = if new.roles.is_empty() {
+        (
+            new.headcount,
+            new.category.required_skills().to_string(),
+            None,
+        )
+    } else {
+        let r = &new.roles;
+        (r.headcount(), r.skills().to_string(), Some(r.spec()))
+    };
     let o = order::Model {
         id,
         code,
         status: OrderStatus::Open.code().to_owned(),
         category: new.category.code().to_owned(),
-        required_skills: new.category.required_skills().to_string(),
+        required_skills,
         tier: i16::from(new.category.tier()),
         urgency: new.urgency.code().to_owned(),
         lat: new.at.lat(),
         lon: new.at.lon(),
         address: new.address,
         description: new.description,
-        headcount: new.headcount,
+        headcount,
         filled: 0,
         source: new.source.code().to_owned(),
         created_by: new.on_behalf_of.or(actor.id).unwrap_or_default(),
@@ -216,6 +228,7 @@ pub fn new_order(
         }),
         client_id: new.slip.as_ref().map(|s| s.0),
         external_id: new.slip.map(|s| s.1),
+        roles,
         station: new.station,
         wave: 0,
         next_action_at: Some(now + batch_window),
@@ -239,7 +252,8 @@ pub fn new_order(
         "created",
         None,
         Some(OrderStatus::Open),
-        json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency}),
+        json!({"source": o.source, "category": o.category, "headcount": o.headcount, "urgency": o.urgency,
+               "roles": o.roles}),
     );
     announce.push(
         ch.ops(),
