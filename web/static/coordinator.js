@@ -330,6 +330,10 @@
     ZD.options($("slip-urgency"), cat.urgencies.map((u) => [u, ZD.t("urgency." + u)]));
     if (!$("slip-urgency").dataset.init) { $("slip-urgency").value = "urgent"; $("slip-urgency").dataset.init = "1"; }
     ZD.options($("slip-team"), [["", ZD.t("co.slip.none")], ...teams.map((t) => [t.id, t.name])]);
+    const kept = Object.fromEntries([...document.querySelectorAll("#slip-role-list input")].map((i) => [i.name, i.value]));
+    $("slip-role-list").replaceChildren(...cat.skills.map((k) => el("div", {},
+      el("label", { for: "slip-role-" + k.code }, ZD.skillName(k.code)),
+      el("input", { id: "slip-role-" + k.code, name: "role-" + k.code, type: "number", min: "0", max: "20", value: kept["role-" + k.code] || "0" }))));
     $("stations").replaceChildren(...[...new Set(teams.map((t) => t.station).filter(Boolean))].map((s) => el("option", { value: s })));
     if (!slipMap) {
       slipMap = await ZD.map($("slip-map"), { zoom: 12 });
@@ -350,11 +354,16 @@
       description: String(f.get("description")).trim(), headcount: Number(f.get("headcount") || 1), urgency: f.get("urgency"),
     };
     if (f.get("target_team_id")) body.target_team_id = f.get("target_team_id");
+    // Roles of a joint incident: the headcount is their sum.
+    const roles = [...f.entries()].filter(([k, v]) => k.startsWith("role-") && Number(v) > 0)
+      .map(([k, v]) => ({ skill: k.slice(5), count: Number(v) }));
+    if (roles.length) { body.roles = roles; delete body.headcount; }
     if (String(f.get("contact_phone")).trim()) body.contact_phone = String(f.get("contact_phone")).trim();
     const o = await ZD.post("/orders", body);
     ZD.toast(ZD.t("co.slip.created", { code: o.code }));
     form.querySelector("[name=address]").value = "";
     form.querySelector("[name=description]").value = "";
+    form.querySelectorAll("#slip-role-list input").forEach((i) => { i.value = "0"; });
   });
 
   // ---------- statistics ----------

@@ -148,6 +148,23 @@ test("station slip, live map, statistics, leaderboards and a points adjustment",
   assert.equal(slip.headcount, 2);
   await page.screenshot({ path: SHOTS + "coordinator-slip.png" });
 
+  // A joint incident: volunteers per role instead of one headcount.
+  await page.fill("#slip-address", "新城大道与世纪大道路口");
+  await page.fill("#slip-description", "两车相撞，一人受伤，需要急救和巡逻队员维持秩序");
+  await page.fill("#slip-role-first_aid", "1");
+  await page.fill("#slip-role-patrol", "2");
+  await page.click("#slip-form button[type=submit]");
+  let joint = null;
+  for (let i = 0; i < 50 && !joint; i++) {
+    const list = await api(server.base, "GET", "/orders?source=station&per_page=5", admin);
+    joint = list.items.find((o) => o.roles.length);
+    if (!joint) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(joint, "the joint slip was placed");
+  assert.equal(joint.headcount, 3);
+  assert.deepEqual(joint.roles.map((r) => [r.skill, r.count]), [["first_aid", 1], ["patrol", 2]]);
+  assert.equal(await page.inputValue("#slip-role-patrol"), "0", "the form is ready for the next slip");
+
   // Its first wave goes out (team first) within the dispatcher's batch window.
   for (let i = 0; i < 50; i++) {
     const o = await api(server.base, "GET", "/orders/" + slip.id, admin);
