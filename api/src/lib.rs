@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod http_guard;
 pub mod hub;
+pub mod idempotency;
 pub mod lifecycle;
 pub mod location;
 pub mod messages;

@@ -56,6 +56,8 @@ pub enum Push {
         urgency: String,
         /// Address.
         address: String,
+        /// What the resident (or station) said is needed.
+        description: String,
         /// Latitude.
         lat: f64,
         /// Longitude.

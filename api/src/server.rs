@@ -114,6 +114,8 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
             .app_data(data.clone())
             .app_data(json_limit)
             .app_data(body_deadline)
+            // Innermost: it keeps and replays the handlers' own answers.
+            .wrap(from_fn(crate::idempotency::replay_safe))
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(wake_relay_after_writes))
             .wrap(crate::http_guard::problem_errors())

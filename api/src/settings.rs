@@ -43,6 +43,18 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Outbound calls.
     pub net: NetSettings,
+    /// Replay-safe actions (`Idempotency-Key`).
+    pub idempotency: IdempotencySettings,
+}
+
+/// Replay-safe actions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdempotencySettings {
+    /// How long a key's answer is kept for replays.
+    pub ttl_hours: i64,
+    /// A request still unanswered after this long counts as lost (its
+    /// process died): the key may be used again.
+    pub pending_secs: i64,
 }
 
 /// Webhooks to station systems.
@@ -402,6 +414,8 @@ impl Settings {
             .set_default("webhooks.max_backoff_secs", 3600)?
             .set_default("webhooks.retry_for_hours", 24)?
             .set_default("webhooks.lease_secs", 10)?
+            .set_default("idempotency.ttl_hours", 24)?
+            .set_default("idempotency.pending_secs", 60)?
             .set_default("net.allow_private_targets", false)?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?

@@ -17,6 +17,7 @@ mod m20261201_000009_clients_slips;
 mod m20261201_000010_webhooks;
 mod m20261201_000011_liaison;
 mod m20261201_000012_role_slots;
+mod m20261201_000013_idempotency;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_webhooks::Migration),
             Box::new(m20261201_000011_liaison::Migration),
             Box::new(m20261201_000012_role_slots::Migration),
+            Box::new(m20261201_000013_idempotency::Migration),
         ]
     }
 }

@@ -27,12 +27,21 @@
     }
     lastSent = { lat, lon, ms: now };
     try {
-      await ZD.api("PUT", "/me/location", { lat, lon });
+      await ZD.action("location", "PUT", "/me/location", { lat, lon });
       position = { lat, lon, at: new Date().toISOString() };
       $("duty-error").textContent = "";
       showDuty();
     } catch (e) { $("duty-error").textContent = ZD.problemText(e); }
   }
+
+  // While on duty the screen stays on where the browser allows it, so an
+  // offer is seen; the lock is asked for again when the page is shown again.
+  let wakeLock = null;
+  async function keepAwake() {
+    if (!onDuty || !("wakeLock" in navigator) || document.visibilityState !== "visible") return;
+    try { wakeLock = await navigator.wakeLock.request("screen"); } catch (_) { wakeLock = null; }
+  }
+  document.addEventListener("visibilitychange", () => { if (!wakeLock || wakeLock.released) keepAwake(); });
 
   function startWatch() {
     if (watchId !== null || !navigator.geolocation) return;
@@ -52,7 +61,7 @@
     try {
       await ZD.api("PUT", "/me/duty", { on_duty: want });
       onDuty = want;
-      if (onDuty) startWatch(); else stopWatch();
+      if (onDuty) { startWatch(); keepAwake(); } else { stopWatch(); if (wakeLock) wakeLock.release().catch(() => {}); wakeLock = null; }
       $("duty-error").textContent = "";
     } catch (e) { $("duty").checked = onDuty; $("duty-error").textContent = ZD.problemText(e); }
     showDuty();
@@ -77,13 +86,13 @@
     const err = el("p", { class: "error", role: "alert" });
     const accept = el("button", { type: "button", class: "ok accept" }, ZD.t("vol.accept"));
     const decline = el("button", { type: "button", class: "decline" }, ZD.t("vol.decline"));
-    const node = el("article", { class: "offer", "data-offer": o.id, "aria-label": ZD.t("vol.offers") },
-      el("div", { class: "row" }, el("strong", {}, ZD.categoryName(o.category)), el("span", { class: "badge", "data-status": "open" }, ZD.t("urgency." + o.urgency)), secs),
+    const node = el("article", { class: "offer", "data-offer": o.id, "data-urgency": o.urgency, "aria-label": ZD.t("vol.offers") },
+      el("div", { class: "row" }, el("strong", {}, ZD.categoryName(o.category)), el("span", { class: "badge urgency", "data-urgency": o.urgency }, ZD.t("urgency." + o.urgency)), secs),
       el("div", {}, o.address),
       o.role ? el("div", { class: "role" }, ZD.t("role.yours", { role: ZD.skillName(o.role) })) : "",
       el("div", { class: "muted" }, ZD.t("vol.distance", { d: ZD.distance(o.distance_m) }), " · ", o.code),
       o.description ? el("p", {}, o.description) : "",
-      el("div", { class: "row" }, accept, decline), err);
+      el("div", { class: "row answer" }, accept, decline), err);
     const deadline = o.deadline ? new Date(o.deadline).getTime() : null;
     const tick = () => {
       if (!deadline) return;
@@ -96,7 +105,7 @@
     accept.addEventListener("click", async () => {
       accept.disabled = decline.disabled = true;
       try {
-        await ZD.post(`/offers/${o.id}/accept`);
+        await ZD.action("accept:" + o.id, "POST", `/offers/${o.id}/accept`, {});
         removeOffer(o.id);
         ZD.toast(ZD.t("vol.accepted"));
         await loadCurrent();
@@ -104,7 +113,7 @@
     });
     decline.addEventListener("click", async () => {
       accept.disabled = decline.disabled = true;
-      try { await ZD.post(`/offers/${o.id}/decline`); removeOffer(o.id); }
+      try { await ZD.action("decline:" + o.id, "POST", `/offers/${o.id}/decline`, {}); removeOffer(o.id); }
       catch (e) { err.textContent = ZD.problemText(e); accept.disabled = decline.disabled = false; }
     });
     offers.set(o.id, { node, offer: o, timer });
@@ -167,7 +176,7 @@
         btn.disabled = true;
         try {
           const here = position || (await new Promise((ok, no) => navigator.geolocation.getCurrentPosition((p) => ok({ lat: p.coords.latitude, lon: p.coords.longitude }), no)));
-          await ZD.post(`/orders/${o.id}/arrive`, { lat: here.lat, lon: here.lon });
+          await ZD.action("arrive:" + o.id, "POST", `/orders/${o.id}/arrive`, { lat: here.lat, lon: here.lon });
           ZD.toast(ZD.t("vol.arrived"));
           await loadCurrent();
         } catch (e) { err.textContent = e.problem ? ZD.problemText(e) : ZD.t("err.geo", { msg: e.message }); btn.disabled = false; }
@@ -182,7 +191,7 @@
         el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
       ZD.onSubmit(form, async (f) => {
         const note = f.get("note").trim();
-        await ZD.post(`/orders/${o.id}/complete`, note ? { note } : {});
+        await ZD.action("complete:" + o.id, "POST", `/orders/${o.id}/complete`, note ? { note } : {});
         ZD.toast(ZD.t("vol.completed"));
         await loadCurrent();
       });
@@ -229,7 +238,7 @@
       const grab = el("button", { type: "button", class: "primary grab" }, ZD.t("vol.grab"));
       grab.addEventListener("click", async () => {
         grab.disabled = true;
-        try { await ZD.post(`/orders/${o.id}/grab`); ZD.toast(ZD.t("vol.grabbed")); await Promise.all([loadCurrent(), loadNearby()]); }
+        try { await ZD.action("grab:" + o.id, "POST", `/orders/${o.id}/grab`, {}); ZD.toast(ZD.t("vol.grabbed")); await Promise.all([loadCurrent(), loadNearby()]); }
         catch (e) { err.textContent = ZD.problemText(e); grab.disabled = false; }
       });
       return el("li", { "data-order": o.id },
@@ -292,7 +301,7 @@
       if (me.volunteer.lat !== null && me.volunteer.lat !== undefined) position = { lat: me.volunteer.lat, lon: me.volunteer.lon, at: me.volunteer.location_at };
     }
     showDuty();
-    if (onDuty) startWatch();
+    if (onDuty) { startWatch(); keepAwake(); }
     nearbyMap = await ZD.map($("nearby-map"), { zoom: 14 });
     nearbyLayer = L.layerGroup().addTo(nearbyMap);
     await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts()]);

@@ -93,6 +93,24 @@
     if (!res.ok) throw new ApiError(res.status, data && typeof data === "object" ? data : { status: res.status, detail: text });
     return data;
   };
+  // An action that must act once however often it is sent (accept, arrive,
+  // complete, a position…): it carries an Idempotency-Key that is kept
+  // while the answer is unknown (a network failure), so sending the same
+  // action again is answered by the server with the first answer.
+  const unsettled = new Map(); // name -> {key, body}
+  ZD.action = async function (name, method, path, body) {
+    const text = JSON.stringify(body === undefined ? null : body);
+    let k = unsettled.get(name);
+    if (!k || k.body !== text) { k = { key: ZD.uuid(), body: text }; unsettled.set(name, k); }
+    try {
+      const out = await ZD.api(method, path, body, { headers: { "Idempotency-Key": k.key } });
+      unsettled.delete(name);
+      return out;
+    } catch (e) {
+      if (e.status !== 0) unsettled.delete(name);
+      throw e;
+    }
+  };
   ZD.get = (p) => ZD.api("GET", p);
   ZD.post = (p, b, o) => ZD.api("POST", p, b === undefined ? {} : b, o);
 
@@ -231,7 +249,7 @@
     ZD.onSubmit(form, async (f) => {
       const text = String(f.get("text")).trim();
       if (!text) { ZD.fieldError(form, "text", ZD.t("err.required")); return; }
-      add(await ZD.post(`/orders/${orderId}/messages`, { text }));
+      add(await ZD.action("message:" + orderId, "POST", `/orders/${orderId}/messages`, { text }));
       form.querySelector("textarea").value = "";
     });
     // A push carries the message as `message_id` (its `id` is the event's).

@@ -66,6 +66,8 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   assert.equal(await res.textContent("#description-error"), "请填写此项");
   await res.fill("#description", "老人摔倒在家门口，需要帮忙扶起并陪同");
   await res.screenshot({ path: SHOTS + "loop-1-resident-form.png", fullPage: true });
+  // The volunteer is scrolled down to the bottom of their page when it comes.
+  await vol.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   await res.click("#new-order button[type=submit]");
   const card = res.locator("#orders li[data-order]").first();
   await card.waitFor();
@@ -77,6 +79,12 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   await offer.waitFor({ timeout: 20_000 });
   assert.match(await offer.textContent(), /龙港市新城海景路 18 号/);
   assert.match(await offer.locator(".countdown").textContent(), /剩余 \d+ 秒/);
+  assert.match(await offer.textContent(), /老人摔倒在家门口/, "the offer says what is needed");
+  // Pinned over the page: on screen although the page is scrolled away from its list.
+  const box = await offer.boundingBox();
+  const height = await vol.evaluate(() => window.innerHeight);
+  assert.ok(box && box.y >= 0 && box.y + box.height <= height + 1, `the offer is on screen: ${JSON.stringify(box)}, ${height}`);
+  assert.ok(await vol.evaluate(() => window.scrollY > 0), "the page stayed scrolled");
   await vol.screenshot({ path: SHOTS + "loop-2-volunteer-offer.png", fullPage: true });
   await offer.locator("button.accept").click();
   await vol.waitForSelector("#current .task button.arrive");

@@ -175,3 +175,10 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+/// The subject of the request's bearer token when it verifies (a user id,
+/// or `client:<id>`), without reading the account: for keying work by
+/// caller before the handler authenticates them.
+pub fn token_subject(req: &HttpRequest, state: &AppState) -> Option<String> {
+    state.tokens.verify(&bearer(req)?).map(|c| c.sub)
+}

@@ -9,7 +9,7 @@ mod sealed;
 mod token;
 
 pub use client::{Caller, ClientAuth};
-pub use extractor::AuthUser;
+pub use extractor::{AuthUser, token_subject};
 pub use password::{UNUSABLE_PASSWORD, hash_password, verify_password};
 pub use ratelimit::login_rate_limiter;
 pub use sealed::Sealer;

@@ -625,6 +625,7 @@ impl Dispatcher {
                         category: o.category.clone(),
                         urgency: o.urgency.clone(),
                         address: o.address.clone(),
+                        description: o.description.clone(),
                         lat: o.lat,
                         lon: o.lon,
                         distance_m: dist.round(),

@@ -5,6 +5,7 @@ pub mod assignment;
 pub mod audit_entry;
 pub mod broadcast;
 pub mod client;
+pub mod idempotency_key;
 pub mod lease;
 pub mod order;
 pub mod order_event;

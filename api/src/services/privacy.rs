@@ -14,7 +14,8 @@ use zhongdui_domain::{AssignmentState, OrderStatus, Role};
 
 use crate::auth::UNUSABLE_PASSWORD;
 use crate::entities::{
-    assignment, audit_entry, order, order_message, user, volunteer, volunteer_skill,
+    assignment, audit_entry, idempotency_key, order, order_message, user, volunteer,
+    volunteer_skill,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor};
@@ -263,6 +264,19 @@ pub async fn erase_expired(
     Ok(due.len())
 }
 
+/// Forgets the `Idempotency-Key` answers older than `ttl_hours`.
+pub async fn erase_idempotency_keys(
+    db: &DatabaseConnection,
+    ttl_hours: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    Ok(idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(now - Duration::hours(ttl_hours)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Erases expired personal data once a day (and once at start), until shutdown.
 pub async fn run_retention(
     state: crate::state::AppState,
@@ -273,6 +287,10 @@ pub async fn run_retention(
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = every.tick() => {}
+        }
+        let ttl = state.settings.idempotency.ttl_hours;
+        if let Err(e) = erase_idempotency_keys(&state.db, ttl, state.clock.now()).await {
+            tracing::warn!(error = %e, "expired idempotency keys not erased; retried tomorrow");
         }
         let days = state.settings.privacy.retention_days;
         loop {
