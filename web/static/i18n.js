@@ -21,6 +21,8 @@ window.ZD_I18N = {
     "vol.broadcasts": "队内通知", "vol.noBroadcasts": "暂无通知", "vol.broadcast": "队内通知：{text}",
     "co.slip.roles": "联勤分工（选填，每项人数；填写后按分工派单）",
     "co.broadcast": "发布队内通知", "co.broadcast.send": "发送给全队", "co.broadcast.sent": "已通知 {n} 名队员",
+    "live.short.on": "实时", "live.short.off": "重连中",
+    "net.offline": "网络已断开：页面显示的是最近一次的数据，联网后会自动更新。", "net.reconnecting": "实时连接中断，正在重新连接…页面数据可能不是最新的。",
     "live.on": "实时连接正常", "live.off": "实时连接中断，正在重连…",
     "map.noTiles": "地图底图无法加载，标记仍可使用", "map.pickHint": "点击地图选择位置",
     // statuses
@@ -105,6 +107,8 @@ window.ZD_I18N = {
     "vol.broadcasts": "Team notices", "vol.noBroadcasts": "No notices", "vol.broadcast": "Team notice: {text}",
     "co.slip.roles": "Joint roles (optional, volunteers per skill; dispatched by role when given)",
     "co.broadcast": "Notice to the team", "co.broadcast.send": "Send to the team", "co.broadcast.sent": "{n} members notified",
+    "live.short.on": "Live", "live.short.off": "Reconnecting",
+    "net.offline": "You are offline: this page shows what it last received and updates when the network is back.", "net.reconnecting": "Live updates lost, reconnecting… what you see may be out of date.",
     "live.on": "Live updates connected", "live.off": "Live updates lost, reconnecting…",
     "map.noTiles": "Map tiles cannot be loaded; markers still work", "map.pickHint": "Tap the map to pick the place",
     "status.open": "Dispatching", "status.escalated": "Escalated", "status.assigned": "Accepted", "status.in_progress": "On scene",

@@ -40,12 +40,19 @@
   ZD.token = () => sessionStorage.getItem("zd.token");
   ZD.user = () => { try { return JSON.parse(sessionStorage.getItem("zd.user") || "null"); } catch (_) { return null; } };
   ZD.saveSession = (token, user) => {
+    forgetKept();
     sessionStorage.setItem("zd.token", token);
     sessionStorage.setItem("zd.user", JSON.stringify(user));
+  };
+  // The answers the service worker kept hold the user's data: a logout,
+  // and a new login, forget them.
+  const forgetKept = () => {
+    try { navigator.serviceWorker?.controller?.postMessage({ type: "logout" }); } catch (_) { /* none */ }
   };
   ZD.logout = () => {
     sessionStorage.removeItem("zd.token");
     sessionStorage.removeItem("zd.user");
+    forgetKept();
     location.href = "/";
   };
   ZD.homeOf = (role) => ({ resident: "/resident.html", volunteer: "/volunteer.html", coordinator: "/coordinator.html", admin: "/coordinator.html" })[role] || "/";
@@ -270,13 +277,18 @@
   ZD.live = function (onMessage, onReopen) {
     let ws = null, lastId = null, delay = 500, pinger = null, closed = false, opened = false;
     const badge = document.getElementById("live");
+    let lastHeard = Date.now(), up = false;
     const mark = (ok) => {
+      up = ok;
+      ZD.offline(!navigator.onLine || !ok);
       if (!badge) return;
       badge.dataset.state = ok ? "on" : "off";
-      badge.textContent = ok ? "●" : "○";
+      badge.textContent = ok ? "● " + ZD.t("live.short.on") : "○ " + ZD.t("live.short.off");
       badge.title = ZD.t(ok ? "live.on" : "live.off");
       badge.setAttribute("aria-label", badge.title);
     };
+    window.addEventListener("offline", () => { mark(false); if (ws) ws.close(); });
+    window.addEventListener("online", () => { delay = 500; if (!ws || ws.readyState > 1) open(); });
     function open() {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       let url = `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(ZD.token() || "")}`;
@@ -288,6 +300,7 @@
         opened = true;
       };
       ws.onmessage = (ev) => {
+        lastHeard = Date.now();
         let m;
         try { m = JSON.parse(ev.data); } catch (_) { return; }
         if (typeof m.id === "number") lastId = Math.max(lastId || 0, m.id);
@@ -296,12 +309,19 @@
       ws.onclose = () => {
         mark(false);
         if (closed) return;
-        setTimeout(open, delay);
+        setTimeout(() => { if (!ws || ws.readyState > 1) open(); }, delay);
         delay = Math.min(delay * 2, 15000);
       };
     }
     open();
-    pinger = setInterval(() => { if (ws && ws.readyState === 1) ws.send('{"type":"ping"}'); }, 20000);
+    // A ping every 20 s is answered by a pong; nothing heard for 45 s means
+    // the connection is dead although the socket says open: say so and reconnect.
+    pinger = setInterval(() => {
+      if (!ws || ws.readyState !== 1) return;
+      if (Date.now() - lastHeard > 45000) { mark(false); ws.close(); return; }
+      ws.send('{"type":"ping"}');
+    }, 20000);
+    if (!navigator.onLine) mark(false);
     return {
       send: (obj) => ws && ws.readyState === 1 && ws.send(JSON.stringify(obj)),
       close: () => { closed = true; clearInterval(pinger); if (ws) ws.close(); },
@@ -342,8 +362,25 @@
   ZD.statusColor = (s) => ({ open: "#e67e22", escalated: "#c8102e", assigned: "#2471a3", in_progress: "#7d3c98", completed: "#1e8449" })[s] || "#7f8c8d";
 
   // ---------- page chrome ----------
+  // A banner in words while the device is offline or the live connection
+  // is lost: what is shown may be old, and actions wait for the network.
+  ZD.offline = function (off) {
+    let banner = document.getElementById("offline-banner");
+    if (!banner) {
+      banner = ZD.el("div", { id: "offline-banner", role: "status", class: "offline-banner", hidden: true });
+      document.body.prepend(banner);
+    }
+    banner.textContent = ZD.t(navigator.onLine ? "net.reconnecting" : "net.offline");
+    banner.hidden = !off;
+    document.documentElement.dataset.offline = off ? "1" : "";
+  };
+
   ZD.start = function () {
     ZD.applyLang();
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+    window.addEventListener("offline", () => ZD.offline(true));
+    window.addEventListener("online", () => ZD.offline(false));
+    if (!navigator.onLine) ZD.offline(true);
     const btn = document.getElementById("lang");
     if (btn) btn.addEventListener("click", switchLang);
     const out = document.getElementById("logout");

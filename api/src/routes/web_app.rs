@@ -49,11 +49,14 @@ async fn serve(req: HttpRequest) -> HttpResponse {
     match Assets::get(path) {
         Some(file) => {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
-            let cache = if path.ends_with(".html") {
-                "no-cache"
-            } else {
-                "public, max-age=3600"
-            };
+            // Pages, the service worker and the manifest are checked on
+            // every load, so a new version reaches installed apps at once.
+            let cache =
+                if path.ends_with(".html") || path == "sw.js" || path == "manifest.webmanifest" {
+                    "no-cache"
+                } else {
+                    "public, max-age=3600"
+                };
             HttpResponse::Ok()
                 .content_type(mime.as_ref())
                 .insert_header((header::CACHE_CONTROL, cache))
