@@ -27,11 +27,11 @@
     }
     lastSent = { lat, lon, ms: now };
     try {
-      await ZD.action("location", "PUT", "/me/location", { lat, lon });
+      await ZD.action("location", "PUT", "/me/location", { lat, lon }, ZD.t("outbox.position"), { replace: true });
       position = { lat, lon, at: new Date().toISOString() };
       $("duty-error").textContent = "";
       showDuty();
-    } catch (e) { $("duty-error").textContent = ZD.problemText(e); }
+    } catch (e) { $("duty-error").textContent = ZD.problemText(e); if (e.queued) { position = { lat, lon, at: new Date().toISOString() }; showDuty(); } }
   }
 
   // While on duty the screen stays on where the browser allows it, so an
@@ -59,7 +59,9 @@
   $("duty").addEventListener("change", async () => {
     const want = $("duty").checked;
     try {
-      await ZD.api("PUT", "/me/duty", { on_duty: want });
+      try {
+        await ZD.action("duty", "PUT", "/me/duty", { on_duty: want }, ZD.t(want ? "outbox.dutyOn" : "outbox.dutyOff"), { replace: true });
+      } catch (e) { if (!e.queued) throw e; $("duty-error").textContent = ZD.problemText(e); }
       onDuty = want;
       if (onDuty) { startWatch(); keepAwake(); } else { stopWatch(); if (wakeLock) wakeLock.release().catch(() => {}); wakeLock = null; }
       $("duty-error").textContent = "";
@@ -105,16 +107,21 @@
     accept.addEventListener("click", async () => {
       accept.disabled = decline.disabled = true;
       try {
-        await ZD.action("accept:" + o.id, "POST", `/offers/${o.id}/accept`, {});
+        await ZD.action("accept:" + o.id, "POST", `/offers/${o.id}/accept`, {}, ZD.t("outbox.accept", { code: o.code }));
         removeOffer(o.id);
         ZD.toast(ZD.t("vol.accepted"));
         await loadCurrent();
-      } catch (e) { err.textContent = ZD.problemText(e); accept.disabled = decline.disabled = false; if (e.status === 409 || e.status === 404) setTimeout(() => removeOffer(o.id), 2500); }
+      } catch (e) {
+        err.textContent = ZD.problemText(e);
+        if (e.queued) return; // sent when the network is back
+        accept.disabled = decline.disabled = false;
+        if (e.status === 409 || e.status === 404) setTimeout(() => removeOffer(o.id), 2500);
+      }
     });
     decline.addEventListener("click", async () => {
       accept.disabled = decline.disabled = true;
-      try { await ZD.action("decline:" + o.id, "POST", `/offers/${o.id}/decline`, {}); removeOffer(o.id); }
-      catch (e) { err.textContent = ZD.problemText(e); accept.disabled = decline.disabled = false; }
+      try { await ZD.action("decline:" + o.id, "POST", `/offers/${o.id}/decline`, {}, ZD.t("outbox.decline", { code: o.code })); removeOffer(o.id); }
+      catch (e) { err.textContent = ZD.problemText(e); if (!e.queued) accept.disabled = decline.disabled = false; }
     });
     offers.set(o.id, { node, offer: o, timer });
     $("offers").append(node);
@@ -176,22 +183,23 @@
         btn.disabled = true;
         try {
           const here = position || (await new Promise((ok, no) => navigator.geolocation.getCurrentPosition((p) => ok({ lat: p.coords.latitude, lon: p.coords.longitude }), no)));
-          await ZD.action("arrive:" + o.id, "POST", `/orders/${o.id}/arrive`, { lat: here.lat, lon: here.lon });
+          await ZD.action("arrive:" + o.id, "POST", `/orders/${o.id}/arrive`, { lat: here.lat, lon: here.lon }, ZD.t("outbox.arrive", { code: o.code }));
           ZD.toast(ZD.t("vol.arrived"));
           await loadCurrent();
-        } catch (e) { err.textContent = e.problem ? ZD.problemText(e) : ZD.t("err.geo", { msg: e.message }); btn.disabled = false; }
+        } catch (e) { err.textContent = e.problem ? ZD.problemText(e) : ZD.t("err.geo", { msg: e.message }); btn.disabled = !!e.queued; }
       });
       box.append(btn, err);
     } else if (mine.state === "arrived") {
       const form = el("form", { class: "complete", novalidate: true },
         el("label", { for: "note-" + o.id }, ZD.t("vol.note")),
-        el("textarea", { id: "note-" + o.id, name: "note", maxlength: "2000" }),
+        el("textarea", { id: "note-" + o.id, name: "note", maxlength: "2000", oninput: (ev) => drafts.set(o.id, ev.target.value) }, drafts.get(o.id) || ""),
         el("p", { class: "error", "data-error-for": "note", role: "alert" }),
         el("button", { type: "submit", class: "ok" }, ZD.t("vol.complete")),
         el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
       ZD.onSubmit(form, async (f) => {
         const note = f.get("note").trim();
-        await ZD.action("complete:" + o.id, "POST", `/orders/${o.id}/complete`, note ? { note } : {});
+        await ZD.action("complete:" + o.id, "POST", `/orders/${o.id}/complete`, note ? { note } : {}, ZD.t("outbox.complete", { code: o.code }));
+        drafts.delete(o.id);
         ZD.toast(ZD.t("vol.completed"));
         await loadCurrent();
       });
@@ -203,16 +211,46 @@
     return box;
   }
 
+  // A task's card is rebuilt only when its shape changes (status, my part,
+  // language), so a note being typed keeps its text and focus through live
+  // updates and reconnects; the draft is kept besides, for a rebuild.
+  const drafts = new Map(); // order id -> note text
+  const built = new Map(); // order id -> {shape, node}
   async function loadCurrent() {
     const page = await ZD.get("/orders?per_page=10");
     const out = [];
     for (const o of page.items.filter((x) => ["assigned", "in_progress", "completed"].includes(x.status))) {
       const full = await ZD.get("/orders/" + o.id);
       const mine = (full.assignments || []).find((a) => a.volunteer_id === user.id && ["accepted", "arrived", "completed"].includes(a.state));
-      if (mine && (mine.state !== "completed" || full.status === "completed")) out.push(taskCard(full, mine));
+      if (!mine || (mine.state === "completed" && full.status !== "completed")) continue;
+      const shape = [full.status, mine.state, ZD.lang(), JSON.stringify(full.roles)].join("|");
+      const was = built.get(full.id);
+      const node = was && was.shape === shape ? was.node : taskCard(full, mine);
+      built.set(full.id, { shape, node });
+      out.push(node);
     }
-    $("current").replaceChildren(...(out.length ? out : [el("p", { class: "muted" }, ZD.t("vol.noCurrent"))]));
+    const now = out.length ? out : [el("p", { class: "muted" }, ZD.t("vol.noCurrent"))];
+    const same = now.length === $("current").children.length && now.every((n, i) => $("current").children[i] === n);
+    if (!same) $("current").replaceChildren(...now);
   }
+
+  // ---------- the outbox ----------
+  async function showOutbox() {
+    const items = await ZD.pending().catch(() => []);
+    $("outbox").hidden = items.length === 0;
+    $("outbox-list").replaceChildren(...items.map((a) => el("li", { "data-pending": a.name }, a.label, " · ", el("span", { class: "muted" }, ZD.time(new Date(a.at).toISOString())))));
+  }
+  document.addEventListener("zd:outbox", () => showOutbox());
+  document.addEventListener("zd:sent", (ev) => {
+    ZD.toast(ZD.t("outbox.sent", { what: ev.detail.label }));
+    loadOffers().catch(() => {}); loadCurrent().catch(() => {});
+  });
+  document.addEventListener("zd:refused", (ev) => {
+    const { action, reason } = ev.detail;
+    $("refused").hidden = false;
+    $("refused-list").prepend(el("li", { "data-refused": action.name }, el("strong", {}, action.label), ": ", reason));
+    loadOffers().catch(() => {}); loadCurrent().catch(() => {});
+  });
 
   // ---------- nearby ----------
   async function loadNearby() {
@@ -304,7 +342,7 @@
     if (onDuty) { startWatch(); keepAwake(); }
     nearbyMap = await ZD.map($("nearby-map"), { zoom: 14 });
     nearbyLayer = L.layerGroup().addTo(nearbyMap);
-    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts()]);
+    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts(), showOutbox()]);
   }
 
   ZD.start();

@@ -100,12 +100,44 @@
     if (!res.ok) throw new ApiError(res.status, data && typeof data === "object" ? data : { status: res.status, detail: text });
     return data;
   };
-  // An action that must act once however often it is sent (accept, arrive,
-  // complete, a position…): it carries an Idempotency-Key that is kept
-  // while the answer is unknown (a network failure), so sending the same
-  // action again is answered by the server with the first answer.
+  // ---------- actions that must act once, and the outbox ----------
+  // An action (accept, arrive, complete, a position…) carries an
+  // Idempotency-Key. When the network fails it is kept in IndexedDB (the
+  // outbox) and sent again, in order, when the network is back: the server
+  // answers a repeat with its first answer, so it acts once. An action the
+  // server refuses then is reported to the page (`zd:refused`), never dropped.
+  let dbp = null;
+  const openDb = () => (dbp = dbp || new Promise((ok, no) => {
+    const r = indexedDB.open("zd-outbox", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore("actions", { keyPath: "key" });
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => no(r.error);
+  }));
+  async function withStore(mode, fn) {
+    const d = await openDb();
+    return new Promise((ok, no) => {
+      const tx = d.transaction("actions", mode);
+      const req = fn(tx.objectStore("actions"));
+      tx.oncomplete = () => ok(req ? req.result : undefined);
+      tx.onerror = () => no(tx.error);
+    });
+  }
+  const me = () => (ZD.user() || {}).id || "";
+  ZD.pending = async () => (await withStore("readonly", (st) => st.getAll()))
+    .filter((a) => a.user === me()).sort((a, b) => a.at - b.at);
+  const changed = () => document.dispatchEvent(new CustomEvent("zd:outbox"));
+  async function enqueue(item) {
+    // A newer position replaces an older one still waiting.
+    if (item.replace) {
+      for (const old of await ZD.pending()) if (old.name === item.name) await withStore("readwrite", (st) => st.delete(old.key));
+    }
+    await withStore("readwrite", (st) => st.put(item));
+    changed();
+  }
   const unsettled = new Map(); // name -> {key, body}
-  ZD.action = async function (name, method, path, body) {
+  // `label` says what it was, for the pending list; `opts.replace`: a newer
+  // one of the same name replaces a waiting one (positions).
+  ZD.action = async function (name, method, path, body, label, opts) {
     const text = JSON.stringify(body === undefined ? null : body);
     let k = unsettled.get(name);
     if (!k || k.body !== text) { k = { key: ZD.uuid(), body: text }; unsettled.set(name, k); }
@@ -114,9 +146,31 @@
       unsettled.delete(name);
       return out;
     } catch (e) {
-      if (e.status !== 0) unsettled.delete(name);
+      if (e.status !== 0) { unsettled.delete(name); throw e; }
+      unsettled.delete(name);
+      await enqueue({ key: k.key, name, method, path, body, label: label || name, at: Date.now(), user: me(), replace: !!(opts && opts.replace) });
+      e.queued = true;
       throw e;
     }
+  };
+  let flushing = false;
+  // Sends what the outbox holds, oldest first; stops at the first network failure.
+  ZD.flush = async function () {
+    if (flushing || !navigator.onLine || !ZD.token()) return;
+    flushing = true;
+    try {
+      for (const a of await ZD.pending()) {
+        try {
+          await ZD.api(a.method, a.path, a.body, { headers: { "Idempotency-Key": a.key } });
+          await withStore("readwrite", (st) => st.delete(a.key));
+          document.dispatchEvent(new CustomEvent("zd:sent", { detail: a }));
+        } catch (e) {
+          if (e.status === 0) break;
+          await withStore("readwrite", (st) => st.delete(a.key));
+          document.dispatchEvent(new CustomEvent("zd:refused", { detail: { action: a, reason: ZD.problemText(e) } }));
+        }
+      }
+    } finally { flushing = false; changed(); }
   };
   ZD.get = (p) => ZD.api("GET", p);
   ZD.post = (p, b, o) => ZD.api("POST", p, b === undefined ? {} : b, o);
@@ -137,6 +191,7 @@
   };
   ZD.problemText = function (e) {
     const p = (e && e.problem) || {};
+    if (e && e.queued) return ZD.t("outbox.queued");
     if (e && e.status === 0) return ZD.t("err.network");
     if (p.status === 403) return p.detail || ZD.t("err.forbidden");
     if (p.status === 429) return ZD.t("err.rate");
@@ -379,7 +434,8 @@
     ZD.applyLang();
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
     window.addEventListener("offline", () => ZD.offline(true));
-    window.addEventListener("online", () => ZD.offline(false));
+    window.addEventListener("online", () => { ZD.offline(false); ZD.flush(); });
+    if ("indexedDB" in window && ZD.token()) { ZD.flush(); setInterval(ZD.flush, 15000); }
     if (!navigator.onLine) ZD.offline(true);
     const btn = document.getElementById("lang");
     if (btn) btn.addEventListener("click", switchLang);
