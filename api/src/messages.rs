@@ -140,6 +140,23 @@ pub enum Push {
         /// Routes the order channel's pushes to the resident's sessions.
         resident_id: Option<Uuid>,
     },
+    /// A volunteer withdrew from an order (its channel and the feed).
+    VolunteerWithdrew {
+        /// The order.
+        order_id: Uuid,
+        /// Its human code.
+        code: String,
+        /// Who.
+        volunteer_id: Uuid,
+        /// Why, as they said.
+        reason: Option<String>,
+        /// Volunteers on it now.
+        filled: i32,
+        /// Volunteers needed.
+        headcount: i32,
+        /// Routes the order channel's pushes to the resident's sessions.
+        resident_id: Option<Uuid>,
+    },
     /// A coordinator put the volunteer on an order (their channel).
     Assigned {
         /// The order.

@@ -32,11 +32,13 @@ pub enum AssignmentState {
     Cancelled,
     /// Taken off the order by a coordinator.
     Removed,
+    /// The volunteer withdrew before completing (with a reason).
+    Left,
 }
 
 impl AssignmentState {
     /// Every state.
-    pub const ALL: [AssignmentState; 9] = [
+    pub const ALL: [AssignmentState; 10] = [
         AssignmentState::Offered,
         AssignmentState::Accepted,
         AssignmentState::Declined,
@@ -46,6 +48,7 @@ impl AssignmentState {
         AssignmentState::Completed,
         AssignmentState::Cancelled,
         AssignmentState::Removed,
+        AssignmentState::Left,
     ];
 
     /// The states that hold a volunteer's capacity (they are working on it).
@@ -70,6 +73,7 @@ impl AssignmentState {
             AssignmentState::Completed => "completed",
             AssignmentState::Cancelled => "cancelled",
             AssignmentState::Removed => "removed",
+            AssignmentState::Left => "left",
         }
     }
 
@@ -104,8 +108,13 @@ impl AssignmentState {
             (
                 S::Offered,
                 S::Accepted | S::Declined | S::Expired | S::Withdrawn
-            ) | (S::Accepted, S::Arrived | S::Cancelled | S::Removed)
-                | (S::Arrived, S::Completed | S::Cancelled | S::Removed)
+            ) | (
+                S::Accepted,
+                S::Arrived | S::Cancelled | S::Removed | S::Left
+            ) | (
+                S::Arrived,
+                S::Completed | S::Cancelled | S::Removed | S::Left
+            )
         )
     }
 }

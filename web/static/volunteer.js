@@ -207,8 +207,27 @@
     } else {
       box.append(el("p", { class: "muted" }, ZD.t("vol.completed")));
     }
+    if (["accepted", "arrived"].includes(mine.state)) box.append(withdrawForm(o));
     box.append(threadOf(o.id).node);
     return box;
+  }
+
+  // Withdrawing asks for the reason, which the resident and coordinators see.
+  function withdrawForm(o) {
+    const form = el("form", { class: "withdraw", novalidate: true },
+      el("label", { for: "why-" + o.id }, ZD.t("vol.withdrawReason")),
+      el("textarea", { id: "why-" + o.id, name: "reason", maxlength: "500", rows: "2" }),
+      el("p", { class: "error", "data-error-for": "reason", role: "alert" }),
+      el("button", { type: "submit" }, ZD.t("vol.withdrawSubmit")),
+      el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
+    ZD.onSubmit(form, async (f) => {
+      const reason = String(f.get("reason")).trim();
+      if (!reason) { ZD.fieldError(form, "reason", ZD.t("err.required")); return; }
+      await ZD.action("withdraw:" + o.id, "POST", `/orders/${o.id}/withdraw`, { reason }, ZD.t("vol.withdraw"));
+      ZD.toast(ZD.t("vol.withdrew"));
+      await loadCurrent();
+    });
+    return el("details", { class: "withdraw-box" }, el("summary", {}, ZD.t("vol.withdraw")), form);
   }
 
   // A task's card is rebuilt only when its shape changes (status, my part,

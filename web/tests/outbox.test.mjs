@@ -75,6 +75,15 @@ test("offline actions wait, go once when online, and a refusal is shown", async 
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(await vol.inputValue("#current form.complete textarea"), "已帮忙搬完，居民");
 
+  // Withdrawing asks why; the only one on scene is told they cannot walk away.
+  await vol.click("#current details.withdraw-box summary");
+  await vol.fill("#current form.withdraw textarea", "临时有事");
+  await vol.click("#current form.withdraw button[type=submit]");
+  const said = '#current form.withdraw [data-error-for="_form"]';
+  await vol.waitForFunction((sel) => document.querySelector(sel).textContent.length > 0, said);
+  assert.match(await vol.textContent(said), /only volunteer on scene/);
+  assert.equal(await vol.inputValue("#current form.complete textarea"), "已帮忙搬完，居民");
+
   assert.deepEqual(outside, []);
   assert.deepEqual(errors, []);
   await context.close();

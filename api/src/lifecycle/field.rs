@@ -1,4 +1,5 @@
-//! A volunteer on an order: checking in on scene and reporting it done.
+//! A volunteer on an order: checking in on scene, reporting it done, or
+//! withdrawing before that.
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -162,6 +163,95 @@ pub async fn complete(
         o = orders::transition(txn, &o, action, at, json!({}), ch, t).await?;
     }
     work.changed(&[me]);
+    work.commit().await?;
+    Ok(o)
+}
+
+/// The volunteer `actor` withdraws from order `order_id` before completing
+/// it, saying why: their place reopens at once (an assigned order is open
+/// again) and the dispatcher's next wave is due now; they are not asked
+/// again (they have a part in it). The resident and coordinators are told.
+/// Someone checked in may withdraw only while another volunteer is still
+/// on the order (else a coordinator takes them off and reassigns).
+pub async fn withdraw(
+    state: &AppState,
+    actor: Actor,
+    order_id: Uuid,
+    reason: Option<String>,
+) -> ApiResult<order::Model> {
+    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let a = my_assignment(state, order_id, me).await?;
+    let part = a.state()?;
+    if !part.holds_capacity() {
+        return Err(ApiError::Conflict(format!(
+            "your part in this order is {}: only a volunteer on it may withdraw",
+            a.state
+        )));
+    }
+    let mut work = Work::begin(state, actor).await?;
+    let (txn, now) = (&work.txn, work.now());
+    if part == AssignmentState::Arrived {
+        let others: u64 = assignment::Entity::find()
+            .filter(assignment::Column::OrderId.eq(order_id))
+            .filter(assignment::Column::VolunteerId.ne(me))
+            .filter(
+                assignment::Column::State.is_in(AssignmentState::codes(&AssignmentState::HOLDING)),
+            )
+            .count(txn)
+            .await?;
+        if others == 0 {
+            return Err(ApiError::Conflict(
+                "you are the only volunteer on scene: complete the task, or ask a coordinator \
+                 to reassign it"
+                    .to_owned(),
+            ));
+        }
+    }
+    let mut t = work.trail();
+    let event = json!({"volunteer_id": me.to_string(), "reason": reason});
+    let left = AssignmentState::Left;
+    if !orders::move_assignment(txn, &a, left, vec![], ("volunteer_withdrew", event), &mut t)
+        .await?
+    {
+        return Err(ApiError::Conflict(
+            "your part changed meanwhile; reload and retry".to_owned(),
+        ));
+    }
+    orders::release_capacity(txn, me, now).await?;
+    order::Entity::update_many()
+        .col_expr(
+            order::Column::Filled,
+            orders::col_plus(order::Column::Filled, -1),
+        )
+        .col_expr(
+            order::Column::NextActionAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Filled.gt(0))
+        .exec(txn)
+        .await?;
+    let mut o = orders::load(txn, order_id).await?;
+    let push = crate::messages::Push::VolunteerWithdrew {
+        order_id,
+        code: o.code.clone(),
+        volunteer_id: me,
+        reason,
+        filled: o.filled,
+        headcount: o.headcount,
+        resident_id: o.resident_id,
+    };
+    let ch = work.channels();
+    t.push(ch.order(order_id), &push);
+    t.push(ch.ops(), &push);
+    t.write(txn).await?;
+    if o.status()? == OrderStatus::Assigned {
+        let data = json!({"withdrew": me.to_string()});
+        o = orders::transition(txn, &o, OrderAction::Unfill, vec![], data, ch, work.trail())
+            .await?;
+    }
+    work.changed(&[me]);
+    work.wake_dispatcher();
     work.commit().await?;
     Ok(o)
 }

@@ -23,7 +23,7 @@ use crate::services::roster::Outcome;
         volunteers::delete_volunteer,
         skills::list_skills, skills::catalogue,
         roster::import, roster::export,
-        orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete,
+        orders::create_order, orders::list_orders, orders::get_order, orders::grab, orders::arrive, orders::complete, orders::withdraw,
         orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations, orders::index_entry,
         orders::list_messages, orders::post_message,
         broadcasts::send_broadcast, broadcasts::team_broadcasts, broadcasts::my_broadcasts,

@@ -90,3 +90,30 @@ pub async fn complete(
     let o = lifecycle::complete(&state, user.actor(), id, note).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Assigned, user.id.as_uuid()).await?))
 }
+
+/// Why a volunteer withdraws.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+pub struct WithdrawIn {
+    /// Why (1–500 characters): the resident and coordinators are told.
+    #[validate(custom(function = "wire::reason"))]
+    #[schema(schema_with = wire::reason_schema)]
+    pub reason: String,
+}
+
+/// Withdraw from an order before completing it (a volunteer on it): the
+/// place reopens and dispatch resumes with its next wave.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/withdraw", tag = "tasks", security(("bearer" = [])), request_body = WithdrawIn,
+    responses((status = 200, body = OrderOut), (status = 404, description = "not your order"),
+        (status = 409, description = "not on it, already completed, or the only one on scene")))]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: Valid<WithdrawIn>,
+) -> ApiResult<HttpResponse> {
+    require_volunteer(&user)?;
+    let id: Uuid = parse_id("id", &id)?;
+    let reason = trimmed(Some(&body.0.reason));
+    let o = lifecycle::withdraw(&state, user.actor(), id, reason).await?;
+    Ok(HttpResponse::Ok().json(detail(&state, &o, View::Prospect, user.id.as_uuid()).await?))
+}

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/orders/{id}/grab", web::post().to(grab))
     .route("/orders/{id}/arrive", web::post().to(arrive))
     .route("/orders/{id}/complete", web::post().to(complete))
+    .route("/orders/{id}/withdraw", web::post().to(withdraw))
     .route("/orders/{id}/cancel", web::post().to(cancel))
     .route("/orders/{id}/confirm", web::post().to(confirm))
     .route("/orders/{id}/assign", web::post().to(assign))
