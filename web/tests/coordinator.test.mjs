@@ -163,7 +163,8 @@ test("station slip, live map, statistics, leaderboards and a points adjustment",
   assert.ok(joint, "the joint slip was placed");
   assert.equal(joint.headcount, 3);
   assert.deepEqual(joint.roles.map((r) => [r.skill, r.count]), [["first_aid", 1], ["patrol", 2]]);
-  assert.equal(await page.inputValue("#slip-role-patrol"), "0", "the form is ready for the next slip");
+  // The form is ready for the next slip once the page has its answer.
+  await page.waitForFunction(() => document.getElementById("slip-role-patrol").value === "0");
 
   // Its first wave goes out (team first) within the dispatcher's batch window.
   for (let i = 0; i < 50; i++) {
