@@ -217,21 +217,7 @@ pub async fn withdraw(
             "your part changed meanwhile; reload and retry".to_owned(),
         ));
     }
-    orders::release_capacity(txn, me, now).await?;
-    order::Entity::update_many()
-        .col_expr(
-            order::Column::Filled,
-            orders::col_plus(order::Column::Filled, -1),
-        )
-        .col_expr(
-            order::Column::NextActionAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Filled.gt(0))
-        .exec(txn)
-        .await?;
-    let mut o = orders::load(txn, order_id).await?;
+    let mut o = orders::free_place(txn, order_id, me, now, Some(now)).await?;
     let push = crate::messages::Push::VolunteerWithdrew {
         order_id,
         code: o.code.clone(),

@@ -176,16 +176,7 @@ pub async fn assign(
                 "that volunteer's part changed meanwhile; reload and retry".to_owned(),
             ));
         }
-        orders::release_capacity(txn, old, now).await?;
-        order::Entity::update_many()
-            .col_expr(
-                order::Column::Filled,
-                orders::col_plus(order::Column::Filled, -1),
-            )
-            .filter(order::Column::Id.eq(id))
-            .exec(txn)
-            .await?;
-        let cur = orders::load(txn, id).await?;
+        let cur = orders::free_place(txn, id, old, now, None).await?;
         if cur.status()? == OrderStatus::Assigned {
             orders::transition(
                 txn,

@@ -425,6 +425,30 @@ pub async fn release_capacity<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A volunteer's place on an order is freed (taken off, or withdrew): their
+/// capacity back, one fewer on the order, and — with `due` — the
+/// dispatcher's next look at it then. Returns the order afterwards; the
+/// caller moves an assigned order back to open.
+pub async fn free_place<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    volunteer_id: Uuid,
+    now: DateTime<Utc>,
+    due: Option<DateTime<Utc>>,
+) -> ApiResult<order::Model> {
+    release_capacity(db, volunteer_id, now).await?;
+    let mut q = order::Entity::update_many()
+        .col_expr(order::Column::Filled, col_plus(order::Column::Filled, -1));
+    if let Some(at) = due {
+        q = q.col_expr(order::Column::NextActionAt, Expr::value(at));
+    }
+    q.filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Filled.gt(0))
+        .exec(db)
+        .await?;
+    load(db, order_id).await
+}
+
 /// Cancels an order: open offers withdrawn, volunteers on it released and
 /// told. Returns the order and the volunteers whose offers were withdrawn.
 pub async fn cancel<C: ConnectionTrait>(
