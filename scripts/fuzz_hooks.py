@@ -41,6 +41,9 @@ RULES_BEYOND_OPENAPI = {
     # team must exist.
     "POST /api/v1/volunteers": ["home_lat", "home_lon", "certificates.*", "team_id"],
     "PATCH /api/v1/volunteers/{id}": ["home_lat", "home_lon", "certificates.*", "team_id"],
+    # A push subscription's keys must decode to a P-256 point and 16 bytes;
+    # an http:// endpoint is taken only where private targets are allowed.
+    "POST /api/v1/me/push-subscriptions": ["endpoint", "keys.p256dh", "keys.auth"],
     # A new account needs a password; the teams must exist.
     "POST /api/v1/coordinators": ["password", "team_ids*"],
 }

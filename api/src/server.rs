@@ -61,6 +61,9 @@ pub async fn prepare_with_clock(
     let sealer = crate::auth::Sealer::load(&db, settings.auth.data_key.as_ref())
         .await
         .context("loading the data key")?;
+    let vapid = crate::push::Vapid::load(&db)
+        .await
+        .context("loading the VAPID key")?;
     let dispatcher = Dispatcher::new(&settings.dispatch);
     let indexed = dispatcher
         .reload(&db, &settings.dispatch, clock.now())
@@ -84,6 +87,7 @@ pub async fn prepare_with_clock(
         settings,
         tokens,
         sealer,
+        vapid,
         clock,
         dispatcher,
         shutdown,
@@ -183,6 +187,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.shutdown.subscribe(),
     )));
     tasks.push(tokio::spawn(crate::webhooks::run(
+        state.clone(),
+        state.shutdown.subscribe(),
+    )));
+    tasks.push(tokio::spawn(crate::notify::run(
         state.clone(),
         state.shutdown.subscribe(),
     )));

@@ -6,20 +6,34 @@
 //! were disabled, had their tokens revoked (password reset) or changed role.
 //! The database is the source of truth, so this works across processes and
 //! while Redis is away.
-use std::collections::HashMap;
+//!
+//! The same watcher keeps `live_sessions` true for this process: which
+//! volunteers hold a socket here (added and removed within a second, and
+//! refreshed every [`PRESENCE_REFRESH`], so a killed process's rows go
+//! stale after [`LIVE_FOR`]). The notifier reads it to reach, by Web Push
+//! or text, only the volunteers no socket reaches.
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::entities::user;
+use crate::entities::{live_session, user};
 
 /// How often the watcher looks (a session closes at most this long after
 /// its account changed, plus the query).
 pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often this process re-stamps its `live_sessions` rows.
+pub const PRESENCE_REFRESH: Duration = Duration::seconds(20);
+
+/// A `live_sessions` row not re-stamped for this long is a dead process's.
+pub const LIVE_FOR: Duration = Duration::seconds(60);
 
 struct Entry {
     id: u64,
@@ -29,10 +43,21 @@ struct Entry {
 }
 
 /// The sessions of this process, by account.
-#[derive(Default)]
 pub struct Sessions {
     by_user: Mutex<HashMap<Uuid, Vec<Entry>>>,
     next: AtomicU64,
+    /// This process's name in `live_sessions`.
+    process: String,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            by_user: Mutex::default(),
+            next: AtomicU64::new(0),
+            process: Uuid::now_v7().to_string(),
+        }
+    }
 }
 
 /// A session's registration; unregisters when dropped.
@@ -99,6 +124,83 @@ impl Sessions {
     pub fn accounts(&self) -> usize {
         self.lock().len()
     }
+
+    /// Volunteers with a live session here.
+    pub fn volunteers(&self) -> HashSet<Uuid> {
+        self.lock()
+            .iter()
+            .filter(|(_, list)| list.iter().any(|e| e.role == "volunteer"))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+/// Volunteers among `ids` holding a socket on some process now.
+pub async fn live_among<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: Vec<Uuid>,
+) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut live = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Uuid> = live_session::Entity::find()
+            .select_only()
+            .column(live_session::Column::UserId)
+            .filter(live_session::Column::UserId.is_in(chunk.to_vec()))
+            .filter(live_session::Column::SeenAt.gt(crate::clock::wall() - LIVE_FOR))
+            .into_tuple()
+            .all(db)
+            .await?;
+        live.extend(rows);
+    }
+    Ok(live)
+}
+
+/// Makes `live_sessions` say, for this process, the volunteers in `now`
+/// (`published` is what it said last; updated to what it says now).
+async fn publish_presence(
+    db: &sea_orm::DatabaseConnection,
+    process: &str,
+    published: &mut HashSet<Uuid>,
+    now: HashSet<Uuid>,
+    refresh: bool,
+) -> Result<(), sea_orm::DbErr> {
+    let gone: Vec<Uuid> = published.difference(&now).copied().collect();
+    let came: Vec<Uuid> = now.difference(published).copied().collect();
+    let at = crate::clock::wall();
+    for chunk in gone.chunks(500) {
+        live_session::Entity::delete_many()
+            .filter(live_session::Column::Process.eq(process))
+            .filter(live_session::Column::UserId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    for chunk in came.chunks(500) {
+        let rows = chunk.iter().map(|id| live_session::ActiveModel {
+            user_id: Set(*id),
+            process: Set(process.to_owned()),
+            seen_at: Set(at),
+        });
+        live_session::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([live_session::Column::UserId, live_session::Column::Process])
+                    .update_column(live_session::Column::SeenAt)
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    if refresh && !now.is_empty() {
+        live_session::Entity::update_many()
+            .col_expr(live_session::Column::SeenAt, Expr::value(at))
+            .filter(live_session::Column::Process.eq(process))
+            .exec(db)
+            .await?;
+    }
+    *published = now;
+    Ok(())
 }
 
 /// (id, token_version, disabled, role, updated_at) of an account.
@@ -116,10 +218,26 @@ pub async fn watch(
     // back far enough to see a change that committed late.
     let overlap = Duration::seconds(30);
     let mut since = crate::clock::wall();
+    let mut published = HashSet::new();
+    let mut refreshed = crate::clock::wall();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = every.tick() => {}
+        }
+        let refresh = crate::clock::wall() - refreshed >= PRESENCE_REFRESH;
+        match publish_presence(
+            &db,
+            &sessions.process,
+            &mut published,
+            sessions.volunteers(),
+            refresh,
+        )
+        .await
+        {
+            Ok(()) if refresh => refreshed = crate::clock::wall(),
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "publishing live sessions failed"),
         }
         if sessions.accounts() == 0 {
             since = crate::clock::wall();
@@ -148,6 +266,14 @@ pub async fn watch(
             }
             Err(e) => tracing::warn!(error = %e, "reading changed accounts failed"),
         }
+    }
+    // A clean stop says so at once; a killed process's rows go stale.
+    if let Err(e) = live_session::Entity::delete_many()
+        .filter(live_session::Column::Process.eq(sessions.process.as_str()))
+        .exec(&db)
+        .await
+    {
+        tracing::warn!(error = %e, "clearing live sessions failed");
     }
 }
 

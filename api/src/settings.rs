@@ -45,6 +45,59 @@ pub struct Settings {
     pub net: NetSettings,
     /// Replay-safe actions (`Idempotency-Key`).
     pub idempotency: IdempotencySettings,
+    /// Web Push to volunteers with no live socket.
+    pub push: PushSettings,
+    /// Text messages, the last resort.
+    pub sms: SmsSettings,
+}
+
+/// Web Push (RFC 8030/8291/8292).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushSettings {
+    /// The VAPID contact push services may write to about this server:
+    /// a `mailto:` or `https:` URI (RFC 8292 `sub`).
+    pub subject: String,
+    /// How long one request to a push service may take.
+    pub timeout_ms: u64,
+    /// How long a notification other than an offer (assignment,
+    /// cancellation, broadcast) is worth delivering.
+    pub keep_hours: i64,
+}
+
+/// Text messages to volunteers no socket or push reaches.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmsSettings {
+    /// `off` (the default), `log` (written to the log with the phone
+    /// masked: development) or `aliyun` (Alibaba Cloud SMS `SendSms`).
+    pub channel: String,
+    /// An urgent or critical offer pushed but not shown on the device
+    /// within this many seconds goes by text too.
+    pub after_push_secs: i64,
+    /// At most this many texts per volunteer per rolling hour (more are
+    /// recorded as `limited`, not sent).
+    pub per_volunteer_per_hour: u32,
+    /// How long one request to the provider may take.
+    pub timeout_ms: u64,
+    /// Alibaba Cloud SMS.
+    pub aliyun: AliyunSmsSettings,
+}
+
+/// Alibaba Cloud SMS (`dysmsapi`, API version 2017-05-25).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AliyunSmsSettings {
+    /// The API endpoint.
+    pub endpoint: String,
+    /// The AccessKey id.
+    pub access_key_id: String,
+    /// The AccessKey secret.
+    pub access_key_secret: Option<SecretString>,
+    /// The approved signature (签名名称).
+    pub sign_name: String,
+    /// The approved template (模板CODE), with the variables `code`,
+    /// `category`, `distance` and `link`.
+    pub template_code: String,
+    /// The region id.
+    pub region_id: String,
 }
 
 /// Replay-safe actions.
@@ -280,6 +333,8 @@ pub struct WebSettings {
     pub tile_attribution: String,
     /// Where the maps open before anything is on them, `[lat, lon]`.
     pub map_center: [f64; 2],
+    /// The address people reach the pages at (links in text messages).
+    pub public_url: String,
 }
 
 impl Settings {
@@ -350,6 +405,26 @@ impl Settings {
         if d.tick_ms == 0 {
             return Err(bad("dispatch.tick_ms", "must be 1 or more"));
         }
+        if !(self.push.subject.starts_with("mailto:") || self.push.subject.starts_with("https:")) {
+            return Err(bad("push.subject", "must be a mailto: or https: URI"));
+        }
+        match self.sms.channel.as_str() {
+            "off" | "log" => {}
+            "aliyun" => {
+                let a = &self.sms.aliyun;
+                if a.access_key_id.is_empty()
+                    || a.access_key_secret.is_none()
+                    || a.sign_name.is_empty()
+                    || a.template_code.is_empty()
+                {
+                    return Err(bad(
+                        "sms.aliyun",
+                        "needs access_key_id, access_key_secret, sign_name and template_code",
+                    ));
+                }
+            }
+            _ => return Err(bad("sms.channel", "must be off, log or aliyun")),
+        }
         Ok(())
     }
 
@@ -417,6 +492,19 @@ impl Settings {
             .set_default("idempotency.ttl_hours", 24)?
             .set_default("idempotency.pending_secs", 60)?
             .set_default("net.allow_private_targets", false)?
+            .set_default("push.subject", "mailto:ops@zhongdui.example")?
+            .set_default("push.timeout_ms", 5000)?
+            .set_default("push.keep_hours", 12)?
+            .set_default("sms.channel", "off")?
+            .set_default("sms.after_push_secs", 45)?
+            .set_default("sms.per_volunteer_per_hour", 5)?
+            .set_default("sms.timeout_ms", 5000)?
+            .set_default("sms.aliyun.endpoint", "https://dysmsapi.aliyuncs.com/")?
+            .set_default("sms.aliyun.access_key_id", "")?
+            .set_default("sms.aliyun.sign_name", "")?
+            .set_default("sms.aliyun.template_code", "")?
+            .set_default("sms.aliyun.region_id", "cn-hangzhou")?
+            .set_default("web.public_url", "http://localhost:8080")?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?
             .set_default("limits.messages_burst", 20)?

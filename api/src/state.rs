@@ -21,6 +21,8 @@ pub struct Shared {
     pub tokens: TokenKeys,
     /// Seals the secrets the server must read back (webhook secrets).
     pub sealer: Sealer,
+    /// The VAPID key Web Push requests are signed with.
+    pub vapid: crate::push::Vapid,
     /// The time source (a manual one in tests).
     pub clock: Arc<dyn Clock>,
     /// The dispatch engine.

@@ -22,8 +22,10 @@ use utoipa::openapi::{KnownFormat, RefOr, Type};
 use validator::ValidationError;
 use zhongdui_domain::{Category, OrderSource, Phone, Skill, TEAM_KINDS, Urgency};
 
+mod push;
 mod roles;
 mod stations;
+pub use push::*;
 pub use roles::*;
 pub use stations::*;
 

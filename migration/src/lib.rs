@@ -18,6 +18,7 @@ mod m20261201_000010_webhooks;
 mod m20261201_000011_liaison;
 mod m20261201_000012_role_slots;
 mod m20261201_000013_idempotency;
+mod m20261201_000014_field_reach;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_liaison::Migration),
             Box::new(m20261201_000012_role_slots::Migration),
             Box::new(m20261201_000013_idempotency::Migration),
+            Box::new(m20261201_000014_field_reach::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@
 //   network is not there, so a reload offline shows the last known state.
 // - Writes are never answered from here: the page keeps them (with their
 //   Idempotency-Key) until they can be sent.
-const SHELL = "zd-shell-v1";
+const SHELL = "zd-shell-v2";
 const DATA = "zd-api-v1";
 const SHELL_FILES = [
   "/", "/index.html", "/volunteer.html", "/resident.html", "/coordinator.html",
@@ -60,4 +60,63 @@ self.addEventListener("fetch", (event) => {
 // A logout forgets the kept answers (they hold the user's data).
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "logout") event.waitUntil(caches.delete(DATA));
+});
+
+// Web Push: an offer (or an assignment, a cancellation, a team notice)
+// for a volunteer with no page open. The server wrote the title and body in
+// the volunteer's language; an offer counts down from its deadline. The
+// receipt tells the server it was shown, so an urgent offer is not also
+// sent by text message.
+function countdown(deadline, lang) {
+  const left = Math.max(0, Math.round((Date.parse(deadline) - Date.now()) / 1000));
+  const mm = Math.floor(left / 60), ss = String(left % 60).padStart(2, "0");
+  if (left === 0) return lang === "en" ? "expired" : "已过期";
+  return lang === "en" ? `${mm}:${ss} left to answer` : `剩余 ${mm}:${ss} 应答`;
+}
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (_) { data = {}; }
+  const lang = data.lang === "en" ? "en" : "zh-CN";
+  const lines = [];
+  if (data.kind === "offer" && data.deadline) lines.push(countdown(data.deadline, lang));
+  if (data.body) lines.push(data.body);
+  const urgent = data.urgency === "urgent" || data.urgency === "critical";
+  const shown = self.registration.showNotification(data.title || "众队", {
+    body: lines.join("\n"),
+    tag: data.tag || "zd",
+    renotify: true,
+    requireInteraction: data.kind === "offer",
+    vibrate: urgent ? [300, 100, 300, 100, 300] : [200],
+    icon: "/icons/icon-192.png",
+    badge: "/icons/icon-192.png",
+    timestamp: Date.now(),
+    lang,
+    data: { url: data.url || "/volunteer.html" },
+  });
+  const receipt = data.receipt
+    ? shown.then(() => fetch("/api/v1/push/receipts", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ receipt: data.receipt }),
+    })).catch(() => {})
+    : shown;
+  event.waitUntil(receipt);
+});
+
+// Tapping opens the offer: in a volunteer page already open, or a new one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || "/volunteer.html", self.location.origin);
+  event.waitUntil((async () => {
+    const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const c of open) {
+      if (new URL(c.url).pathname === url.pathname) {
+        await c.focus();
+        c.postMessage({ type: "open", hash: url.hash });
+        return;
+      }
+    }
+    await self.clients.openWindow(url.href);
+  })());
 });

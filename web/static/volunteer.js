@@ -70,6 +70,64 @@
     loadNearby();
   });
 
+  // A reconnect may follow a long time offline: tell dispatch where we
+  // are now (a fresh fix, not the last one kept).
+  function reportFresh() {
+    if (!onDuty || !navigator.geolocation) return;
+    navigator.geolocation.getCurrentPosition(
+      (p) => report(p.coords.latitude, p.coords.longitude, true).then(loadNearby),
+      () => {},
+      { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 },
+    );
+  }
+
+  // ---------- Web Push: offers while no page is open ----------
+  const pushSupported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  function keyBytes(s) {
+    const b = atob((s + "=".repeat((4 - (s.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  }
+  async function pushSubscription() {
+    if (!pushSupported) return null;
+    const reg = await navigator.serviceWorker.ready;
+    return reg.pushManager.getSubscription();
+  }
+  async function tellServer(sub) {
+    const j = sub.toJSON();
+    await ZD.post("/me/push-subscriptions", { endpoint: j.endpoint, keys: j.keys, lang: ZD.lang() === "en" ? "en" : "zh-CN" });
+  }
+  async function showPush() {
+    const state = $("push-state");
+    if (!pushSupported) { $("push-on").hidden = true; $("push-off").hidden = true; state.textContent = ZD.t("push.unsupported"); return; }
+    if (Notification.permission === "denied") { $("push-on").hidden = true; $("push-off").hidden = true; state.textContent = ZD.t("push.denied"); return; }
+    const sub = await pushSubscription().catch(() => null);
+    $("push-on").hidden = !!sub;
+    $("push-off").hidden = !sub;
+    state.textContent = ZD.t(sub ? "push.on" : "push.off");
+  }
+  $("push-on").addEventListener("click", async () => {
+    try {
+      if ((await Notification.requestPermission()) !== "granted") { showPush(); return; }
+      const reg = await navigator.serviceWorker.ready;
+      const key = await ZD.get("/push/vapid-public-key");
+      const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key.public_key) });
+      await tellServer(sub);
+      showPush();
+    } catch (e) { $("push-state").textContent = e.status ? ZD.problemText(e) : ZD.t("push.failed", { msg: e.message || String(e) }); }
+  });
+  async function pushOff() {
+    const sub = await pushSubscription().catch(() => null);
+    if (!sub) return;
+    await ZD.api("DELETE", "/me/push-subscriptions", { endpoint: sub.endpoint }).catch(() => {});
+    await sub.unsubscribe().catch(() => {});
+  }
+  $("push-off").addEventListener("click", async () => { await pushOff(); showPush(); });
+  // Signing out of a shared phone stops its offers reaching the next person.
+  ZD.logoutHooks.push(pushOff);
+  // Already subscribed: say so to the server again (it may be another
+  // account's browser since, or the server may have dropped it).
+  pushSubscription().then((sub) => sub && tellServer(sub)).catch(() => {}).finally(showPush);
+
   // ---------- offers ----------
   function alertUser() {
     try { if (navigator.vibrate) navigator.vibrate([200, 100, 200]); } catch (_) { /* not allowed */ }
@@ -368,6 +426,10 @@
   ZD.onLang(() => { showDuty(); loadCurrent(); loadNearby(); loadPoints(); });
   $("refresh-nearby").addEventListener("click", loadNearby);
   $("radius").addEventListener("change", loadNearby);
-  ZD.live(onLive, () => { loadOffers(); loadCurrent(); loadPoints(); loadBroadcasts().catch(() => {}); threads.forEach((t) => t.load().catch(() => {})); });
+  // A tapped notification brings this page forward: show what it named.
+  navigator.serviceWorker?.addEventListener("message", (e) => {
+    if (e.data && e.data.type === "open") { loadOffers(); loadCurrent(); }
+  });
+  ZD.live(onLive, () => { reportFresh(); loadOffers(); loadCurrent(); loadPoints(); loadBroadcasts().catch(() => {}); threads.forEach((t) => t.load().catch(() => {})); });
   init().catch((e) => { console.error(e); ZD.toast(ZD.problemText(e), true); });
 })();

@@ -49,7 +49,12 @@
   const forgetKept = () => {
     try { navigator.serviceWorker?.controller?.postMessage({ type: "logout" }); } catch (_) { /* none */ }
   };
-  ZD.logout = () => {
+  // What a page must undo while the token still works (this browser's
+  // push subscription), given at most 1.5 s.
+  ZD.logoutHooks = [];
+  ZD.logout = async () => {
+    const hooks = Promise.all(ZD.logoutHooks.map((h) => Promise.resolve().then(h).catch(() => {})));
+    await Promise.race([hooks, new Promise((r) => setTimeout(r, 1500))]);
     sessionStorage.removeItem("zd.token");
     sessionStorage.removeItem("zd.user");
     forgetKept();

@@ -62,3 +62,53 @@ test("installable, opens offline with the last known state, says it is offline",
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a push shows the offer as a notification with its countdown; tapping opens the offer", async () => {
+  const errors = [];
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  await context.grantPermissions(["notifications"], { origin: server.base });
+  const page = watchErrors(await context.newPage(), errors);
+  await logIn(page, server.base, "15000000002");
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  // The page offers the switch and says whether it is on.
+  await page.waitForSelector("#push-state:not(:empty)");
+  assert.equal(await page.textContent("#push-state"), "未开启：只有打开本页时才能收到派单。");
+  assert.equal(await page.isVisible("#push-on"), true);
+
+  // Deliver a push to the service worker as a push service would (the
+  // browser decrypts before the worker sees it; CDP hands over the plain data).
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise((resolve) => {
+    cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => {
+      const r = e.registrations.find((x) => x.scopeURL.startsWith(server.base) && !x.isDeleted);
+      if (r) resolve(r.registrationId);
+    });
+  });
+  await cdp.send("ServiceWorker.enable");
+  const registrationId = await registration;
+  const deadline = new Date(Date.now() + 90_000).toISOString();
+  const offer = "0192f0a0-0000-7000-8000-000000000001";
+  await cdp.send("ServiceWorker.deliverPushMessage", {
+    origin: server.base, registrationId,
+    data: JSON.stringify({ kind: "offer", title: "【紧急】新任务：急救求助 · 850米", body: "白沙路 18 号",
+      url: `/volunteer.html#offer=${offer}`, tag: `offer-${offer}`, lang: "zh-CN", urgency: "urgent",
+      deadline, receipt: "1.00" }),
+  });
+  let n = null;
+  for (let i = 0; i < 100 && !n; i++) {
+    n = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      const all = await reg.getNotifications();
+      return all.length ? { title: all[0].title, body: all[0].body, tag: all[0].tag, url: all[0].data?.url } : null;
+    });
+    if (!n) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(n, "a notification is shown");
+  assert.equal(n.title, "【紧急】新任务：急救求助 · 850米");
+  assert.match(n.body, /剩余 1:[0-9]{2} 应答/);
+  assert.match(n.body, /白沙路 18 号/);
+  assert.equal(n.tag, `offer-${offer}`);
+  assert.equal(n.url, `/volunteer.html#offer=${offer}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

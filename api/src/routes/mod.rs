@@ -14,6 +14,7 @@ pub mod me;
 pub mod ops;
 pub mod orders;
 pub mod points;
+pub mod push;
 pub mod roster;
 pub mod skills;
 pub mod slips;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(clients::configure)
                 .configure(slips::configure)
                 .configure(broadcasts::configure)
+                .configure(push::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )

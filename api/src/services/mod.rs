@@ -7,6 +7,7 @@ pub mod liaison;
 pub mod orders;
 pub mod points;
 pub mod privacy;
+pub mod push_subscriptions;
 pub mod roster;
 pub mod stats;
 pub mod webhooks;

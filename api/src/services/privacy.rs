@@ -14,8 +14,8 @@ use zhongdui_domain::{AssignmentState, OrderStatus, Role};
 
 use crate::auth::UNUSABLE_PASSWORD;
 use crate::entities::{
-    assignment, audit_entry, idempotency_key, order, order_message, user, volunteer,
-    volunteer_skill,
+    assignment, audit_entry, idempotency_key, live_session, notification, order, order_message,
+    push_subscription, sms_message, user, volunteer, volunteer_skill,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::services::orders::{self, Actor};
@@ -69,6 +69,19 @@ async fn anonymise<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     let id = u.id;
     let version = u.token_version + 1;
+    // How to reach them goes with who they were.
+    push_subscription::Entity::delete_many()
+        .filter(push_subscription::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    notification::Entity::delete_many()
+        .filter(notification::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    sms_message::Entity::delete_many()
+        .filter(sms_message::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
     let mut am: user::ActiveModel = u.into();
     am.phone = Set(deleted_phone(id));
     am.display_name = Set("已注销用户".to_owned());
@@ -277,6 +290,34 @@ pub async fn erase_idempotency_keys(
         .rows_affected)
 }
 
+/// Forgets notifications and the record of texts older than `keep_days`
+/// (the retention period), and `live_sessions` rows of processes that
+/// died (not refreshed for an hour).
+pub async fn erase_notifications(
+    db: &DatabaseConnection,
+    keep_days: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    live_session::Entity::delete_many()
+        .filter(live_session::Column::SeenAt.lt(crate::clock::wall() - Duration::hours(1)))
+        .exec(db)
+        .await?;
+    if keep_days <= 0 {
+        return Ok(0);
+    }
+    let cutoff = now - Duration::days(keep_days);
+    let n = notification::Entity::delete_many()
+        .filter(notification::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(n + sms_message::Entity::delete_many()
+        .filter(sms_message::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Erases expired personal data once a day (and once at start), until shutdown.
 pub async fn run_retention(
     state: crate::state::AppState,
@@ -293,6 +334,9 @@ pub async fn run_retention(
             tracing::warn!(error = %e, "expired idempotency keys not erased; retried tomorrow");
         }
         let days = state.settings.privacy.retention_days;
+        if let Err(e) = erase_notifications(&state.db, days, state.clock.now()).await {
+            tracing::warn!(error = %e, "old notifications not erased; retried tomorrow");
+        }
         loop {
             match erase_expired(&state.db, days, state.clock.now()).await {
                 Ok(n) if n as u64 == ERASE_BATCH => continue,
