@@ -84,6 +84,27 @@ test("offline actions wait, go once when online, and a refusal is shown", async 
   assert.match(await vol.textContent(said), /only volunteer on scene/);
   assert.equal(await vol.inputValue("#current form.complete textarea"), "已帮忙搬完，居民");
 
+  // 4. Completed offline with the note: sent once, note and all, when back.
+  await context.setOffline(true);
+  await vol.click("#current form.complete button[type=submit]");
+  await vol.waitForSelector("#outbox:not([hidden]) #outbox-list li");
+  await context.setOffline(false);
+  await vol.waitForSelector("#outbox", { state: "hidden", timeout: 20_000 });
+  const done = await api(server.base, "GET", "/orders/" + b.id, admin);
+  const completed = done.events.filter((e) => e.kind === "volunteer_completed");
+  assert.equal(completed.length, 1, "completed once");
+  assert.equal(completed[0].data.note, "已帮忙搬完，居民");
+
+  // 5. A position taken offline waits and is sent when the network is back.
+  const moved = { latitude: 27.4921, longitude: 120.4702 };
+  await context.setOffline(true);
+  await context.setGeolocation(moved);
+  await vol.waitForSelector("#outbox:not([hidden]) #outbox-list li", { timeout: 20_000 });
+  await context.setOffline(false);
+  await vol.waitForSelector("#outbox", { state: "hidden", timeout: 20_000 });
+  const where = await api(server.base, "GET", "/volunteers/" + me.id, admin);
+  assert.ok(Math.abs(where.lat - moved.latitude) < 1e-6, `the new position reached dispatch: ${where.lat}`);
+
   assert.deepEqual(outside, []);
   assert.deepEqual(errors, []);
   await context.close();
