@@ -157,6 +157,19 @@ pub enum Push {
         /// Routes the order channel's pushes to the resident's sessions.
         resident_id: Option<Uuid>,
     },
+    /// A volunteer on an order is not on scene when expected (the
+    /// coordinators' feed and the volunteer's channel): replacements are
+    /// being offered, and the first to accept takes their place.
+    VolunteerOverdue {
+        /// The order.
+        order_id: Uuid,
+        /// Its human code.
+        code: String,
+        /// Who.
+        volunteer_id: Uuid,
+        /// When they were expected (RFC 3339).
+        expected_by: String,
+    },
     /// A coordinator put the volunteer on an order (their channel).
     Assigned {
         /// The order.

@@ -195,6 +195,12 @@ pub struct DispatchSettings {
     pub max_location_age_secs: i64,
     /// Candidates this close in distance count as equal; the longest idle wins.
     pub fairness_epsilon_m: f64,
+    /// A volunteer on an order is expected on scene this many seconds after
+    /// taking it, plus the distance at `arrival_speed_mps`; 0 turns no-show
+    /// alerts and replacements off.
+    pub arrival_slack_secs: i64,
+    /// The speed the expected arrival assumes (m/s; 4 ≈ a bicycle in town).
+    pub arrival_speed_mps: f64,
     /// At most this many offers per volunteer per hour (0: no cap).
     pub max_offers_per_hour: u32,
     /// New orders arriving within this window are assigned together.
@@ -386,6 +392,7 @@ impl Settings {
             ("dispatch.arrive_radius_m", d.arrive_radius_m),
             ("dispatch.grab_radius_m", d.grab_radius_m),
             ("dispatch.max_speed_mps", d.max_speed_mps),
+            ("dispatch.arrival_speed_mps", d.arrival_speed_mps),
         ] {
             if !v.is_finite() || v <= 0.0 {
                 return Err(bad(name, "must be a positive number"));
@@ -462,6 +469,8 @@ impl Settings {
             .set_default("dispatch.wave_factor.critical", 5)?
             .set_default("dispatch.max_location_age_secs", 1800)?
             .set_default("dispatch.fairness_epsilon_m", 50.0)?
+            .set_default("dispatch.arrival_slack_secs", 300)?
+            .set_default("dispatch.arrival_speed_mps", 4.0)?
             .set_default("dispatch.max_offers_per_hour", 6)?
             .set_default("dispatch.batch_window_ms", 1000)?
             .set_default("dispatch.batch_max_orders", 24)?

@@ -19,6 +19,7 @@ mod m20261201_000011_liaison;
 mod m20261201_000012_role_slots;
 mod m20261201_000013_idempotency;
 mod m20261201_000014_field_reach;
+mod m20261201_000015_no_show;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_role_slots::Migration),
             Box::new(m20261201_000013_idempotency::Migration),
             Box::new(m20261201_000014_field_reach::Migration),
+            Box::new(m20261201_000015_no_show::Migration),
         ]
     }
 }

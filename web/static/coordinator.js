@@ -444,6 +444,7 @@
     }
     if (!m.order_id) return;
     if (m.type === "order_message") { threads.get(m.order_id)?.add(m); return; }
+    if (m.type === "volunteer_overdue") ZD.toast(ZD.t("co.overdue", { code: m.code, t: ZD.time(m.expected_by) }), true);
     if (liveMap) ZD.get("/orders/" + m.order_id).then(placeOrder).catch(() => {});
     if (m.type === "order_status" || m.type === "order_created" || m.type === "order_cancelled") loadEscalations().catch(() => {});
     if (dialog.open && m.type !== "volunteer_position" && $("dlg-body").dataset.order === m.order_id && !$("dlg-body").querySelector(".candidates li")) {

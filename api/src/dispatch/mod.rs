@@ -1,7 +1,9 @@
 //! Dispatch: the volunteer index ([`index`], shared state that the
 //! application state holds), the passes that use it ([`pass`]: expiry,
 //! escalation and auto-close, and the loop) and their waves ([`waves`]:
-//! first waves, later waves and batches).
+//! first waves, later waves and batches) and [`no_show`] (volunteers not on
+//! scene when expected: flagged, and replacements offered).
 pub mod index;
+pub mod no_show;
 pub mod pass;
 pub mod waves;

@@ -32,6 +32,9 @@ impl Dispatcher {
             ..TickReport::default()
         };
         self.run_waves(state, now, &mut report).await?;
+        if let Err(e) = self.chase_no_shows(state, now, &mut report).await {
+            tracing::warn!(error = %e, "no-show pass failed; retried next pass");
+        }
         report.auto_closed = self.auto_close(state, now).await?;
         if report != TickReport::default() {
             tracing::debug!(?report, "dispatch pass");

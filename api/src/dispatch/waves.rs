@@ -48,6 +48,8 @@ pub struct TickReport {
     pub auto_closed: usize,
     /// New orders assigned jointly in this pass.
     pub batched: usize,
+    /// Volunteers found overdue (not on scene when expected).
+    pub overdue: usize,
 }
 
 /// A volunteer to offer an order: who, how far, and in which role (on an
@@ -62,6 +64,70 @@ struct Planned<'a> {
     picks: Vec<Pick>,
     /// The order was inserted with this wave already (no update needed).
     fresh: bool,
+}
+
+/// An offer of `o` to `vid`, `dist` metres away, in `role`, as wave
+/// `wave.0` made `wave.1` (`offer`, `batch`), running out at `deadline`;
+/// `replaces` names the overdue assignment a replacement offer would take over.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn offer_row(
+    o: &order::Model,
+    vid: VolunteerId,
+    dist: f64,
+    role: Option<Skill>,
+    wave: (i32, &str),
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    replaces: Option<Uuid>,
+) -> (Uuid, assignment::ActiveModel) {
+    let id = Uuid::now_v7();
+    let row = assignment::ActiveModel {
+        id: Set(id),
+        order_id: Set(o.id),
+        volunteer_id: Set(vid.as_uuid()),
+        state: Set(AssignmentState::Offered.code().to_owned()),
+        how: Set(wave.1.to_owned()),
+        wave: Set(wave.0),
+        distance_m: Set(Some(dist)),
+        offered_at: Set(now),
+        deadline: Set(Some(deadline)),
+        responded_at: Set(None),
+        arrived_at: Set(None),
+        completed_at: Set(None),
+        note: Set(None),
+        assigned_by: Set(None),
+        role: Set(role.map(|r| r.code().to_owned())),
+        expected_by: Set(None),
+        overdue_at: Set(None),
+        replaces: Set(replaces),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    (id, row)
+}
+
+/// What the volunteer's page is told of offer `id` (see [`offer_row`]).
+pub(super) fn offer_push(
+    o: &order::Model,
+    id: Uuid,
+    dist: f64,
+    deadline: DateTime<Utc>,
+    role: Option<Skill>,
+) -> Push {
+    Push::Offer {
+        offer_id: id,
+        order_id: o.id,
+        code: o.code.clone(),
+        category: o.category.clone(),
+        urgency: o.urgency.clone(),
+        address: o.address.clone(),
+        description: o.description.clone(),
+        lat: o.lat,
+        lon: o.lon,
+        distance_m: dist.round(),
+        deadline: deadline.to_rfc3339(),
+        role: role.map(|r| r.code().to_owned()),
+    }
 }
 
 /// A new order's first wave, planned before the order is written.
@@ -104,7 +170,7 @@ fn plan(d: &DispatchSettings, o: &order::Model, wave: i32) -> Option<WavePlan> {
 
 /// Offers per missing volunteer in a wave. The orders a pass runs have
 /// been checked ([`order::Model::check`]), so their urgency reads.
-fn wave_factor(d: &DispatchSettings, o: &order::Model) -> usize {
+pub(super) fn wave_factor(d: &DispatchSettings, o: &order::Model) -> usize {
     let factor = match o.urgency().unwrap_or_default() {
         Urgency::Low => d.wave_factor.low,
         Urgency::Normal => d.wave_factor.normal,
@@ -266,25 +332,31 @@ impl Dispatcher {
         ts: i64,
     ) -> usize {
         let mut offers = 0;
+        for w in waves {
+            let ids: Vec<VolunteerId> = w.picks.iter().map(|(id, _, _)| *id).collect();
+            self.note_picks(&ids, ts);
+            offers += ids.len();
+        }
+        offers
+    }
+
+    /// Volunteers `ids` were offered an order at `ts` (see [`Dispatcher::note_offers`]).
+    pub(super) fn note_picks(&self, ids: &[VolunteerId], ts: i64) {
         // Lock order everywhere: index, then pending, then untold.
         if let Ok(mut index) = self.index.lock() {
             let mut pending = self.pending.lock().ok();
             let mut untold = self.untold.lock().ok();
-            for w in waves {
-                if let Some(p) = pending.as_mut() {
-                    p.extend(w.picks.iter().map(|(id, _, _)| *id));
-                }
-                if let Some(u) = untold.as_mut() {
-                    u.extend(w.picks.iter().map(|(id, _, _)| (id.as_uuid(), ts)));
-                }
-                offers += w.picks.len();
-                for (id, _, _) in &w.picks {
-                    self.journal(|| Change::Offer(*id, ts));
-                    let _ = index.record_offer(*id, ts);
-                }
+            if let Some(p) = pending.as_mut() {
+                p.extend(ids.iter().copied());
+            }
+            if let Some(u) = untold.as_mut() {
+                u.extend(ids.iter().map(|id| (id.as_uuid(), ts)));
+            }
+            for id in ids {
+                self.journal(|| Change::Offer(*id, ts));
+                let _ = index.record_offer(*id, ts);
             }
         }
-        offers
     }
 
     pub(super) async fn run_waves(
@@ -596,42 +668,12 @@ impl Dispatcher {
             }
             let how = if o.wave == 0 { "batch" } else { "offer" };
             for (vid, dist, role) in &w.picks {
-                let id = Uuid::now_v7();
-                offers.push(assignment::ActiveModel {
-                    id: Set(id),
-                    order_id: Set(o.id),
-                    volunteer_id: Set(vid.as_uuid()),
-                    state: Set(AssignmentState::Offered.code().to_owned()),
-                    how: Set(how.to_owned()),
-                    wave: Set(w.wave),
-                    distance_m: Set(Some(*dist)),
-                    offered_at: Set(now),
-                    deadline: Set(Some(deadline)),
-                    responded_at: Set(None),
-                    arrived_at: Set(None),
-                    completed_at: Set(None),
-                    note: Set(None),
-                    assigned_by: Set(None),
-                    role: Set(role.map(|r| r.code().to_owned())),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                });
+                let (id, row) =
+                    offer_row(o, *vid, *dist, *role, (w.wave, how), now, deadline, None);
+                offers.push(row);
                 trail.push(
                     ch.volunteer(vid.as_uuid()),
-                    &Push::Offer {
-                        offer_id: id,
-                        order_id: o.id,
-                        code: o.code.clone(),
-                        category: o.category.clone(),
-                        urgency: o.urgency.clone(),
-                        address: o.address.clone(),
-                        description: o.description.clone(),
-                        lat: o.lat,
-                        lon: o.lon,
-                        distance_m: dist.round(),
-                        deadline: deadline.to_rfc3339(),
-                        role: role.map(|r| r.code().to_owned()),
-                    },
+                    &offer_push(o, id, *dist, deadline, *role),
                 );
             }
             // The dispatcher's, also when written with a new order's announcement.

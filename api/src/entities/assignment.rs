@@ -20,6 +20,12 @@ pub struct Model {
     pub assigned_by: Option<Uuid>,
     /// The role offered or filled (skill code), on an order with roles.
     pub role: Option<String>,
+    /// When the volunteer on it is expected on scene.
+    pub expected_by: Option<DateTimeUtc>,
+    /// When they were found overdue (coordinators told, a replacement asked for).
+    pub overdue_at: Option<DateTimeUtc>,
+    /// On a replacement offer: the overdue assignment it would replace.
+    pub replaces: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -38,8 +38,21 @@ pub async fn accept(
             None => orders::RolePick::Any,
         },
         known: Some(offer),
+        arrival: orders::Arrival::from_settings(&state.settings.dispatch),
     };
-    let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
+    // A replacement offer swaps its volunteer in for the overdue one, when
+    // that one is still not there; otherwise it is an ordinary claim.
+    let mut trail = work.trail();
+    let swapped = match claim.known.as_ref().filter(|a| a.replaces.is_some()) {
+        Some(offer) => {
+            orders::swap_in(&work.txn, offer, claim.arrival, work.channels(), &mut trail).await?
+        }
+        None => None,
+    };
+    let claimed = match swapped {
+        Some(c) => c,
+        None => orders::claim(&work.txn, claim, work.channels(), trail).await?,
+    };
     work.claimed(&claimed);
     work.commit().await?;
     Ok(claimed.order)
@@ -102,6 +115,7 @@ pub async fn grab(state: &AppState, actor: Actor, order_id: Uuid) -> ApiResult<o
         known: None,
         distance_m: Some(distance),
         role: orders::RolePick::Any,
+        arrival: orders::Arrival::from_settings(&state.settings.dispatch),
     };
     let claimed = orders::claim(&work.txn, claim, work.channels(), work.trail()).await?;
     work.claimed(&claimed);

@@ -55,7 +55,7 @@ pub async fn arrive(
             format!("you are {distance:.0} m from the order; check in within {limit:.0} m"),
         ));
     }
-    let work = Work::begin(state, actor).await?;
+    let mut work = Work::begin(state, actor).await?;
     let mut t = work.trail();
     let at = vec![(assignment::Column::ArrivedAt, Some(work.now()).into())];
     let event = json!({"volunteer_id": me.to_string(), "distance_m": distance.round()});
@@ -64,6 +64,13 @@ pub async fn arrive(
         return Err(ApiError::Conflict(
             "your assignment changed meanwhile".to_owned(),
         ));
+    }
+    if a.overdue_at.is_some() {
+        // Late but here: nobody need replace them.
+        let o = orders::load(&work.txn, order_id).await?;
+        let freed =
+            orders::withdraw_replacements(&work.txn, &o, a.id, work.now(), work.channels()).await?;
+        work.released(&freed);
     }
     let o = orders::load(&work.txn, order_id).await?;
     let o = match o.status()? {

@@ -204,6 +204,7 @@ pub async fn assign(
             known: None,
             distance_m: None,
             role,
+            arrival: orders::Arrival::from_settings(&state.settings.dispatch),
         },
         ch,
         work.trail(),

@@ -74,6 +74,7 @@ impl<'s> Work<'s> {
     pub fn claimed(&mut self, c: &Claimed) {
         self.claimed.push(c.volunteer.clone());
         self.released.extend(&c.withdrawn);
+        self.changed.extend(c.replaced);
     }
 
     /// Offers were withdrawn from these volunteers.

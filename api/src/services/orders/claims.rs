@@ -29,6 +29,44 @@ pub struct Claim {
     pub distance_m: Option<f64>,
     /// Which role they fill, on an order with roles.
     pub role: RolePick,
+    /// When they are expected on scene, by distance (None: not chased).
+    pub arrival: Option<Arrival>,
+}
+
+/// The rule of a volunteer's expected arrival: `slack_secs` after they take
+/// the order, plus the distance at `speed_mps`.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// Metres per second.
+    pub speed_mps: f64,
+    /// Seconds.
+    pub slack_secs: i64,
+}
+
+impl Arrival {
+    /// The configured rule, or None when no-show alerts are off.
+    pub fn from_settings(d: &crate::settings::DispatchSettings) -> Option<Self> {
+        (d.arrival_slack_secs > 0 && d.arrival_speed_mps > 0.0).then_some(Arrival {
+            speed_mps: d.arrival_speed_mps,
+            slack_secs: d.arrival_slack_secs,
+        })
+    }
+
+    /// When a volunteer at `from` who takes an order at `to` at `now` is expected there.
+    pub(super) fn expected(
+        self,
+        v: &volunteer::Model,
+        o: &order::Model,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let here = zhongdui_domain::GeoPoint::parse(v.lat?, v.lon?).ok()?;
+        let there = o.point().ok()?;
+        let travel = here.distance_m(&there) / self.speed_mps;
+        let secs = self
+            .slack_secs
+            .saturating_add(travel.ceil().min(86_400.0) as i64);
+        Some(now + chrono::Duration::seconds(secs))
+    }
 }
 
 /// Which role a claim fills on an order with roles (ignored on others).
@@ -52,6 +90,8 @@ pub struct Claimed {
     /// Volunteers whose open offers on the order were withdrawn (it filled):
     /// free for other offers once this commits (`location::released`).
     pub withdrawn: Vec<Uuid>,
+    /// The overdue volunteer this claim replaced (one task fewer).
+    pub replaced: Option<Uuid>,
 }
 
 /// Puts `volunteer` on the order, if a place is free and the volunteer has
@@ -73,6 +113,7 @@ pub async fn claim<C: ConnectionTrait>(
         known,
         distance_m,
         role,
+        arrival,
     } = want;
     let (actor, now) = (trail.actor(), trail.now());
     // 1. A place on the order (this also locks the order row on PostgreSQL).
@@ -125,6 +166,7 @@ pub async fn claim<C: ConnectionTrait>(
             "the volunteer has no free capacity".to_owned(),
         ));
     };
+    let expected_by = arrival.and_then(|r| r.expected(&volunteer, &o, now));
     // 3. The assignment row: an offer becomes accepted; otherwise a new row.
     let existing = match known {
         Some(a) => Some(a),
@@ -150,6 +192,11 @@ pub async fn claim<C: ConnectionTrait>(
                 )
                 .col_expr(assignment::Column::RespondedAt, Expr::value(now))
                 .col_expr(assignment::Column::UpdatedAt, Expr::value(now))
+                .col_expr(assignment::Column::ExpectedBy, Expr::value(expected_by))
+                .col_expr(
+                    assignment::Column::OverdueAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(assignment::Column::Id.eq(a.id))
                 .filter(assignment::Column::State.eq(a.state.clone()));
             if how != ClaimHow::Offer {
@@ -186,6 +233,9 @@ pub async fn claim<C: ConnectionTrait>(
                     None
                 }),
                 role: Set(role.map(|r| r.code().to_owned())),
+                expected_by: Set(expected_by),
+                overdue_at: Set(None),
+                replaces: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             };
@@ -231,6 +281,7 @@ pub async fn claim<C: ConnectionTrait>(
             order: o,
             volunteer,
             withdrawn: Vec::new(),
+            replaced: None,
         });
     }
     let o = transition(
@@ -251,6 +302,7 @@ pub async fn claim<C: ConnectionTrait>(
         order: o,
         volunteer,
         withdrawn,
+        replaced: None,
     })
 }
 
