@@ -201,6 +201,9 @@ pub struct DispatchSettings {
     pub arrival_slack_secs: i64,
     /// The speed the expected arrival assumes (m/s; 4 ≈ a bicycle in town).
     pub arrival_speed_mps: f64,
+    /// Reliability (acceptance, withdrawals, no-shows) is counted over this
+    /// many days and breaks ties among near-equal candidates (0: off).
+    pub reliability_days: i64,
     /// At most this many offers per volunteer per hour (0: no cap).
     pub max_offers_per_hour: u32,
     /// New orders arriving within this window are assigned together.
@@ -471,6 +474,7 @@ impl Settings {
             .set_default("dispatch.fairness_epsilon_m", 50.0)?
             .set_default("dispatch.arrival_slack_secs", 300)?
             .set_default("dispatch.arrival_speed_mps", 4.0)?
+            .set_default("dispatch.reliability_days", 90)?
             .set_default("dispatch.max_offers_per_hour", 6)?
             .set_default("dispatch.batch_window_ms", 1000)?
             .set_default("dispatch.batch_max_orders", 24)?

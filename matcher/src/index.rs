@@ -169,6 +169,8 @@ pub(crate) struct Found {
     pub id: VolunteerId,
     pub slot: u32,
     pub busy: bool,
+    /// The reliability band (0 best; see [`VolunteerIndex::set_reliability`]).
+    pub band: u8,
     pub idle_since: UnixTime,
 }
 
@@ -191,6 +193,8 @@ struct Slot {
     certs_until: UnixTime,
     /// Times of recent offers, ascending; only the last few are kept.
     offers: Vec<UnixTime>,
+    /// The reliability band (0 best; see [`VolunteerIndex::set_reliability`]).
+    band: u8,
 }
 
 /// The fields a search reads for every candidate, packed together and kept
@@ -213,6 +217,8 @@ struct Hot {
     live: bool,
     /// Offers kept; the cap is only checked in detail when this reaches it.
     offers: u32,
+    /// The reliability band.
+    band: u8,
 }
 
 impl Hot {
@@ -234,6 +240,7 @@ impl Hot {
             cert_mask: slot.cert_mask,
             live: s.on_duty && s.position.is_some(),
             offers: u32::try_from(slot.offers.len()).unwrap_or(u32::MAX),
+            band: slot.band,
         }
     }
 }
@@ -275,6 +282,7 @@ impl Slot {
             cert_mask: 0,
             certs_until: UnixTime::MAX,
             offers: Vec::new(),
+            band: 0,
         };
         s.refresh_certs();
         s
@@ -703,6 +711,52 @@ impl VolunteerIndex {
 
     fn slot_mut(&mut self, i: u32) -> Option<&mut Slot> {
         self.slots.get_mut(i as usize)?.as_mut()
+    }
+
+    /// Sets the reliability score (0–100) of volunteer `id`, kept across
+    /// upserts; false if the index does not hold them. It only breaks ties
+    /// among near-equal candidates (within ε, see
+    /// [`VolunteerIndex::nearest_available`]), in three bands: 40 and
+    /// above (everyone starts at 100), 20–39, below 20. So a volunteer
+    /// with a poor record is asked after a near-equal one with a fair
+    /// record, never instead of a nearer one.
+    ///
+    /// # Example
+    /// ```
+    /// use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
+    /// use zhongdui_matcher::{MatcherConfig, Position, Query, VolunteerIndex, VolunteerState};
+    ///
+    /// let now = 1_750_000_000;
+    /// let cfg = MatcherConfig { fairness_epsilon_m: 100.0, ..MatcherConfig::default() };
+    /// let mut index = VolunteerIndex::new(cfg);
+    /// let (nearer, fair) = (VolunteerId::new(), VolunteerId::new());
+    /// for (id, lat) in [(nearer, 27.5500), (fair, 27.5505)] {
+    ///     index.upsert(VolunteerState {
+    ///         position: Some(Position { at: GeoPoint::parse(lat, 120.55)?, seen_at: now }),
+    ///         on_duty: true,
+    ///         ..VolunteerState::new(id)
+    ///     });
+    /// }
+    /// let q = Query::new(GeoPoint::parse(27.55, 120.55)?, SkillSet::EMPTY, 1, now);
+    /// assert_eq!(index.nearest_available(&q)[0].id, nearer);
+    /// assert!(index.set_reliability(nearer, 15));
+    /// // 56 m farther, within ε, and a fair record: it is asked first.
+    /// assert_eq!(index.nearest_available(&q)[0].id, fair);
+    /// # Ok::<(), zhongdui_domain::DomainError>(())
+    /// ```
+    pub fn set_reliability(&mut self, id: VolunteerId, score: u8) -> bool {
+        let band = match score {
+            40.. => 0,
+            20..=39 => 1,
+            _ => 2,
+        };
+        match self.by_id.get(&id).copied() {
+            Some(i) => {
+                self.update(i, |slot| slot.band = band);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds a volunteer or replaces its whole state. The offer history is
@@ -1160,6 +1214,7 @@ impl VolunteerIndex {
                 id: hot.id,
                 slot: e.slot,
                 busy: hot.active_tasks > 0,
+                band: hot.band,
                 idle_since: hot.idle_since,
             });
             if best.len() < q.k {
@@ -1217,7 +1272,8 @@ impl VolunteerIndex {
     /// the result is built one pick at a time: among the remaining eligible
     /// volunteers whose distance is within ε of the nearest remaining one,
     /// pick the one idle longest (no task in hand before any with tasks, then
-    /// smallest `idle_since`, then nearest, then smallest id). So each pick
+    /// the better reliability band — see [`VolunteerIndex::set_reliability`]
+    /// —, then smallest `idle_since`, then nearest, then smallest id). So each pick
     /// is at most ε farther than the nearest volunteer still available, and
     /// results come in this preference order, which is nearest-first up to ε.
     ///
@@ -1350,7 +1406,8 @@ fn fair_pick(mut found: Vec<Found>, k: usize, eps: f64) -> Vec<Found> {
         let mut best = 0;
         for i in 1..pool {
             let (a, b) = (&found[i], &found[best]);
-            let better = (a.busy, a.idle_since).cmp(&(b.busy, b.idle_since)) == Ordering::Less;
+            let better = (a.busy, a.band, a.idle_since).cmp(&(b.busy, b.band, b.idle_since))
+                == Ordering::Less;
             // Equal fairness keys: the earlier (nearer, smaller id) one stays.
             if better {
                 best = i;

@@ -302,8 +302,12 @@
       openTeam(t);
     });
     $("dlg-body").dataset.order = "";
-    $("dlg-body").replaceChildren(el("h3", {}, v.display_name + " · " + v.phone), form);
+    const record = el("p", { class: "muted", "data-reliability": v.id }, ZD.t("vol.reliability") + "：…");
+    $("dlg-body").replaceChildren(el("h3", {}, v.display_name + " · " + v.phone), record, form);
     if (!dialog.open) dialog.showModal();
+    ZD.get(`/volunteers/${v.id}/reliability`)
+      .then((r) => { record.textContent = ZD.t("vol.reliability") + "：" + ZD.t("vol.reliabilityLine", r); })
+      .catch(() => { record.textContent = ""; });
   }
 
   ZD.onSubmit($("import-form"), async () => {

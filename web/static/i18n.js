@@ -48,6 +48,7 @@ window.ZD_I18N = {
     // volunteer
     "vol.title": "志愿者", "vol.duty": "在岗", "vol.onDuty": "在岗中，正在共享位置", "vol.offDuty": "已下岗",
     "vol.position": "位置：{lat}, {lon}（{t}）", "vol.noPosition": "尚未获取位置",
+    "vol.reliability": "可靠度", "vol.reliabilityLine": "{score} 分（近 {days} 天：接单 {accepted}，拒绝 {declined}，超时未答 {expired}，中途退出 {withdrawals}，未按时到场 {no_shows}）",
     "vol.overdue": "{code}：已超过预计到达时间，协调员已收到提醒，系统正在寻找替补；如仍在赶来，到场后请立即签到。",
     "push.enable": "开启离线派单提醒", "push.disable": "关闭离线提醒",
     "push.on": "已开启：页面关闭时，新派单也会以通知提醒你（点通知直接打开派单）。",
@@ -141,6 +142,7 @@ window.ZD_I18N = {
     "res.stars": "{n} stars", "res.picked": "Picked: {lat}, {lon}",
     "vol.title": "Volunteer", "vol.duty": "On duty", "vol.onDuty": "On duty, sharing your position", "vol.offDuty": "Off duty",
     "vol.position": "Position: {lat}, {lon} ({t})", "vol.noPosition": "No position yet",
+    "vol.reliability": "Reliability", "vol.reliabilityLine": "{score} ({days} days: accepted {accepted}, declined {declined}, unanswered {expired}, withdrew {withdrawals}, late no-shows {no_shows})",
     "vol.overdue": "{code}: you are past your expected arrival; the coordinators were told and a replacement is being sought. If you are on the way, check in as soon as you arrive.",
     "push.enable": "Get offers when the page is closed", "push.disable": "Stop offline alerts",
     "push.on": "On: new offers reach you as notifications even with this page closed (tap one to open the offer).",

@@ -371,6 +371,8 @@
       el("li", { class: "row" }, el("span", {}, ZD.t("pkind." + h.kind) + (h.reason ? " · " + h.reason : "")),
         el("strong", {}, (h.amount > 0 ? "+" : "") + h.amount), el("span", { class: "muted" }, ZD.time(h.created_at))))
       : [el("li", { class: "muted" }, ZD.t("vol.noHistory"))]));
+    const r = await ZD.get("/me/reliability");
+    $("reliability").textContent = ZD.t("vol.reliabilityLine", r);
   }
 
   // ---------- team notices ----------

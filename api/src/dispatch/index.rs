@@ -39,6 +39,8 @@ pub struct Dispatcher {
     pub(super) pass: tokio::sync::Mutex<()>,
     /// Woken when an order is created or an offer declined.
     pub wake: tokio::sync::Notify,
+    /// The window of the reliability tie-breaker (days; 0: off).
+    reliability_days: i64,
 }
 
 /// A change to the index, kept while a reload runs.
@@ -48,6 +50,7 @@ pub(super) enum Change {
     Location(VolunteerId, GeoPoint, i64),
     Tasks(VolunteerId, u32, u32, i64),
     Offer(VolunteerId, i64),
+    Reliability(VolunteerId, u8),
 }
 
 impl Change {
@@ -67,6 +70,9 @@ impl Change {
             }
             Change::Offer(id, ts) => {
                 let _ = index.record_offer(id, ts);
+            }
+            Change::Reliability(id, score) => {
+                let _ = index.set_reliability(id, score);
             }
         }
     }
@@ -188,6 +194,7 @@ impl Dispatcher {
             reloading: tokio::sync::Mutex::new(()),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
+            reliability_days: d.reliability_days,
         }
     }
 
@@ -225,6 +232,11 @@ impl Dispatcher {
             .collect();
         let n = states.len();
         let mut fresh = VolunteerIndex::bulk_load(matcher_config(d), states);
+        if self.reliability_days > 0 {
+            for (id, r) in super::reliability::of(db, None, self.reliability_days, now).await? {
+                fresh.set_reliability(VolunteerId(id), r.score);
+            }
+        }
         // The hourly offer cap counts the offers of the last hour from the
         // database, so that it survives reloads and restarts and counts the
         // offers of every process.
@@ -274,6 +286,21 @@ impl Dispatcher {
         }
         // A disabled account is no candidate: it leaves the index.
         let (vols, states) = candidates(db, Some(ids)).await?;
+        let scores = if self.reliability_days > 0 {
+            let days = self.reliability_days;
+            let mut known =
+                super::reliability::of(db, Some(ids), days, crate::clock::wall()).await?;
+            ids.iter()
+                .map(|id| {
+                    let r = known
+                        .remove(id)
+                        .unwrap_or_else(|| super::reliability::newcomer(days));
+                    (VolunteerId(*id), r.score)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Ok(mut pending) = self.pending.lock() {
             for id in ids {
                 pending.remove(&VolunteerId(*id));
@@ -284,6 +311,10 @@ impl Dispatcher {
             for s in states {
                 self.journal(|| Change::Upsert(s.clone()));
                 index.upsert(s);
+            }
+            for (id, score) in scores {
+                self.journal(|| Change::Reliability(id, score));
+                index.set_reliability(id, score);
             }
             for id in ids.iter().filter(|id| !found.contains(id)) {
                 self.journal(|| Change::Remove(VolunteerId(*id)));

@@ -24,6 +24,7 @@ use super::index::Dispatcher;
 use super::waves::{TickReport, offer_push, offer_row, wave_factor};
 use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
+use crate::lifecycle::Work;
 use crate::messages::Push;
 use crate::services::orders::{self, Actor};
 use crate::state::AppState;
@@ -177,28 +178,28 @@ async fn flag_overdue(
     a: &assignment::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<bool> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin_at(state, Actor::SYSTEM, now).await?;
     let flagged = assignment::Entity::update_many()
         .col_expr(assignment::Column::OverdueAt, Expr::value(now))
         .filter(assignment::Column::Id.eq(a.id))
         .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
         .filter(assignment::Column::OverdueAt.is_null())
-        .exec(&txn)
+        .exec(&work.txn)
         .await?
         .rows_affected
         == 1;
     if !flagged {
-        txn.rollback().await?;
+        work.rollback().await?;
         return Ok(false);
     }
     let o = order::Entity::find_by_id(a.order_id)
-        .one(&txn)
+        .one(&work.txn)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let expected_by = a.expected_by.unwrap_or(now);
     let late_min = (now - expected_by).num_minutes().max(0);
     let ch = state.channels();
-    let mut t = orders::Trail::new(Actor::SYSTEM, now);
+    let mut t = work.trail();
     t.event(
         o.id,
         "volunteer_overdue",
@@ -215,7 +216,9 @@ async fn flag_overdue(
     };
     t.push(ch.ops(), &push);
     t.push(ch.volunteer(a.volunteer_id), &push);
-    t.write(&txn).await?;
-    txn.commit().await?;
+    t.write(&work.txn).await?;
+    // Their record changed: every index re-reads them (reliability).
+    work.changed(&[a.volunteer_id]);
+    work.commit().await?;
     Ok(true)
 }

@@ -78,6 +78,8 @@ pub async fn decline(state: &AppState, actor: Actor, offer: assignment::Model) -
     if !declined {
         return Err(ApiError::Conflict(format!("this offer is {}", offer.state)));
     }
+    // Their record changed: every index re-reads them (reliability).
+    work.changed(&[offer.volunteer_id]);
     t.write(&work.txn).await?;
     let open_left = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(offer.order_id))

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/duty", web::put().to(put_duty))
         .route("/me/offers", web::get().to(my_offers))
         .route("/me/points", web::get().to(my_points))
+        .route("/me/reliability", web::get().to(my_reliability))
         .route("/offers/{id}/accept", web::post().to(accept))
         .route("/offers/{id}/decline", web::post().to(decline))
         .route("/tasks/nearby", web::get().to(nearby));
@@ -252,6 +253,17 @@ pub async fn points_of(state: &AppState, volunteer_id: Uuid) -> ApiResult<Points
             })
             .collect(),
     })
+}
+
+/// My reliability: the record coordinators see, and that breaks ties
+/// among near-equal candidates for an offer.
+#[utoipa::path(get, path = "/api/v1/me/reliability", tag = "volunteer", security(("bearer" = [])),
+    responses((status = 200, body = crate::dispatch::reliability::Reliability)))]
+pub async fn my_reliability(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let me = volunteer_only(&user)?;
+    let days = state.settings.dispatch.reliability_days.max(1);
+    let r = crate::dispatch::reliability::one(&state.db, me, days, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(r))
 }
 
 /// My points: balance, rank, history.

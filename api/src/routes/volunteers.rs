@@ -31,7 +31,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_volunteer))
             .route(web::patch().to(update_volunteer))
             .route(web::delete().to(delete_volunteer)),
+    )
+    .route(
+        "/volunteers/{id}/reliability",
+        web::get().to(volunteer_reliability),
     );
+}
+
+/// A volunteer's reliability over the last `dispatch.reliability_days`:
+/// offers accepted, declined and let run out, withdrawals and no-shows, and
+/// the score (0–100) that breaks ties among near-equal candidates (staff,
+/// or the volunteer themself).
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/reliability", tag = "roster", security(("bearer" = [])),
+    responses((status = 200, body = crate::dispatch::reliability::Reliability), (status = 404, description = "no such volunteer")))]
+pub async fn volunteer_reliability(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id: Uuid = parse_id("id", &id)?;
+    if !(user.role.is_staff() || user.id.as_uuid() == id) {
+        return Err(ApiError::forbidden(
+            "you may only see your own volunteer record",
+        ));
+    }
+    roster::get_volunteer(&state.db, id).await?;
+    let days = state.settings.dispatch.reliability_days.max(1);
+    let r = crate::dispatch::reliability::one(&state.db, id, days, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(r))
 }
 
 /// A skill certificate.
