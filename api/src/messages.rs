@@ -170,6 +170,24 @@ pub enum Push {
         /// When they were expected (RFC 3339).
         expected_by: String,
     },
+    /// A volunteer's certificate runs out soon: 30 and 7 days before (the
+    /// volunteer's channel and the coordinators' feed).
+    CertificateExpiring {
+        /// Whose.
+        volunteer_id: Uuid,
+        /// Their name.
+        volunteer_name: String,
+        /// Their team.
+        team_id: Uuid,
+        /// Its name.
+        team_name: String,
+        /// The skill (code).
+        skill: String,
+        /// The last valid day (YYYY-MM-DD).
+        certified_until: String,
+        /// Days left.
+        days_left: i64,
+    },
     /// A coordinator put the volunteer on an order (their channel).
     Assigned {
         /// The order.

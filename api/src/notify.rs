@@ -48,7 +48,13 @@ const LEASE: &str = "notify";
 const CURSOR: &str = "notify";
 
 /// The pushes that reach a volunteer who is not on the page.
-const KINDS: [&str; 4] = ["offer", "assigned", "order_cancelled", "broadcast"];
+const KINDS: [&str; 5] = [
+    "offer",
+    "assigned",
+    "order_cancelled",
+    "broadcast",
+    "certificate_expiring",
+];
 
 /// Notifies until shutdown: a round every 250 ms while holding the lease.
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
@@ -665,6 +671,33 @@ fn payload(row: &notification::Model, lang: &str) -> Value {
             .to_owned(),
             format!("/volunteer.html#order={}", s("order_id")),
         ),
+        "certificate_expiring" => {
+            let skill = v
+                .get("skill")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse::<zhongdui_domain::Skill>().ok());
+            let name = skill.map_or("", |k| if en { k.name_en() } else { k.name_zh() });
+            let days = v.get("days_left").and_then(Value::as_i64).unwrap_or(0);
+            (
+                if en {
+                    format!("Your {name} certificate runs out in {days} days")
+                } else {
+                    format!("您的{name}证书 {days} 天后到期")
+                },
+                if en {
+                    format!(
+                        "Valid until {}; renew it and tell your coordinator.",
+                        s("certified_until")
+                    )
+                } else {
+                    format!(
+                        "有效期至 {}，请及时复训并告知协调员。",
+                        s("certified_until")
+                    )
+                },
+                "/volunteer.html".to_owned(),
+            )
+        }
         "order_cancelled" => (
             if en {
                 format!("{} was cancelled", s("code"))

@@ -487,6 +487,7 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
                     volunteer_id: Set(id),
                     skill: Set(s.code().to_owned()),
                     certified_until: Set(until),
+                    alerted_days: Set(None),
                 });
             }
         }

@@ -190,6 +190,10 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
         state.clone(),
         state.shutdown.subscribe(),
     )));
+    tasks.push(tokio::spawn(crate::services::certificates::run(
+        state.clone(),
+        state.shutdown.subscribe(),
+    )));
     tasks.push(tokio::spawn(crate::notify::run(
         state.clone(),
         state.shutdown.subscribe(),

@@ -20,6 +20,7 @@ mod m20261201_000012_role_slots;
 mod m20261201_000013_idempotency;
 mod m20261201_000014_field_reach;
 mod m20261201_000015_no_show;
+mod m20261201_000016_certificate_alerts;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_idempotency::Migration),
             Box::new(m20261201_000014_field_reach::Migration),
             Box::new(m20261201_000015_no_show::Migration),
+            Box::new(m20261201_000016_certificate_alerts::Migration),
         ]
     }
 }

@@ -619,6 +619,20 @@ fn only_if(key: &str, value: Option<&str>) -> Value {
     body
 }
 
+/// Haversine metres between two (lat, lon) points, written here (not the
+/// server's code) for checking what the server computed.
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
 /// Runs an async scenario `fn(TestApp)` once on SQLite and once on PostgreSQL:
 /// `both_backends!(name, scenario);` makes `name::sqlite` and `name::postgres`.
 #[macro_export]

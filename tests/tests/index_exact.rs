@@ -7,19 +7,7 @@
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::json;
-use zhongdui_tests::{LAT, LON, TestApp, at, both_backends_with};
-
-fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (
-        a.0.to_radians(),
-        a.1.to_radians(),
-        b.0.to_radians(),
-        b.1.to_radians(),
-    );
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * h.sqrt().asin()
-}
+use zhongdui_tests::{LAT, LON, TestApp, at, both_backends_with, distance_m};
 
 /// (id, lat, lon, on_duty) of every volunteer, as stored.
 async fn stored(app: &TestApp) -> Vec<(String, f64, f64, bool)> {

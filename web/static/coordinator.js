@@ -283,8 +283,12 @@
     const form = el("form", { novalidate: true },
       el("label", { for: "ve-name" }, ZD.t("co.vol.name")), el("input", { id: "ve-name", name: "display_name", value: v.display_name, required: true }),
       el("p", { class: "error", "data-error-for": "display_name", role: "alert" }),
-      el("fieldset", {}, el("legend", {}, ZD.t("co.vol.skills")), cat.skills.map((s) => el("label", { class: "switch" },
-        el("input", { type: "checkbox", name: "skills", value: s.code, checked: v.skills.includes(s.code) }), ZD.skillName(s.code)))),
+      el("fieldset", {}, el("legend", {}, ZD.t("co.vol.skills")), cat.skills.map((s) => el("div", { class: "row" },
+        el("label", { class: "switch" },
+          el("input", { type: "checkbox", name: "skills", value: s.code, checked: v.skills.includes(s.code) }), ZD.skillName(s.code)),
+        s.needs_certificate ? el("label", { for: "ve-cert-" + s.code, class: "muted" }, ZD.t("co.cert.until")) : null,
+        s.needs_certificate ? el("input", { id: "ve-cert-" + s.code, name: "cert-" + s.code, type: "date",
+          value: (v.certificates || []).find((c) => c.skill === s.code)?.certified_until || "" }) : null))),
       el("p", { class: "error", "data-error-for": "skills", role: "alert" }),
       el("p", { class: "error", "data-error-for": "certificates", role: "alert" }),
       el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "1", max: "10", value: String(v.capacity) }),
@@ -293,8 +297,11 @@
       el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save")), el("button", { type: "button", onclick: () => dialog.close() }, ZD.t("co.close"))),
       el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
     ZD.onSubmit(form, async (f) => {
+      const skills = f.getAll("skills");
+      const certificates = {};
+      for (const code of skills) { const d = f.get("cert-" + code); if (d) certificates[code] = d; }
       await ZD.api("PATCH", "/volunteers/" + v.id, {
-        display_name: String(f.get("display_name")).trim(), skills: f.getAll("skills"),
+        display_name: String(f.get("display_name")).trim(), skills, certificates,
         capacity: Number(f.get("capacity")), is_leader: f.get("is_leader") !== null,
       });
       ZD.toast(ZD.t("co.saved"));
@@ -448,6 +455,7 @@
     }
     if (!m.order_id) return;
     if (m.type === "order_message") { threads.get(m.order_id)?.add(m); return; }
+    if (m.type === "certificate_expiring") ZD.toast(ZD.t("co.cert.alert", { name: m.volunteer_name, skill: ZD.skillName(m.skill), n: m.days_left }));
     if (m.type === "volunteer_overdue") ZD.toast(ZD.t("co.overdue", { code: m.code, t: ZD.time(m.expected_by) }), true);
     if (liveMap) ZD.get("/orders/" + m.order_id).then(placeOrder).catch(() => {});
     if (m.type === "order_status" || m.type === "order_created" || m.type === "order_cancelled") loadEscalations().catch(() => {});
@@ -472,7 +480,43 @@
     slip: () => loadSlip(),
     stats: () => Promise.all([loadStats(), loadBoard()]),
     points: () => searchVolunteers(),
+    readiness: () => loadReadiness().catch((e) => ZD.toast(ZD.problemText(e), true)),
   };
+
+  // ---------- readiness: coverage now, certificates running out ----------
+  let covMap = null, covLayer = null;
+  async function loadReadiness() {
+    const cat = await ZD.catalogue();
+    ZD.options($("cov-skill"), cat.skills.map((k) => [k.code, ZD.skillName(k.code)]));
+    covMap = await ZD.map($("cov-map"), { zoom: 12 });
+    covLayer = L.layerGroup().addTo(covMap);
+    await Promise.all([showCoverage(), showExpiring()]);
+  }
+  async function showCoverage() {
+    const skill = $("cov-skill").value, radius = $("cov-radius").value;
+    const c = await ZD.get(`/coverage?skill=${encodeURIComponent(skill)}&radius_m=${radius}`);
+    covLayer.clearLayers();
+    const mPerDeg = 111195;
+    for (const cell of c.cells) {
+      const dLat = c.cell_m / 2 / mPerDeg, dLon = c.cell_m / 2 / (mPerDeg * Math.cos(cell.lat * Math.PI / 180));
+      const color = cell.available === 0 ? "#c8102e" : cell.available === 1 ? "#f5b041" : "#1e8449";
+      L.rectangle([[cell.lat - dLat, cell.lon - dLon], [cell.lat + dLat, cell.lon + dLon]],
+        { color, weight: 0, fillOpacity: cell.available === 0 ? 0.35 : 0.25 })
+        .bindTooltip(ZD.t("co.cov.cell", { n: cell.available }))
+        .addTo(covLayer);
+    }
+    if (c.cells.length) covMap.fitBounds(covLayer.getLayers().map((r) => r.getBounds()).reduce((a, b) => a.extend(b)));
+    $("cov-summary").textContent = ZD.t("co.cov.summary", { skill: ZD.skillName(c.skill), n: c.available, gaps: c.gaps, cells: c.cells.length, r: c.radius_m });
+  }
+  async function showExpiring() {
+    const r = await ZD.get(`/certificates/expiring?within_days=${$("cert-days").value}`);
+    $("cert-table").querySelector("tbody").replaceChildren(...r.items.map((i) => el("tr", { "data-volunteer": i.volunteer_id },
+      el("td", {}, i.display_name), el("td", {}, i.team_name), el("td", {}, ZD.skillName(i.skill)),
+      el("td", {}, i.certified_until), el("td", {}, ZD.t("co.cert.days", { n: i.days_left })))));
+    $("cert-empty").hidden = r.items.length > 0;
+  }
+  ZD.onSubmit($("cov-form"), () => showCoverage());
+  ZD.onSubmit($("cert-form"), () => showExpiring());
 
   // Tabs shown again refresh what may have changed meanwhile.
   const refreshers = {

@@ -403,6 +403,7 @@
     if (m.type === "offer_withdrawn") { removeOffer(m.offer_id, "vol.withdrawn"); return; }
     if (m.type === "offer_expired") { removeOffer(m.offer_id, "vol.expired"); return; }
     if (m.type === "hello" || m.type === "pong") return;
+    if (m.type === "certificate_expiring") { ZD.toast(ZD.t("vol.certExpiring", { skill: ZD.skillName(m.skill), n: m.days_left, until: m.certified_until }), true); return; }
     if (m.type === "volunteer_overdue") ZD.toast(ZD.t("vol.overdue", { code: m.code }), true);
     if (m.type === "points_awarded") { ZD.toast(ZD.t("vol.earned", { n: m.amount, code: m.code })); loadPoints().catch(() => {}); return; }
     loadCurrent().catch(() => {});

@@ -227,3 +227,35 @@ test("station slip, live map, statistics, leaderboards and a points adjustment",
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("readiness: coverage drawn as a heat layer and certificates running out, as the API says", async () => {
+  const { context, page, outside, errors } = await desk();
+  await page.click("#tab-readiness");
+  await page.waitForSelector("#cov-summary:not(:empty)", { timeout: 20_000 });
+  const skill = await page.inputValue("#cov-skill");
+  const c = await api(server.base, "GET", `/coverage?skill=${skill}&radius_m=1000`, admin);
+  const summary = await page.textContent("#cov-summary");
+  assert.ok(summary.includes(`现在可派 ${c.available} 人`), summary);
+  assert.ok(summary.includes(`${c.cells.length} 个格子中 ${c.gaps} 个`), summary);
+  const drawn = await page.locator("#cov-map path.leaflet-interactive").count();
+  assert.equal(drawn, c.cells.length, "one rectangle per cell");
+  // Another radius: fewer, larger cells or the same grid, redrawn.
+  await page.selectOption("#cov-radius", "3000");
+  await page.click("#cov-form button[type=submit]");
+  const c3 = await api(server.base, "GET", `/coverage?skill=${skill}&radius_m=3000`, admin);
+  await page.waitForFunction((n) => document.querySelectorAll("#cov-map path.leaflet-interactive").length === n, c3.cells.length);
+  // Certificates within 90 days, as the API lists them.
+  await page.selectOption("#cert-days", "90");
+  await page.click("#cert-form button[type=submit]");
+  const certs = await api(server.base, "GET", "/certificates/expiring?within_days=90", admin);
+  await page.waitForFunction((n) => document.querySelectorAll("#cert-table tbody tr").length === n, certs.items.length);
+  if (certs.items.length) {
+    const first = await page.textContent("#cert-table tbody tr:first-child");
+    assert.ok(first.includes(certs.items[0].display_name) && first.includes(certs.items[0].certified_until), first);
+  } else {
+    assert.equal(await page.isVisible("#cert-empty"), true);
+  }
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -7,8 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
 use crate::routes::{
-    auth, broadcasts, clients, me, ops, orders, points, push, roster, skills, slips, stats, teams,
-    volunteers,
+    auth, broadcasts, clients, coverage, me, ops, orders, points, push, roster, skills, slips,
+    stats, teams, volunteers,
 };
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
@@ -27,6 +27,7 @@ use crate::services::roster::Outcome;
         orders::cancel, orders::confirm, orders::assign, orders::redispatch, orders::escalations, orders::index_entry,
         orders::list_messages, orders::post_message,
         broadcasts::send_broadcast, broadcasts::team_broadcasts, broadcasts::my_broadcasts,
+        coverage::expiring, coverage::coverage_now,
         push::vapid_public_key, push::subscribe, push::unsubscribe, push::receipt,
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points, me::my_reliability,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,

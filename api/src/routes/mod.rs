@@ -9,6 +9,7 @@ use crate::services::roster::Errors;
 pub mod auth;
 pub mod broadcasts;
 pub mod clients;
+pub mod coverage;
 pub mod docs;
 pub mod me;
 pub mod ops;
@@ -42,10 +43,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(slips::configure)
                 .configure(broadcasts::configure)
                 .configure(push::configure)
+                .configure(coverage::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )
         .configure(web_app::configure);
+}
+
+/// Refuses anyone but staff and the volunteer `id` themself (`what` names
+/// what they may only see of their own).
+pub fn staff_or_self(user: &crate::auth::AuthUser, id: uuid::Uuid, what: &str) -> ApiResult<()> {
+    if user.role.is_staff() || user.id.as_uuid() == id {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "you may only see your own {what}"
+        )))
+    }
 }
 
 /// Unknown API routes answer problem+json too.

@@ -282,8 +282,6 @@ pub async fn volunteer_points(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    if !(user.role.is_staff() || user.id.as_uuid() == id) {
-        return Err(ApiError::forbidden("you may only see your own points"));
-    }
+    crate::routes::staff_or_self(&user, id, "points")?;
     Ok(HttpResponse::Ok().json(points_of(&state, id).await?))
 }

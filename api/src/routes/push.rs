@@ -174,6 +174,7 @@ pub async fn unsubscribe(
 pub struct ReceiptIn {
     /// The `receipt` its push carried.
     #[validate(length(min = 3, max = 100))]
+    #[schema(min_length = 3, max_length = 100)]
     pub receipt: String,
 }
 

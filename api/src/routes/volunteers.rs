@@ -50,11 +50,7 @@ pub async fn volunteer_reliability(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    if !(user.role.is_staff() || user.id.as_uuid() == id) {
-        return Err(ApiError::forbidden(
-            "you may only see your own volunteer record",
-        ));
-    }
+    crate::routes::staff_or_self(&user, id, "volunteer record")?;
     roster::get_volunteer(&state.db, id).await?;
     let days = state.settings.dispatch.reliability_days.max(1);
     let r = crate::dispatch::reliability::one(&state.db, id, days, state.clock.now()).await?;
@@ -208,11 +204,7 @@ pub async fn get_volunteer(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    if !(user.role.is_staff() || user.id.as_uuid() == id) {
-        return Err(ApiError::forbidden(
-            "you may only see your own volunteer record",
-        ));
-    }
+    crate::routes::staff_or_self(&user, id, "volunteer record")?;
     let v = roster::get_volunteer(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
 }

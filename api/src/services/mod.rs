@@ -1,7 +1,9 @@
 //! Services: the queries and rules behind the routes. They return domain
 //! values or database models, never HTTP responses.
 pub mod accounts;
+pub mod certificates;
 pub mod clients;
+pub mod coverage;
 pub mod csv_roster;
 pub mod liaison;
 pub mod orders;

@@ -15,23 +15,7 @@ pub fn push_endpoint(v: &str) -> Result<(), ValidationError> {
     if v.chars().count() > MAX_ENDPOINT {
         return Err(error("length", "must be at most 2048 characters"));
     }
-    let rest = v
-        .strip_prefix("https://")
-        .or_else(|| v.strip_prefix("http://"))
-        .ok_or_else(|| error("url", "must be an https URL"))?;
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(host_end);
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    let port_ok =
-        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
-    if host_ok && port_ok && tail.chars().all(|c| c.is_ascii_graphic()) {
+    if super::stations::http_url_shape(v) {
         Ok(())
     } else {
         Err(error("url", "must be an https URL"))
@@ -42,9 +26,7 @@ pub fn push_endpoint(v: &str) -> Result<(), ValidationError> {
 pub fn push_endpoint_schema() -> Schema {
     string_schema(false)
         .max_length(Some(MAX_ENDPOINT))
-        .pattern(Some(
-            r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?([/?#][!-~]*)?$",
-        ))
+        .pattern(Some(super::stations::webhook_url_pattern()))
         .into()
 }
 

@@ -50,14 +50,26 @@ pub fn optional_scopes_schema() -> Schema {
 /// and hyphens, an optional port, then printable ASCII without spaces; at
 /// most 500 characters. (Where it may point is checked when it is called.)
 pub fn webhook_url(v: &str) -> Result<(), ValidationError> {
-    let bad = || error("url", "must be an http or https URL");
     if v.chars().count() > 500 {
         return Err(error("length", "must be at most 500 characters"));
     }
-    let rest = v
+    if http_url_shape(v) {
+        Ok(())
+    } else {
+        Err(error("url", "must be an http or https URL"))
+    }
+}
+
+/// `http://` or `https://`, a host of letters, digits, dots and hyphens,
+/// an optional port of 1–5 digits, then printable ASCII without spaces
+/// (the shape [`webhook_url_pattern`] states).
+pub(super) fn http_url_shape(v: &str) -> bool {
+    let Some(rest) = v
         .strip_prefix("https://")
         .or_else(|| v.strip_prefix("http://"))
-        .ok_or_else(bad)?;
+    else {
+        return false;
+    };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let (host, port) = match authority.split_once(':') {
@@ -70,12 +82,7 @@ pub fn webhook_url(v: &str) -> Result<(), ValidationError> {
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     let port_ok =
         port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
-    let tail_ok = tail.chars().all(|c| c.is_ascii_graphic());
-    if host_ok && port_ok && tail_ok {
-        Ok(())
-    } else {
-        Err(bad())
-    }
+    host_ok && port_ok && tail.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// A webhook URL, or blank for none.

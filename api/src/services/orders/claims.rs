@@ -147,25 +147,7 @@ pub async fn claim<C: ConnectionTrait>(
     // claims can never both take the last place of a role).
     let role = fill_role(db, &o, volunteer_id, role, now).await?;
     // 2. Capacity of the volunteer.
-    let Some(volunteer) = volunteer::Entity::update_many()
-        .col_expr(
-            volunteer::Column::ActiveTasks,
-            col_plus(volunteer::Column::ActiveTasks, 1),
-        )
-        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
-        .filter(volunteer::Column::Id.eq(volunteer_id))
-        .filter(col_lt_col(
-            volunteer::Column::ActiveTasks,
-            volunteer::Column::Capacity,
-        ))
-        .exec_with_returning(db)
-        .await?
-        .pop()
-    else {
-        return Err(ApiError::Conflict(
-            "the volunteer has no free capacity".to_owned(),
-        ));
-    };
+    let volunteer = take_capacity(db, volunteer_id, now).await?;
     let expected_by = arrival.and_then(|r| r.expected(&volunteer, &o, now));
     // 3. The assignment row: an offer becomes accepted; otherwise a new row.
     let existing = match known {
@@ -455,6 +437,30 @@ pub async fn move_assignment<C: ConnectionTrait>(
         trail.event(a.order_id, kind, None, None, data);
     }
     Ok(moved)
+}
+
+/// Takes one place of `volunteer_id`'s capacity (a conditional update:
+/// 409 when they have none free); returns the row afterwards.
+pub(super) async fn take_capacity<C: ConnectionTrait>(
+    db: &C,
+    volunteer_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<volunteer::Model> {
+    volunteer::Entity::update_many()
+        .col_expr(
+            volunteer::Column::ActiveTasks,
+            col_plus(volunteer::Column::ActiveTasks, 1),
+        )
+        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteer::Column::Id.eq(volunteer_id))
+        .filter(col_lt_col(
+            volunteer::Column::ActiveTasks,
+            volunteer::Column::Capacity,
+        ))
+        .exec_with_returning(db)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Conflict("the volunteer has no free capacity".to_owned()))
 }
 
 /// Releases a volunteer's capacity (task over or cancelled).

@@ -8,10 +8,10 @@ use serde_json::json;
 use uuid::Uuid;
 use zhongdui_domain::{AssignmentState, OrderStatus};
 
-use super::claims::{Arrival, Claimed, release_capacity};
+use super::claims::{Arrival, Claimed, release_capacity, take_capacity};
 use super::status::load;
-use super::trail::{Actor, Channels, Trail, col_lt_col, col_plus};
-use crate::entities::{assignment, order, volunteer};
+use super::trail::{Actor, Channels, Trail, col_plus};
+use crate::entities::{assignment, order};
 use crate::error::{ApiError, ApiResult};
 use crate::messages::Push;
 
@@ -62,25 +62,7 @@ pub async fn swap_in<C: ConnectionTrait>(
         return Ok(None);
     };
     release_capacity(db, old.volunteer_id, now).await?;
-    let Some(volunteer) = volunteer::Entity::update_many()
-        .col_expr(
-            volunteer::Column::ActiveTasks,
-            col_plus(volunteer::Column::ActiveTasks, 1),
-        )
-        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
-        .filter(volunteer::Column::Id.eq(offer.volunteer_id))
-        .filter(col_lt_col(
-            volunteer::Column::ActiveTasks,
-            volunteer::Column::Capacity,
-        ))
-        .exec_with_returning(db)
-        .await?
-        .pop()
-    else {
-        return Err(ApiError::Conflict(
-            "the volunteer has no free capacity".to_owned(),
-        ));
-    };
+    let volunteer = take_capacity(db, offer.volunteer_id, now).await?;
     let expected_by = arrival.and_then(|r| r.expected(&volunteer, &o, now));
     let took = assignment::Entity::update_many()
         .col_expr(

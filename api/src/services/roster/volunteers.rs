@@ -207,6 +207,15 @@ async fn replace_skills<C: ConnectionTrait>(
     uid: Uuid,
     skills: &BTreeMap<Skill, Option<NaiveDate>>,
 ) -> ApiResult<()> {
+    // An expiry alert already sent stays sent while the expiry is the same.
+    let alerted: BTreeMap<(String, Option<NaiveDate>), Option<i32>> =
+        volunteer_skill::Entity::find()
+            .filter(volunteer_skill::Column::VolunteerId.eq(uid))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| ((s.skill, s.certified_until), s.alerted_days))
+            .collect();
     volunteer_skill::Entity::delete_many()
         .filter(volunteer_skill::Column::VolunteerId.eq(uid))
         .exec(db)
@@ -220,6 +229,10 @@ async fn replace_skills<C: ConnectionTrait>(
             volunteer_id: Set(uid),
             skill: Set(s.code().to_owned()),
             certified_until: Set(*until),
+            alerted_days: Set(alerted
+                .get(&(s.code().to_owned(), *until))
+                .copied()
+                .flatten()),
         });
     volunteer_skill::Entity::insert_many(rows).exec(db).await?;
     Ok(())

@@ -1,0 +1,187 @@
+//! What the desk sees of readiness: certificates about to run out and,
+//! for a skill, where the city is covered by available volunteers now.
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use zhongdui_domain::Skill;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::services::{certificates, coverage};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/certificates/expiring", web::get().to(expiring))
+        .route("/coverage", web::get().to(coverage_now));
+}
+
+/// Which certificates.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpiringQuery {
+    /// Days ahead, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
+    pub within_days: Option<i64>,
+}
+
+/// A certificate running out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiringOut {
+    /// The volunteer.
+    pub volunteer_id: String,
+    /// Their name.
+    pub display_name: String,
+    /// Their team.
+    pub team_id: String,
+    /// Its name.
+    pub team_name: String,
+    /// The skill (code).
+    pub skill: String,
+    /// Its last valid day (China time).
+    #[schema(value_type = String, format = Date)]
+    pub certified_until: NaiveDate,
+    /// Days from today.
+    pub days_left: i64,
+}
+
+/// The list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiringList {
+    /// The window asked for.
+    pub within_days: i64,
+    /// Soonest first.
+    pub items: Vec<ExpiringOut>,
+}
+
+/// Certificates still valid that run out within `within_days` (staff; a
+/// coordinator sees their teams' volunteers only). Volunteers and the
+/// desk are also alerted 30 and 7 days before.
+#[utoipa::path(get, path = "/api/v1/certificates/expiring", tag = "roster", security(("bearer" = [])), params(ExpiringQuery),
+    responses((status = 200, body = ExpiringList), (status = 403, description = "not staff")))]
+pub async fn expiring(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ExpiringQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let within = query.within_days.unwrap_or(30);
+    if !(1..=365).contains(&within) {
+        return Err(ApiError::invalid(
+            "within_days",
+            "must be between 1 and 365",
+        ));
+    }
+    let scope: Option<Vec<uuid::Uuid>> = user
+        .team_scope(&state)
+        .await?
+        .map(|teams| teams.into_iter().map(|t| t.0).collect());
+    let today = crate::clock::local_today(state.clock.now())?;
+    let items = certificates::expiring(&state.db, scope.as_deref(), within, today).await?;
+    Ok(HttpResponse::Ok().json(ExpiringList {
+        within_days: within,
+        items: items
+            .into_iter()
+            .map(|e| ExpiringOut {
+                volunteer_id: e.volunteer_id.to_string(),
+                display_name: e.display_name,
+                team_id: e.team_id.to_string(),
+                team_name: e.team_name,
+                skill: e.skill.code().to_owned(),
+                certified_until: e.certified_until,
+                days_left: e.days_left,
+            })
+            .collect(),
+    }))
+}
+
+/// For which skill, how far.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageQuery {
+    /// The skill an order would need (catalogue code).
+    #[param(schema_with = crate::wire::skill_schema)]
+    pub skill: String,
+    /// How far a volunteer may be from a cell's centre, 100–10,000 m (default 1,000).
+    #[param(minimum = 100, maximum = 10000)]
+    pub radius_m: Option<f64>,
+}
+
+/// One cell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CellOut {
+    /// Centre.
+    pub lat: f64,
+    /// Centre.
+    pub lon: f64,
+    /// Available qualified volunteers within the radius of the centre now.
+    pub available: u32,
+}
+
+/// The grid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageOut {
+    /// The skill.
+    pub skill: String,
+    /// The radius asked for.
+    pub radius_m: f64,
+    /// A cell's side (the radius, or more to keep within 2,500 cells).
+    pub cell_m: f64,
+    /// Grid rows (south to north).
+    pub rows: usize,
+    /// Grid columns (west to east).
+    pub cols: usize,
+    /// Row by row from the south-west.
+    pub cells: Vec<CellOut>,
+    /// Cells where nobody is available.
+    pub gaps: usize,
+    /// Volunteers available for the skill now, anywhere.
+    pub available: u32,
+}
+
+/// Where the city is covered for `skill` now: for a grid over the
+/// roster's positions, how many on-duty, free volunteers holding the skill
+/// (with a valid certificate) are within `radius_m` of each cell's centre
+/// (staff).
+#[utoipa::path(get, path = "/api/v1/coverage", tag = "stats", security(("bearer" = [])), params(CoverageQuery),
+    responses((status = 200, body = CoverageOut), (status = 403, description = "not staff")))]
+pub async fn coverage_now(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<CoverageQuery>,
+) -> ApiResult<HttpResponse> {
+    user.require_staff()?;
+    let skill: Skill = query
+        .skill
+        .parse()
+        .map_err(|_| ApiError::invalid("skill", "unknown skill; see GET /api/v1/skills"))?;
+    let radius = query.radius_m.unwrap_or(1000.0);
+    if !(radius.is_finite() && (100.0..=10_000.0).contains(&radius)) {
+        return Err(ApiError::invalid(
+            "radius_m",
+            "must be between 100 and 10000",
+        ));
+    }
+    let max_age = state.settings.dispatch.max_location_age_secs;
+    let c = coverage::coverage(&state.db, skill, radius, max_age, state.clock.now()).await?;
+    let gaps = c.cells.iter().filter(|x| x.available == 0).count();
+    Ok(HttpResponse::Ok().json(CoverageOut {
+        skill: skill.code().to_owned(),
+        radius_m: radius,
+        cell_m: c.cell_m,
+        rows: c.rows,
+        cols: c.cols,
+        cells: c
+            .cells
+            .into_iter()
+            .map(|x| CellOut {
+                lat: x.lat,
+                lon: x.lon,
+                available: x.available,
+            })
+            .collect(),
+        gaps,
+        available: c.available,
+    }))
+}
