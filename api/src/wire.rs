@@ -313,11 +313,6 @@ pub fn category_schema() -> Schema {
     one_of(Category::ALL.map(Category::code), false).into()
 }
 
-/// The OpenAPI schema of one skill code.
-pub fn skill_schema() -> Schema {
-    one_of(Skill::ALL.map(Skill::code), false).into()
-}
-
 /// An urgency code.
 pub fn urgency(v: &str) -> Result<(), ValidationError> {
     v.parse::<Urgency>()

@@ -506,7 +506,7 @@
         .addTo(covLayer);
     }
     if (c.cells.length) covMap.fitBounds(covLayer.getLayers().map((r) => r.getBounds()).reduce((a, b) => a.extend(b)));
-    $("cov-summary").textContent = ZD.t("co.cov.summary", { skill: ZD.skillName(c.skill), n: c.available, gaps: c.gaps, cells: c.cells.length, r: c.radius_m });
+    $("cov-summary").textContent = ZD.t("co.cov.summary", { skill: c.skills.map(ZD.skillName).join("、") || ZD.t("co.cov.anyone"), n: c.available, gaps: c.gaps, cells: c.cells.length, r: c.radius_m });
   }
   async function showExpiring() {
     const r = await ZD.get(`/certificates/expiring?within_days=${$("cert-days").value}`);

@@ -100,9 +100,9 @@ pub async fn expiring(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CoverageQuery {
-    /// The skill an order would need (catalogue code).
-    #[param(schema_with = crate::wire::skill_schema)]
-    pub skill: String,
+    /// The skills an order would need, comma-separated catalogue codes
+    /// (none: any volunteer).
+    pub skill: Option<String>,
     /// How far a volunteer may be from a cell's centre, 100–10,000 m (default 1,000).
     #[param(minimum = 100, maximum = 10000)]
     pub radius_m: Option<f64>,
@@ -122,8 +122,8 @@ pub struct CellOut {
 /// The grid.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageOut {
-    /// The skill.
-    pub skill: String,
+    /// The skills asked for (codes; empty: any volunteer).
+    pub skills: Vec<String>,
     /// The radius asked for.
     pub radius_m: f64,
     /// A cell's side (the radius, or more to keep within 2,500 cells).
@@ -141,9 +141,9 @@ pub struct CoverageOut {
 }
 
 /// Where the city is covered for `skill` now: for a grid over the
-/// roster's positions, how many on-duty, free volunteers holding the skill
-/// (with a valid certificate) are within `radius_m` of each cell's centre
-/// (staff).
+/// roster's positions, how many on-duty, free volunteers holding the
+/// skills (with valid certificates) are within `radius_m` of each cell's
+/// centre (staff).
 #[utoipa::path(get, path = "/api/v1/coverage", tag = "stats", security(("bearer" = [])), params(CoverageQuery),
     responses((status = 200, body = CoverageOut), (status = 403, description = "not staff")))]
 pub async fn coverage_now(
@@ -152,10 +152,21 @@ pub async fn coverage_now(
     query: Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
     user.require_staff()?;
-    let skill: Skill = query
+    let mut skills: Vec<Skill> = Vec::new();
+    for code in query
         .skill
-        .parse()
-        .map_err(|_| ApiError::invalid("skill", "unknown skill; see GET /api/v1/skills"))?;
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|c| !c.is_empty())
+    {
+        let s: Skill = code
+            .parse()
+            .map_err(|_| ApiError::invalid("skill", "unknown skill; see GET /api/v1/skills"))?;
+        if !skills.contains(&s) {
+            skills.push(s);
+        }
+    }
     let radius = query.radius_m.unwrap_or(1000.0);
     if !(radius.is_finite() && (100.0..=10_000.0).contains(&radius)) {
         return Err(ApiError::invalid(
@@ -164,10 +175,10 @@ pub async fn coverage_now(
         ));
     }
     let max_age = state.settings.dispatch.max_location_age_secs;
-    let c = coverage::coverage(&state.db, skill, radius, max_age, state.clock.now()).await?;
+    let c = coverage::coverage(&state.db, &skills, radius, max_age, state.clock.now()).await?;
     let gaps = c.cells.iter().filter(|x| x.available == 0).count();
     Ok(HttpResponse::Ok().json(CoverageOut {
-        skill: skill.code().to_owned(),
+        skills: skills.iter().map(|s| s.code().to_owned()).collect(),
         radius_m: radius,
         cell_m: c.cell_m,
         rows: c.rows,

@@ -1,8 +1,9 @@
 //! Coverage: for a grid over the city, how many volunteers could take an
-//! order needing `skill` at each cell's centre right now — on duty, a
+//! order needing `skills` at each cell's centre right now — on duty, a
 //! position no older than `dispatch.max_location_age_secs`, a free place
-//! in their capacity, the skill held with a valid certificate, within
-//! `radius_m` of the centre. Cells with none are the gaps.
+//! in their capacity, every one of the skills held (with a valid
+//! certificate where it needs one; no skills: anyone), within `radius_m`
+//! of the centre. Cells with none are the gaps.
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -51,7 +52,7 @@ const M_PER_DEG_LAT: f64 = 111_195.0;
 /// The available qualified volunteers' positions now.
 async fn available<C: ConnectionTrait>(
     db: &C,
-    skill: Skill,
+    skills: &[Skill],
     max_age_secs: i64,
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<GeoPoint>> {
@@ -61,18 +62,25 @@ async fn available<C: ConnectionTrait>(
         .filter(volunteer::Column::LocationAt.gte(fresh))
         .all(db)
         .await?;
-    let held = volunteer_skill::Entity::find()
-        .filter(volunteer_skill::Column::Skill.eq(skill.code()))
-        .all(db)
-        .await?;
+    let codes: Vec<&str> = skills.iter().map(|s| s.code()).collect();
+    let held = if codes.is_empty() {
+        Vec::new()
+    } else {
+        volunteer_skill::Entity::find()
+            .filter(volunteer_skill::Column::Skill.is_in(codes))
+            .all(db)
+            .await?
+    };
     let today = crate::clock::local_today(now)?;
-    let qualified: HashMap<Uuid, bool> = held
-        .into_iter()
-        .map(|s| {
-            let valid = !skill.needs_certificate() || s.certified_until.is_some_and(|d| d >= today);
-            (s.volunteer_id, valid)
-        })
-        .collect();
+    let mut valid: HashMap<Uuid, usize> = HashMap::new();
+    for h in held {
+        let Ok(skill) = h.skill.parse::<Skill>() else {
+            continue;
+        };
+        if !skill.needs_certificate() || h.certified_until.is_some_and(|d| d >= today) {
+            *valid.entry(h.volunteer_id).or_default() += 1;
+        }
+    }
     let disabled: HashSet<Uuid> = user::Entity::find()
         .filter(user::Column::Disabled.eq(true))
         .all(db)
@@ -83,7 +91,7 @@ async fn available<C: ConnectionTrait>(
     Ok(vols
         .into_iter()
         .filter(|v| v.active_tasks < v.capacity)
-        .filter(|v| qualified.get(&v.id).copied().unwrap_or(false))
+        .filter(|v| valid.get(&v.id).copied().unwrap_or(0) == skills.len())
         .filter(|v| !disabled.contains(&v.id))
         .filter_map(|v| GeoPoint::parse(v.lat?, v.lon?).ok())
         .collect())
@@ -94,7 +102,7 @@ async fn available<C: ConnectionTrait>(
 /// `radius_m` (larger if that would exceed [`MAX_CELLS`]).
 pub async fn coverage<C: ConnectionTrait>(
     db: &C,
-    skill: Skill,
+    skills: &[Skill],
     radius_m: f64,
     max_age_secs: i64,
     now: DateTime<Utc>,
@@ -106,7 +114,7 @@ pub async fn coverage<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|v| Some((v.lat?, v.lon?)))
         .collect();
-    let here = available(db, skill, max_age_secs, now).await?;
+    let here = available(db, skills, max_age_secs, now).await?;
     let total = u32::try_from(here.len()).unwrap_or(u32::MAX);
     if everyone.is_empty() {
         return Ok(Coverage {
