@@ -733,7 +733,7 @@ fn payload(row: &notification::Model, lang: &str) -> Value {
 }
 
 /// The service worker showed notification `receipt` (`{id}.{secret}`):
-/// true when it named a pushed notification (which then needs no text).
+/// true when it named a sent notification (which then needs no text).
 pub async fn acknowledge(state: &AppState, receipt: &str) -> ApiResult<bool> {
     let Some((id, secret)) = receipt.split_once('.') else {
         return Ok(false);
@@ -753,7 +753,10 @@ pub async fn acknowledge(state: &AppState, receipt: &str) -> ApiResult<bool> {
         )
         .filter(notification::Column::Id.eq(id))
         .filter(notification::Column::Receipt.eq(secret))
-        .filter(notification::Column::Status.is_in(["pushed", "acked"]))
+        // The worker may answer before this round has marked the row pushed
+        // (the secret exists only in what was sent, so a pending row with
+        // it was sent); the round's conditional update then leaves it acked.
+        .filter(notification::Column::Status.is_in(["pending", "pushed", "acked"]))
         .exec(&state.db)
         .await?;
     Ok(done.rows_affected == 1)
