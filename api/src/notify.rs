@@ -464,6 +464,16 @@ async fn push_or_text(
     Ok(step)
 }
 
+/// What a row becomes when no text goes: a pushed one stays pushed (the
+/// push reached the device), any other was reached by nothing.
+fn untexted(row: &notification::Model) -> &'static str {
+    if row.status == "pushed" {
+        "pushed"
+    } else {
+        "unreached"
+    }
+}
+
 /// Sends the row's text, if texts are on and it is one that goes by text.
 async fn text(
     state: &AppState,
@@ -473,11 +483,7 @@ async fn text(
 ) -> ApiResult<Step> {
     let settings = &state.settings.sms;
     if !crate::sms::enabled(settings) || !matches!(row.kind.as_str(), "offer" | "assigned") {
-        return Ok(Step::to(if row.status == "pushed" {
-            "pushed"
-        } else {
-            "unreached"
-        }));
+        return Ok(Step::to(untexted(row)));
     }
     let Some(phone) = user::Entity::find_by_id(row.user_id)
         .one(&state.db)
@@ -518,11 +524,7 @@ async fn text(
         metrics::counter!("sms_total", "status" => "limited").increment(1);
         return Ok(Step {
             error: Some("the hourly text limit for this volunteer is reached".to_owned()),
-            ..Step::to(if row.status == "pushed" {
-                "pushed"
-            } else {
-                "unreached"
-            })
+            ..Step::to(untexted(row))
         });
     }
     let text = crate::sms::Text {
@@ -535,11 +537,7 @@ async fn text(
             ("failed", None, Some(e.clone())),
             Step {
                 error: Some(e),
-                ..Step::to(if row.status == "pushed" {
-                    "pushed"
-                } else {
-                    "unreached"
-                })
+                ..Step::to(untexted(row))
             },
         ),
     };
@@ -600,10 +598,16 @@ async fn text_params(
 }
 
 fn distance_zh(m: f64) -> String {
-    if m < 1000.0 {
-        format!("{}米", m.round())
-    } else {
-        format!("{:.1}公里", m / 1000.0)
+    distance_in(m, false)
+}
+
+/// `m` metres as a person reads them, in Chinese or (`en`) English.
+fn distance_in(m: f64, en: bool) -> String {
+    match (m < 1000.0, en) {
+        (true, false) => format!("{}米", m.round()),
+        (false, false) => format!("{:.1}公里", m / 1000.0),
+        (true, true) => format!("{} m", m.round()),
+        (false, true) => format!("{:.1} km", m / 1000.0),
     }
 }
 
@@ -635,15 +639,7 @@ fn payload(row: &notification::Model, lang: &str) -> Value {
     let (title, body, url) = match row.kind.as_str() {
         "offer" => {
             let urgent = matches!(row.urgency.as_str(), "urgent" | "critical");
-            let far = if en {
-                if distance < 1000.0 {
-                    format!("{} m", distance.round())
-                } else {
-                    format!("{:.1} km", distance / 1000.0)
-                }
-            } else {
-                distance_zh(distance)
-            };
+            let far = distance_in(distance, en);
             let title = match (en, urgent) {
                 (false, true) => format!("【紧急】新任务：{category_name} · {far}"),
                 (false, false) => format!("新任务：{category_name} · {far}"),
