@@ -209,12 +209,31 @@ pub enum Push {
         /// Points, this order's total for the volunteer.
         amount: i64,
     },
-    /// A volunteer went on or off duty (the feed).
+    /// A volunteer went on or off duty (the feed and their own channel).
     VolunteerDuty {
         /// Who.
         volunteer_id: Uuid,
         /// The new state.
         on_duty: bool,
+        /// Why: `manual` (their switch) or `shift` (a rota shift began or ended).
+        source: String,
+        /// The shift, when a shift switched it.
+        shift_id: Option<Uuid>,
+    },
+    /// A volunteer left a shift ahead of time (the feed).
+    ShiftLeft {
+        /// The shift.
+        shift_id: Uuid,
+        /// Its team.
+        team_id: Uuid,
+        /// Who left.
+        volunteer_id: Uuid,
+        /// Their name.
+        display_name: String,
+        /// When the shift starts (RFC 3339).
+        starts_at: String,
+        /// Their reason.
+        reason: String,
     },
     /// A new message in an order's liaison thread (the order's channel, the
     /// coordinators' feed, and each volunteer on the order).

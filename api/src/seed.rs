@@ -456,6 +456,7 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
                 capacity: Set(if rng.random_bool(0.1) { 2 } else { 1 }),
                 active_tasks: Set(0),
                 on_duty: Set(on_duty),
+                duty_source: Set(on_duty.then(|| "manual".to_owned())),
                 home_lat: Set(Some(home_lat)),
                 home_lon: Set(Some(home_lon)),
                 lat: Set(on_duty.then_some(lat)),

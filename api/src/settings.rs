@@ -49,6 +49,19 @@ pub struct Settings {
     pub push: PushSettings,
     /// Text messages, the last resort.
     pub sms: SmsSettings,
+    /// Service hours and their certificates.
+    pub hours: HoursSettings,
+}
+
+/// Service hours and the 志愿服务证明.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HoursSettings {
+    /// The organisation that issues certificates (printed on them).
+    pub issuer: String,
+    /// A TrueType/OpenType font with Chinese glyphs for the certificate
+    /// (a `.ttf`, `.otf` or `.ttc`); empty: the first found of Debian's
+    /// `fonts-wqy-microhei` and `fonts-noto-cjk`.
+    pub font_path: String,
 }
 
 /// Web Push (RFC 8030/8291/8292).
@@ -178,6 +191,14 @@ pub struct LimitSettings {
     pub broadcasts_burst: u32,
     /// Broadcasts one coordinator may send per hour.
     pub broadcasts_per_hour: u32,
+    /// Certificate verifications from one client address at once.
+    pub verify_burst: u32,
+    /// Certificate verifications from one client address per hour.
+    pub verify_per_hour: u32,
+    /// Certificates (PDF) one account may have issued at once.
+    pub certificates_burst: u32,
+    /// Certificates (PDF) one account may have issued per hour.
+    pub certificates_per_hour: u32,
 }
 
 /// Dispatch rules (DESIGN.md's defaults).
@@ -518,6 +539,12 @@ impl Settings {
             .set_default("sms.aliyun.template_code", "")?
             .set_default("sms.aliyun.region_id", "cn-hangzhou")?
             .set_default("web.public_url", "http://localhost:8080")?
+            .set_default("limits.verify_burst", 20)?
+            .set_default("limits.verify_per_hour", 300)?
+            .set_default("limits.certificates_burst", 5)?
+            .set_default("limits.certificates_per_hour", 60)?
+            .set_default("hours.issuer", "众队志愿服务平台")?
+            .set_default("hours.font_path", "")?
             .set_default("limits.register_burst", 10)?
             .set_default("limits.register_per_hour", 30)?
             .set_default("limits.messages_burst", 20)?

@@ -21,6 +21,7 @@ mod m20261201_000013_idempotency;
 mod m20261201_000014_field_reach;
 mod m20261201_000015_no_show;
 mod m20261201_000016_certificate_alerts;
+mod m20261202_000017_service_records;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_field_reach::Migration),
             Box::new(m20261201_000015_no_show::Migration),
             Box::new(m20261201_000016_certificate_alerts::Migration),
+            Box::new(m20261202_000017_service_records::Migration),
         ]
     }
 }

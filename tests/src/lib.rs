@@ -373,6 +373,17 @@ impl TestApp {
         self.send(Method::GET, path, token, None, None).await
     }
 
+    /// GET a binary body (200 expected), e.g. a PDF.
+    pub async fn get_bytes(&self, path: &str, token: Option<&str>) -> Vec<u8> {
+        let mut req = self.client.get(format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "GET {path}");
+        res.bytes().await.unwrap().to_vec()
+    }
+
     /// POST JSON.
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         self.send(Method::POST, path, token, Some(body), None).await

@@ -76,6 +76,10 @@ pub struct Limits {
     pub messages: Limit<Uuid>,
     /// Team broadcasts by one author.
     pub broadcasts: Limit<Uuid>,
+    /// Certificate verifications from one address.
+    pub verifications: Limit<IpAddr>,
+    /// Certificates issued for one caller.
+    pub certificates: Limit<Uuid>,
 }
 
 impl Limits {
@@ -91,6 +95,8 @@ impl Limits {
             registrations: Limit::per_hour(s.register_burst, s.register_per_hour),
             messages: Limit::per_hour(s.messages_burst, s.messages_per_hour),
             broadcasts: Limit::per_hour(s.broadcasts_burst, s.broadcasts_per_hour),
+            verifications: Limit::per_hour(s.verify_burst, s.verify_per_hour),
+            certificates: Limit::per_hour(s.certificates_burst, s.certificates_per_hour),
         }
     }
 }

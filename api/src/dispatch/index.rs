@@ -41,6 +41,8 @@ pub struct Dispatcher {
     pub wake: tokio::sync::Notify,
     /// The window of the reliability tie-breaker (days; 0: off).
     reliability_days: i64,
+    /// The second (Unix) whose rota boundaries this process last applied.
+    pub(super) shifts_second: std::sync::atomic::AtomicI64,
 }
 
 /// A change to the index, kept while a reload runs.
@@ -195,6 +197,7 @@ impl Dispatcher {
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             reliability_days: d.reliability_days,
+            shifts_second: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 

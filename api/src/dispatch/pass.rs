@@ -5,6 +5,8 @@
 //! simply carries on. The in-memory index ([`super::index`]) only proposes
 //! candidates; every claim is decided by conditional updates in the database.
 
+use std::sync::atomic::Ordering;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
@@ -27,10 +29,20 @@ impl Dispatcher {
     pub async fn tick(&self, state: &AppState) -> ApiResult<TickReport> {
         let _pass = self.pass.lock().await;
         let now = state.clock.now();
-        let mut report = TickReport {
-            expired: self.expire_offers(state, now).await?,
-            ..TickReport::default()
-        };
+        let mut report = TickReport::default();
+        // Rota boundaries first (once a second), so that a shift's members
+        // are on duty for this pass's waves.
+        let second = now.timestamp();
+        if self.shifts_second.swap(second, Ordering::Relaxed) != second {
+            match crate::lifecycle::turn_shifts(state, now).await {
+                Ok(n) => report.shifts = n,
+                Err(e) => {
+                    self.shifts_second.store(i64::MIN, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "rota pass failed; retried next pass");
+                }
+            }
+        }
+        report.expired = self.expire_offers(state, now).await?;
         self.run_waves(state, now, &mut report).await?;
         if let Err(e) = self.chase_no_shows(state, now, &mut report).await {
             tracing::warn!(error = %e, "no-show pass failed; retried next pass");

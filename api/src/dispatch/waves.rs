@@ -50,6 +50,8 @@ pub struct TickReport {
     pub batched: usize,
     /// Volunteers found overdue (not on scene when expected).
     pub overdue: usize,
+    /// Rota boundaries applied (members of shifts begun or ended).
+    pub shifts: usize,
 }
 
 /// A volunteer to offer an order: who, how far, and in which role (on an

@@ -11,6 +11,8 @@ pub struct Model {
     pub capacity: i32,
     pub active_tasks: i32,
     pub on_duty: bool,
+    /// Why they are on duty: `manual` or `shift` (none when off).
+    pub duty_source: Option<String>,
     pub home_lat: Option<f64>,
     pub home_lon: Option<f64>,
     pub lat: Option<f64>,

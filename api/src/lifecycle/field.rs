@@ -157,6 +157,12 @@ pub async fn complete(
         ));
     }
     orders::release_capacity(txn, me, now).await?;
+    if let (Some(arrived), Some(v)) = (
+        a.arrived_at,
+        volunteer::Entity::find_by_id(me).one(txn).await?,
+    ) {
+        crate::services::hours::record_order(txn, &v, order_id, arrived, now).await?;
+    }
     t.write(txn).await?;
     let still_on: u64 = assignment::Entity::find()
         .filter(assignment::Column::OrderId.eq(order_id))

@@ -7,8 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
 use crate::routes::{
-    auth, broadcasts, clients, coverage, me, ops, orders, points, push, roster, skills, slips,
-    stats, teams, volunteers,
+    auth, broadcasts, clients, coverage, hours, me, ops, orders, points, push, roster, rota,
+    skills, slips, stats, teams, volunteers,
 };
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
@@ -28,6 +28,9 @@ use crate::services::roster::Outcome;
         orders::list_messages, orders::post_message,
         broadcasts::send_broadcast, broadcasts::team_broadcasts, broadcasts::my_broadcasts,
         coverage::expiring, coverage::coverage_now,
+        rota::team_shifts, rota::create_shifts, rota::delete_shift, rota::leave_shift, rota::my_shifts,
+        hours::my_hours, hours::volunteer_hours, hours::list_hours, hours::totals, hours::export, hours::review,
+        hours::certificate, hours::verify,
         push::vapid_public_key, push::subscribe, push::unsubscribe, push::receipt,
         me::put_location, me::put_duty, me::my_offers, me::accept, me::decline, me::nearby, me::my_points, me::my_reliability,
         points::leaderboard, points::adjust, points::export, points::volunteer_points,

@@ -11,12 +11,14 @@ pub mod broadcasts;
 pub mod clients;
 pub mod coverage;
 pub mod docs;
+pub mod hours;
 pub mod me;
 pub mod ops;
 pub mod orders;
 pub mod points;
 pub mod push;
 pub mod roster;
+pub mod rota;
 pub mod skills;
 pub mod slips;
 pub mod stats;
@@ -44,6 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(broadcasts::configure)
                 .configure(push::configure)
                 .configure(coverage::configure)
+                .configure(rota::configure)
+                .configure(hours::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )

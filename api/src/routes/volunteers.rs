@@ -89,6 +89,8 @@ pub struct VolunteerOut {
     pub active_tasks: i32,
     /// On duty now.
     pub on_duty: bool,
+    /// Why: `manual` (their switch) or `shift` (a rota shift); none when off.
+    pub duty_source: Option<String>,
     /// Team leader.
     pub is_leader: bool,
     /// Base latitude.
@@ -130,6 +132,7 @@ impl From<VolunteerView> for VolunteerOut {
             capacity: v.volunteer.capacity,
             active_tasks: v.volunteer.active_tasks,
             on_duty: v.volunteer.on_duty,
+            duty_source: v.volunteer.duty_source.clone(),
             is_leader: v.volunteer.is_leader,
             home_lat: v.volunteer.home_lat,
             home_lon: v.volunteer.home_lon,

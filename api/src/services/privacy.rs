@@ -169,6 +169,7 @@ pub async fn delete_volunteer<C: ConnectionTrait>(
     let team = v.team_id;
     let mut am: volunteer::ActiveModel = v.into();
     am.on_duty = Set(false);
+    am.duty_source = Set(None);
     am.lat = Set(None);
     am.lon = Set(None);
     am.location_at = Set(None);

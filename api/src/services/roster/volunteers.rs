@@ -188,6 +188,7 @@ async fn insert_volunteer_row<C: ConnectionTrait>(
         capacity: Set(spec.capacity),
         active_tasks: Set(0),
         on_duty: Set(false),
+        duty_source: Set(None),
         home_lat: Set(spec.home.map(|p| p.lat())),
         home_lon: Set(spec.home.map(|p| p.lon())),
         lat: Set(None),
