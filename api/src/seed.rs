@@ -17,7 +17,7 @@ use uuid::Uuid;
 use zhongdui_domain::{Role, Skill};
 
 use crate::auth::hash_password;
-use crate::entities::{team, team_coordinator, user, volunteer, volunteer_skill};
+use crate::entities::{service_hour, team, team_coordinator, user, volunteer, volunteer_skill};
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "zhongdui-demo";
@@ -265,6 +265,8 @@ fn near(rng: &mut ChaCha8Rng, lat: f64, lon: f64, sigma_km: f64) -> (f64, f64) {
 /// Seeds the demo city. Returns the number of volunteers now present from the demo.
 pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(20261123);
+    // Service history on its own stream, so the city itself stays as it was.
+    let mut hrng = ChaCha8Rng::seed_from_u64(20261202);
     let now = crate::clock::wall();
     let today = now.date_naive();
     let hash = hash_password(DEMO_PASSWORD.to_owned()).await?;
@@ -431,6 +433,7 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
         let mut users = Vec::new();
         let mut vols = Vec::new();
         let mut skills = Vec::new();
+        let mut served = Vec::new();
         for m in 0..sizes[t] {
             n += 1;
             let phone = volunteer_phone(n);
@@ -479,6 +482,36 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
                 if !held.contains(&s) && rng.random_bool(0.03) {
                     held.push(s);
                 }
+            }
+            // Past patrols (4 hours, weekly): every team leader has a year or
+            // more of them (one star or more), a quarter of the others a few.
+            let patrols = if m == 0 {
+                hrng.random_range(30..60)
+            } else if hrng.random_bool(0.25) {
+                hrng.random_range(1..20)
+            } else {
+                0
+            };
+            for k in 0..patrols {
+                let started =
+                    now - Duration::weeks(k + 1) - Duration::hours(hrng.random_range(0..72));
+                served.push(service_hour::ActiveModel {
+                    id: Set(demo_id("hours", &format!("{id}-{k}"))),
+                    volunteer_id: Set(id),
+                    team_id: Set(team_id),
+                    order_id: Set(None),
+                    shift_id: Set(None),
+                    started_at: Set(started),
+                    ended_at: Set(started + Duration::hours(4)),
+                    minutes: Set(240),
+                    recorded_minutes: Set(240),
+                    source: Set(crate::services::hours::FROM_SHIFT.to_owned()),
+                    status: Set(crate::services::hours::CONFIRMED.to_owned()),
+                    reason: Set(None),
+                    reviewed_by: Set(None),
+                    reviewed_at: Set(None),
+                    created_at: Set(started + Duration::hours(4)),
+                });
             }
             for s in held {
                 let until = s
@@ -529,6 +562,17 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
                 .exec_without_returning(&txn)
                 .await
                 .context("inserting volunteers")?;
+        }
+        let served: Vec<_> = served
+            .into_iter()
+            .filter(|h| keep(&h.volunteer_id))
+            .collect();
+        for chunk in served.chunks(300) {
+            service_hour::Entity::insert_many(chunk.to_vec())
+                .on_conflict(do_nothing())
+                .exec_without_returning(&txn)
+                .await
+                .context("inserting service history")?;
         }
         for chunk in skills.chunks(300) {
             volunteer_skill::Entity::insert_many(chunk.to_vec())

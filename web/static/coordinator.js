@@ -447,6 +447,11 @@
 
   // ---------- live feed ----------
   function onLive(m) {
+    if (m.type === "shift_left") {
+      ZD.toast(ZD.t("co.rota.leftAlert", { name: m.display_name, at: ZD.time(m.starts_at), reason: m.reason }), true);
+      if (loaded.has("rota")) showRota().catch(() => {});
+      return;
+    }
     if (m.type === "volunteer_position" && liveMap && !m.order_id) { placeVolunteer(m.volunteer_id, m.lat, m.lon); counts(); return; }
     if (m.type === "volunteer_duty" && liveMap) {
       const marker = volMarkers.get(m.volunteer_id);
@@ -481,6 +486,7 @@
     stats: () => Promise.all([loadStats(), loadBoard()]),
     points: () => searchVolunteers(),
     readiness: () => loadReadiness().catch((e) => ZD.toast(ZD.problemText(e), true)),
+    rota: () => loadRota().catch((e) => ZD.toast(ZD.problemText(e), true)),
   };
 
   // ---------- readiness: coverage now, certificates running out ----------
@@ -517,6 +523,103 @@
   }
   ZD.onSubmit($("cov-form"), () => showCoverage());
   ZD.onSubmit($("cert-form"), () => showExpiring());
+
+  // ---------- rota (week view, gaps highlighted) and service hours ----------
+  // The week view is in the city's time (China Standard Time), as the API's days are.
+  const pad = (n) => String(n).padStart(2, "0");
+  const CITY_TZ = "Asia/Shanghai";
+  const cityDay = (d) => d.toLocaleDateString("sv-SE", { timeZone: CITY_TZ });
+  let rotaReady = false;
+  async function loadRota() {
+    if (!rotaReady) {
+      if (!teams.length) await loadTeams();
+      const me = await ZD.get("/me");
+      const mine = me.team_ids ? teams.filter((t) => me.team_ids.includes(t.id)) : teams;
+      ZD.options($("rota-team"), mine.map((t) => [t.id, t.name]));
+      $("rota-from").value = cityDay(new Date());
+      $("rota-team").addEventListener("change", () => showRota().catch((e) => ZD.toast(ZD.problemText(e), true)));
+      rotaReady = true;
+    }
+    await Promise.all([showRota(), showHours()]);
+  }
+  async function showRota() {
+    const team = $("rota-team").value;
+    if (!team) return;
+    const from = $("rota-from").value || cityDay(new Date());
+    const start = Date.parse(from + "T00:00:00+08:00");
+    const to = cityDay(new Date(start + 6 * 86400000));
+    const [r, members] = await Promise.all([
+      ZD.get(`/teams/${team}/shifts?from=${from}&to=${to}`),
+      pages("/volunteers?team_id=" + team),
+    ]);
+    ZD.options($("shift-volunteers"), members.map((v) => [v.id, v.display_name]));
+    const days = [...Array(7)].map((_, i) => start + i * 86400000);
+    const fmtDay = (t) => new Date(t).toLocaleDateString(ZD.lang() === "zh" ? "zh-CN" : "en-GB", { timeZone: CITY_TZ, weekday: "short", month: "2-digit", day: "2-digit" });
+    $("rota-week").querySelector("thead tr").replaceChildren(el("th", { scope: "col" }, ZD.t("co.rota.hour")),
+      ...days.map((d) => el("th", { scope: "col" }, fmtDay(d))));
+    const gaps = r.uncovered.map((g) => [new Date(g.starts_at).getTime(), new Date(g.ends_at).getTime()]);
+    let gapHours = 0;
+    const rows = [...Array(24)].map((_, h) => el("tr", {}, el("th", { scope: "row" }, `${pad(h)}:00`), ...days.map((d) => {
+      const a = d + h * 3600000, b = a + 3600000;
+      const on = r.shifts.filter((s) => new Date(s.starts_at).getTime() < b && new Date(s.ends_at).getTime() > a)
+        .flatMap((s) => s.members.filter((m) => !m.left_at).map((m) => m.display_name));
+      const gap = gaps.some(([x, y]) => x < b && y > a) && on.length === 0;
+      if (gap) gapHours += 1;
+      return el("td", { class: gap ? "gap" : "covered", "data-hour": new Date(a).toISOString(), title: on.join("、") || ZD.t("co.rota.gap") },
+        on.length ? String(on.length) : "");
+    })));
+    $("rota-week").querySelector("tbody").replaceChildren(...rows);
+    $("rota-summary").textContent = ZD.t("co.rota.summary", { shifts: r.shifts.length, gaps: gapHours });
+    $("shift-list").replaceChildren(...(r.shifts.length ? r.shifts.map((s) => {
+      const names = s.members.map((m) => m.display_name + (m.left_at ? ` (${ZD.t("co.rota.left", { reason: m.leave_reason || "" })})` : "")).join("、");
+      const confirmBox = el("details", { class: "confirm" }, el("summary", {}, ZD.t("co.rota.remove")),
+        el("button", { type: "button", class: "danger", "data-remove": s.id }, ZD.t("co.rota.removeConfirm")));
+      confirmBox.querySelector("button").addEventListener("click", async () => {
+        try { await ZD.api("DELETE", `/shifts/${s.id}`); ZD.toast(ZD.t("co.rota.removed")); await showRota(); }
+        catch (e) { ZD.toast(ZD.problemText(e), true); }
+      });
+      return el("li", { "data-shift": s.id },
+        el("div", { class: "row" }, el("strong", {}, `${ZD.time(s.starts_at)} – ${ZD.time(s.ends_at)}`), el("span", { class: "badge kind" }, ZD.t("shift." + s.kind)), s.note || ""),
+        el("div", {}, names), new Date(s.ends_at) > new Date() ? confirmBox : "");
+    }) : [el("li", { class: "muted" }, ZD.t("co.rota.none"))]));
+  }
+  ZD.onSubmit($("rota-form"), () => showRota());
+  ZD.onSubmit($("shift-form"), async () => {
+    const f = $("shift-form");
+    const iso = (v) => (v ? new Date(v).toISOString() : "");
+    const body = {
+      starts_at: iso(f.starts_at.value), ends_at: iso(f.ends_at.value),
+      volunteer_ids: [...f.volunteer_ids.selectedOptions].map((o) => o.value),
+      kind: f.kind.value, note: f.note.value.trim() || null,
+      repeat_weekly_until: f.repeat_weekly_until.value || null,
+    };
+    const r = await ZD.post(`/teams/${$("rota-team").value}/shifts`, body);
+    ZD.toast(ZD.t("co.rota.created", { n: r.shifts.length }));
+    await showRota();
+  });
+  async function showHours() {
+    const team = $("rota-team").value;
+    const [t, pending] = await Promise.all([ZD.get("/hours/totals"), ZD.get("/hours?status=pending" + (team ? "&team_id=" + team : ""))]);
+    $("hours-summary").textContent = ZD.t("co.hours.summary", { h: (t.total_minutes / 60).toFixed(1), p: (t.pending_minutes / 60).toFixed(1), n: t.teams.filter((x) => x.minutes > 0).length });
+    $("hours-pending-list").replaceChildren(...(pending.items.length ? pending.items.map((i) => {
+      const ok = el("button", { type: "button", "data-confirm": i.id }, ZD.t("co.hours.confirm"));
+      ok.addEventListener("click", async () => {
+        try { await ZD.post(`/hours/${i.id}/review`, {}); await showHours(); } catch (e) { ZD.toast(ZD.problemText(e), true); }
+      });
+      const form = el("form", { class: "row", novalidate: true },
+        el("label", { for: "fix-m-" + i.id }, ZD.t("co.hours.minutes")), el("input", { id: "fix-m-" + i.id, name: "minutes", type: "number", min: "0", max: "1440", value: String(i.minutes) }),
+        el("label", { for: "fix-r-" + i.id }, ZD.t("co.hours.reason")), el("input", { id: "fix-r-" + i.id, name: "reason", maxlength: "500", required: true }),
+        el("button", { type: "submit" }, ZD.t("co.hours.correct")), el("p", { class: "error", "data-error-for": "_form", role: "alert" }),
+        el("p", { class: "error", "data-error-for": "reason", role: "alert" }), el("p", { class: "error", "data-error-for": "minutes", role: "alert" }));
+      ZD.onSubmit(form, async () => {
+        await ZD.post(`/hours/${i.id}/review`, { minutes: Number(form.minutes.value), reason: form.reason.value.trim() });
+        await showHours();
+      });
+      return el("li", { "data-hours": i.id }, el("div", { class: "row" }, el("strong", {}, i.display_name || ""),
+        el("span", {}, `${ZD.time(i.started_at)} – ${ZD.time(i.ended_at)}`), el("span", {}, ZD.t("vol.minutes", { n: i.minutes })), ok), form);
+    }) : [el("li", { class: "muted" }, ZD.t("co.hours.noPending"))]));
+  }
+  $("hours-export").addEventListener("click", () => download("/hours/export" + ($("rota-team").value ? "?team_id=" + $("rota-team").value : ""), "service-hours.csv"));
 
   // Tabs shown again refresh what may have changed meanwhile.
   const refreshers = {

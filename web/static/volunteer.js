@@ -375,6 +375,73 @@
     $("reliability").textContent = ZD.t("vol.reliabilityLine", r);
   }
 
+  // ---------- rota and service hours ----------
+  function span(a, b) {
+    const s = new Date(a), e = new Date(b);
+    return `${ZD.time(a)} – ${e.toDateString() === s.toDateString() ? e.toLocaleTimeString(ZD.lang(), { hour: "2-digit", minute: "2-digit" }) : ZD.time(b)}`;
+  }
+  async function loadShifts() {
+    const r = await ZD.get("/me/shifts");
+    const mine = (s) => s.members.find((m) => m.volunteer_id === user.id) || {};
+    $("my-shifts").replaceChildren(...(r.shifts.length ? r.shifts.map((s) => {
+      const me = mine(s);
+      const item = el("li", { "data-shift": s.id },
+        el("div", { class: "row" }, el("strong", {}, span(s.starts_at, s.ends_at)), el("span", { class: "badge kind" }, ZD.t("shift." + s.kind)),
+          me.on_shift ? el("span", { class: "badge", "data-status": "in_progress" }, ZD.t("vol.onShift")) : ""),
+        s.note ? el("div", { class: "muted" }, s.note) : "");
+      if (me.left_at) item.append(el("div", { class: "muted" }, ZD.t("vol.shiftLeft", { reason: me.leave_reason || "" })));
+      else if (new Date(s.ends_at) > new Date()) item.append(leaveForm(s));
+      return item;
+    }) : [el("li", { class: "muted" }, ZD.t("vol.noShifts"))]));
+  }
+  function leaveForm(s) {
+    const form = el("form", { class: "leave", novalidate: true },
+      el("label", { for: "leave-" + s.id }, ZD.t("vol.leaveReason")),
+      el("textarea", { id: "leave-" + s.id, name: "reason", rows: "2", required: true, maxlength: "500" }),
+      el("p", { class: "error", "data-error-for": "reason", role: "alert" }),
+      el("p", { class: "error", "data-error-for": "_form", role: "alert" }),
+      el("button", { type: "submit" }, ZD.t("vol.leaveSubmit")));
+    ZD.onSubmit(form, async () => {
+      const reason = form.reason.value.trim();
+      await ZD.post(`/shifts/${s.id}/leave`, { reason });
+      ZD.toast(ZD.t("vol.leftShift"));
+      await loadShifts();
+    });
+    return el("details", { class: "leave-box" }, el("summary", {}, ZD.t("vol.leave")), form);
+  }
+  const STARS = [100, 300, 600, 1000, 1500];
+  async function loadHours() {
+    const h = await ZD.get("/me/hours");
+    const hours = (m) => (m / 60).toFixed(1);
+    $("star").textContent = h.star_level ? "★".repeat(h.star_level) + " " + ZD.t("vol.star", { n: h.star_level }) : ZD.t("vol.noStar");
+    $("hours-total").textContent = ZD.t("vol.hoursTotal", { h: hours(h.lifetime_minutes), y: hours(h.total_minutes) });
+    const prev = h.star_level ? STARS[h.star_level - 1] : 0;
+    const bar = $("star-progress");
+    if (h.next_star_hours) {
+      bar.hidden = false;
+      bar.max = (h.next_star_hours - prev) * 60;
+      bar.value = Math.max(0, h.lifetime_minutes - prev * 60);
+      $("star-next").textContent = ZD.t("vol.starNext", { n: h.star_level + 1, h: hours(h.next_star_hours * 60 - h.lifetime_minutes) });
+    } else {
+      bar.hidden = true;
+      $("star-next").textContent = ZD.t("vol.starTop");
+    }
+    $("hours-pending").textContent = h.pending_minutes ? ZD.t("vol.hoursPending", { h: hours(h.pending_minutes) }) : "";
+    $("hours-items").replaceChildren(...h.items.slice(-10).reverse().map((i) => el("li", { class: "row", "data-hours": i.id },
+      el("span", {}, i.source === "order" ? ZD.t("vol.hoursOrder", { code: i.order_code || "" }) : ZD.t("vol.hoursShift")),
+      el("strong", {}, ZD.t("vol.minutes", { n: i.minutes })),
+      el("span", { class: "muted" }, ZD.time(i.started_at) + (i.status === "pending" ? " · " + ZD.t("vol.pending") : i.status === "corrected" ? " · " + ZD.t("vol.corrected", { reason: i.reason || "" }) : "")))));
+  }
+  $("hours-certificate").addEventListener("click", async (e) => {
+    e.preventDefault();
+    try {
+      const res = await ZD.api("GET", `/volunteers/${user.id}/hours/certificate`, null, { raw: true });
+      const blob = await res.blob();
+      const a = el("a", { href: URL.createObjectURL(blob), download: "volunteer-certificate.pdf" });
+      document.body.append(a); a.click(); a.remove();
+    } catch (err) { ZD.toast(ZD.problemText(err), true); }
+  });
+
   // ---------- team notices ----------
   function broadcastItem(b) {
     return el("li", { "data-broadcast": b.id || b.broadcast_id },
@@ -405,6 +472,12 @@
     if (m.type === "hello" || m.type === "pong") return;
     if (m.type === "certificate_expiring") { ZD.toast(ZD.t("vol.certExpiring", { skill: ZD.skillName(m.skill), n: m.days_left, until: m.certified_until }), true); return; }
     if (m.type === "volunteer_overdue") ZD.toast(ZD.t("vol.overdue", { code: m.code }), true);
+    if (m.type === "volunteer_duty") {
+      onDuty = m.on_duty; showDuty();
+      if (m.source === "shift") ZD.toast(ZD.t(m.on_duty ? "vol.shiftOn" : "vol.shiftOff"));
+      loadShifts().catch(() => {}); loadHours().catch(() => {});
+      return;
+    }
     if (m.type === "points_awarded") { ZD.toast(ZD.t("vol.earned", { n: m.amount, code: m.code })); loadPoints().catch(() => {}); return; }
     loadCurrent().catch(() => {});
     loadPoints().catch(() => {});
@@ -423,11 +496,11 @@
     if (onDuty) { startWatch(); keepAwake(); }
     nearbyMap = await ZD.map($("nearby-map"), { zoom: 14 });
     nearbyLayer = L.layerGroup().addTo(nearbyMap);
-    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts(), showOutbox()]);
+    await Promise.all([loadOffers(), loadCurrent(), loadNearby(), loadPoints(), loadBroadcasts(), showOutbox(), loadShifts(), loadHours()]);
   }
 
   ZD.start();
-  ZD.onLang(() => { showDuty(); loadCurrent(); loadNearby(); loadPoints(); });
+  ZD.onLang(() => { showDuty(); loadCurrent(); loadNearby(); loadPoints(); loadShifts(); loadHours(); });
   $("refresh-nearby").addEventListener("click", loadNearby);
   $("radius").addEventListener("change", loadNearby);
   // A tapped notification brings this page forward: show what it named.

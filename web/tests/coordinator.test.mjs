@@ -259,3 +259,54 @@ test("readiness: coverage drawn as a heat layer and certificates running out, as
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("rota: a shift planned in the week view covers its hours, the rest show as gaps as the API says; removal asks first", async () => {
+  const { context, page, outside, errors } = await desk();
+  const team = (await api(server.base, "GET", "/teams?per_page=1", admin)).items[0];
+  await page.click("#tab-rota");
+  await page.waitForSelector("#rota-week tbody tr");
+  await page.selectOption("#rota-team", team.id);
+  await page.click("#rota-form button[type=submit]");
+  const members = (await api(server.base, "GET", `/volunteers?team_id=${team.id}&per_page=500`, admin)).items;
+  await page.waitForFunction((n) => document.querySelectorAll("#shift-volunteers option").length === n, members.length);
+  // Nothing chosen: named beside the field, nothing sent.
+  await page.click("#shift-form button[type=submit]");
+  assert.equal(await page.textContent('#shift-form [data-error-for="starts_at"]'), "请填写此项");
+  // Tomorrow 08:00–12:00 (the browser's local time; the view is in the city's), two volunteers, patrol.
+  const d = new Date(Date.now() + 86400000);
+  const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  await page.fill("#shift-starts", `${day}T08:00`);
+  await page.fill("#shift-ends", `${day}T12:00`);
+  await page.selectOption("#shift-volunteers", [members[0].id, members[1].id]);
+  await page.selectOption("#shift-kind", "patrol");
+  await page.fill("#shift-note", "白沙片区巡逻");
+  await page.click("#shift-form button[type=submit]");
+  await page.waitForSelector("#shift-list li[data-shift]");
+  const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }); // the city's day
+  const rota = await api(server.base, "GET", `/teams/${team.id}/shifts?from=${today}`, admin);
+  assert.equal(rota.shifts.length, 1);
+  assert.equal(rota.shifts[0].kind, "patrol");
+  // The shift's four hours are covered with two people; every hour the API
+  // calls uncovered is red, and nothing else is.
+  const start = new Date(`${day}T08:00`).toISOString();
+  const covered = await page.$$eval("#rota-week td.covered", (tds) => tds.map((td) => [td.dataset.hour, td.textContent]));
+  assert.equal(covered.length, 4, JSON.stringify(covered));
+  assert.deepEqual(covered.map((c) => c[1]), ["2", "2", "2", "2"]);
+  assert.ok(covered.some((c) => c[0] === start), JSON.stringify(covered));
+  const gapHours = rota.uncovered.reduce((n, g) => n + (new Date(g.ends_at) - new Date(g.starts_at)) / 3600000, 0);
+  assert.equal(await page.locator("#rota-week td.gap").count(), gapHours);
+  assert.equal(gapHours, 7 * 24 - 4);
+  assert.match(await page.textContent("#rota-summary"), new RegExp(`1 个班次；${gapHours} 个小时无人在岗`));
+  assert.match(await page.textContent("#shift-list"), new RegExp(members[0].display_name));
+  await page.screenshot({ path: SHOTS + "coordinator-rota.png", fullPage: true });
+  // Removing asks first, then the week is empty again.
+  await page.click("#shift-list details.confirm summary");
+  await page.click("#shift-list button[data-remove]");
+  await page.waitForSelector("#shift-list li.muted");
+  assert.equal((await api(server.base, "GET", `/teams/${team.id}/shifts?from=${today}`, admin)).shifts.length, 0);
+  assert.equal(await page.locator("#rota-week td.gap").count(), 7 * 24);
+  assert.deepEqual(await unlabeled(page), []);
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -311,7 +311,6 @@ pub async fn create_shifts(
         repeat_weekly_until: b.repeat_weekly_until,
     };
     let made = rota::create(&state.db, &spec, Some(user.id.as_uuid()), now).await?;
-    state.dispatcher.wake.notify_one();
     let mut shifts = Vec::new();
     for s in &made {
         shifts.push(shift_out(&rota::load(&state.db, s.id).await?, None));
