@@ -46,6 +46,24 @@ RULES_BEYOND_OPENAPI = {
     "POST /api/v1/me/push-subscriptions": ["endpoint", "keys.p256dh", "keys.auth"],
     # A new account needs a password; the teams must exist.
     "POST /api/v1/coordinators": ["password", "team_ids*"],
+    # Shifts: the end after the start, within 24 hours and in the future;
+    # weekly repetition from the first day to a year on; the volunteers must
+    # be on the team.
+    "POST /api/v1/teams/{id}/shifts": ["ends_at", "repeat_weekly_until", "volunteer_ids*"],
+    # Periods: `from` must not be after `to` (at most 62 days for a rota, ten
+    # years for hours); a team filter names an existing team.
+    "GET /api/v1/teams/{id}/shifts": ["from", "to"],
+    "GET /api/v1/me/shifts": ["from", "to"],
+    "GET /api/v1/me/hours": ["from", "to"],
+    "GET /api/v1/volunteers/{id}/hours": ["from", "to"],
+    "GET /api/v1/volunteers/{id}/hours/certificate": ["from", "to"],
+    "GET /api/v1/hours": ["from", "to", "team_id"],
+    "GET /api/v1/hours/totals": ["from", "to", "team_id"],
+    "GET /api/v1/hours/export": ["from", "to", "team_id"],
+    # A verification code is 16 letters and digits (any case, any separators).
+    "GET /api/v1/certificates/verify/{code}": ["code"],
+    # A correction needs a reason, and at most the record's span.
+    "POST /api/v1/hours/{id}/review": ["reason", "minutes"],
 }
 
 

@@ -207,6 +207,124 @@ async fn coverage(app: &TestApp) {
     app.get("/api/v1/coverage?skill=first_aid", Some(&resident))
         .await
         .expect_problem(403, None);
+
+    // The next 24 hours from the rota, against a brute-force count: v0 on a
+    // shift in hours 2–5, v2 in hours 4–9, v1 on one for hours 1–19 that
+    // they leave (so not counted).
+    let team_path = format!("/api/v1/teams/{}", scene.team);
+    app.patch(&team_path, Some(admin), json!({"area": "白沙片区"}))
+        .await
+        .expect(200);
+    let now = app.state.clock.now();
+    let slot0 = now
+        - chrono::Duration::seconds(now.timestamp().rem_euclid(3600))
+        - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&now)));
+    let h = |k: i64| slot0 + chrono::Duration::hours(k);
+    let plan = [(0usize, 2, 6), (2, 4, 10), (1, 1, 20)];
+    let shifts = format!("/api/v1/teams/{}/shifts", scene.team);
+    let mut leave = None;
+    for (v, a, b) in plan {
+        let made = app
+            .post(
+                &shifts,
+                Some(admin),
+                json!({"starts_at": h(a).to_rfc3339(), "ends_at": h(b).to_rfc3339(),
+                       "volunteer_ids": [scene.vs[v].0]}),
+            )
+            .await
+            .expect(201)
+            .json;
+        if v == 1 {
+            leave = Some(made["shifts"][0]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    app.post(
+        &format!("/api/v1/shifts/{}/leave", leave.unwrap()),
+        Some(&scene.vs[1].1),
+        json!({"reason": "临时出差"}),
+    )
+    .await
+    .expect(200);
+    let r = app
+        .get(
+            "/api/v1/coverage?skill=first_aid&radius_m=2000",
+            Some(admin),
+        )
+        .await
+        .expect(200)
+        .json;
+    let on = |k: i64| -> Vec<(f64, f64)> {
+        plan.iter()
+            .filter(|(v, a, b)| *v != 1 && *a <= k && k < *b)
+            .map(|(v, _, _)| positions[*v])
+            .collect()
+    };
+    let ahead = r["ahead"].as_array().unwrap();
+    assert_eq!(ahead.len(), 24);
+    for (k, hour) in ahead.iter().enumerate() {
+        let k = k as i64;
+        let starts: chrono::DateTime<chrono::Utc> =
+            hour["starts_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(starts, h(k));
+        assert_eq!(
+            hour["on_shift"].as_u64().unwrap() as usize,
+            on(k).len(),
+            "hour {k}"
+        );
+    }
+    for cell in r["cells"].as_array().unwrap() {
+        let centre = (cell["lat"].as_f64().unwrap(), cell["lon"].as_f64().unwrap());
+        let fewest = (0..24)
+            .map(|k| {
+                on(k)
+                    .iter()
+                    .filter(|p| zhongdui_tests::distance_m(**p, centre) <= 2000.0)
+                    .count()
+            })
+            .min()
+            .unwrap();
+        assert_eq!(
+            cell["fewest_ahead"].as_u64().unwrap() as usize,
+            fewest,
+            "{cell}"
+        );
+    }
+    // 白沙片区 sits at the centre of its team's five volunteers: within
+    // 2 km only v0 (1.8 km) on the rota, so it is uncovered outside hours 2–5.
+    let centre = (
+        positions.iter().map(|p| p.0).sum::<f64>() / 5.0,
+        positions.iter().map(|p| p.1).sum::<f64>() / 5.0,
+    );
+    let mut want = Vec::new();
+    let mut open: Option<(i64, i64)> = None;
+    for k in 0..24 {
+        let none = !on(k)
+            .iter()
+            .any(|p| zhongdui_tests::distance_m(*p, centre) <= 2000.0);
+        match (none, open) {
+            (true, None) => open = Some((k, k + 1)),
+            (true, Some((a, _))) => open = Some((a, k + 1)),
+            (false, Some(span)) => {
+                want.push(span);
+                open = None;
+            }
+            (false, None) => {}
+        }
+    }
+    want.extend(open);
+    assert_eq!(want, vec![(0, 2), (6, 24)]);
+    let got: Vec<(i64, i64)> = r["gaps_ahead"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["place"] == "白沙片区")
+        .map(|g| {
+            let from: chrono::DateTime<chrono::Utc> = g["from"].as_str().unwrap().parse().unwrap();
+            let to: chrono::DateTime<chrono::Utc> = g["to"].as_str().unwrap().parse().unwrap();
+            ((from - slot0).num_hours(), (to - slot0).num_hours())
+        })
+        .collect();
+    assert_eq!(got, want);
     let _ = (LAT, LON);
 }
 

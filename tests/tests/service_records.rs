@@ -176,13 +176,13 @@ async fn rota(process_a: TestApp) {
         (json!("shift"), json!("pending"))
     );
     let pending = app
-        .get("/api/v1/hours?status=pending", Some(&coord))
+        .get("/api/v1/hours?review=pending", Some(&coord))
         .await
         .expect(200)
         .json;
     assert_eq!(pending["items"].as_array().unwrap().len(), 1);
     assert!(
-        app.get("/api/v1/hours?status=pending", Some(&outsider))
+        app.get("/api/v1/hours?review=pending", Some(&outsider))
             .await
             .expect(200)
             .json["items"]
@@ -322,6 +322,34 @@ async fn rota(process_a: TestApp) {
         true,
         "others untouched"
     );
+
+    // A weekly series: each occurrence switches duty on and off again.
+    let t = now(&app);
+    let until = (app.china_today() + chrono::Duration::days(8)).to_string();
+    let series = app
+        .post(
+            &path,
+            Some(&coord),
+            json!({"starts_at": (t + chrono::Duration::seconds(60)).to_rfc3339(),
+                   "ends_at": (t + chrono::Duration::minutes(31)).to_rfc3339(),
+                   "volunteer_ids": [v1.0], "repeat_weekly_until": until}),
+        )
+        .await
+        .expect(201)
+        .json;
+    assert_eq!(series["shifts"].as_array().unwrap().len(), 2);
+    for week in 0..2 {
+        app.advance_secs(if week == 0 {
+            61
+        } else {
+            7 * 24 * 3600 - 30 * 60
+        });
+        assert_eq!(app.tick().await.shifts, 1, "week {week} begins");
+        assert_eq!(volunteer(&app, admin, &v1.0).await["duty_source"], "shift");
+        app.advance_secs(30 * 60);
+        assert_eq!(app.tick().await.shifts, 1, "week {week} ends");
+        assert_eq!(volunteer(&app, admin, &v1.0).await["on_duty"], false);
+    }
     b.cleanup().await;
     app.cleanup().await;
 }

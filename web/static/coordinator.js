@@ -512,6 +512,13 @@
         .addTo(covLayer);
     }
     if (c.cells.length) covMap.fitBounds(covLayer.getLayers().map((r) => r.getBounds()).reduce((a, b) => a.extend(b)));
+    const hm = (iso) => new Date(iso).toLocaleString(ZD.lang() === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+    const least = Math.min(...c.ahead.map((h) => h.on_shift));
+    $("cov-ahead").textContent = ZD.t("co.cov.ahead", { least: Number.isFinite(least) ? least : 0, most: Math.max(0, ...c.ahead.map((h) => h.on_shift)) });
+    const who = c.skills.map(ZD.skillName).join("、") || ZD.t("co.cov.anyone");
+    $("cov-gaps").replaceChildren(...(c.gaps_ahead.length ? c.gaps_ahead.map((g) => el("li", { "data-place": g.place },
+      ZD.t("co.cov.gapAhead", { place: g.place, skill: who, r: c.radius_m >= 1000 ? `${c.radius_m / 1000} km` : `${c.radius_m} m`, from: hm(g.from), to: hm(g.to) })))
+      : [el("li", { class: "muted" }, ZD.t("co.cov.noGapsAhead"))]));
     $("cov-summary").textContent = ZD.t("co.cov.summary", { skill: c.skills.map(ZD.skillName).join("、") || ZD.t("co.cov.anyone"), n: c.available, gaps: c.gaps, cells: c.cells.length, r: c.radius_m });
   }
   async function showExpiring() {
@@ -599,7 +606,7 @@
   });
   async function showHours() {
     const team = $("rota-team").value;
-    const [t, pending] = await Promise.all([ZD.get("/hours/totals"), ZD.get("/hours?status=pending" + (team ? "&team_id=" + team : ""))]);
+    const [t, pending] = await Promise.all([ZD.get("/hours/totals"), ZD.get("/hours?review=pending" + (team ? "&team_id=" + team : ""))]);
     $("hours-summary").textContent = ZD.t("co.hours.summary", { h: (t.total_minutes / 60).toFixed(1), p: (t.pending_minutes / 60).toFixed(1), n: t.teams.filter((x) => x.minutes > 0).length });
     $("hours-pending-list").replaceChildren(...(pending.items.length ? pending.items.map((i) => {
       const ok = el("button", { type: "button", "data-confirm": i.id }, ZD.t("co.hours.confirm"));

@@ -237,6 +237,10 @@ test("readiness: coverage drawn as a heat layer and certificates running out, as
   const summary = await page.textContent("#cov-summary");
   assert.ok(summary.includes(`现在可派 ${c.available} 人`), summary);
   assert.ok(summary.includes(`${c.cells.length} 个格子中 ${c.gaps} 个`), summary);
+  // The next 24 hours from the rota: one line per place and span the API names.
+  const gapLines = await page.locator("#cov-gaps li[data-place]").count();
+  assert.equal(gapLines, c.gaps_ahead.length);
+  if (c.gaps_ahead.length) assert.match(await page.textContent("#cov-gaps"), new RegExp(c.gaps_ahead[0].place));
   const drawn = await page.locator("#cov-map path.leaflet-interactive").count();
   assert.equal(drawn, c.cells.length, "one rectangle per cell");
   // Another radius: fewer, larger cells or the same grid, redrawn.

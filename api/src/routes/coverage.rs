@@ -117,6 +117,33 @@ pub struct CellOut {
     pub lon: f64,
     /// Available qualified volunteers within the radius of the centre now.
     pub available: u32,
+    /// The fewest qualified volunteers on a rota shift within the radius in
+    /// any of the next 24 hours.
+    pub fewest_ahead: u32,
+}
+
+/// An hour ahead, from the rota.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HourOut {
+    /// The hour's start.
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    /// Qualified volunteers on a shift during it, anywhere.
+    pub on_shift: u32,
+}
+
+/// A named place with nobody qualified on the rota within the radius.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GapOut {
+    /// The place (a team area).
+    pub place: String,
+    /// Where (the centre of its teams' volunteers).
+    pub lat: f64,
+    /// Where.
+    pub lon: f64,
+    /// From.
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// Until.
+    pub to: chrono::DateTime<chrono::Utc>,
 }
 
 /// The grid.
@@ -138,12 +165,20 @@ pub struct CoverageOut {
     pub gaps: usize,
     /// Volunteers available for the skill now, anywhere.
     pub available: u32,
+    /// The next 24 hours from the rota, hour by hour.
+    pub ahead: Vec<HourOut>,
+    /// Places and spans of the next 24 hours with nobody qualified on the
+    /// rota within the radius (e.g. no valid first-aider within 1 km of 白沙
+    /// from 02:00 to 06:00), soonest first.
+    pub gaps_ahead: Vec<GapOut>,
 }
 
 /// Where the city is covered for `skill` now: for a grid over the
 /// roster's positions, how many on-duty, free volunteers holding the
 /// skills (with valid certificates) are within `radius_m` of each cell's
-/// centre (staff).
+/// centre; and from the rota, for the next 24 hours, the volunteers on
+/// shift hour by hour, each cell's fewest, and the team areas left with
+/// nobody (staff).
 #[utoipa::path(get, path = "/api/v1/coverage", tag = "stats", security(("bearer" = [])), params(CoverageQuery),
     responses((status = 200, body = CoverageOut), (status = 403, description = "not staff")))]
 pub async fn coverage_now(
@@ -175,8 +210,10 @@ pub async fn coverage_now(
         ));
     }
     let max_age = state.settings.dispatch.max_location_age_secs;
-    let c = coverage::coverage(&state.db, &skills, radius, max_age, state.clock.now()).await?;
+    let now = state.clock.now();
+    let c = coverage::coverage(&state.db, &skills, radius, max_age, now).await?;
     let gaps = c.cells.iter().filter(|x| x.available == 0).count();
+    let ahead = coverage::ahead(&state.db, &skills, radius, &c.cells, now).await?;
     Ok(HttpResponse::Ok().json(CoverageOut {
         skills: skills.iter().map(|s| s.code().to_owned()).collect(),
         radius_m: radius,
@@ -186,13 +223,34 @@ pub async fn coverage_now(
         cells: c
             .cells
             .into_iter()
-            .map(|x| CellOut {
+            .zip(ahead.fewest)
+            .map(|(x, fewest_ahead)| CellOut {
                 lat: x.lat,
                 lon: x.lon,
                 available: x.available,
+                fewest_ahead,
             })
             .collect(),
         gaps,
         available: c.available,
+        ahead: ahead
+            .hours
+            .into_iter()
+            .map(|(starts_at, on_shift)| HourOut {
+                starts_at,
+                on_shift,
+            })
+            .collect(),
+        gaps_ahead: ahead
+            .gaps
+            .into_iter()
+            .map(|g| GapOut {
+                place: g.place,
+                lat: g.lat,
+                lon: g.lon,
+                from: g.from,
+                to: g.to,
+            })
+            .collect(),
     }))
 }

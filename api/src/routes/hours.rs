@@ -37,18 +37,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/certificates/verify/{code}", web::get().to(verify));
 }
 
-/// Which days (China time), and for staff which team and records.
+/// Which days (China time), and for staff which team.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HoursQuery {
     /// First day (YYYY-MM-DD; default: a year before `to`).
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive (default today).
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// One team (staff listings; a coordinator's own teams only).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<String>,
-    /// `pending` (awaiting review) or `counted` (staff listing).
-    pub status: Option<String>,
+}
+
+/// Which records of a listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewFilter {
+    /// `pending` (awaiting review) or `counted`; absent: both.
+    #[param(pattern = "^(pending|counted)?$")]
+    pub review: Option<String>,
 }
 
 struct Period {
@@ -290,20 +300,21 @@ pub struct HourList {
 }
 
 /// Service records of the caller's teams in a period, e.g. the patrol
-/// shifts awaiting review (`status=pending`) (staff).
-#[utoipa::path(get, path = "/api/v1/hours", tag = "roster", security(("bearer" = [])), params(HoursQuery),
+/// shifts awaiting review (`review=pending`) (staff).
+#[utoipa::path(get, path = "/api/v1/hours", tag = "roster", security(("bearer" = [])), params(HoursQuery, ReviewFilter),
     responses((status = 200, body = HourList), (status = 403, description = "not staff")))]
 pub async fn list_hours(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<HoursQuery>,
+    filter: Query<ReviewFilter>,
 ) -> ApiResult<HttpResponse> {
     let p = period(&state, &query)?;
     let teams = scope(&state, &user, p.team).await?;
     let mut rows =
         hours::records(&state.db, None, teams.as_deref(), Some(p.from), Some(p.to)).await?;
-    match query
-        .status
+    match filter
+        .review
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -311,7 +322,7 @@ pub async fn list_hours(
         None => {}
         Some("pending") => rows.retain(|r| !hours::counts(r)),
         Some("counted") => rows.retain(hours::counts),
-        Some(_) => return Err(ApiError::invalid("status", "must be pending or counted")),
+        Some(_) => return Err(ApiError::invalid("review", "must be pending or counted")),
     }
     rows.truncate(2000);
     Ok(HttpResponse::Ok().json(HourList {
@@ -405,9 +416,10 @@ pub async fn export(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct ReviewIn {
     /// The minutes that count (absent: confirm as recorded), 0–1440.
+    #[serde(default, deserialize_with = "wire::optional_integer")]
     #[validate(range(min = 0, max = 1440))]
-    #[schema(minimum = 0, maximum = 1440)]
-    pub minutes: Option<i32>,
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1440)]
+    pub minutes: Option<i64>,
     /// Why, 1–500 characters (needed with `minutes`).
     #[validate(custom(function = "wire::reason"))]
     #[schema(schema_with = wire::optional_reason_schema)]
@@ -437,7 +449,8 @@ pub async fn review(
     }
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
-    let done = hours::review(&txn, &r, user.actor(), body.0.minutes, reason, now).await?;
+    let minutes = body.0.minutes.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let done = hours::review(&txn, &r, user.actor(), minutes, reason, now).await?;
     txn.commit().await?;
     let out = items(&state, &[done], true).await?;
     Ok(HttpResponse::Ok().json(out.into_iter().next()))

@@ -47,7 +47,7 @@ pub struct ShiftIn {
     /// Repeat every week at the same time until this day (China time,
     /// inclusive; at most a year on).
     #[schema(value_type = Option<String>, format = Date)]
-    pub repeat_weekly_until: Option<NaiveDate>,
+    pub repeat_weekly_until: Option<String>,
     /// `duty` (on call, the default) or `patrol` (service time counted as hours).
     #[validate(custom(function = "shift_kind"))]
     #[schema(schema_with = shift_kind_schema)]
@@ -194,8 +194,10 @@ pub struct MyShifts {
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First day (China time, YYYY-MM-DD; default today).
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive (default six days after `from`; at most 62 days).
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
 
@@ -281,7 +283,16 @@ pub async fn create_shifts(
     if b.ends_at <= now {
         return Err(ApiError::invalid("ends_at", "must be in the future"));
     }
-    if let Some(until) = b.repeat_weekly_until {
+    let until = match b.repeat_weekly_until.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid(
+                "repeat_weekly_until",
+                format!("`{raw}` is not a date (YYYY-MM-DD)"),
+            )
+        })?),
+    };
+    if let Some(until) = until {
         let first = crate::clock::local_today(b.starts_at)?;
         if until < first || until > first + Duration::days(366) {
             return Err(ApiError::invalid(
@@ -308,7 +319,7 @@ pub async fn create_shifts(
             .unwrap_or(ShiftKind::Duty),
         note: wire::trimmed(b.note.as_deref()),
         volunteer_ids,
-        repeat_weekly_until: b.repeat_weekly_until,
+        repeat_weekly_until: until,
     };
     let made = rota::create(&state.db, &spec, Some(user.id.as_uuid()), now).await?;
     let mut shifts = Vec::new();
