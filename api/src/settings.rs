@@ -229,7 +229,8 @@ pub struct DispatchSettings {
     pub max_offers_per_hour: u32,
     /// New orders arriving within this window are assigned together.
     pub batch_window_ms: u64,
-    /// Largest group of orders assigned jointly (Kuhn–Munkres is cubic).
+    /// Largest group of neighbouring orders assigned jointly (a larger one
+    /// is cut into chunks).
     pub batch_max_orders: usize,
     /// Check-in must be within this distance of the order.
     pub arrive_radius_m: f64,
@@ -498,7 +499,7 @@ impl Settings {
             .set_default("dispatch.reliability_days", 90)?
             .set_default("dispatch.max_offers_per_hour", 6)?
             .set_default("dispatch.batch_window_ms", 1000)?
-            .set_default("dispatch.batch_max_orders", 24)?
+            .set_default("dispatch.batch_max_orders", 64)?
             .set_default("dispatch.arrive_radius_m", 300.0)?
             .set_default("dispatch.auto_close_hours", 24)?
             .set_default("dispatch.team_first_secs", 120)?

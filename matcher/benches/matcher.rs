@@ -291,6 +291,56 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
+/// The dispatcher's joint first wave in issue 19's layout: 50 single-place
+/// orders and 250 volunteers along an 8 km line, a 1 km radius (the first
+/// wave's), fast and exact modes.
+fn bench_line(c: &mut Criterion) {
+    let mut rng = synth::rng(19);
+    let (lat0, lon0) = (27.56_f64, 120.56_f64);
+    let mut on_line = |jitter: f64| {
+        let east = rng.random_range(0.0..8_000.0);
+        let north = rng.random_range(-jitter..=jitter);
+        GeoPoint::parse(
+            lat0 + north / 111_195.0,
+            lon0 + east / (111_195.0 * lat0.to_radians().cos()),
+        )
+        .unwrap_or(GeoPoint::parse(lat0, lon0).expect("a valid point"))
+    };
+    let vols: Vec<VolunteerState> = (0..250)
+        .map(|_| VolunteerState {
+            position: Some(zhongdui_matcher::Position {
+                at: on_line(150.0),
+                seen_at: NOW,
+            }),
+            on_duty: true,
+            ..VolunteerState::new(zhongdui_domain::VolunteerId::new())
+        })
+        .collect();
+    let index = VolunteerIndex::bulk_load(MatcherConfig::default(), vols);
+    let orders: Vec<BatchOrder<'_>> = (0..50)
+        .map(|_| BatchOrder::new(on_line(50.0), 1, SkillSet::EMPTY).within_m(1_000.0))
+        .collect();
+    let fast = assign_batch(&index, &orders, &BatchParams::new(NOW));
+    let exact = assign_batch(&index, &orders, &BatchParams::exact(NOW));
+    eprintln!(
+        "line 50x250: fast {:.0} m, exact {:.0} m ({:+.2}%), filled {} / {}",
+        fast.total_distance_m,
+        exact.total_distance_m,
+        100.0 * (fast.total_distance_m / exact.total_distance_m - 1.0),
+        fast.filled(),
+        exact.filled()
+    );
+    let mut g = c.benchmark_group("batch");
+    g.sample_size(30).measurement_time(Duration::from_secs(3));
+    g.bench_function("line_fast_50x250", |b| {
+        b.iter(|| black_box(assign_batch(&index, &orders, &BatchParams::new(NOW))))
+    });
+    g.bench_function("line_exact_50x250", |b| {
+        b.iter(|| black_box(assign_batch(&index, &orders, &BatchParams::exact(NOW))))
+    });
+    g.finish();
+}
+
 /// 250 available volunteers and 50 orders (headcounts 1–7, total 208) drawn
 /// from a 5 km district of the synthetic city.
 fn batch_instance(seed: u64) -> (VolunteerIndex, Vec<GeoPoint>, Vec<u32>) {
@@ -325,5 +375,5 @@ fn batch_instance(seed: u64) -> (VolunteerIndex, Vec<GeoPoint>, Vec<u32>) {
     (index, points, heads)
 }
 
-criterion_group!(benches, bench_batch, bench_100k, bench_1m);
+criterion_group!(benches, bench_batch, bench_line, bench_100k, bench_1m);
 criterion_main!(benches);

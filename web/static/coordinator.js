@@ -559,7 +559,13 @@
       ZD.get(`/teams/${team}/shifts?from=${from}&to=${to}`),
       pages("/volunteers?team_id=" + team),
     ]);
-    ZD.options($("shift-volunteers"), members.map((v) => [v.id, v.display_name]));
+    // The member list is rebuilt only for another team, so a choice being
+    // made survives a refresh of the week.
+    const pick = $("shift-volunteers");
+    if (pick.dataset.team !== team || pick.options.length !== members.length) {
+      ZD.options(pick, members.map((v) => [v.id, v.display_name]));
+      pick.dataset.team = team;
+    }
     const days = [...Array(7)].map((_, i) => start + i * 86400000);
     const fmtDay = (t) => new Date(t).toLocaleDateString(ZD.lang() === "zh" ? "zh-CN" : "en-GB", { timeZone: CITY_TZ, weekday: "short", month: "2-digit", day: "2-digit" });
     $("rota-week").querySelector("thead tr").replaceChildren(el("th", { scope: "col" }, ZD.t("co.rota.hour")),

@@ -270,7 +270,6 @@ test("rota: a shift planned in the week view covers its hours, the rest show as 
   await page.click("#tab-rota");
   await page.waitForSelector("#rota-week tbody tr");
   await page.selectOption("#rota-team", team.id);
-  await page.click("#rota-form button[type=submit]");
   const members = (await api(server.base, "GET", `/volunteers?team_id=${team.id}&per_page=500`, admin)).items;
   await page.waitForFunction((n) => document.querySelectorAll("#shift-volunteers option").length === n, members.length);
   // Nothing chosen: named beside the field, nothing sent.
@@ -282,6 +281,9 @@ test("rota: a shift planned in the week view covers its hours, the rest show as 
   await page.fill("#shift-starts", `${day}T08:00`);
   await page.fill("#shift-ends", `${day}T12:00`);
   await page.selectOption("#shift-volunteers", [members[0].id, members[1].id]);
+  // A refresh of the week meanwhile keeps the choice.
+  await page.click("#rota-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelectorAll("#shift-volunteers option:checked").length === 2);
   await page.selectOption("#shift-kind", "patrol");
   await page.fill("#shift-note", "白沙片区巡逻");
   await page.click("#shift-form button[type=submit]");

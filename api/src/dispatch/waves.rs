@@ -453,20 +453,16 @@ impl Dispatcher {
             .iter()
             .filter(|o| o.wave == 0 && o.target_team_id.is_none())
             .collect();
-        // Joint assignment in small neighbourhood groups (Kuhn–Munkres is
-        // cubic): orders sorted by ~2 km grid cell, chunked; later groups skip
-        // volunteers an earlier group took.
+        // Joint assignment over neighbourhoods: orders whose first-wave
+        // discs overlap (and so may compete for the same volunteers) are
+        // solved together, whole, up to `batch_max_orders`; a larger
+        // neighbourhood is cut into spatially sorted chunks, later chunks
+        // skipping volunteers an earlier one took.
         let mut primary: HashMap<Uuid, Vec<Pick>> = HashMap::new();
         let mut reserved: HashSet<VolunteerId> = HashSet::new();
         if new_orders.len() > 1 {
-            let mut sorted = new_orders.clone();
-            sorted.sort_by(|a, b| {
-                let cell = |o: &order::Model| {
-                    ((o.lat * 50.0).floor() as i64, (o.lon * 50.0).floor() as i64)
-                };
-                cell(a).cmp(&cell(b)).then(a.created_at.cmp(&b.created_at))
-            });
-            for group in sorted.chunks(d.batch_max_orders.max(2)) {
+            let radius = |o: &order::Model| plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
+            for group in neighbourhoods(&new_orders, radius, d.batch_max_orders.max(2)) {
                 if group.len() < 2 {
                     continue;
                 }
@@ -474,7 +470,7 @@ impl Dispatcher {
                 // Each role of an order is a place of its own in the batch.
                 let mut places: Vec<(Uuid, Option<Skill>)> = Vec::new();
                 let mut batch: Vec<BatchOrder<'_>> = Vec::new();
-                for o in group {
+                for o in &group {
                     let radius = plan(d, o, 1).map(|p| p.radius_m).unwrap_or(0.0);
                     for slot in open_slots(o, in_roles.get(&o.id))? {
                         let need = match slot.role {
@@ -756,4 +752,64 @@ impl Dispatcher {
         tracing::info!(order_id = %o.id, code = %o.code, "order escalated to coordinators");
         Ok(true)
     }
+}
+
+/// Splits `orders` into groups that may compete for volunteers: two orders
+/// are neighbours when their discs (`radius` each) overlap, and a group is
+/// a connected set of neighbours (union–find). A group larger than `max` is
+/// cut into chunks of `max` along a ~2 km grid. Groups keep the orders'
+/// arrival order within a chunk.
+pub(super) fn neighbourhoods<'o>(
+    orders: &[&'o order::Model],
+    radius: impl Fn(&order::Model) -> f64,
+    max: usize,
+) -> Vec<Vec<&'o order::Model>> {
+    let n = orders.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let at: Vec<Option<(zhongdui_domain::GeoPoint, f64)>> = orders
+        .iter()
+        .map(|o| o.point().ok().map(|p| (p, radius(o))))
+        .collect();
+    for i in 0..n {
+        for j in i + 1..n {
+            if let (Some((a, ra)), Some((b, rb))) = (at[i], at[j])
+                && a.distance_m(&b) <= ra + rb
+            {
+                let (x, y) = (root(&mut parent, i), root(&mut parent, j));
+                if x != y {
+                    parent[x] = y;
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<&'o order::Model>> = HashMap::new();
+    for (i, o) in orders.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(*o);
+    }
+    let mut out: Vec<Vec<&'o order::Model>> = Vec::new();
+    let mut keys: Vec<usize> = groups.keys().copied().collect();
+    keys.sort_unstable();
+    for k in keys {
+        let Some(mut g) = groups.remove(&k) else {
+            continue;
+        };
+        g.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        if g.len() <= max {
+            out.push(g);
+            continue;
+        }
+        let cell =
+            |o: &order::Model| ((o.lat * 50.0).floor() as i64, (o.lon * 50.0).floor() as i64);
+        g.sort_by(|a, b| cell(a).cmp(&cell(b)).then(a.created_at.cmp(&b.created_at)));
+        out.extend(g.chunks(max).map(<[_]>::to_vec));
+    }
+    out
 }
