@@ -43,6 +43,13 @@
     }).catch((e) => ZD.toast(ZD.problemText(e), true));
   }
   const teamName = (id) => (teams.find((t) => t.id === id) || {}).name || "";
+  // A team kind by its catalogue name (the code only if the catalogue lacks it).
+  let kinds = [];
+  ZD.catalogue().then((c) => { kinds = c.team_kinds || []; }).catch(() => {});
+  const kindName = (code) => {
+    const k = kinds.find((x) => x.code === code);
+    return k ? (ZD.lang() === "zh" ? k.name_zh : k.name_en) : code;
+  };
 
   // ---------- live map ----------
   let liveMap = null, orderLayer, volLayer;
@@ -100,6 +107,7 @@
   $("dlg-close").addEventListener("click", () => dialog.close());
   async function openOrder(id, withCandidates) {
     const o = await ZD.get("/orders/" + id);
+    $("dlg-title").textContent = ZD.t("co.detail");
     renderOrder(o, withCandidates);
     if (!dialog.open) dialog.showModal();
   }
@@ -136,14 +144,25 @@
         try { await ZD.post(`/orders/${o.id}/redispatch`); await openOrder(o.id); loadEscalations(); } catch (e) { err.textContent = ZD.problemText(e); }
       } }, ZD.t("co.redispatch")));
     }
+    let cancelBox = "";
     if (["open", "escalated", "assigned"].includes(o.status)) {
-      acts.append(el("button", { type: "button", onclick: async () => {
-        try { await ZD.post(`/orders/${o.id}/cancel`, { reason: "coordinator" }); await openOrder(o.id); loadEscalations(); } catch (e) { err.textContent = ZD.problemText(e); }
-      } }, ZD.t("co.cancel")));
+      // Asks first, with a reason the resident and the audit trail get.
+      const form = el("form", { class: "cancel-form", novalidate: true },
+        el("label", { for: "cancel-why-" + o.id }, ZD.t("co.cancelReason")),
+        el("textarea", { id: "cancel-why-" + o.id, name: "reason", rows: "2", required: true, maxlength: "500" }),
+        el("p", { class: "error", "data-error-for": "reason", role: "alert" }),
+        el("p", { class: "error", "data-error-for": "_form", role: "alert" }),
+        el("button", { type: "submit", class: "danger" }, ZD.t("co.cancelConfirm")));
+      ZD.onSubmit(form, async () => {
+        await ZD.post(`/orders/${o.id}/cancel`, { reason: form.reason.value.trim() });
+        ZD.toast(ZD.t("co.cancelled", { code: o.code }));
+        await openOrder(o.id); loadEscalations();
+      });
+      cancelBox = el("details", { class: "confirm cancel-box" }, el("summary", {}, ZD.t("co.cancel")), form);
     }
     const cand = el("div", { class: "candidates" });
     if (!threads.has(o.id)) { threads.set(o.id, ZD.thread(o.id)); threads.get(o.id).load().catch(() => {}); }
-    body.replaceChildren(info, acts, err, cand, threads.get(o.id).node, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
+    body.replaceChildren(info, acts, cancelBox, err, cand, threads.get(o.id).node, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
     if (withCandidates && acts.querySelector(".primary")) candidates(o, cand);
   }
 
@@ -153,6 +172,10 @@
     const q = el("input", { type: "search", "aria-label": ZD.t("co.searchVol"), placeholder: ZD.t("co.searchVol") });
     const list = el("ul", { class: "list" });
     const err = el("p", { class: "error", role: "alert" });
+    // Taking someone off an order asks why (kept in the audit trail).
+    const why = el("input", { id: "replace-why-" + o.id, name: "reason", maxlength: "500", required: true });
+    const whyErr = el("p", { class: "error", "data-error-for": "reason", role: "alert" });
+    why.addEventListener("input", () => { whyErr.textContent = ""; why.setAttribute("aria-invalid", "false"); });
     const taken = new Set((o.assignments || []).filter((a) => ["accepted", "arrived", "completed"].includes(a.state)).map((a) => a.volunteer_id));
     async function fill() {
       const params = new URLSearchParams({ per_page: "500" });
@@ -165,9 +188,12 @@
       list.replaceChildren(...rows.map(({ v, d }) => el("li", { class: "row", "data-volunteer": v.id },
         el("span", {}, el("strong", {}, v.display_name), ` · ${v.team_name} · ${Number.isFinite(d) ? ZD.distance(d) : ZD.t("none")} · ${v.active_tasks}/${v.capacity}`, v.on_duty ? "" : ` · ${ZD.t("vol.offDuty")}`),
         el("button", { type: "button", class: "ok assign", onclick: async (ev) => {
+          if (replacing && !why.value.trim()) {
+            whyErr.textContent = ZD.t("err.required"); why.setAttribute("aria-invalid", "true"); why.focus(); return;
+          }
           ev.target.disabled = true;
           try {
-            await ZD.post(`/orders/${o.id}/assign`, replacing ? { volunteer_id: v.id, replace_volunteer_id: replacing.volunteer_id } : { volunteer_id: v.id });
+            await ZD.post(`/orders/${o.id}/assign`, replacing ? { volunteer_id: v.id, replace_volunteer_id: replacing.volunteer_id, reason: why.value.trim() } : { volunteer_id: v.id });
             ZD.toast(ZD.t("co.assigned", { name: v.display_name }));
             await openOrder(o.id);
             loadEscalations();
@@ -175,7 +201,9 @@
         } }, ZD.t("co.assign")))));
     }
     q.addEventListener("input", () => { clearTimeout(q.timer); q.timer = setTimeout(fill, 250); });
-    box.replaceChildren(el("h3", {}, replacing ? ZD.t("co.replacing", { name: replacing.volunteer_name }) : ZD.t("co.candidates")), q, err, list);
+    box.replaceChildren(el("h3", {}, replacing ? ZD.t("co.replacing", { name: replacing.volunteer_name }) : ZD.t("co.candidates")),
+      replacing ? el("div", { class: "replace-why" }, el("label", { for: "replace-why-" + o.id }, ZD.t("co.replaceReason", { name: replacing.volunteer_name })), why, whyErr) : "",
+      q, err, list);
     await fill();
   }
 
@@ -211,6 +239,7 @@
   async function loadEscalations() {
     const list = await ZD.get("/escalations");
     $("esc-count").textContent = String(list.length);
+    $("esc-count").hidden = list.length === 0; // no badge at 0
     $("escalations").replaceChildren(...(list.length ? list.map((o) => el("li", { "data-order": o.id },
       el("div", { class: "row" }, el("strong", {}, o.code), el("span", {}, ZD.categoryName(o.category), " · ", ZD.t("urgency." + o.urgency)),
         el("span", { class: "muted" }, ZD.t("co.escalatedAt", { t: ZD.time(o.escalated_at) }))),
@@ -229,7 +258,7 @@
     $("teams-total").textContent = `${r.total}`;
     $("teams-table").querySelector("tbody").replaceChildren(...r.items.map((t) => {
       const tr = el("tr", { class: "clickable", tabindex: "0", "data-team": t.id },
-        el("td", {}, t.name), el("td", {}, t.kind), el("td", {}, t.area || ""), el("td", {}, String(t.member_count)), el("td", {}, String(t.on_duty_count)));
+        el("td", {}, t.name), el("td", {}, kindName(t.kind)), el("td", {}, t.area || ""), el("td", {}, String(t.member_count)), el("td", {}, String(t.on_duty_count)));
       tr.addEventListener("click", () => openTeam(t));
       tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openTeam(t); });
       return tr;
@@ -294,7 +323,7 @@
       el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "1", max: "10", value: String(v.capacity) }),
       el("p", { class: "error", "data-error-for": "capacity", role: "alert" }),
       el("label", { class: "switch" }, el("input", { type: "checkbox", name: "is_leader", checked: v.is_leader }), ZD.t("co.vol.leader")),
-      el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save")), el("button", { type: "button", onclick: () => dialog.close() }, ZD.t("co.close"))),
+      el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save"))),
       el("p", { class: "error", "data-error-for": "_form", role: "alert" }));
     ZD.onSubmit(form, async (f) => {
       const skills = f.getAll("skills");
@@ -309,6 +338,7 @@
       openTeam(t);
     });
     $("dlg-body").dataset.order = "";
+    $("dlg-title").textContent = ZD.t("co.vol.edit"); // the dialog is the order's too
     const record = el("p", { class: "muted", "data-reliability": v.id }, ZD.t("vol.reliability") + "：…");
     $("dlg-body").replaceChildren(el("h3", {}, v.display_name + " · " + v.phone), record, form);
     if (!dialog.open) dialog.showModal();

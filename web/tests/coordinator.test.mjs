@@ -28,6 +28,12 @@ test("roster: CSV import with a bad row shows the report by line and field; the 
   await page.click("#tab-roster");
   await page.waitForSelector("#teams-table tbody tr");
   assert.equal((await page.textContent("#teams-total")).trim(), "122");
+  // Team kinds by their names, not their codes.
+  const cat = await api(server.base, "GET", "/catalogue", admin);
+  const firstRow = await page.$$eval("#teams-table tbody tr:first-child td", (tds) => tds.map((td) => td.textContent));
+  const firstTeam = (await api(server.base, "GET", "/teams?per_page=500", admin)).items.find((t) => t.name === firstRow[0]);
+  assert.equal(firstRow[1], cat.team_kinds.find((k) => k.code === firstTeam.kind).name_zh);
+  assert.doesNotMatch(await page.textContent("#teams-table tbody"), /_/);
   const csv = "\ufeffphone,display_name,team,skills,certificates,capacity,is_leader,lat,lon\n"
     + `13611110001,陈晓燕,${team.name},patrol;first_aid,first_aid:2030-06-30,1,false,27.56,120.56\n`
     + `not-a-phone,坏号码,${team.name},patrol,,1,false,27.56,120.56\n`
@@ -97,6 +103,11 @@ test("escalation: an order nobody can take appears live and is assigned by hand"
   const second = page.locator("#order-dialog .candidates li").first();
   const replacementId = await second.getAttribute("data-volunteer");
   assert.notEqual(replacementId, volunteerId);
+  // Taking someone off asks why first: nothing is sent without a reason.
+  await second.locator("button.assign").click();
+  assert.equal(await page.textContent('#order-dialog .replace-why [data-error-for="reason"]'), "请填写此项");
+  assert.equal((await api(server.base, "GET", "/orders/" + order.id, admin)).assignments.find((a) => a.volunteer_id === volunteerId).state, "accepted");
+  await page.fill("#order-dialog .replace-why input", "联系不上，超时未到场");
   await second.locator("button.assign").click();
   await page.waitForSelector(`#order-dialog button.replace[data-volunteer="${replacementId}"]`);
   const swapped = await api(server.base, "GET", "/orders/" + order.id, admin);
@@ -105,6 +116,18 @@ test("escalation: an order nobody can take appears live and is assigned by hand"
   const stateOf = (id) => swapped.assignments.find((a) => a.volunteer_id === id).state;
   assert.equal(stateOf(volunteerId), "removed");
   assert.equal(stateOf(replacementId), "accepted");
+  const removal = swapped.events.find((e) => e.kind === "volunteer_removed");
+  assert.equal(removal.data.reason, "联系不上，超时未到场");
+  // Cancelling asks too, with a required reason that reaches the order.
+  await page.click("#order-dialog details.cancel-box summary");
+  await page.click("#order-dialog form.cancel-form button[type=submit]");
+  assert.equal(await page.textContent('#order-dialog form.cancel-form [data-error-for="reason"]'), "请填写此项");
+  assert.equal((await api(server.base, "GET", "/orders/" + order.id, admin)).status, "assigned", "nothing sent");
+  await page.fill("#order-dialog form.cancel-form textarea", "居民来电说明已有人帮忙");
+  await page.click("#order-dialog form.cancel-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#order-dialog .badge")?.dataset.status === "cancelled");
+  const cancelled = await api(server.base, "GET", "/orders/" + order.id, admin);
+  assert.equal(cancelled.cancel_reason ?? cancelled.events.find((e) => e.to_status === "cancelled").data.reason, "居民来电说明已有人帮忙");
   await page.click("#dlg-close");
   await page.waitForFunction((id) => !document.querySelector(`#escalations li[data-order="${id}"]`), order.id);
   // The resident sees the change on their own page.

@@ -24,6 +24,7 @@ pub async fn assign_checked(
     order_id: Uuid,
     volunteer_id: Uuid,
     replace: Option<Uuid>,
+    reason: Option<String>,
 ) -> ApiResult<order::Model> {
     let team_of = |id: Uuid, field: &'static str| async move {
         volunteer::Entity::find_by_id(id)
@@ -50,7 +51,7 @@ pub async fn assign_checked(
             "this volunteer lacks (a valid certificate for) the required skills",
         ));
     }
-    assign(state, user.actor(), order_id, volunteer_id, replace).await
+    assign(state, user.actor(), order_id, volunteer_id, replace, reason).await
 }
 
 /// Cancels `o` (the caller has decided who may and `by` whom), withdrawing
@@ -134,6 +135,7 @@ pub async fn assign(
     order_id: Uuid,
     volunteer_id: Uuid,
     replace: Option<Uuid>,
+    reason: Option<String>,
 ) -> ApiResult<order::Model> {
     let mut work = Work::begin(state, actor).await?;
     let (id, vid, now) = (order_id, volunteer_id, work.now());
@@ -166,7 +168,7 @@ pub async fn assign(
             vec![],
             (
                 "volunteer_removed",
-                json!({"volunteer_id": old.to_string()}),
+                json!({"volunteer_id": old.to_string(), "reason": reason}),
             ),
             &mut removal,
         )

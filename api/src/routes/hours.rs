@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,11 +14,11 @@ use validator::Validate;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
-use crate::entities::{order, service_hour, team, user};
+use crate::entities::{service_hour, team, user};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, Valid};
-use crate::routes::{parse_day, parse_id};
-use crate::services::roster::{self, Errors};
+use crate::routes::parse_id;
+use crate::services::roster;
 use crate::services::{hours, hours_certificate};
 use crate::state::AppState;
 use crate::wire;
@@ -70,29 +70,13 @@ struct Period {
 }
 
 fn period(state: &AppState, q: &HoursQuery) -> ApiResult<Period> {
-    let mut errors = Errors::default();
-    let from = parse_day("from", q.from.as_deref(), &mut errors);
-    let to = parse_day("to", q.to.as_deref(), &mut errors);
-    let team = match q
-        .team_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(raw) => parse_id::<Uuid>("team_id", raw)
-            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
-            .ok(),
-        None => None,
-    };
-    errors.finish()?;
-    let to_day = match to {
-        Some(d) => d,
-        None => crate::clock::local_today(state.clock.now())?,
-    };
-    let from_day = from.unwrap_or(to_day - Duration::days(365));
-    if to_day < from_day {
-        return Err(ApiError::invalid("to", "must not be before from"));
-    }
+    let (from_day, to_day, team) = crate::routes::period_and_team(
+        state,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.team_id.as_deref(),
+        365,
+    )?;
     if (to_day - from_day).num_days() > 3660 {
         return Err(ApiError::invalid("from", "a period is at most ten years"));
     }
@@ -167,14 +151,11 @@ async fn items(
     rows: &[service_hour::Model],
     with_names: bool,
 ) -> ApiResult<Vec<HourItem>> {
-    let order_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.order_id).collect();
-    let codes: HashMap<Uuid, String> = order::Entity::find()
-        .filter(order::Column::Id.is_in(order_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.code))
-        .collect();
+    let codes = crate::services::orders::codes_of(
+        &state.db,
+        rows.iter().filter_map(|r| r.order_id).collect(),
+    )
+    .await?;
     let names: HashMap<Uuid, String> = if with_names {
         let people: Vec<Uuid> = rows.iter().map(|r| r.volunteer_id).collect();
         user::Entity::find()

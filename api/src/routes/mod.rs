@@ -152,3 +152,34 @@ pub fn parse_day(
             None
         })
 }
+
+/// A period of China days and an optional team, from query strings: `to`
+/// defaults to today, `from` to `default_days` before `to`; every bad field
+/// is named, and `from` after `to` is refused.
+pub fn period_and_team(
+    state: &crate::state::AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    team_id: Option<&str>,
+    default_days: i64,
+) -> ApiResult<(chrono::NaiveDate, chrono::NaiveDate, Option<uuid::Uuid>)> {
+    let mut errors = crate::services::roster::Errors::default();
+    let from = parse_day("from", from, &mut errors);
+    let to = parse_day("to", to, &mut errors);
+    let team_id = match team_id.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(raw) => parse_id::<uuid::Uuid>("team_id", raw)
+            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
+            .ok(),
+        None => None,
+    };
+    errors.finish()?;
+    let to = match to {
+        Some(t) => t,
+        None => crate::clock::local_today(state.clock.now())?,
+    };
+    let from = from.unwrap_or(to - chrono::Duration::days(default_days));
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    Ok((from, to, team_id))
+}

@@ -1,6 +1,6 @@
 //! Statistics per team for coordinators.
 use actix_web::{HttpResponse, web};
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,8 +11,6 @@ use crate::auth::AuthUser;
 use crate::entities::team;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
-use crate::routes::{parse_day, parse_id};
-use crate::services::roster::Errors;
 use crate::services::stats;
 use crate::state::AppState;
 
@@ -154,30 +152,13 @@ fn read_query(
     query: &StatsQuery,
     state: &AppState,
 ) -> ApiResult<(NaiveDate, NaiveDate, Option<Uuid>)> {
-    let mut errors = Errors::default();
-    let from = parse_day("from", query.from.as_deref(), &mut errors);
-    let to = parse_day("to", query.to.as_deref(), &mut errors);
-    let team_id = match query
-        .team_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(raw) => parse_id::<Uuid>("team_id", raw)
-            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
-            .ok(),
-        None => None,
-    };
-    errors.finish()?;
-    let to = match to {
-        Some(t) => t,
-        None => crate::clock::local_today(state.clock.now())?,
-    };
-    let from = from.unwrap_or(to - Duration::days(29));
-    if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
-    }
-    Ok((from, to, team_id))
+    crate::routes::period_and_team(
+        state,
+        query.from.as_deref(),
+        query.to.as_deref(),
+        query.team_id.as_deref(),
+        29,
+    )
 }
 
 /// The teams the figures cover: the one asked for (which the caller must

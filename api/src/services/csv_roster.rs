@@ -434,6 +434,7 @@ pub fn safe_cell(text: &str) -> String {
     }
 }
 
-fn csv_err(e: csv::Error) -> ApiError {
+/// A CSV writer's failure, as an internal error.
+pub fn csv_err(e: csv::Error) -> ApiError {
     ApiError::Internal(anyhow::Error::new(e).context("writing CSV"))
 }

@@ -12,9 +12,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::entities::{order, service_hour, shift, team, user, volunteer};
+use crate::entities::{service_hour, shift, team, user, volunteer};
 use crate::error::{ApiError, ApiResult};
-use crate::services::csv_roster::safe_cell;
+use crate::services::csv_roster::{csv_err, safe_cell};
 use crate::services::orders::Actor;
 use crate::services::privacy;
 
@@ -319,14 +319,9 @@ pub async fn export_csv<C: ConnectionTrait>(
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let order_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.order_id).collect();
-    let codes: HashMap<Uuid, String> = order::Entity::find()
-        .filter(order::Column::Id.is_in(order_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.code))
-        .collect();
+    let codes =
+        crate::services::orders::codes_of(db, rows.iter().filter_map(|r| r.order_id).collect())
+            .await?;
     let china = chrono::FixedOffset::east_opt(8 * 3600)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("UTC+8 is a valid offset")))?;
     let mut out = "\u{feff}".as_bytes().to_vec();
@@ -374,10 +369,6 @@ pub async fn export_csv<C: ConnectionTrait>(
         w.flush().map_err(|e| ApiError::Internal(e.into()))?;
     }
     Ok(out)
-}
-
-fn csv_err(e: csv::Error) -> ApiError {
-    ApiError::Internal(anyhow::Error::new(e).context("writing CSV"))
 }
 
 /// Records grouped by volunteer, for certificates and listings.

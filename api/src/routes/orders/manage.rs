@@ -110,6 +110,11 @@ pub struct AssignIn {
     #[validate(custom(function = "wire::id_or_blank"))]
     #[schema(schema_with = wire::optional_id_schema)]
     pub replace_volunteer_id: Option<String>,
+    /// Why the replaced volunteer is taken off (kept in the audit trail),
+    /// up to 500 characters; the desk asks for it.
+    #[validate(custom(function = "wire::cancel_reason"))]
+    #[schema(schema_with = wire::optional_cancel_reason_schema)]
+    pub reason: Option<String>,
 }
 
 /// Assign or reassign a volunteer by hand (admins; coordinators for their own teams' volunteers).
@@ -133,7 +138,8 @@ pub async fn assign(
         Some(r) => Some(parse_id("replace_volunteer_id", r)?),
         None => None,
     };
-    let o = lifecycle::assign_checked(&state, &user, id, vid, replace).await?;
+    let reason = wire::trimmed(body.reason.as_deref());
+    let o = lifecycle::assign_checked(&state, &user, id, vid, replace, reason).await?;
     Ok(HttpResponse::Ok().json(detail(&state, &o, View::Staff, user.id.as_uuid()).await?))
 }
 

@@ -174,3 +174,17 @@ pub async fn ensure_teams_exist<C: ConnectionTrait>(
         None => Ok(()),
     }
 }
+
+/// The human codes of orders `ids` (missing ids are left out).
+pub async fn codes_of<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<Uuid>,
+) -> ApiResult<std::collections::HashMap<Uuid, String>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.code))
+        .collect())
+}
