@@ -21,10 +21,22 @@
 
   async function fillSelects() {
     const cat = await ZD.catalogue();
-    ZD.options($("category"), cat.categories.map((c) => [c.code, ZD.categoryName(c.code)]));
+    // The category is chosen, never defaulted: the first option asks for it.
+    const chosen = $("category").value;
+    ZD.options($("category"), [["", ZD.t("res.chooseCategory")], ...cat.categories.map((c) => [c.code, ZD.categoryName(c.code)])]);
+    $("category").value = chosen;
+    lifeCall();
     ZD.options($("urgency"), cat.urgencies.map((u) => [u, ZD.t("urgency." + u)]));
     if (!$("urgency").dataset.init) { $("urgency").value = "normal"; $("urgency").dataset.init = "1"; }
   }
+
+  // First aid and water rescue: calling 120 / 110 comes first.
+  const LIFE = ["first_aid", "water_rescue"];
+  function lifeCall() { $("life-call").hidden = !LIFE.includes($("category").value); }
+  $("category").addEventListener("change", lifeCall);
+  $("new-again").addEventListener("click", () => {
+    $("new-order").hidden = false; $("new-again").hidden = true; $("category").focus();
+  });
 
   $("use-mine").addEventListener("click", () => {
     const form = $("new-order");
@@ -52,9 +64,13 @@
     ZD.toast(ZD.t("res.submitted"));
     form.reset();
     $("urgency").value = "normal";
+    lifeCall();
+    // The request being tracked comes first; the form folds away.
+    form.hidden = true;
+    $("new-again").hidden = false;
     await refresh(created.id);
     const card = cards.get(created.id);
-    if (card) card.li.scrollIntoView({ block: "nearest" });
+    if (card) { card.li.scrollIntoView({ block: "start" }); card.li.focus(); }
   });
 
   // ---------- my orders ----------
@@ -64,7 +80,8 @@
       el("strong", {}, a.volunteer_name), a.team_name ? " · " + a.team_name : "", a.role ? " · " + ZD.skillName(a.role) : "", " ",
       el("span", { class: "badge", "data-status": a.state === "arrived" ? "in_progress" : "assigned" }, ZD.t("astate." + a.state)),
       el("br"),
-      a.state === "accepted" ? el("span", { class: "away" }, ZD.t("res.coming") + " · " + ZD.t("res.away", { d: ZD.distance(away) })) : "",
+      a.state === "accepted" ? el("span", { class: "away" }, ZD.t("res.coming") + " · " + ZD.t("res.away", { d: ZD.distance(away) })
+        + (a.expected_by ? " · " + ZD.t("res.eta", { t: new Date(a.expected_by).toLocaleTimeString(ZD.lang() === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit", hour12: false }) }) : "")) : "",
       a.volunteer_phone ? el("span", {}, " · ", el("a", { href: "tel:" + a.volunteer_phone }, a.volunteer_phone)) : "");
   }
 
@@ -108,22 +125,48 @@
   }
 
   function statusNote(o) {
+    const coming = (o.assignments || []).filter((a) => ["accepted", "arrived"].includes(a.state)).length;
+    // Someone on the way is never "nobody could take it".
+    if (["open", "escalated"].includes(o.status) && coming > 0) return ZD.t("res.partly", { n: coming, left: Math.max(0, o.headcount - o.filled) });
     if (o.status === "open") return ZD.t("res.waiting");
     if (o.status === "escalated") return ZD.t("res.escalated");
     if (o.rating) return ZD.t("res.rated", { n: o.rating });
     return "";
   }
 
+  // Where the request is: placed → someone accepted → on scene → done → confirmed.
+  const STEPS = ["placed", "assigned", "in_progress", "completed", "confirmed"];
+  function stepOf(o) {
+    if (["confirmed", "closed"].includes(o.status)) return 4;
+    if (o.status === "completed") return 3;
+    if (o.status === "in_progress") return 2;
+    if (o.status === "assigned" || (o.assignments || []).some((a) => ["accepted", "arrived"].includes(a.state))) return 1;
+    return 0;
+  }
+  function steps(o) {
+    const at = stepOf(o);
+    return el("ol", { class: "steps", "aria-label": ZD.t("res.stepsLabel") }, STEPS.map((k, i) =>
+      el("li", { class: i < at ? "done" : i === at ? "now" : "", "aria-current": i === at ? "step" : null }, ZD.t("res.step." + k))));
+  }
+  function elapsed(o) {
+    const s = Math.max(0, Math.round((Date.now() - new Date(o.created_at).getTime()) / 1000));
+    return ZD.t("res.elapsed", { m: Math.floor(s / 60), s: s % 60 });
+  }
+  setInterval(() => cards.forEach((c) => {
+    if (c.clock && ["open", "escalated", "assigned", "in_progress"].includes(c.order.status)) c.clock.textContent = elapsed(c.order);
+  }), 1000);
+
   // A card keeps its parts; the action forms are rebuilt only when the order's
   // shape changes, so nothing typed into them is lost to a live update.
   function render(o) {
     let card = cards.get(o.id);
     if (!card) {
-      card = { li: el("li", { "data-order": o.id }), head: el("div"), team: el("div"), note: el("p", { class: "note", "aria-live": "polite" }),
+      card = { li: el("li", { "data-order": o.id, tabindex: "-1" }), head: el("div"), team: el("div"), note: el("p", { class: "note", "aria-live": "polite" }),
+        track: el("div", { class: "track" }), clock: el("p", { class: "muted elapsed" }), life: el("div"),
         mapBox: el("div", { class: "map", role: "img", "aria-label": ZD.t("res.location") }), actions: el("div"), key: null, map: null, layer: null };
       card.thread = ZD.thread(o.id);
       card.thread.load().catch(() => {});
-      card.li.append(card.head, card.note, card.team, card.mapBox, card.actions, card.thread.node);
+      card.li.append(card.head, card.life, card.track, card.clock, card.note, card.team, card.mapBox, card.actions, card.thread.node);
       cards.set(o.id, card);
     }
     card.order = o;
@@ -133,6 +176,13 @@
       el("div", { class: "muted" }, ZD.time(o.created_at), " · ", ZD.t("urgency." + o.urgency)),
       ZD.rolesLine(o));
     card.note.textContent = statusNote(o);
+    const live = ["open", "escalated", "assigned", "in_progress"].includes(o.status);
+    card.track.replaceChildren(o.status === "cancelled" ? "" : steps(o));
+    card.clock.textContent = live ? elapsed(o) : "";
+    card.life.replaceChildren(live && LIFE.includes(o.category)
+      ? el("div", { class: "life-call", role: "note" }, el("strong", {}, ZD.t("res.lifeCall")),
+        el("a", { href: "tel:120", class: "call" }, "120"), el("a", { href: "tel:110", class: "call" }, "110"))
+      : "");
     renderTeam(card);
     const key = [o.status, ZD.lang(), ...(o.assignments || []).map((a) => a.state)].join("|");
     if (key !== card.key) { card.key = key; card.actions.replaceChildren(actions(o)); }

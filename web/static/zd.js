@@ -215,6 +215,15 @@
   };
   // Runs `fn` for a form submit with errors cleared first and shown after.
   ZD.onSubmit = function (form, fn) {
+    // A hint about a field goes once the field is changed.
+    const clear = (ev) => {
+      const name = ev.target && ev.target.name;
+      if (!name) return;
+      const out = form.querySelector(`[data-error-for="${name}"]`);
+      if (out && out.textContent) { out.textContent = ""; ev.target.setAttribute("aria-invalid", "false"); }
+    };
+    form.addEventListener("input", clear);
+    form.addEventListener("change", clear);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       ZD.clearErrors(form);

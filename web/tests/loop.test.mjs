@@ -57,7 +57,19 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   await res.click("#register button[type=submit]");
   await res.waitForURL(/resident\.html/);
   await res.waitForSelector("#category option[value=general]", { state: "attached" });
+  // The category is asked for, never defaulted.
+  assert.equal(await res.inputValue("#category"), "");
+  await res.click("#new-order button[type=submit]");
+  assert.equal(await res.textContent("#category-error"), "请填写此项");
+  // First aid: the emergency numbers come first, as tap-to-call links.
+  await res.selectOption("#category", "first_aid");
+  assert.equal(await res.textContent("#category-error"), "", "the hint goes once the field is filled");
+  assert.equal(await res.isVisible("#life-call"), true);
+  assert.deepEqual(await res.$$eval("#life-call a", (as) => as.map((a) => a.getAttribute("href"))), ["tel:120", "tel:110", "tel:119"]);
+  const tap = await res.locator("#life-call a").first().boundingBox();
+  assert.ok(tap.height >= 44, `a tap target: ${tap.height}px`);
   await res.selectOption("#category", "general");
+  assert.equal(await res.isVisible("#life-call"), false);
   await res.click("#use-mine");
   await res.waitForFunction(() => document.getElementById("lat").value !== "");
   await res.fill("#address", "龙港市新城海景路 18 号");
@@ -73,6 +85,11 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   await card.waitFor();
   const orderId = await card.getAttribute("data-order");
   assert.ok(orderId);
+  // The form folds away; the request is tracked: its steps and the time waited.
+  assert.equal(await res.isVisible("#new-order"), false);
+  assert.equal(await res.isVisible("#new-again"), true);
+  assert.equal(await card.locator("ol.steps li[aria-current=step]").textContent(), "已发布");
+  await res.waitForFunction((id) => /已过去 \d+ 分 \d+ 秒/.test(document.querySelector(`#orders li[data-order="${id}"] .elapsed`).textContent), orderId);
 
   // The offer arrives live on the volunteer's phone, with a countdown.
   const offer = vol.locator(".offer").first();
@@ -95,6 +112,8 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
     return li && li.querySelector(".status").dataset.status === "assigned" && li.querySelector(".volunteer");
   }, orderId, { timeout: 15_000 });
   assert.match(await card.locator(".volunteer").textContent(), /已接单/);
+  assert.equal(await card.locator("ol.steps li[aria-current=step]").textContent(), "已接单");
+  assert.match(await card.locator(".volunteer").textContent(), /预计 \d\d:\d\d 前到达/, "an ETA");
   // Its map shows the order and the volunteer even though tiles cannot load.
   assert.ok((await card.locator(".leaflet-interactive").count()) >= 1);
   await res.screenshot({ path: SHOTS + "loop-3-resident-assigned.png", fullPage: true });

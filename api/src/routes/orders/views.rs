@@ -57,6 +57,9 @@ pub struct AssignmentOut {
     pub lon: Option<f64>,
     /// When the volunteer reported that position (same rule as `lat`).
     pub location_at: Option<DateTime<Utc>>,
+    /// When a volunteer on the order is expected on scene (from the distance
+    /// at `dispatch.arrival_speed_mps`, plus the slack).
+    pub expected_by: Option<DateTime<Utc>>,
 }
 
 /// A role of a joint incident and how many fill it.
@@ -377,6 +380,7 @@ impl People {
             lat: pos.map(|p| p.0),
             lon: pos.map(|p| p.1),
             location_at: pos.and_then(|p| p.2),
+            expected_by: a.expected_by,
         }
     }
 }
