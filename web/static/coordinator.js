@@ -125,7 +125,7 @@
       el("dt", {}, ZD.t("co.col.filled")), el("dd", {}, `${o.filled} / ${o.headcount}`, ZD.rolesLine(o)),
       el("dt", {}, ZD.t("co.col.source")), el("dd", {}, ZD.t("source." + o.source), o.station ? " · " + o.station : ""),
       o.rating ? [el("dt", {}, ZD.t("res.rating")), el("dd", {}, "★".repeat(o.rating), o.feedback ? " " + o.feedback : "")] : "");
-    const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created", ""].map((k) => el("th", {}, k ? ZD.t(k, { d: "" }) : "")))),
+    const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created", ""].map((k) => el("th", {}, k ? ZD.t(k, { d: "" }) : el("span", { class: "sr-only" }, ZD.t("co.col.actions")))))),
       el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
         el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})` + (a.role ? " · " + ZD.skillName(a.role) : "")), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
         el("td", {}, a.state === "accepted" && ["assigned", "in_progress"].includes(o.status)
@@ -162,7 +162,7 @@
     }
     const cand = el("div", { class: "candidates" });
     if (!threads.has(o.id)) { threads.set(o.id, ZD.thread(o.id)); threads.get(o.id).load().catch(() => {}); }
-    body.replaceChildren(info, acts, cancelBox, err, cand, threads.get(o.id).node, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap" }, assignments), el("h3", {}, ZD.t("co.events")), events);
+    body.replaceChildren(info, acts, cancelBox, err, cand, threads.get(o.id).node, el("h3", {}, ZD.t("co.assignments")), el("div", { class: "table-wrap", tabindex: "0" }, assignments), el("h3", {}, ZD.t("co.events")), events);
     if (withCandidates && acts.querySelector(".primary")) candidates(o, cand);
   }
 
@@ -285,7 +285,7 @@
       loadTeams();
     });
     const members = await pages("/volunteers?team_id=" + t.id);
-    const table = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.vol.phone", "co.vol.skills", "co.vol.capacity", "co.vol.leader", "co.vol.duty", ""].map((k) => el("th", {}, k ? ZD.t(k) : "")))),
+    const table = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.vol.phone", "co.vol.skills", "co.vol.capacity", "co.vol.leader", "co.vol.duty", ""].map((k) => el("th", {}, k ? ZD.t(k) : el("span", { class: "sr-only" }, ZD.t("co.col.actions")))))),
       el("tbody", {}, members.map((v) => el("tr", { "data-volunteer": v.id },
         el("td", {}, v.display_name), el("td", {}, v.phone), el("td", {}, v.skills.map(ZD.skillName).join("、")),
         el("td", {}, String(v.capacity)), el("td", {}, v.is_leader ? "✓" : ""), el("td", {}, v.on_duty ? "✓" : ""),
@@ -303,7 +303,7 @@
       ZD.toast(ZD.t("co.broadcast.sent", { n: sent.recipients }));
       notice.reset();
     });
-    $("team-detail").replaceChildren(el("h2", {}, t.name), form, notice, el("h3", {}, ZD.t("co.members") + ` (${members.length})`), el("div", { class: "table-wrap" }, table));
+    $("team-detail").replaceChildren(el("h2", {}, t.name), form, notice, el("h3", {}, ZD.t("co.members") + ` (${members.length})`), el("div", { class: "table-wrap", tabindex: "0" }, table));
     $("team-detail").scrollIntoView({ block: "start" });
   }
 
@@ -353,7 +353,7 @@
     const r = await ZD.post("/roster/import", text, { headers: { "Content-Type": "text/csv" } });
     $("import-report").replaceChildren(
       el("p", { class: "summary" }, ZD.t("co.report", r)),
-      el("div", { class: "table-wrap" }, el("table", { id: "report-table" },
+      el("div", { class: "table-wrap", tabindex: "0" }, el("table", { id: "report-table" },
         el("thead", {}, el("tr", {}, ["co.report.line", "co.report.phone", "co.report.status", "co.report.errors"].map((k) => el("th", {}, ZD.t(k))))),
         el("tbody", {}, r.lines.map((l) => el("tr", { class: l.status === "error" ? "failed" : "", "data-line": String(l.line) },
           el("td", {}, String(l.line)), el("td", {}, l.phone || ""), el("td", {}, ZD.t("co.line." + l.status)),
@@ -672,7 +672,7 @@
   };
 
   ZD.start();
-  ZD.onLang(() => { [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); }); });
+  ZD.onLang(() => { if (liveMap) counts(); [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); }); });
   ZD.get("/me").then((me) => { $("who").textContent = me.display_name; }).catch(() => {});
   ZD.catalogue().then(() => {
     const want = location.hash.slice(1);

@@ -12,6 +12,8 @@
   // ---------- duty and position ----------
   function showDuty() {
     $("duty").checked = onDuty;
+    // The switch says what it is now, not always 在岗.
+    $("duty-label").querySelector("span").textContent = ZD.t(onDuty ? "vol.dutyIsOn" : "vol.dutyIsOff");
     $("duty-state").textContent = ZD.t(onDuty ? "vol.onDuty" : "vol.offDuty");
     $("position").textContent = position
       ? ZD.t("vol.position", { lat: position.lat.toFixed(5), lon: position.lon.toFixed(5), t: ZD.time(position.at) })

@@ -26,7 +26,8 @@
     r.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = ZD.t(el.dataset.i18nPlaceholder); });
     r.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", ZD.t(el.dataset.i18nLabel)); });
     const btn = document.getElementById("lang");
-    if (btn && !root) { btn.textContent = ZD.t("switchTo"); btn.setAttribute("aria-label", ZD.t("switchLabel")); }
+    // The accessible name starts with the visible text (WCAG 2.5.3).
+    if (btn && !root) { btn.textContent = ZD.t("switchTo"); btn.setAttribute("aria-label", ZD.t("switchTo") + " · " + ZD.t("switchLabel")); }
   };
   ZD.onLang = (fn) => document.addEventListener("zd:lang", fn);
   function switchLang() {
@@ -354,8 +355,9 @@
       badge.dataset.state = ok ? "on" : "off";
       badge.textContent = ok ? "● " + ZD.t("live.short.on") : "○ " + ZD.t("live.short.off");
       badge.title = ZD.t(ok ? "live.on" : "live.off");
-      badge.setAttribute("aria-label", badge.title);
+      badge.setAttribute("aria-label", badge.textContent + " · " + badge.title);
     };
+    document.addEventListener("zd:lang", () => mark(up)); // the label follows the language
     window.addEventListener("offline", () => { mark(false); if (ws) ws.close(); });
     window.addEventListener("online", () => { delay = 500; if (!ws || ws.readyState > 1) open(); });
     function open() {
@@ -411,7 +413,7 @@
       if (warned) return;
       warned = true;
       el.parentElement.querySelectorAll(".map-note").forEach((n) => n.remove());
-      el.insertAdjacentElement("afterend", ZD.el("p", { class: "map-note", role: "note" }, ZD.t("map.noTiles")));
+      el.insertAdjacentElement("afterend", ZD.el("p", { class: "map-note", role: "note", "data-i18n": "map.noTiles" }, ZD.t("map.noTiles")));
     });
     tiles.addTo(map);
   };
