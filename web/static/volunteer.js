@@ -304,11 +304,18 @@
       if (!mine || (mine.state === "completed" && full.status !== "completed")) continue;
       const shape = [full.status, mine.state, ZD.lang(), JSON.stringify(full.roles)].join("|");
       const was = built.get(full.id);
-      const node = was && was.shape === shape ? was.node : taskCard(full, mine);
+      // Done and waiting for the resident: one quiet line, no navigation.
+      const done = mine.state === "completed";
+      const node = was && was.shape === shape ? was.node : done
+        ? el("div", { class: "done-task muted", "data-order": full.id }, el("strong", {}, full.code), " · ", full.address, " · ", ZD.t("vol.awaitingConfirm"))
+        : taskCard(full, mine);
       built.set(full.id, { shape, node });
       out.push(node);
     }
-    const now = out.length ? out : [el("p", { class: "muted" }, ZD.t("vol.noCurrent"))];
+    // Tasks under way first, then those waiting for the resident.
+    out.sort((a, b) => Number(a.classList.contains("done-task")) - Number(b.classList.contains("done-task")));
+    const active = out.filter((n) => !n.classList.contains("done-task"));
+    const now = out.length ? (active.length ? out : [el("p", { class: "muted" }, ZD.t("vol.noCurrent")), ...out]) : [el("p", { class: "muted" }, ZD.t("vol.noCurrent"))];
     const same = now.length === $("current").children.length && now.every((n, i) => $("current").children[i] === n);
     if (!same) $("current").replaceChildren(...now);
   }

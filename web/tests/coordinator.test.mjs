@@ -44,6 +44,12 @@ test("roster: CSV import with a bad row shows the report by line and field; the 
   await page.setInputFiles("#import-file", { name: "roster.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
   await page.click("#import-form button[type=submit]");
   await page.waitForSelector("#import-report .summary");
+  // The outcome column keeps its words on one line.
+  const lines = await page.$$eval("#report-table tbody tr td:nth-child(3)", (tds) => tds.map((td) => {
+    const r = document.createRange(); r.selectNodeContents(td);
+    return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size;
+  }));
+  assert.ok(lines.every((n) => n === 1), `one line each: ${JSON.stringify(lines)}`);
   assert.match(await page.textContent("#import-report .summary"), /共 3 行，新增 1.*失败 2/);
   assert.match(await page.textContent('#report-table tr[data-line="3"]'), /phone/);
   assert.match(await page.textContent('#report-table tr[data-line="4"]'), /skills/);

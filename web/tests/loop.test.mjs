@@ -142,6 +142,10 @@ test("resident → volunteer → resident: the closed loop, live, on phones", as
   await vol.fill("#current form.complete textarea", "已扶起老人，送回家中，家属已到场");
   await vol.click("#current form.complete button[type=submit]");
   await vol.waitForFunction(() => !document.querySelector("#current form.complete"));
+  // Done and waiting for the resident: one quiet line, no navigation buttons.
+  await vol.waitForSelector(`#current .done-task[data-order="${orderId}"]`);
+  assert.equal(await vol.locator(`#current .task[data-order="${orderId}"]`).count(), 0);
+  assert.match(await vol.textContent(`#current .done-task[data-order="${orderId}"]`), /已完成，等待居民确认/);
 
   // The resident confirms and rates five stars.
   await res.waitForSelector(`#orders li[data-order="${orderId}"] form.confirm`, { timeout: 15_000 });
