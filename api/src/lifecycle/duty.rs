@@ -103,6 +103,18 @@ async fn switch(
     Ok(())
 }
 
+/// The ids of the shifts meeting every one of `conds`, for an `IN (…)` filter.
+fn shifts_where<const N: usize>(
+    conds: [sea_orm::sea_query::SimpleExpr; N],
+) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.column(shift::Column::Id).from(shift::Entity);
+    for c in conds {
+        q.and_where(c);
+    }
+    q.to_owned()
+}
+
 /// Applies the shift boundaries due at `now`: members of shifts that have
 /// begun go on duty, members of shifts that have ended (or that they left
 /// or that were removed) go off, and a patrol shift's time on duty is
@@ -112,16 +124,10 @@ pub async fn turn_shifts(state: &AppState, now: DateTime<Utc>) -> ApiResult<usiz
     let starting = shift_member::Entity::find()
         .filter(shift_member::Column::BeganAt.is_null())
         .filter(shift_member::Column::LeftAt.is_null())
-        .filter(
-            shift_member::Column::ShiftId.in_subquery(
-                Query::select()
-                    .column(shift::Column::Id)
-                    .from(shift::Entity)
-                    .and_where(shift::Column::StartsAt.lte(now))
-                    .and_where(shift::Column::EndsAt.gt(now))
-                    .to_owned(),
-            ),
-        )
+        .filter(shift_member::Column::ShiftId.in_subquery(shifts_where([
+            shift::Column::StartsAt.lte(now),
+            shift::Column::EndsAt.gt(now),
+        ])))
         .limit(500)
         .all(&state.db)
         .await?;
@@ -159,19 +165,17 @@ pub async fn turn_shifts(state: &AppState, now: DateTime<Utc>) -> ApiResult<usiz
         .filter(shift_member::Column::BeganAt.is_not_null())
         .filter(shift_member::Column::EndedAt.is_null())
         .filter(
-            shift_member::Column::ShiftId.in_subquery(
-                Query::select()
-                    .column(shift::Column::Id)
-                    .from(shift::Entity)
-                    .and_where(shift::Column::EndsAt.lte(now))
-                    .to_owned(),
-            ),
+            shift_member::Column::ShiftId
+                .in_subquery(shifts_where([shift::Column::EndsAt.lte(now)])),
         )
         .limit(500)
         .all(&state.db)
         .await?;
     for m in ending {
-        let s = rota::load(&state.db, m.shift_id).await?.shift;
+        // The shift row only (its members' names are not needed here).
+        let Some(s) = shift::Entity::find_by_id(m.shift_id).one(&state.db).await? else {
+            continue;
+        };
         let mut work = Work::begin_at(state, Actor::SYSTEM, now).await?;
         if end_member(&mut work, &s, m.volunteer_id, s.ends_at).await? {
             work.commit().await?;
@@ -212,13 +216,8 @@ async fn end_member(
         .filter(shift_member::Column::EndedAt.is_null())
         .filter(shift_member::Column::LeftAt.is_null())
         .filter(
-            shift_member::Column::ShiftId.in_subquery(
-                Query::select()
-                    .column(shift::Column::Id)
-                    .from(shift::Entity)
-                    .and_where(shift::Column::EndsAt.gt(now))
-                    .to_owned(),
-            ),
+            shift_member::Column::ShiftId
+                .in_subquery(shifts_where([shift::Column::EndsAt.gt(now)])),
         )
         .count(&work.txn)
         .await?;
