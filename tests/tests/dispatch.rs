@@ -52,6 +52,33 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
         )
         .await;
     let resident = app.resident_token("13500000001").await;
+    // A map's box lists only the volunteers inside it (0.5 and 15 km north,
+    // not 2 km east nor 5 km south).
+    let bbox = format!(
+        "{},{},{},{}",
+        LON - 0.01,
+        LAT - 0.001,
+        LON + 0.01,
+        LAT + 0.2
+    );
+    let inside = app
+        .get(
+            &format!("/api/v1/volunteers?bbox={bbox}&per_page=100"),
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    let mut ids: Vec<&str> = inside.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![vs[0].0.as_str(), vs[3].0.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    assert_eq!(inside.json["total"], 2);
 
     // Act: an order (low urgency: one offer per wave).
     let o = order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;
@@ -142,6 +169,30 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
         assert!(kinds.iter().any(|x| x == k), "missing event {k}: {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| *k == "wave_started").count(), 3);
+    // Every id the trail's data names comes with its name, and the actor too,
+    // so the page writes sentences, never ids.
+    let events = full["events"].as_array().unwrap();
+    let first_wave = events.iter().find(|e| e["kind"] == "wave_started").unwrap();
+    let asked = first_wave["data"]["offered"][0].as_str().unwrap();
+    assert_eq!(asked, vs[0].0.as_str());
+    let name = first_wave["names"][asked].as_str().unwrap();
+    assert!(!name.is_empty() && !name.contains(asked), "{first_wave}");
+    let by_hand = events.iter().find(|e| e["kind"] == "assigned").unwrap();
+    assert!(
+        by_hand["actor_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{by_hand}"
+    );
+    assert!(
+        first_wave["actor_name"].is_null(),
+        "the dispatcher has no name"
+    );
+    // The resident's view of the trail names nobody.
+    let theirs = app.order_detail(&resident, id).await.expect(200).json;
+    for e in theirs["events"].as_array().unwrap() {
+        assert!(e["names"].as_object().unwrap().is_empty(), "{e}");
+    }
     // The resident sees who is coming (with phone), not who was asked.
     let mine = app.order_detail(&resident, id).await.expect(200);
     let a = mine.json["assignments"].as_array().unwrap();

@@ -157,11 +157,40 @@ pub struct VolunteerQuery {
     pub on_duty: Option<bool>,
     /// Name or phone contains.
     pub q: Option<String>,
+    /// Only volunteers last seen inside this box, as
+    /// `min_lon,min_lat,max_lon,max_lat` (WGS-84 degrees; what a map shows).
+    pub bbox: Option<String>,
+}
+
+/// Reads `bbox` as `min_lon,min_lat,max_lon,max_lat`: four finite numbers,
+/// longitudes in -180..=180, latitudes in -90..=90, each min not above its max.
+fn parse_bbox(raw: &str) -> ApiResult<[f64; 4]> {
+    let bad = || {
+        ApiError::invalid(
+            "bbox",
+            "must be min_lon,min_lat,max_lon,max_lat: four numbers, each min not above its max",
+        )
+    };
+    let parts: Vec<f64> = raw
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|_| bad()))
+        .collect::<ApiResult<_>>()?;
+    let [min_lon, min_lat, max_lon, max_lat] = <[f64; 4]>::try_from(parts).map_err(|_| bad())?;
+    let lon_ok = |x: f64| x.is_finite() && (-180.0..=180.0).contains(&x);
+    let lat_ok = |x: f64| x.is_finite() && (-90.0..=90.0).contains(&x);
+    if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat))
+        || min_lon > max_lon
+        || min_lat > max_lat
+    {
+        return Err(bad());
+    }
+    Ok([min_lon, min_lat, max_lon, max_lat])
 }
 
 /// List volunteers (coordinators and admins).
 #[utoipa::path(get, path = "/api/v1/volunteers", tag = "roster", security(("bearer" = [])), params(PageParams, VolunteerQuery),
-    responses((status = 200, body = Page<VolunteerOut>), (status = 403, description = "not staff")))]
+    responses((status = 200, body = Page<VolunteerOut>), (status = 403, description = "not staff"),
+        (status = 422, description = "a bad filter (`bbox`, `team_id`, `skill`)")))]
 pub async fn list_volunteers(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -185,6 +214,10 @@ pub async fn list_volunteers(
         skills,
         on_duty: query.on_duty,
         q: query.q.clone(),
+        bbox: match query.bbox.as_deref().filter(|b| !b.is_empty()) {
+            Some(raw) => Some(parse_bbox(raw)?),
+            None => None,
+        },
     };
     let (views, total) = roster::list_volunteers(&state.db, &filter, page, per_page).await?;
     Ok(HttpResponse::Ok().json(Page {

@@ -1,5 +1,5 @@
 //! What an order looks like to each kind of reader, and who may see or change it.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -96,6 +96,12 @@ pub struct EventOut {
     pub data: Option<serde_json::Value>,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// The actor's display name (staff only; absent: the dispatcher, a
+    /// machine client, or a caller who may not see it).
+    pub actor_name: Option<String>,
+    /// The display names of the people and teams `data` names by id (staff
+    /// only), so that the trail reads as sentences without ids.
+    pub names: BTreeMap<String, String>,
 }
 
 /// An order.
@@ -309,7 +315,11 @@ pub async fn detail(
     out.assignments = Some(parts.collect());
     if matches!(view, View::Staff | View::Owner) {
         let events = orders::events_of(&state.db, o.id).await?;
-        out.events = Some(events.into_iter().map(event_out).collect());
+        let mut events: Vec<EventOut> = events.into_iter().map(event_out).collect();
+        if view == View::Staff {
+            name_events(&state.db, &mut events).await?;
+        }
+        out.events = Some(events);
     }
     Ok(out)
 }
@@ -395,7 +405,70 @@ pub(super) fn event_out(e: order_event::Model) -> EventOut {
         to_status: e.to_status,
         data: e.data,
         created_at: e.created_at,
+        actor_name: None,
+        names: BTreeMap::new(),
     }
+}
+
+/// The keys of event data that hold the ids of people or teams.
+const NAMED_KEYS: [&str; 7] = [
+    "volunteer_id",
+    "by",
+    "replaces",
+    "offered",
+    "volunteers",
+    "team_only",
+    "team_ids",
+];
+
+/// The ids an event's data names (one or a list under [`NAMED_KEYS`]).
+fn named_ids(data: &serde_json::Value) -> Vec<Uuid> {
+    let mut out = Vec::new();
+    for key in NAMED_KEYS {
+        let one = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<Uuid>().ok());
+        match data.get(key) {
+            Some(serde_json::Value::Array(items)) => out.extend(items.iter().filter_map(one)),
+            Some(v) => out.extend(one(v)),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Fills each event's `actor_name` and `names` with two lookups (users,
+/// teams) for the whole trail.
+async fn name_events(db: &DatabaseConnection, events: &mut [EventOut]) -> ApiResult<()> {
+    let mut ids: HashSet<Uuid> = HashSet::new();
+    for e in events.iter() {
+        ids.extend(e.actor_id.as_deref().and_then(|a| a.parse::<Uuid>().ok()));
+        ids.extend(e.data.as_ref().map(named_ids).unwrap_or_default());
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut known: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let teams = team::Entity::find()
+        .filter(team::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    known.extend(teams.into_iter().map(|t| (t.id, t.name)));
+    for e in events.iter_mut() {
+        let actor = e.actor_id.as_deref().and_then(|a| a.parse::<Uuid>().ok());
+        e.actor_name = actor.and_then(|a| known.get(&a).cloned());
+        for id in e.data.as_ref().map(named_ids).unwrap_or_default() {
+            if let Some(name) = known.get(&id) {
+                e.names.insert(id.to_string(), name.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the caller may see of `o`, or 404 (nothing is revealed about orders

@@ -336,6 +336,9 @@ pub struct VolunteerFilter {
     pub on_duty: Option<bool>,
     /// Name or phone contains.
     pub q: Option<String>,
+    /// Only volunteers whose last position lies in this box
+    /// (`[min_lon, min_lat, max_lon, max_lat]`, WGS-84).
+    pub bbox: Option<[f64; 4]>,
 }
 
 /// A page of volunteers and the total matching.
@@ -354,6 +357,11 @@ pub async fn list_volunteers<C: ConnectionTrait>(
     }
     if let Some(duty) = filter.on_duty {
         query = query.filter(volunteer::Column::OnDuty.eq(duty));
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = filter.bbox {
+        query = query
+            .filter(volunteer::Column::Lon.between(min_lon, max_lon))
+            .filter(volunteer::Column::Lat.between(min_lat, max_lat));
     }
     for skill in filter.skills.iter() {
         query = query.filter(
