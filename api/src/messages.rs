@@ -209,6 +209,18 @@ pub enum Push {
         /// Points, this order's total for the volunteer.
         amount: i64,
     },
+    /// A coordinator adjusted the volunteer's points, or booked a redemption
+    /// (their channel), with the balance after it, so their page updates live.
+    PointsAdjusted {
+        /// `adjustment` or `redemption`.
+        kind: String,
+        /// Points added (negative: taken or spent).
+        amount: i64,
+        /// The coordinator's reason.
+        reason: Option<String>,
+        /// The balance after the booking.
+        balance: i64,
+    },
     /// A volunteer went on or off duty (the feed and their own channel).
     VolunteerDuty {
         /// Who.

@@ -362,6 +362,7 @@ async fn redis_leaderboards_follow_adjustments() {
         .await
         .expect(200);
     assert_eq!(board.json["items"].as_array().unwrap().len(), 0);
+    let mut theirs = app.ws(&vs[0].1, None).await;
     app.post(
         "/api/v1/points/adjustments",
         Some(&admin),
@@ -369,6 +370,18 @@ async fn redis_leaderboards_follow_adjustments() {
     )
     .await
     .expect(201);
+    // The volunteer's page hears of it at once, with the new balance.
+    let told = theirs
+        .next_of("points_adjusted", WAIT)
+        .await
+        .expect("points_adjusted on the volunteer's socket");
+    assert_eq!(
+        (told["amount"].as_i64(), told["balance"].as_i64()),
+        (Some(15), Some(15)),
+        "{told}"
+    );
+    assert_eq!(told["reason"], "重阳节助老活动");
+    theirs.close().await;
     // The built board follows the ledger without waiting for it to expire.
     let board = app
         .get(

@@ -1,7 +1,8 @@
 //! Points booked by hand: a coordinator's adjustment or a redemption.
 use crate::entities::points_entry;
 use crate::error::{ApiError, ApiResult};
-use crate::services::orders::Actor;
+use crate::messages::Push;
+use crate::services::orders::{self, Actor};
 use crate::services::points::{self, Adjustment, Credit};
 use crate::services::privacy;
 use crate::state::AppState;
@@ -35,6 +36,15 @@ pub async fn adjust_points(
             amount: e.amount,
             at: e.created_at,
         }]);
+        // The volunteer's page updates live, in the same transaction.
+        let balance = points::balance(&work.txn, vid).await?;
+        let push = Push::PointsAdjusted {
+            kind: e.kind.clone(),
+            amount: i64::from(e.amount),
+            reason: e.reason.clone(),
+            balance,
+        };
+        orders::push(&work.txn, work.channels().volunteer(vid), push, work.now()).await?;
     }
     work.commit().await?;
     Ok((e, new))
