@@ -17,7 +17,9 @@ use uuid::Uuid;
 use zhongdui_domain::{Role, Skill};
 
 use crate::auth::hash_password;
-use crate::entities::{service_hour, team, team_coordinator, user, volunteer, volunteer_skill};
+use crate::entities::{
+    service_hour, station, team, team_coordinator, user, volunteer, volunteer_skill,
+};
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "zhongdui-demo";
@@ -355,20 +357,40 @@ pub async fn seed_demo(db: &DatabaseConnection, progress: bool) -> anyhow::Resul
         .context("inserting the admin and residents")?;
 
     // Teams and their coordinators.
-    let team_rows = teams.iter().map(|(name, k, a)| team::ActiveModel {
-        id: Set(demo_id("team", name)),
-        name: Set(name.clone()),
-        kind: Set(KINDS[*k].code.to_owned()),
-        area: Set(Some(format!("{}片区", AREAS[*a].name))),
-        station: Set(Some(AREAS[*a].station.to_owned())),
-        created_at: Set(now),
-        updated_at: Set(now),
+    // Each team is based near its area's station, on a 5 × 5 grid 300 m apart.
+    let team_rows = teams.iter().enumerate().map(|(i, (name, k, a))| {
+        let step = |n: usize| (n % 5) as f64 - 2.0;
+        team::ActiveModel {
+            id: Set(demo_id("team", name)),
+            name: Set(name.clone()),
+            kind: Set(KINDS[*k].code.to_owned()),
+            area: Set(Some(format!("{}片区", AREAS[*a].name))),
+            station: Set(Some(AREAS[*a].station.to_owned())),
+            base_lat: Set(Some(AREAS[*a].lat + step(i) * 0.0027)),
+            base_lon: Set(Some(AREAS[*a].lon + step(i / 5) * 0.003)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
     });
     team::Entity::insert_many(team_rows)
         .on_conflict(do_nothing())
         .exec_without_returning(&txn)
         .await
         .context("inserting teams")?;
+    // The police stations, where the areas' coordinates are.
+    let stations = AREAS.iter().map(|a| station::ActiveModel {
+        id: Set(demo_id("station", a.station)),
+        name: Set(a.station.to_owned()),
+        lat: Set(a.lat),
+        lon: Set(a.lon),
+        created_at: Set(now),
+        updated_at: Set(now),
+    });
+    station::Entity::insert_many(stations)
+        .on_conflict(do_nothing())
+        .exec_without_returning(&txn)
+        .await
+        .context("inserting stations")?;
     let coordinators: Vec<user::ActiveModel> = (1..=TEAMS)
         .map(|n| {
             let phone = coordinator_phone(n);

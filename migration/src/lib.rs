@@ -22,6 +22,7 @@ mod m20261201_000014_field_reach;
 mod m20261201_000015_no_show;
 mod m20261201_000016_certificate_alerts;
 mod m20261202_000017_service_records;
+mod m20261202_000018_places;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_no_show::Migration),
             Box::new(m20261201_000016_certificate_alerts::Migration),
             Box::new(m20261202_000017_service_records::Migration),
+            Box::new(m20261202_000018_places::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub mod service_hour;
 pub mod shift;
 pub mod shift_member;
 pub mod sms_message;
+pub mod station;
 pub mod team;
 pub mod team_coordinator;
 pub mod user;

@@ -10,6 +10,8 @@ pub struct Model {
     pub kind: String,
     pub area: Option<String>,
     pub station: Option<String>,
+    pub base_lat: Option<f64>,
+    pub base_lon: Option<f64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,8 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{FieldError, Problem};
 use crate::routes::{
-    auth, broadcasts, clients, coverage, hours, me, ops, orders, points, push, roster, rota,
-    skills, slips, stats, teams, volunteers,
+    auth, broadcasts, clients, coverage, hours, me, ops, orders, places, points, push, roster,
+    rota, skills, slips, stats, teams, volunteers,
 };
 use crate::services::csv_roster::{ImportReport, LineReport};
 use crate::services::roster::Outcome;
@@ -19,6 +19,7 @@ use crate::services::roster::Outcome;
     paths(
         auth::register, auth::login, auth::me, auth::delete_me, auth::audit_log, auth::create_coordinator,
         teams::list_teams, teams::get_team, teams::create_team, teams::update_team,
+        places::list_stations, places::put_station,
         volunteers::list_volunteers, volunteers::get_volunteer, volunteers::create_volunteer, volunteers::update_volunteer,
         volunteers::delete_volunteer, volunteers::volunteer_reliability,
         skills::list_skills, skills::catalogue,

@@ -15,6 +15,7 @@ pub mod hours;
 pub mod me;
 pub mod ops;
 pub mod orders;
+pub mod places;
 pub mod points;
 pub mod push;
 pub mod roster;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(coverage::configure)
                 .configure(rota::configure)
                 .configure(hours::configure)
+                .configure(places::configure)
                 .configure(crate::ws::configure)
                 .default_service(web::to(not_found)),
         )

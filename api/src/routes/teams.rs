@@ -43,6 +43,8 @@ pub struct TeamOut {
     pub area: Option<String>,
     /// Police station it works with.
     pub station: Option<String>,
+    /// Where the team is based (WGS-84), if set.
+    pub base: Option<BaseIn>,
     /// Volunteers in the team.
     pub member_count: i64,
     /// Of whom on duty now.
@@ -53,8 +55,39 @@ pub struct TeamOut {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A place as latitude and longitude (WGS-84 degrees).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct BaseIn {
+    /// Latitude.
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: f64,
+    /// Longitude.
+    #[schema(minimum = -180, maximum = 180)]
+    pub lon: f64,
+}
+
+/// `base` as a checked point; a bad one is a 422 naming `base.lat` or `base.lon`.
+fn base_point(b: BaseIn) -> ApiResult<zhongdui_domain::GeoPoint> {
+    zhongdui_domain::GeoPoint::parse(b.lat, b.lon)
+        .map_err(|e| ApiError::invalid(format!("base.{}", e.field), e.message))
+}
+
+/// A field that may be absent (leave it), `null` (clear it) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 fn team_out(t: team::Model, counts: TeamCounts) -> TeamOut {
+    let base = t
+        .base_lat
+        .zip(t.base_lon)
+        .map(|(lat, lon)| BaseIn { lat, lon });
     TeamOut {
+        base,
         id: t.id.to_string(),
         name: t.name,
         kind: t.kind,
@@ -161,6 +194,8 @@ pub struct TeamIn {
     #[validate(custom(function = "wire::short_text"))]
     #[schema(schema_with = wire::short_text_schema)]
     pub station: Option<String>,
+    /// Where the team is based (WGS-84), drawn on the coordinator's map.
+    pub base: Option<BaseIn>,
 }
 
 /// Create a team (admins).
@@ -178,6 +213,7 @@ pub async fn create_team(
         kind: body.kind,
         area: trimmed(body.area.as_deref()),
         station: trimmed(body.station.as_deref()),
+        base: body.base.map(base_point).transpose()?,
     };
     let t = roster::create_team(&state.db, spec).await?;
     crate::services::privacy::audit(
@@ -186,7 +222,8 @@ pub async fn create_team(
         "team",
         t.id,
         "created",
-        serde_json::json!({"name": t.name, "kind": t.kind, "area": t.area, "station": t.station}),
+        serde_json::json!({"name": t.name, "kind": t.kind, "area": t.area, "station": t.station,
+            "base": t.base_lat.zip(t.base_lon).map(|(lat, lon)| serde_json::json!({"lat": lat, "lon": lon}))}),
         state.clock.now(),
     )
     .await?;
@@ -213,6 +250,10 @@ pub struct TeamPatch {
     #[validate(custom(function = "wire::short_text"))]
     #[schema(schema_with = wire::short_text_schema)]
     pub station: Option<String>,
+    /// New base (`null` clears it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BaseIn>, nullable)]
+    pub base: Option<Option<BaseIn>>,
 }
 
 /// Update a team (admins, or its coordinators).
@@ -232,6 +273,11 @@ pub async fn update_team(
         kind: body.kind,
         area: body.area.as_deref().map(|a| trimmed(Some(a))),
         station: body.station.as_deref().map(|s| trimmed(Some(s))),
+        base: match body.base {
+            Some(Some(b)) => Some(Some(base_point(b)?)),
+            Some(None) => Some(None),
+            None => None,
+        },
     };
     let t = roster::update_team(&state.db, id, change, user.actor(), state.clock.now()).await?;
     let counts = roster::team_counts(&state.db).await?;

@@ -8,7 +8,7 @@ use sea_orm::{
     QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
-use zhongdui_domain::{TeamId, UserId};
+use zhongdui_domain::{GeoPoint, TeamId, UserId};
 
 use crate::entities::{team, team_coordinator, volunteer};
 use crate::error::{ApiError, ApiResult};
@@ -25,6 +25,8 @@ pub struct TeamSpec {
     pub area: Option<String>,
     /// The police station it works with.
     pub station: Option<String>,
+    /// Where the team is based (WGS-84), drawn on the coordinator's map.
+    pub base: Option<GeoPoint>,
 }
 
 /// Creates a team; a duplicate name is a 409.
@@ -47,6 +49,8 @@ pub async fn create_team<C: ConnectionTrait>(db: &C, spec: TeamSpec) -> ApiResul
         kind: Set(spec.kind),
         area: Set(spec.area),
         station: Set(spec.station),
+        base_lat: Set(spec.base.map(|b| b.lat())),
+        base_lon: Set(spec.base.map(|b| b.lon())),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -130,6 +134,8 @@ pub struct TeamChange {
     pub area: Option<Option<String>>,
     /// New station (`Some(None)` clears it).
     pub station: Option<Option<String>>,
+    /// New base (`Some(None)` clears it).
+    pub base: Option<Option<GeoPoint>>,
 }
 
 /// Applies `change` to team `id` and records it in the audit log.
@@ -161,8 +167,10 @@ pub async fn update_team<C: ConnectionTrait>(
         kind,
         area,
         station,
+        base,
     } = change;
-    let changes = serde_json::json!({"name": name, "kind": kind, "area": area, "station": station});
+    let base_json = base.map(|b| b.map(|p| serde_json::json!({"lat": p.lat(), "lon": p.lon()})));
+    let changes = serde_json::json!({"name": name, "kind": kind, "area": area, "station": station, "base": base_json});
     let mut am: team::ActiveModel = t.into();
     if let Some(n) = name {
         am.name = Set(n);
@@ -175,6 +183,10 @@ pub async fn update_team<C: ConnectionTrait>(
     }
     if let Some(s) = station {
         am.station = Set(s);
+    }
+    if let Some(b) = base {
+        am.base_lat = Set(b.map(|p| p.lat()));
+        am.base_lon = Set(b.map(|p| p.lon()));
     }
     am.updated_at = Set(crate::clock::wall());
     let t = am.update(db).await?;
