@@ -45,7 +45,8 @@
   const teamName = (id) => (teams.find((t) => t.id === id) || {}).name || "";
   // A team kind by its catalogue name (the code only if the catalogue lacks it).
   let kinds = [];
-  ZD.catalogue().then((c) => { kinds = c.team_kinds || []; }).catch(() => {});
+  // The roster may be drawn before the catalogue arrives: drawn again once it has.
+  ZD.catalogue().then((c) => { kinds = c.team_kinds || []; if (loaded.has("roster")) loadTeams().catch(() => {}); }).catch(() => {});
   const kindName = (code) => {
     const k = kinds.find((x) => x.code === code);
     return k ? (ZD.lang() === "zh" ? k.name_zh : k.name_en) : code;
@@ -111,6 +112,87 @@
     renderOrder(o, withCandidates);
     if (!dialog.open) dialog.showModal();
   }
+  // The audit trail as sentences in the reader's language: people and teams
+  // by name (the server's `names`, else the order's assignments or the
+  // roster, else "a volunteer"; never an id), times local.
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const humanise = (code) => String(code).replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+  const tOr = (key, code) => (ZD.t(key) === key ? humanise(code) : ZD.t(key));
+  function eventNames(o, e) {
+    const known = {};
+    (o.assignments || []).forEach((a) => { if (a.volunteer_name) known[a.volunteer_id] = a.volunteer_name; });
+    Object.assign(known, e.names || {});
+    const one = (id, fallback) => (id && (known[id] || teamName(id))) || ZD.t(fallback || "ev.someone");
+    const list = (ids, fallback) => (ids || []).map((id) => one(id, fallback)).join(ZD.lang() === "zh" ? "、" : ", ");
+    return { one, list, known };
+  }
+  const counted = (key, n) => ZD.t(n === 1 ? key + "1" : key, { n });
+  const radius = (m) => (m >= 1000 ? ZD.t("km", { n: Math.round(m / 100) / 10 }) : ZD.t("meters", { n: Math.round(m) }));
+  function eventActor(e, names) {
+    if (!e.actor_role) return ZD.t("ev.dispatcher");
+    const name = e.actor_name || (e.actor_id && names.known[e.actor_id]) || "";
+    const role = ZD.t("rolename." + e.actor_role);
+    return name ? ZD.t("ev.actor", { role, name }) : role;
+  }
+  function eventSentence(o, e, names) {
+    const d = e.data || {};
+    const who = names.one(d.volunteer_id);
+    const why = (r) => (r ? tOr("ev.why." + r, r) : ZD.t("none"));
+    const role = d.role ? ZD.t("ev.asRole", { role: ZD.skillName(d.role) }) : "";
+    const filled = { name: who, filled: d.filled, headcount: d.headcount };
+    switch (e.kind) {
+      case "created": return ZD.t("ev.created", { category: ZD.categoryName(d.category || o.category), urgency: ZD.t("urgency." + (d.urgency || o.urgency)), n: d.headcount ?? o.headcount, source: ZD.t("source." + (d.source || o.source)) });
+      case "wave_started": return ZD.t("ev.wave_started", { wave: d.wave, r: radius(d.radius_m || 0), vols: counted("ev.vols", (d.offered || []).length) })
+        + ((d.team_ids || []).length ? ZD.t("ev.teamOnly", { teams: names.list(d.team_ids, "ev.someTeam") }) : "");
+      case "offer_accepted": case "grabbed": case "assigned":
+        return ZD.t("ev." + e.kind, filled) + role + (d.replaces ? ZD.t("ev.replacing", { name: names.one(d.replaces) }) : "");
+      case "offer_declined": case "offer_expired": return ZD.t("ev." + e.kind, { name: who, wave: d.wave });
+      case "arrived": return ZD.t("ev.arrived", { name: who, d: ZD.distance(d.distance_m) });
+      case "volunteer_completed": return ZD.t("ev.volunteer_completed", { name: who }) + (d.note ? ZD.t("ev.withNote", { note: d.note }) : "");
+      case "volunteer_withdrew": case "volunteer_removed": return ZD.t("ev." + e.kind, { name: who, reason: d.reason || ZD.t("none") });
+      case "offers_withdrawn": return ZD.t("ev.offers_withdrawn", { offers: counted("ev.offers", (d.volunteers || []).length), reason: why(d.reason) });
+      case "volunteer_replaced": return ZD.t("ev.volunteer_replaced", { name: who, by: names.one(d.by), reason: why(d.reason) }) + role;
+      case "replacement_offered": return ZD.t("ev.replacement_offered", { name: names.one(d.replaces), vols: counted("ev.vols", (d.offered || []).length), r: radius(d.radius_m || 0) }) + role;
+      case "volunteer_overdue": return ZD.t("ev.volunteer_overdue", { name: who, t: ZD.time(d.expected_by), m: d.minutes_late });
+      case "station_closed": return ZD.t("ev.station_closed", { outcome: d.outcome ? tOr("ev.outcome." + d.outcome, d.outcome) : ZD.t("none") }) + (d.note ? ZD.t("ev.withNote", { note: d.note }) : "");
+      case "personal_data_erased": return ZD.t("ev.personal_data_erased", { days: d.retention_days, n: d.messages ?? 0 });
+      case "escalated": return ZD.t("ev.escalated", { wave: d.after_wave ?? o.wave ?? "" });
+      case "redispatched": case "in_progress": case "completed": return ZD.t("ev." + e.kind);
+      case "filled": return ZD.t("ev.filled", { n: d.filled ?? o.headcount });
+      case "unfilled": return d.removed || d.withdrew ? ZD.t("ev.unfilled", { name: names.one(d.removed || d.withdrew) }) : ZD.t("ev.unfilledAny");
+      case "confirmed": return d.rating ? ZD.t("ev.confirmed", { rating: d.rating }) : ZD.t("ev.confirmedNoRating");
+      case "auto_closed": return ZD.t("ev.auto_closed", { h: d.after_hours ?? "" });
+      case "cancelled": return d.reason ? ZD.t("ev.cancelled", { reason: d.reason }) : ZD.t("ev.cancelledNoReason");
+      default: return ZD.t("ev.other", { kind: humanise(e.kind) });
+    }
+  }
+  // One value of an event's data, readable: names for ids, local times, skills.
+  function eventValue(k, v, names) {
+    if (v === null || v === undefined || v === "") return ZD.t("none");
+    if (Array.isArray(v)) v = v.filter((x) => x !== null && x !== undefined);
+    if (Array.isArray(v)) return v.length ? v.map((x) => eventValue(k, x, names)).join(ZD.lang() === "zh" ? "、" : ", ") : ZD.t("none");
+    if (typeof v === "object") return v.skill ? `${ZD.skillName(v.skill)} × ${v.count}` : Object.entries(v).map(([a, b]) => `${a}: ${eventValue(a, b, names)}`).join("; ");
+    if (typeof v === "string" && UUID.test(v)) return names.one(v, k === "team_ids" || k === "team_only" ? "ev.someTeam" : "ev.someone");
+    if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) return ZD.time(v);
+    if (k === "role" || k === "roles") return ZD.skillName(v);
+    if (k === "category") return ZD.categoryName(v);
+    if (k === "urgency") return ZD.t("urgency." + v);
+    if (k === "source") return ZD.t("source." + v);
+    if (typeof v === "boolean") return v ? "✓" : "✗";
+    return String(v);
+  }
+  function eventItem(o, e) {
+    const names = eventNames(o, e);
+    const status = e.to_status ? (e.from_status ? ZD.t("ev.statusMove", { from: ZD.status(e.from_status), to: ZD.status(e.to_status) }) : ZD.t("ev.status", { to: ZD.status(e.to_status) })) : "";
+    const data = Object.entries(e.data || {});
+    return el("li", { "data-kind": e.kind },
+      el("time", { datetime: e.created_at }, ZD.time(e.created_at)),
+      el("span", { class: "ev-text" }, eventSentence(o, e, names).replace(/^./, (c) => c.toUpperCase())),
+      status ? el("span", { class: "ev-status" }, ZD.lang() === "zh" ? `（${status}）` : ` (${status})`) : "",
+      el("span", { class: "ev-actor" }, " · " + eventActor(e, names)),
+      data.length ? el("details", {}, el("summary", {}, ZD.t("ev.details")),
+        el("dl", {}, data.map(([k, v]) => [el("dt", {}, tOr("evk." + k, k)), el("dd", {}, eventValue(k, v, names))]).flat())) : "");
+  }
   // Each order's liaison thread, kept while the dialog re-renders.
   const threads = new Map();
   function renderOrder(o, withCandidates) {
@@ -127,13 +209,11 @@
       o.rating ? [el("dt", {}, ZD.t("res.rating")), el("dd", {}, "★".repeat(o.rating), o.feedback ? " " + o.feedback : "")] : "");
     const assignments = el("table", {}, el("thead", {}, el("tr", {}, ["co.vol.name", "co.team.name", "co.col.status", "vol.distance", "co.col.created", ""].map((k) => el("th", {}, k ? ZD.t(k, { d: "" }) : el("span", { class: "sr-only" }, ZD.t("co.col.actions")))))),
       el("tbody", {}, (o.assignments || []).map((a) => el("tr", {}, el("td", {}, a.volunteer_name), el("td", {}, a.team_name || ""),
-        el("td", {}, ZD.t("astate." + a.state) + ` (${a.how}, W${a.wave})` + (a.role ? " · " + ZD.skillName(a.role) : "")), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
+        el("td", {}, ZD.t("astate." + a.state) + " · " + ZD.t("how." + a.how, { w: a.wave }) + (a.role ? " · " + ZD.skillName(a.role) : "")), el("td", {}, ZD.distance(a.distance_m)), el("td", {}, ZD.time(a.offered_at)),
         el("td", {}, a.state === "accepted" && ["assigned", "in_progress"].includes(o.status)
           ? el("button", { type: "button", class: "replace", "data-volunteer": a.volunteer_id, onclick: () => candidates(o, cand, a) }, ZD.t("co.replace"))
           : "")))));
-    const events = el("ol", { class: "events" }, (o.events || []).map((e) =>
-      el("li", {}, ZD.time(e.created_at), " · ", e.kind, e.to_status ? ` → ${ZD.status(e.to_status)}` : "", e.actor_role ? ` · ${ZD.t("rolename." + e.actor_role)}` : "",
-        e.data ? el("code", {}, " " + JSON.stringify(e.data)) : "")));
+    const events = el("ol", { class: "events" }, (o.events || []).map((e) => eventItem(o, e)));
     const err = el("p", { class: "error", role: "alert" });
     const acts = el("div", { class: "row" });
     if (["open", "escalated", "assigned", "in_progress"].includes(o.status) && o.filled < o.headcount) {
@@ -255,7 +335,8 @@
     const q = $("team-q").value.trim();
     const r = await ZD.get("/teams?per_page=500" + (q ? "&q=" + encodeURIComponent(q) : ""));
     if (!q) teams = r.items;
-    $("teams-total").textContent = `${r.total}`;
+    $("teams-total").textContent = ZD.t("co.teamsTotal", { n: r.total });
+    findPeople(q).catch((e) => { $("people-found").replaceChildren(el("p", { class: "error", role: "alert" }, ZD.problemText(e))); });
     $("teams-table").querySelector("tbody").replaceChildren(...r.items.map((t) => {
       const tr = el("tr", { class: "clickable", tabindex: "0", "data-team": t.id },
         el("td", {}, t.name), el("td", {}, kindName(t.kind)), el("td", {}, t.area || ""), el("td", {}, String(t.member_count)), el("td", {}, String(t.on_duty_count)));
@@ -263,6 +344,23 @@
       tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openTeam(t); });
       return tr;
     }));
+  }
+  // The same search finds people (name or phone), each opening their edit dialog.
+  async function findPeople(q) {
+    const box = $("people-found");
+    if (!q) { box.replaceChildren(); return; }
+    const r = await ZD.get("/volunteers?per_page=20&q=" + encodeURIComponent(q));
+    if ($("team-q").value.trim() !== q) return;
+    const teamOf = (v) => teams.find((t) => t.id === v.team_id) || { id: v.team_id, name: v.team_name };
+    const rows = r.items.map((v) => el("tr", { "data-volunteer": v.id },
+      el("td", {}, v.display_name), el("td", {}, v.phone), el("td", {}, v.team_name || ""), el("td", {}, v.on_duty ? ZD.t("co.vol.onDutyYes") : ""),
+      el("td", {}, el("button", { type: "button", onclick: () => editVolunteer(v, teamOf(v)) }, ZD.t("co.edit")))));
+    box.replaceChildren(
+      el("h3", {}, ZD.t("co.peopleFound", { n: r.total })),
+      r.items.length ? el("div", { class: "table-wrap", tabindex: "0" }, el("table", { id: "people-table" },
+        el("thead", {}, el("tr", {}, ["co.vol.name", "co.vol.phone", "co.team.name", "co.vol.duty"].map((k) => el("th", {}, ZD.t(k))), el("th", {}, el("span", { class: "sr-only" }, ZD.t("co.col.actions"))))),
+        el("tbody", {}, rows))) : "",
+      r.total > r.items.length ? el("p", { class: "muted" }, ZD.t("co.peopleMore", { shown: r.items.length })) : "");
   }
   $("team-q").addEventListener("input", () => { clearTimeout(loadTeams.timer); loadTeams.timer = setTimeout(loadTeams, 250); });
 
@@ -320,7 +418,7 @@
           value: (v.certificates || []).find((c) => c.skill === s.code)?.certified_until || "" }) : null))),
       el("p", { class: "error", "data-error-for": "skills", role: "alert" }),
       el("p", { class: "error", "data-error-for": "certificates", role: "alert" }),
-      el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "1", max: "10", value: String(v.capacity) }),
+      el("label", { for: "ve-cap" }, ZD.t("co.vol.capacity")), el("input", { id: "ve-cap", name: "capacity", type: "number", min: "0", max: "10", value: String(v.capacity) }),
       el("p", { class: "error", "data-error-for": "capacity", role: "alert" }),
       el("label", { class: "switch" }, el("input", { type: "checkbox", name: "is_leader", checked: v.is_leader }), ZD.t("co.vol.leader")),
       el("div", { class: "row" }, el("button", { type: "submit", class: "primary" }, ZD.t("co.save"))),
@@ -408,21 +506,60 @@
   });
 
   // ---------- statistics ----------
-  const charts = {};
-  function bars(id, labels, values, fmt, yMax) {
+  // Horizontal bars, one per team with its full name and value (also its
+  // title on hover), on a round scale (steps of 1, 2 or 5 × 10ⁿ).
+  function niceStep(max, minStep) {
+    const raw = Math.max(max, Number.EPSILON) / 5;
+    const p = 10 ** Math.floor(Math.log10(raw));
+    return Math.max([1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw - 1e-9), minStep || 0);
+  }
+  function bars(id, rows, fmt, opts) {
+    const o = opts || {};
     const box = $(id);
-    if (charts[id]) charts[id].destroy();
-    const opts = {
-      width: Math.max(320, box.clientWidth || 560), height: 240,
-      legend: { show: false }, cursor: { show: true },
-      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, yMax || Math.max(10, ...values.filter((v) => v !== null)) * 1.1] } },
-      axes: [{ values: (u, ticks) => ticks.map((i) => (labels[i] || "").slice(0, 6)), rotate: -45, size: 70, gap: 2, space: 12, incrs: [1] },
-        { values: (u, ticks) => ticks.map(fmt) }],
-      series: [{}, { label: "", fill: "rgba(200,16,46,.7)", stroke: "#c8102e", paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } }],
-    };
-    charts[id] = new uPlot(opts, [labels.map((_, i) => i), values], box);
-    box.setAttribute("role", "img");
-    box.setAttribute("aria-label", labels.map((l, i) => `${l}: ${values[i] === null ? "—" : fmt(values[i])}`).join("; "));
+    box.removeAttribute("role"); box.removeAttribute("aria-label");
+    const has = (v) => v !== null && v !== undefined;
+    const known = rows.filter((r) => has(r.value));
+    if (!known.length) { box.replaceChildren(el("p", { class: "muted chart-empty" }, ZD.t(rows.length ? "co.stats.noData" : "co.stats.chartEmpty"))); return; }
+    const max = Math.max(0, ...known.map((r) => r.value));
+    const step = niceStep(o.max || max || 1, o.minStep);
+    const top = o.max || Math.max(step, Math.ceil(max / step - 1e-9) * step);
+    const ticks = [];
+    for (let i = 0; i * step <= top + 1e-9; i++) ticks.push(i * step);
+    const pos = (v) => `${Math.min(100, (v / top) * 100).toFixed(2)}%`;
+    box.replaceChildren(
+      el("ul", { class: "hbars", style: `--steps:${ticks.length - 1}` }, rows.map((r) => {
+        const text = has(r.value) ? fmt(r.value) : ZD.t("none");
+        return el("li", { title: `${r.name}: ${text}`, "data-team": r.id },
+          el("span", { class: "hbar-name" }, r.name), el("span", { class: "sr-only" }, ": "),
+          el("span", { class: "hbar-track", "aria-hidden": "true" }, r.value > 0 ? el("span", { class: "hbar-fill", style: `width:${pos(r.value)}` }) : ""),
+          el("span", { class: "hbar-value" }, text));
+      })),
+      el("div", { class: "hbar-axis", "aria-hidden": "true" }, el("span"),
+        el("span", { class: "hbar-ticks" }, ticks.map((t) => el("span", { style: `left:${pos(t)}` }, fmt(t)))), el("span")));
+  }
+  let statRows = [], showZero = false;
+  function drawStats() {
+    const split = $("panel-stats").querySelector(".split");
+    let empty = $("stats-empty"), toggle = $("stats-zero");
+    if (!empty) {
+      empty = el("p", { id: "stats-empty", class: "muted chart-empty", hidden: true });
+      toggle = el("button", { type: "button", id: "stats-zero", class: "link", hidden: true, onclick: () => { showZero = !showZero; drawStats(); } });
+      split.before(empty, toggle);
+    }
+    const busy = statRows.filter((s) => s.offers > 0), idle = statRows.filter((s) => s.offers === 0);
+    empty.textContent = ZD.t("co.stats.chartEmpty");
+    empty.hidden = busy.length > 0;
+    split.hidden = !busy.length;
+    toggle.hidden = !busy.length || !idle.length;
+    toggle.textContent = ZD.t(showZero ? "co.stats.hideZero" : "co.stats.showZero", { n: idle.length });
+    toggle.setAttribute("aria-expanded", String(showZero));
+    const top = busy.slice(0, 20).concat(showZero ? idle : []);
+    const row = (s, v) => ({ id: s.team_id, name: s.team_name, value: v });
+    const round1 = (v) => String(Math.round(v * 10) / 10);
+    bars("chart-rate", top.map((s) => row(s, s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%", { max: 100 });
+    bars("chart-first", top.map((s) => row(s, s.avg_first_accept_secs)), (v) => String(Math.round(v)), { minStep: 1 });
+    bars("chart-completion", top.map((s) => row(s, s.avg_completion_secs === null ? null : s.avg_completion_secs / 60)), round1);
+    bars("chart-noshows", top.map((s) => row(s, s.no_shows)), (v) => String(Math.round(v)), { minStep: 1 });
   }
   async function loadStats() {
     const form = $("stats-form");
@@ -440,11 +577,8 @@
       el("td", {}, s.team_name), el("td", {}, String(s.offers)), el("td", {}, String(s.accepted)), el("td", {}, pct(s.acceptance_rate)),
       el("td", {}, String(s.orders_served)), el("td", {}, ZD.duration(s.avg_first_accept_secs)), el("td", {}, String(s.completed)),
       el("td", {}, ZD.duration(s.avg_completion_secs)), el("td", {}, String(s.no_shows)))));
-    const top = rows.slice(0, 20);
-    bars("chart-rate", top.map((s) => s.team_name), top.map((s) => (s.acceptance_rate === null ? null : s.acceptance_rate * 100)), (v) => Math.round(v) + "%", 100);
-    bars("chart-first", top.map((s) => s.team_name), top.map((s) => s.avg_first_accept_secs), (v) => String(Math.round(v)));
-    bars("chart-completion", top.map((s) => s.team_name), top.map((s) => (s.avg_completion_secs === null ? null : s.avg_completion_secs / 60)), (v) => v.toFixed(1));
-    bars("chart-noshows", top.map((s) => s.team_name), top.map((s) => s.no_shows), (v) => String(Math.round(v)));
+    statRows = rows;
+    drawStats();
   }
   $("stats-form").addEventListener("submit", (e) => { e.preventDefault(); loadStats(); });
   async function loadBoard() {
@@ -463,13 +597,24 @@
     ZD.options($("p-volunteer"), r.items.map((v) => [v.id, `${v.display_name} · ${v.phone} · ${v.team_name}`]));
   }
   $("p-search").addEventListener("input", () => { clearTimeout(searchVolunteers.timer); searchVolunteers.timer = setTimeout(searchVolunteers, 250); });
-  $("p-volunteer").addEventListener("change", () => { $("p-chosen").textContent = $("p-volunteer").selectedOptions[0]?.textContent || ""; });
+  // The chosen volunteer with their balance, so an adjustment is made knowing it.
+  async function showChosen() {
+    const opt = $("p-volunteer").selectedOptions[0];
+    $("p-chosen").textContent = opt ? opt.textContent : "";
+    if (!opt) return;
+    const p = await ZD.get(`/volunteers/${opt.value}/points`);
+    if ($("p-volunteer").value !== opt.value) return;
+    $("p-chosen").textContent = `${opt.textContent} · ${ZD.t("co.points.balance", { n: p.balance })}`;
+  }
+  $("p-volunteer").addEventListener("change", () => { showChosen().catch(() => {}); });
   ["p-amount", "p-reason", "p-kind", "p-volunteer"].forEach((id) => $(id).addEventListener("input", () => { idemKey = ZD.uuid(); }));
   ZD.onSubmit($("points-form"), async (f) => {
     const body = { volunteer_id: f.get("volunteer_id"), amount: Number(f.get("amount")), reason: String(f.get("reason")).trim(), kind: f.get("kind") };
     await ZD.post("/points/adjustments", body, { headers: { "Idempotency-Key": idemKey } });
     idemKey = ZD.uuid();
-    ZD.toast(ZD.t("co.points.done", { name: $("p-volunteer").selectedOptions[0]?.textContent.split(" · ")[0] || "", amount: body.amount }));
+    const after = await ZD.get(`/volunteers/${body.volunteer_id}/points`).catch(() => null);
+    ZD.toast(ZD.t("co.points.done", { name: $("p-volunteer").selectedOptions[0]?.textContent.split(" · ")[0] || "", amount: body.amount })
+      + (after ? " · " + ZD.t("co.points.balance", { n: after.balance }) : ""));
     $("points-form").reset();
     $("p-chosen").textContent = "";
   });

@@ -487,6 +487,12 @@
       loadShifts().catch(() => {}); loadHours().catch(() => {});
       return;
     }
+    if (m.type === "points_adjusted") {
+      $("balance").textContent = String(m.balance);
+      ZD.toast(ZD.t(m.amount >= 0 ? "vol.adjustedUp" : "vol.adjustedDown", { n: Math.abs(m.amount), reason: m.reason || "", balance: m.balance }));
+      loadPoints().catch(() => {});
+      return;
+    }
     if (m.type === "points_awarded") { ZD.toast(ZD.t("vol.earned", { n: m.amount, code: m.code })); loadPoints().catch(() => {}); return; }
     loadCurrent().catch(() => {});
     loadPoints().catch(() => {});
