@@ -86,21 +86,43 @@
     }
     return out;
   }
+  let placeLayer;
   async function loadMap() {
     liveMap = await ZD.map($("live-map"), { zoom: 12 });
+    placeLayer = L.layerGroup().addTo(liveMap);
     orderLayer = L.layerGroup().addTo(liveMap);
     volLayer = L.layerGroup().addTo(liveMap);
-    await refreshMap();
+    // Only the volunteers the view shows (with a margin) are loaded; moving
+    // the map loads the new view's, and positions keep arriving live.
+    liveMap.on("moveend", () => { clearTimeout(loadMap.timer); loadMap.timer = setTimeout(() => loadVolunteers().catch(() => {}), 400); });
+    await Promise.all([refreshMap(), loadPlaces().catch(() => {})]);
   }
-  async function refreshMap() {
-    const [orders, vols] = await Promise.all([
-      Promise.all(ACTIVE.map((s) => pages("/orders?status=" + s))).then((x) => x.flat()),
-      pages("/volunteers?on_duty=true"),
-    ]);
-    orderLayer.clearLayers(); orderMarkers.clear(); volLayer.clearLayers(); volMarkers.clear();
-    orders.forEach(placeOrder);
+  // Police stations and teams' bases, drawn under the orders.
+  async function loadPlaces() {
+    const [stations, all] = await Promise.all([ZD.get("/stations"), ZD.get("/teams?per_page=500")]);
+    placeLayer.clearLayers();
+    stations.items.forEach((st) => L.circleMarker([st.lat, st.lon], { radius: 8, color: "#1a4f9c", weight: 3, fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(ZD.t("co.map.station", { name: st.name })).addTo(placeLayer));
+    all.items.filter((t) => t.base).forEach((t) => L.circleMarker([t.base.lat, t.base.lon], { radius: 5, color: "#6b3fa0", weight: 2, fillColor: "#d9c8ef", fillOpacity: 1 })
+      .bindTooltip(ZD.t("co.map.base", { name: t.name })).addTo(placeLayer));
+  }
+  // The map's view, padded by half, as the API's bbox.
+  function viewBox() {
+    const b = liveMap.getBounds().pad(0.5);
+    const lon = (x) => Math.max(-180, Math.min(180, x)).toFixed(5), lat = (x) => Math.max(-90, Math.min(90, x)).toFixed(5);
+    return [lon(b.getWest()), lat(b.getSouth()), lon(b.getEast()), lat(b.getNorth())].join(",");
+  }
+  async function loadVolunteers() {
+    const vols = await pages("/volunteers?on_duty=true&bbox=" + viewBox());
+    volLayer.clearLayers(); volMarkers.clear();
     vols.filter((v) => v.lat !== null && v.lat !== undefined).forEach((v) => placeVolunteer(v.id, v.lat, v.lon, `${v.display_name} · ${v.team_name}`));
     counts();
+  }
+  async function refreshMap() {
+    const orders = await Promise.all(ACTIVE.map((s) => pages("/orders?status=" + s))).then((x) => x.flat());
+    orderLayer.clearLayers(); orderMarkers.clear();
+    orders.forEach(placeOrder);
+    await loadVolunteers();
   }
 
   // ---------- order detail ----------

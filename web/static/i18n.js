@@ -71,7 +71,7 @@ window.ZD_I18N = {
     // coordinator
     "co.title": "协调员工作台", "co.tab.map": "实时地图", "co.tab.orders": "订单", "co.tab.escalations": "无人接单",
     "co.tab.roster": "队伍名册", "co.tab.slip": "警务站派单", "co.tab.stats": "统计", "co.tab.points": "积分",
-    "co.legend.order": "订单", "co.legend.volunteer": "在岗志愿者", "co.counts": "进行中订单 {o} · 在岗志愿者 {v}",
+    "co.legend.order": "订单", "co.legend.volunteer": "在岗志愿者", "co.legend.station": "警务站", "co.legend.base": "队伍驻地", "co.map.station": "{name}", "co.map.base": "{name} 驻地", "co.counts": "进行中订单 {o} · 视野内在岗志愿者 {v}",
     "co.filter.status": "状态", "co.filter.category": "类型", "co.filter.urgency": "紧急程度", "co.filter.q": "编号或地址",
     "co.filter.team": "队伍", "co.filter.from": "起始日期", "co.filter.to": "截止日期", "co.filter.apply": "筛选", "co.all": "全部",
     "co.col.code": "编号", "co.col.status": "状态", "co.col.category": "类型", "co.col.address": "地址", "co.col.created": "创建时间",
@@ -215,7 +215,7 @@ window.ZD_I18N = {
     "pkind.earn": "Task", "pkind.bonus": "Bonus", "pkind.adjustment": "Adjustment", "pkind.redemption": "Redemption",
     "co.title": "Coordinator desk", "co.tab.map": "Live map", "co.tab.orders": "Orders", "co.tab.escalations": "Escalations",
     "co.tab.roster": "Roster", "co.tab.slip": "Station slip", "co.tab.stats": "Statistics", "co.tab.points": "Points",
-    "co.legend.order": "Orders", "co.legend.volunteer": "On-duty volunteers", "co.counts": "{o} active orders · {v} volunteers on duty",
+    "co.legend.order": "Orders", "co.legend.volunteer": "On-duty volunteers", "co.legend.station": "Police stations", "co.legend.base": "Team bases", "co.map.station": "{name}", "co.map.base": "{name} base", "co.counts": "{o} active orders · {v} volunteers on duty in view",
     "co.filter.status": "Status", "co.filter.category": "Category", "co.filter.urgency": "Urgency", "co.filter.q": "Code or address",
     "co.filter.team": "Team", "co.filter.from": "From", "co.filter.to": "To", "co.filter.apply": "Filter", "co.all": "All",
     "co.col.code": "Code", "co.col.status": "Status", "co.col.category": "Category", "co.col.address": "Address", "co.col.created": "Created",
