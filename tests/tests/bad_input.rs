@@ -135,13 +135,7 @@ async fn refused_and_unchanged(app: &TestApp) {
     app.get("/api/v1/volunteers?skill=juggling", Some(&admin))
         .await
         .expect_problem(422, Some("skill"));
-    for bbox in [
-        "1,2,3",
-        "a,b,c,d",
-        "120.6,27.5,120.5,27.6",
-        "120,27,190,28",
-        "NaN,1,2,3",
-    ] {
+    for bbox in ["1,2,3", "a,b,c,d", "1,2,3,4,5", "1;2;3;4", "NaN,1,2,3"] {
         app.get(&format!("/api/v1/volunteers?bbox={bbox}"), Some(&admin))
             .await
             .expect_problem(422, Some("bbox"));

@@ -79,6 +79,19 @@ async fn waves_escalation_and_manual_assign(app: &TestApp) {
     want.sort_unstable();
     assert_eq!(ids, want);
     assert_eq!(inside.json["total"], 2);
+    // Corners in either order are the same box.
+    let flipped = format!(
+        "{},{},{},{}",
+        LON + 0.01,
+        LAT + 0.2,
+        LON - 0.01,
+        LAT - 0.001
+    );
+    let same = app
+        .get(&format!("/api/v1/volunteers?bbox={flipped}"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(same.json["total"], 2);
 
     // Act: an order (low urgency: one offer per wave).
     let o = order(app, &resident, "patrol", 1, "low", (LAT, LON)).await;

@@ -219,6 +219,10 @@ fn param_schema(
         .collect();
     Some(match name {
         "team_id" => text(format!("^({UUID})?$")),
+        // A map's box: four decimal degrees, or empty.
+        "bbox" => {
+            text("^(-?[0-9]{1,3}(\\.[0-9]{1,12})?(,-?[0-9]{1,3}(\\.[0-9]{1,12})?){3})?$".to_owned())
+        }
         // A calendar day (`format: date` holds February's length, which a
         // pattern cannot), or empty.
         "from" | "to" => utoipa::openapi::schema::Schema::AnyOf(

@@ -162,29 +162,36 @@ pub struct VolunteerQuery {
     pub bbox: Option<String>,
 }
 
-/// Reads `bbox` as `min_lon,min_lat,max_lon,max_lat`: four finite numbers,
-/// longitudes in -180..=180, latitudes in -90..=90, each min not above its max.
+/// Reads `bbox` as `min_lon,min_lat,max_lon,max_lat`: four numbers, or a 422.
+/// A box is two corners: given in either order they are sorted, and each
+/// degree is held to the Earth's range (what a map past the antimeridian or
+/// a pole would send).
 fn parse_bbox(raw: &str) -> ApiResult<[f64; 4]> {
     let bad = || {
         ApiError::invalid(
             "bbox",
-            "must be min_lon,min_lat,max_lon,max_lat: four numbers, each min not above its max",
+            "must be min_lon,min_lat,max_lon,max_lat: four numbers in degrees",
         )
     };
     let parts: Vec<f64> = raw
         .split(',')
-        .map(|p| p.trim().parse::<f64>().map_err(|_| bad()))
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| !x.is_nan())
+                .ok_or_else(bad)
+        })
         .collect::<ApiResult<_>>()?;
-    let [min_lon, min_lat, max_lon, max_lat] = <[f64; 4]>::try_from(parts).map_err(|_| bad())?;
-    let lon_ok = |x: f64| x.is_finite() && (-180.0..=180.0).contains(&x);
-    let lat_ok = |x: f64| x.is_finite() && (-90.0..=90.0).contains(&x);
-    if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat))
-        || min_lon > max_lon
-        || min_lat > max_lat
-    {
-        return Err(bad());
-    }
-    Ok([min_lon, min_lat, max_lon, max_lat])
+    let [lon_a, lat_a, lon_b, lat_b] = <[f64; 4]>::try_from(parts).map_err(|_| bad())?;
+    let lon = |x: f64| x.clamp(-180.0, 180.0);
+    let lat = |x: f64| x.clamp(-90.0, 90.0);
+    Ok([
+        lon(lon_a.min(lon_b)),
+        lat(lat_a.min(lat_b)),
+        lon(lon_a.max(lon_b)),
+        lat(lat_a.max(lat_b)),
+    ])
 }
 
 /// List volunteers (coordinators and admins).
