@@ -120,7 +120,7 @@ async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<ExitCode> {
             );
             for line in report.lines.iter().filter(|l| l.status == "error") {
                 for e in &line.errors {
-                    println!("  line {}: {}: {}", line.line, e.field, e.message);
+                    println!("  line {}: {}: {}", line.line, e.field, e.text);
                 }
             }
             if report.failed > 0 {

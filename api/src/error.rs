@@ -1,20 +1,96 @@
 //! The one error type of the api. It knows its HTTP status and renders
-//! RFC 9457 problem+json. A 500 shows the caller nothing internal; the whole
+//! RFC 9457 problem+json: a stable `code` with its `params` for programs,
+//! `detail` and field messages for people in the request's language
+//! ([`crate::lang`]). A 500 shows the caller nothing internal; the whole
 //! cause chain goes to the log.
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 use utoipa::ToSchema;
 use zhongdui_domain::DomainError;
+use zhongdui_domain::text::{Arg, Phrase, Text, phrases as p};
+
+use crate::lang;
 
 /// One problem with one input field.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
     /// The field, as a path into the request (`lat`, `skills[2]`).
     pub field: String,
     /// What is wrong with it.
-    pub message: String,
+    pub text: Text,
+}
+
+impl FieldError {
+    /// `field` is wrong for `text`.
+    pub fn new(field: impl Into<String>, text: impl Into<Text>) -> Self {
+        FieldError {
+            field: field.into(),
+            text: text.into(),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for FieldError {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <FieldErrorDoc as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl ToSchema for FieldError {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("FieldError")
+    }
+}
+
+/// A text's parameters as JSON: numbers as numbers, words by their code.
+pub fn params_json(text: &Text) -> serde_json::Map<String, serde_json::Value> {
+    text.args
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Arg::Plain(s) => serde_json::Value::from(s.as_str()),
+                Arg::Int(n) => serde_json::Value::from(*n),
+                Arg::Word(w) => serde_json::Value::from(w.code),
+            };
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+/// Written as `{field, code, params, message}`, the message in the request's
+/// language.
+impl Serialize for FieldError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let params = params_json(&self.text);
+        let mut st = s.serialize_struct("FieldError", 4)?;
+        st.serialize_field("field", &self.field)?;
+        st.serialize_field("code", self.text.code())?;
+        if params.is_empty() {
+            st.skip_field("params")?;
+        } else {
+            st.serialize_field("params", &params)?;
+        }
+        st.serialize_field("message", &self.text.render(lang::current()))?;
+        st.end()
+    }
+}
+
+/// The document's shape of [`FieldError`].
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct FieldErrorDoc {
+    /// The field, as a path into the request (`lat`, `skills[2]`).
+    field: String,
+    /// A stable machine code for what is wrong (`phone.format`, `range`).
+    code: String,
+    /// The code's parameters (`{"min": 1, "max": 10}`).
+    #[schema(value_type = Option<Object>)]
+    params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What is wrong, in the language of `Accept-Language` (zh-CN by default).
+    message: String,
 }
 
 /// A problem+json body.
@@ -27,7 +103,15 @@ pub struct Problem {
     pub title: String,
     /// The HTTP status.
     pub status: u16,
-    /// What happened, for a person.
+    /// A stable machine code for what happened (`validation`, `not_found`,
+    /// `order.not_open`); clients may key on it.
+    pub code: String,
+    /// The code's parameters.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// What happened, for a person, in the language of `Accept-Language`
+    /// (zh-CN by default, `en`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The first offending field, when the problem is about input.
@@ -48,30 +132,30 @@ pub enum ApiError {
     #[error("malformed request: {message}")]
     BadRequest {
         field: Option<String>,
-        message: String,
+        message: Text,
     },
     /// Well-formed but invalid values.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     /// No or bad credentials.
     #[error("unauthorized: {0}")]
-    Unauthorized(&'static str),
+    Unauthorized(&'static Phrase),
     /// Authenticated but not allowed.
     #[error("forbidden: {0}")]
-    Forbidden(String),
-    /// No such thing (or not visible to the caller).
+    Forbidden(Text),
+    /// No such thing (or not visible to the caller): the noun of what.
     #[error("not found: {0}")]
-    NotFound(&'static str),
+    NotFound(&'static Phrase),
     /// Conflicts with the current state (duplicate, illegal transition, lost race).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Text),
     /// A conflict caused by one input field (a phone already taken).
     #[error("conflict on {field}: {message}")]
     ConflictOn {
         /// The field.
         field: String,
         /// Why.
-        message: String,
+        message: Text,
     },
     /// The same request was placed a moment ago: points at that order.
     #[error("duplicate of order {code}")]
@@ -98,7 +182,7 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (database) is down.
     #[error("service unavailable: {0}")]
-    Unavailable(&'static str),
+    Unavailable(&'static Phrase),
     /// Anything else: a bug or an outage. Logged in full, shown as a bare 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -106,15 +190,25 @@ pub enum ApiError {
 
 impl ApiError {
     /// One invalid field.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![FieldError {
-            field: field.into(),
+    pub fn invalid(field: impl Into<String>, message: impl Into<Text>) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// A malformed request about one field.
+    pub fn bad_request(field: Option<&str>, message: impl Into<Text>) -> Self {
+        ApiError::BadRequest {
+            field: field.map(str::to_owned),
             message: message.into(),
-        }])
+        }
+    }
+
+    /// A conflict with the current state.
+    pub fn conflict(message: impl Into<Text>) -> Self {
+        ApiError::Conflict(message.into())
     }
 
     /// A conflict about one field.
-    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<Text>) -> Self {
         ApiError::ConflictOn {
             field: field.into(),
             message: message.into(),
@@ -122,11 +216,13 @@ impl ApiError {
     }
 
     /// A forbidden action, with the reason.
-    pub fn forbidden(reason: impl Into<String>) -> Self {
+    pub fn forbidden(reason: impl Into<Text>) -> Self {
         ApiError::Forbidden(reason.into())
     }
 
-    fn problem(&self) -> Problem {
+    /// The problem+json body, in the request's language.
+    pub fn problem(&self) -> Problem {
+        let lang = lang::current();
         let status = self.status_code();
         let title = status.canonical_reason().unwrap_or("Error").to_owned();
         let kind = |k: &str| format!("https://zhongdui.invalid/problems/{k}");
@@ -134,29 +230,35 @@ impl ApiError {
             kind: kind("about:blank"),
             title,
             status: status.as_u16(),
+            code: String::new(),
+            params: serde_json::Map::new(),
             detail: None,
             field: None,
             errors: Vec::new(),
             order_id: None,
         };
+        // The problem's own text: its code, parameters and detail.
+        let say = |p: &mut Problem, text: Text| {
+            p.code = text.code().to_owned();
+            p.params = params_json(&text);
+            p.detail = Some(text.render(lang));
+        };
         match self {
             ApiError::BadRequest { field, message } => {
                 p.kind = kind("malformed-request");
-                p.detail = Some(message.clone());
+                say(&mut p, message.clone());
                 p.field = field.clone();
                 if let Some(f) = field {
-                    p.errors.push(FieldError {
-                        field: f.clone(),
-                        message: message.clone(),
-                    });
+                    p.errors.push(FieldError::new(f.clone(), message.clone()));
                 }
             }
             ApiError::Invalid(errors) => {
                 p.kind = kind("validation");
+                p.code = "validation".to_owned();
                 p.detail = Some(
                     errors
                         .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .map(|e| format!("{}: {}", e.field, e.text.render(lang)))
                         .collect::<Vec<_>>()
                         .join("; "),
                 );
@@ -165,67 +267,69 @@ impl ApiError {
             }
             ApiError::Unauthorized(why) => {
                 p.kind = kind("unauthorized");
-                p.detail = Some((*why).to_owned());
+                say(&mut p, Text::from(*why));
             }
             ApiError::Forbidden(why) => {
                 p.kind = kind("forbidden");
-                p.detail = Some(why.clone());
+                say(&mut p, why.clone());
             }
             ApiError::NotFound(what) => {
                 p.kind = kind("not-found");
-                p.detail = Some(format!("{what} not found"));
+                say(&mut p, p::NOT_FOUND.with("what", *what));
             }
             ApiError::Conflict(why) => {
                 p.kind = kind("conflict");
-                p.detail = Some(why.clone());
+                say(&mut p, why.clone());
             }
             ApiError::ConflictOn { field, message } => {
                 p.kind = kind("conflict");
-                p.detail = Some(format!("{field}: {message}"));
+                say(&mut p, message.clone());
+                p.detail = Some(format!("{field}: {}", message.render(lang)));
                 p.field = Some(field.clone());
-                p.errors.push(FieldError {
-                    field: field.clone(),
-                    message: message.clone(),
-                });
+                p.errors
+                    .push(FieldError::new(field.clone(), message.clone()));
             }
             ApiError::Duplicate { order_id, code } => {
                 p.kind = kind("duplicate");
-                p.detail = Some(format!(
-                    "you placed the same request a moment ago: order {code} (GET /api/v1/orders/{order_id})"
-                ));
+                say(
+                    &mut p,
+                    p::DUPLICATE_ORDER
+                        .with("code", code)
+                        .with("order_id", order_id),
+                );
                 p.order_id = Some(order_id.clone());
             }
             ApiError::MethodNotAllowed => {
                 p.kind = kind("method-not-allowed");
-                p.detail = Some("this route does not answer this method".to_owned());
+                say(&mut p, Text::from(&p::METHOD_NOT_ALLOWED));
             }
             ApiError::RequestTimeout => {
                 p.kind = kind("request-timeout");
-                p.detail = Some("the request body did not arrive in time".to_owned());
+                say(&mut p, Text::from(&p::REQUEST_TIMEOUT));
             }
             ApiError::TooLarge { limit: 0 } => {
                 p.kind = kind("payload-too-large");
-                p.detail = Some("the request body is too large".to_owned());
+                say(&mut p, Text::from(&p::TOO_LARGE));
             }
             ApiError::TooLarge { limit } => {
                 p.kind = kind("payload-too-large");
-                p.detail = Some(format!("the request body is larger than {limit} bytes"));
+                say(&mut p, p::TOO_LARGE_LIMIT.with("limit", *limit));
             }
             ApiError::UnsupportedMediaType(expected) => {
                 p.kind = kind("unsupported-media-type");
-                p.detail = Some(format!("expected {expected}"));
+                say(&mut p, p::MEDIA_TYPE.with("expected", *expected));
             }
             ApiError::TooManyRequests { retry_after_secs } => {
                 p.kind = kind("rate-limited");
-                p.detail = Some(format!("too many attempts, retry in {retry_after_secs}s"));
+                say(&mut p, p::RATE_LIMITED.with("seconds", *retry_after_secs));
             }
             ApiError::Unavailable(what) => {
                 p.kind = kind("unavailable");
-                p.detail = Some((*what).to_owned());
+                say(&mut p, Text::from(*what));
             }
             ApiError::Internal(_) => {
                 p.kind = kind("internal");
-                p.detail = Some("something went wrong on our side; it has been logged".to_owned());
+                say(&mut p, Text::from(&p::INTERNAL));
             }
         }
         p
@@ -305,11 +409,6 @@ impl From<validator::ValidationErrors> for ApiError {
         let mut out = Vec::new();
         for (field, errs) in errors.field_errors() {
             for e in errs {
-                let message = e
-                    .message
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| describe_validation(e));
                 // A rule on a list or map names the item: `skills[1]`, `certificates.x`,
                 // `roles[0].count`.
                 let part = e.params.get("part").and_then(|p| p.as_str());
@@ -321,7 +420,7 @@ impl From<validator::ValidationErrors> for ApiError {
                     (None, Some(serde_json::Value::String(k))) => format!("{field}.{k}"),
                     _ => field.to_string(),
                 };
-                out.push(FieldError { field, message });
+                out.push(FieldError::new(field, validation_text(e)));
             }
         }
         out.sort_by(|a, b| a.field.cmp(&b.field));
@@ -329,21 +428,45 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-fn describe_validation(e: &validator::ValidationError) -> String {
-    let p = |k: &str| e.params.get(k).map(|v| v.to_string());
-    match e.code.as_ref() {
-        "length" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
-            (Some(min), None) => format!("length must be at least {min}"),
-            (None, Some(max)) => format!("length must be at most {max}"),
-            _ => "invalid length".to_owned(),
+/// A `validator` error as a text of the phrasebook: its code names the
+/// phrase (the rules in `wire` set it; `length` and `range` are validator's
+/// own) and its parameters fill it. The value itself is never echoed.
+pub fn validation_text(e: &validator::ValidationError) -> Text {
+    let has = |k: &str| e.params.contains_key(k);
+    let phrase = match e.code.as_ref() {
+        "length" => match (has("min"), has("max")) {
+            (true, true) => &p::LENGTH,
+            (true, false) => &p::LENGTH_MIN,
+            (false, true) => &p::LENGTH_MAX,
+            _ => &p::LENGTH_ANY,
         },
-        "range" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
-            _ => "out of range".to_owned(),
+        "range" => match (has("min"), has("max")) {
+            (true, true) => &p::RANGE,
+            (true, false) => &p::RANGE_MIN,
+            (false, true) => &p::RANGE_MAX,
+            _ => &p::RANGE_ANY,
         },
-        code => format!("invalid ({code})"),
+        code => zhongdui_domain::text::phrase(code).unwrap_or(&p::INVALID),
+    };
+    let mut text = Text::from(phrase);
+    for (k, v) in &e.params {
+        if matches!(k.as_ref(), "value" | "index" | "key" | "part") {
+            continue;
+        }
+        let arg = match v {
+            // Whole numbers as numbers (validator writes a float rule's
+            // bounds as `90.0`).
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Arg::Int(i),
+                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Arg::Int(f as i64),
+                _ => Arg::Plain(n.to_string()),
+            },
+            serde_json::Value::String(s) => Arg::Plain(s.clone()),
+            other => Arg::Plain(other.to_string()),
+        };
+        text = text.with(k.clone(), arg);
     }
+    text
 }
 
 /// The result of a handler.

@@ -4,6 +4,7 @@
 //! ([`Valid`], rules in `wire`), and a query string ([`Query`]).
 use std::future::Future;
 use std::pin::Pin;
+use zhongdui_domain::text::{Text, phrases as p};
 
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -95,8 +96,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             Some((head, _)) => head.to_owned(),
             None => message,
         };
-        ApiError::BadRequest { field, message }
+        ApiError::BadRequest {
+            field,
+            message: serde_text(&message),
+        }
     })
+}
+
+/// What serde said, as a text: a missing field, a wrong type (with serde's
+/// own description as the parameter) or another malformation.
+fn serde_text(message: &str) -> Text {
+    if message.starts_with("missing field") {
+        Text::from(&p::FIELD_REQUIRED)
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        p::FIELD_TYPE.with("detail", rest)
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        p::FIELD_VALUE.with("detail", rest)
+    } else if message.starts_with("unknown variant") {
+        p::FIELD_VARIANT.with("detail", message)
+    } else {
+        p::MALFORMED.with("reason", message)
+    }
 }
 
 /// A query string, deserialised so that a bad value names its parameter.
@@ -122,10 +142,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 /// may hold NUL (PostgreSQL cannot compare text that holds it).
 pub fn parse_query<T: DeserializeOwned>(qs: &str) -> ApiResult<T> {
     if let Some((k, _)) = url_decode(qs).find(|(_, v)| v.contains('\0')) {
-        return Err(ApiError::invalid(
-            k.into_owned(),
-            "must not contain the NUL character",
-        ));
+        return Err(ApiError::invalid(k.into_owned(), &p::TEXT_NUL));
     }
     let de = serde_urlencoded::Deserializer::new(url_decode(qs));
     serde_path_to_error::deserialize(de).map_err(|err| {
@@ -137,11 +154,8 @@ pub fn parse_query<T: DeserializeOwned>(qs: &str) -> ApiResult<T> {
             .map(str::to_owned)
             .or_else(|| (path != ".").then_some(path));
         match field {
-            Some(f) => ApiError::invalid(f, message),
-            None => ApiError::BadRequest {
-                field: None,
-                message,
-            },
+            Some(f) => ApiError::invalid(f, serde_text(&message)),
+            None => ApiError::bad_request(None, serde_text(&message)),
         }
     })
 }
@@ -189,10 +203,7 @@ pub async fn csv_body(
         .await
         .map_err(|_| ApiError::RequestTimeout)?
         .map_err(|_| ApiError::TooLarge { limit })?
-        .map_err(|e| ApiError::BadRequest {
-            field: None,
-            message: format!("reading the upload: {e}"),
-        })
+        .map_err(|e| ApiError::bad_request(None, p::MALFORMED_UPLOAD.with("reason", e.to_string())))
 }
 
 #[cfg(test)]
@@ -217,7 +228,8 @@ mod tests {
         match e {
             ApiError::BadRequest { field, message } => {
                 assert_eq!(field.as_deref(), Some("lat"));
-                assert!(message.contains("invalid type"), "{message}");
+                assert_eq!(message.code(), "field.type");
+                assert!(message.to_string().contains("expected f64"), "{message}");
             }
             other => panic!("{other:?}"),
         }

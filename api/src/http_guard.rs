@@ -11,6 +11,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{Error, ResponseError, web};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use zhongdui_domain::text::phrases as p;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -246,15 +247,15 @@ fn allowed_methods(path: &str) -> Option<Vec<String>> {
 fn framework_error(status: StatusCode) -> ApiError {
     match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::NOT_FOUND => ApiError::NotFound("route"),
+        StatusCode::NOT_FOUND => ApiError::NotFound(&p::NOUN_ROUTE),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge { limit: 0 },
         StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
-        StatusCode::UNAUTHORIZED => ApiError::Unauthorized("a bearer token is required"),
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized(&p::BEARER_TOKEN_REQUIRED),
         s if s.is_server_error() => ApiError::Internal(anyhow::anyhow!("framework error {s}")),
-        s => ApiError::BadRequest {
-            field: None,
-            message: s.canonical_reason().unwrap_or("bad request").to_owned(),
-        },
+        s => ApiError::bad_request(
+            None,
+            p::MALFORMED_STATUS.with("status", s.canonical_reason().unwrap_or("bad request")),
+        ),
     }
 }
 

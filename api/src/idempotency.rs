@@ -23,6 +23,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 
 use crate::entities::idempotency_key;
 use crate::error::ApiError;
@@ -45,12 +46,7 @@ fn honoured(method: &Method, path: &str) -> bool {
 
 /// A key as sent: 1–255 visible ASCII characters.
 fn check_key(raw: &header::HeaderValue) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            HEADER,
-            "must be 1 to 255 visible ASCII characters (a UUID is a good key)",
-        )
-    };
+    let bad = || ApiError::invalid(HEADER, &p::MUST_1_255_VISIBLE_ASCII);
     let key = raw.to_str().map_err(|_| bad())?;
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return Err(bad());
@@ -216,17 +212,11 @@ pub async fn replay_safe(
         Ok(Seen::Taken) => {}
         Ok(Seen::Answered(row)) => return Ok(req.into_response(replay(row))),
         Ok(Seen::Running) => {
-            let busy = ApiError::Conflict(
-                "a request with this Idempotency-Key is still being processed; retry shortly"
-                    .to_owned(),
-            );
+            let busy = ApiError::conflict(&p::REQUEST_IDEMPOTENCY_KEY_STILL_BEING);
             return Ok(req.into_response(answer(busy)));
         }
         Ok(Seen::Other) => {
-            let other = ApiError::invalid(
-                HEADER,
-                "this key was used for another request; use a new key for a new request",
-            );
+            let other = ApiError::invalid(HEADER, &p::KEY_WAS_USED_ANOTHER_REQUEST);
             return Ok(req.into_response(answer(other)));
         }
         Err(e) => return Ok(req.into_response(answer(e))),

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod http_guard;
 pub mod hub;
 pub mod idempotency;
+pub mod lang;
 pub mod lifecycle;
 pub mod location;
 pub mod messages;

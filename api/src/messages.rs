@@ -337,17 +337,26 @@ pub enum Reply {
         /// The field at fault, when there is one.
         #[serde(skip_serializing_if = "Option::is_none")]
         field: Option<String>,
-        /// What went wrong.
+        /// A stable machine code for what went wrong.
+        code: &'static str,
+        /// What went wrong, in the session's language.
         detail: String,
     },
 }
 
 impl Reply {
     /// An error without a field.
-    pub fn error(detail: &str) -> Reply {
+    pub fn error(text: impl Into<zhongdui_domain::text::Text>) -> Reply {
+        Reply::field_error(None, text)
+    }
+
+    /// An error, about `field` when given, in the session's language.
+    pub fn field_error(field: Option<&str>, text: impl Into<zhongdui_domain::text::Text>) -> Reply {
+        let text = text.into();
         Reply::Error {
-            field: None,
-            detail: detail.to_owned(),
+            field: field.map(str::to_owned),
+            code: text.code(),
+            detail: text.render(crate::lang::current()),
         }
     }
 
@@ -508,8 +517,11 @@ mod tests {
         assert_eq!(Peer::read(&json!({"type": "nonsense"})), None);
         assert_eq!(Reply::Pong.to_text(), r#"{"type":"pong"}"#);
         assert_eq!(
-            serde_json::to_value(Reply::error("unknown message type")).unwrap(),
-            json!({"type": "error", "detail": "unknown message type"})
+            serde_json::to_value(Reply::error(
+                &zhongdui_domain::text::phrases::WS_UNKNOWN_TYPE
+            ))
+            .unwrap(),
+            json!({"type": "error", "code": "ws.unknown_type", "detail": "未知的消息类型"})
         );
         assert_eq!(
             serde_json::to_value(Reply::Hello {

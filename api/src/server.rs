@@ -133,6 +133,8 @@ pub fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> 
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            // Outermost: everything inside answers in the request's language.
+            .wrap(from_fn(crate::lang::negotiate))
             // Registered before the /api/v1 scope so that it is matched first.
             .service(
                 web::resource("/api/v1/auth/login")

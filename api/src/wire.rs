@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType};
 use utoipa::openapi::{KnownFormat, RefOr, Type};
 use validator::ValidationError;
+use zhongdui_domain::text::{Arg, Text, phrases as p};
 use zhongdui_domain::{Category, OrderSource, Phone, Skill, TEAM_KINDS, Urgency};
 
 mod push;
@@ -54,8 +55,19 @@ fn invisible(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
-fn error(code: &'static str, message: impl Into<Cow<'static, str>>) -> ValidationError {
-    ValidationError::new(code).with_message(message.into())
+/// A refusal as validator's error: the phrase's code and its parameters
+/// (read back by `error::validation_text`).
+fn error(text: impl Into<Text>) -> ValidationError {
+    let text = text.into();
+    let mut e = ValidationError::new(text.code());
+    for (name, value) in &text.args {
+        match value {
+            Arg::Plain(s) => e.add_param(name.clone(), s),
+            Arg::Int(n) => e.add_param(name.clone(), n),
+            Arg::Word(w) => e.add_param(name.clone(), &w.code),
+        }
+    }
+    e
 }
 
 /// The text rules (see the module's head) for a value `max` characters long
@@ -67,20 +79,17 @@ pub fn check_text(
     required: bool,
 ) -> Result<(), ValidationError> {
     if v.chars().any(|c| forbidden(c, multiline)) {
-        return Err(error(
-            "text_chars",
-            if multiline {
-                "must not contain control characters or text-direction overrides"
-            } else {
-                "must be one line without control characters or text-direction overrides"
-            },
-        ));
+        return Err(error(if multiline {
+            &p::TEXT_CHARS
+        } else {
+            &p::TEXT_ONE_LINE
+        }));
     }
     if required && v.chars().all(invisible) {
-        return Err(error("required", format!("must be 1 to {max} characters")));
+        return Err(error(p::TEXT_REQUIRED.with("max", max)));
     }
     if v.chars().count() > max {
-        return Err(error("length", format!("must be at most {max} characters")));
+        return Err(error(p::LENGTH_MAX.with("max", max)));
     }
     Ok(())
 }
@@ -177,7 +186,7 @@ pub fn password(v: &str) -> Result<(), ValidationError> {
     if (8..=128).contains(&v.chars().count()) {
         Ok(())
     } else {
-        Err(error("length", "must be 8 to 128 characters"))
+        Err(error(&p::PASSWORD_LENGTH))
     }
 }
 
@@ -201,9 +210,7 @@ pub fn optional_password_schema() -> Schema {
 
 /// A mainland mobile number as [`Phone::parse`] reads it.
 pub fn phone(v: &str) -> Result<(), ValidationError> {
-    Phone::parse(v)
-        .map(drop)
-        .map_err(|e| error("phone", e.message))
+    Phone::parse(v).map(drop).map_err(|e| error(e.message))
 }
 
 /// A phone number, or blank for none.
@@ -242,7 +249,7 @@ pub fn id(v: &str) -> Result<(), ValidationError> {
     if v.len() == 36 && uuid::Uuid::try_parse(v).is_ok() {
         Ok(())
     } else {
-        Err(error("id", format!("`{v}` is not a valid id")))
+        Err(error(p::ID_FORMAT.with("value", v)))
     }
 }
 
@@ -305,7 +312,7 @@ fn one_of(codes: impl IntoIterator<Item = &'static str>, nullable: bool) -> Obje
 pub fn category(v: &str) -> Result<(), ValidationError> {
     v.parse::<Category>()
         .map(drop)
-        .map_err(|e| error("category", e.message))
+        .map_err(|e| error(e.message))
 }
 
 /// The OpenAPI schema of [`category`].
@@ -315,9 +322,7 @@ pub fn category_schema() -> Schema {
 
 /// An urgency code.
 pub fn urgency(v: &str) -> Result<(), ValidationError> {
-    v.parse::<Urgency>()
-        .map(drop)
-        .map_err(|e| error("urgency", e.message))
+    v.parse::<Urgency>().map(drop).map_err(|e| error(e.message))
 }
 
 /// The OpenAPI schema of an optional [`urgency`].
@@ -327,12 +332,9 @@ pub fn urgency_schema() -> Schema {
 
 /// An order source code.
 pub fn order_source(v: &str) -> Result<(), ValidationError> {
-    v.parse::<OrderSource>().map(drop).map_err(|_| {
-        error(
-            "source",
-            format!("`{v}` is not resident, coordinator or station"),
-        )
-    })
+    v.parse::<OrderSource>()
+        .map(drop)
+        .map_err(|_| error(p::ONE_OF.with("values", "resident, coordinator, station")))
 }
 
 /// The OpenAPI schema of an optional [`order_source`].
@@ -345,7 +347,7 @@ fn skill(v: &str) -> Result<(), ValidationError> {
     if Skill::ALL.iter().any(|s| s.code() == v) {
         Ok(())
     } else {
-        Err(error("skill", format!("unknown skill `{v}`")))
+        Err(error(p::UNKNOWN_SKILL.with("value", v)))
     }
 }
 
@@ -416,7 +418,7 @@ pub fn team_kind(v: &str) -> Result<(), ValidationError> {
     if zhongdui_domain::is_team_kind(v) {
         Ok(())
     } else {
-        Err(error("team_kind", format!("unknown team kind `{v}`")))
+        Err(error(p::UNKNOWN_TEAM_KIND.with("value", v)))
     }
 }
 

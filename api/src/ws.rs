@@ -7,6 +7,7 @@
 //! 15 s; a client silent for 45 s, or too slow to keep up, is disconnected.
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use zhongdui_domain::text::phrases as p;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::AggregatedMessage;
@@ -35,6 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct WsQuery {
     /// Resume after this event id.
     pub last_event_id: Option<i64>,
+    /// The language the session's error replies are written in (`zh-CN`,
+    /// `en`; default: the upgrade request's `Accept-Language`). Browsers
+    /// cannot set headers on a WebSocket, so the page names its language.
+    pub lang: Option<String>,
 }
 
 /// Who a session serves, and so what it listens to.
@@ -72,18 +77,17 @@ pub async fn connect(
 ) -> ApiResult<HttpResponse> {
     // `token` (browsers) is read by the AuthUser extractor; unknown parameters are ignored here.
     let query = crate::extract::parse_query::<WsQuery>(req.query_string())?;
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|e| ApiError::BadRequest {
-            field: None,
-            message: e.to_string(),
-        })?;
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::bad_request(None, p::MALFORMED.with("reason", e.to_string())))?;
     let state = state.get_ref().clone();
-    actix_web::rt::spawn(run_session(
-        state,
-        user,
-        query.last_event_id,
-        session,
-        stream,
+    // The session answers in the language its upgrade request asked for.
+    let lang = match query.lang.as_deref() {
+        Some(tag) => crate::lang::Lang::from_accept_language(tag),
+        None => crate::lang::current(),
+    };
+    actix_web::rt::spawn(crate::lang::scope(
+        lang,
+        run_session(state, user, query.last_event_id, session, stream),
     ));
     Ok(response)
 }
@@ -258,7 +262,7 @@ struct ClientMessage {
 
 async fn handle_client_message(state: &AppState, user: &AuthUser, text: &str) -> Option<Reply> {
     let Ok(msg) = serde_json::from_str::<ClientMessage>(text) else {
-        return Some(Reply::error("unreadable message"));
+        return Some(Reply::error(&p::WS_UNREADABLE));
     };
     match (msg.kind.as_str(), msg.lat, msg.lon) {
         ("ping", _, _) => Some(Reply::Pong),
@@ -266,21 +270,18 @@ async fn handle_client_message(state: &AppState, user: &AuthUser, text: &str) ->
             let at = match GeoPoint::parse(lat, lon) {
                 Ok(p) => p,
                 Err(e) => {
-                    return Some(Reply::Error {
-                        field: Some(e.field.to_owned()),
-                        detail: e.message,
-                    });
+                    return Some(Reply::field_error(Some(e.field), e.message));
                 }
             };
             match crate::location::report(state, user.id.as_uuid(), at).await {
                 Ok(true) => None,
-                Ok(false) => Some(Reply::error("too many position reports; slow down")),
+                Ok(false) => Some(Reply::error(&p::WS_TOO_MANY_POSITIONS)),
                 Err(e) => {
                     tracing::warn!(error = %e, "position report failed");
-                    Some(Reply::error("position not stored"))
+                    Some(Reply::error(&p::WS_POSITION_NOT_STORED))
                 }
             }
         }
-        _ => Some(Reply::error("unknown message type")),
+        _ => Some(Reply::error(&p::WS_UNKNOWN_TYPE)),
     }
 }

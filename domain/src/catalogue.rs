@@ -123,7 +123,12 @@ impl FromStr for Skill {
         Skill::ALL
             .into_iter()
             .find(|k| k.code() == s)
-            .ok_or_else(|| DomainError::new("skills", format!("unknown skill `{s}`")))
+            .ok_or_else(|| {
+                DomainError::new(
+                    "skills",
+                    crate::text::phrases::UNKNOWN_SKILL.with("value", s),
+                )
+            })
     }
 }
 

@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::text::Text;
+
 /// Why a value from outside was refused. `field` names the input that was wrong
 /// so that the edge can tell the caller exactly what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -7,13 +9,13 @@ use thiserror::Error;
 pub struct DomainError {
     /// The name of the offending input, e.g. `lat` or `phone`.
     pub field: &'static str,
-    /// A human-readable reason.
-    pub message: String,
+    /// Why, for a person (in English when displayed).
+    pub message: Text,
 }
 
 impl DomainError {
     /// A refusal of `field` for `message`.
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, message: impl Into<Text>) -> Self {
         Self {
             field,
             message: message.into(),

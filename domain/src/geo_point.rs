@@ -48,13 +48,13 @@ impl GeoPoint {
         if !lat.is_finite() || !lat.validate_range(Some(-90.0), Some(90.0), None, None) {
             return Err(DomainError::new(
                 "lat",
-                format!("latitude must be a number between -90 and 90, got {lat}"),
+                crate::text::phrases::LAT_RANGE.with("value", lat.to_string()),
             ));
         }
         if !lon.is_finite() || !lon.validate_range(Some(-180.0), Some(180.0), None, None) {
             return Err(DomainError::new(
                 "lon",
-                format!("longitude must be a number between -180 and 180, got {lon}"),
+                crate::text::phrases::LON_RANGE.with("value", lon.to_string()),
             ));
         }
         Ok(Self { lat, lon })

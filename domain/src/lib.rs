@@ -20,7 +20,10 @@ macro_rules! coded {
             type Err = $crate::DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 $t::ALL.into_iter().find(|x| x.code() == s).ok_or_else(|| {
-                    $crate::DomainError::new($field, format!("unknown {} `{s}`", $what))
+                    $crate::DomainError::new(
+                        $field,
+                        $crate::text::phrases::UNKNOWN_CODE.with("value", s),
+                    )
                 })
             }
         }
@@ -36,6 +39,7 @@ mod order;
 mod phone;
 mod role;
 mod slots;
+pub mod text;
 
 pub use assignment::{AssignmentState, ClaimHow, OrderSource};
 pub use catalogue::{Category, Skill, SkillSet, TEAM_KINDS, Urgency, is_team_kind};

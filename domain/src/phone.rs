@@ -47,7 +47,7 @@ impl Phone {
         } else {
             Err(DomainError::new(
                 "phone",
-                "must be a mainland mobile number: 11 digits starting with 13-19",
+                &crate::text::phrases::PHONE_FORMAT,
             ))
         }
     }

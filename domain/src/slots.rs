@@ -2,6 +2,7 @@
 //! kinds of volunteer at once, e.g. 1 × first aid and 2 × traffic control.
 //! Each slot is a skill and a count; the order's headcount is their sum, and
 //! a volunteer fills at most one slot, holding its skill.
+use crate::text::phrases as p;
 use crate::{DomainError, Skill, SkillSet};
 
 /// The most role slots an order may have.
@@ -39,20 +40,17 @@ impl RoleSlots {
         if slots.len() > MAX_ROLES {
             return Err(DomainError::new(
                 "roles",
-                format!("name at most {MAX_ROLES} roles"),
+                p::ROLES_MAX.with("max", MAX_ROLES),
             ));
         }
         for (i, s) in slots.iter().enumerate() {
             if s.count < 1 {
-                return Err(DomainError::new(
-                    "roles",
-                    "each role needs at least 1 volunteer",
-                ));
+                return Err(DomainError::new("roles", &p::ROLE_COUNT_MIN));
             }
             if slots[..i].iter().any(|t| t.skill == s.skill) {
                 return Err(DomainError::new(
                     "roles",
-                    format!("the role `{}` is named twice", s.skill.code()),
+                    p::ROLE_TWICE.with("role", s.skill.code()),
                 ));
             }
         }
@@ -60,10 +58,9 @@ impl RoleSlots {
         if r.headcount() > MAX_HEADCOUNT {
             return Err(DomainError::new(
                 "roles",
-                format!(
-                    "the roles need {} volunteers; at most {MAX_HEADCOUNT}",
-                    r.headcount()
-                ),
+                p::HEADCOUNT_MAX
+                    .with("count", r.headcount())
+                    .with("max", MAX_HEADCOUNT),
             ));
         }
         Ok(r)
@@ -75,12 +72,12 @@ impl RoleSlots {
             .split(';')
             .filter(|s| !s.is_empty())
             .map(|part| {
-                let (skill, count) = part.split_once(':').ok_or_else(|| {
-                    DomainError::new("roles", format!("`{part}` is not skill:count"))
-                })?;
+                let (skill, count) = part
+                    .split_once(':')
+                    .ok_or_else(|| DomainError::new("roles", p::ROLE_SPEC.with("value", part)))?;
                 let count = count
                     .parse()
-                    .map_err(|_| DomainError::new("roles", format!("`{count}` is not a count")))?;
+                    .map_err(|_| DomainError::new("roles", p::ROLE_COUNT.with("value", count)))?;
                 Ok(RoleSlot {
                     skill: skill.parse()?,
                     count,

@@ -23,6 +23,7 @@ mod m20261201_000015_no_show;
 mod m20261201_000016_certificate_alerts;
 mod m20261202_000017_service_records;
 mod m20261202_000018_places;
+mod m20261203_000019_reason_codes;
 mod util;
 
 /// Applies Zhongdui's migrations in order.
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_certificate_alerts::Migration),
             Box::new(m20261202_000017_service_records::Migration),
             Box::new(m20261202_000018_places::Migration),
+            Box::new(m20261203_000019_reason_codes::Migration),
         ]
     }
 }

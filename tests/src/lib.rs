@@ -111,6 +111,21 @@ impl Reply {
             "{}",
             me.text
         );
+        // Every problem carries a machine code, and so does each field error,
+        // with the message written for a person.
+        assert!(
+            me.json["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "problem without a code: {}",
+            me.text
+        );
+        for e in me.json["errors"].as_array().into_iter().flatten() {
+            assert!(
+                e["code"].as_str().is_some_and(|c| !c.is_empty())
+                    && e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "field error without a code or message: {}",
+                me.text
+            );
+        }
         if let Some(f) = field {
             let named = me.json["field"].as_str() == Some(f)
                 || me.json["errors"]
@@ -705,10 +720,19 @@ impl TestApp {
 
 /// Opens `/api/v1/ws` on a server at `base` (`http://host:port`).
 pub async fn ws_connect(base: &str, token: &str, last: Option<i64>) -> WsClient {
+    let query = last
+        .map(|l| format!("last_event_id={l}"))
+        .unwrap_or_default();
+    ws_connect_query(base, token, &query).await
+}
+
+/// Opens `/api/v1/ws?{query}` on a server at `base`.
+pub async fn ws_connect_query(base: &str, token: &str, query: &str) -> WsClient {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
-    if let Some(l) = last {
-        url.push_str(&format!("?last_event_id={l}"));
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
     }
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()

@@ -125,7 +125,8 @@ async fn order_limits_caps_and_duplicates() {
         )
         .await
         .expect_problem(409, None);
-    assert!(r.text.contains("at most 2"), "{}", r.text);
+    assert_eq!(r.json["code"], "order.too_many_open", "{}", r.text);
+    assert_eq!(r.json["params"]["max"], 2, "{}", r.text);
     app.cleanup().await;
 }
 

@@ -110,7 +110,8 @@ async fn expired_tokens_and_rate_limit(backend: Backend) {
         )
         .await
         .expect_problem(429, None);
-    assert!(r.json["detail"].as_str().unwrap().contains("retry"));
+    assert_eq!(r.json["code"], "rate_limited", "{}", r.text);
+    assert!(r.json["params"]["seconds"].as_u64().is_some(), "{}", r.text);
     // Other routes are not limited.
     app.get("/api/v1/skills", None).await.expect(200);
     app.cleanup().await;

@@ -269,7 +269,11 @@ async fn the_whole_loop(app: &TestApp) {
         .arrive(&vs[0].1, id, far)
         .await
         .expect_problem(422, Some("lat"));
-    assert!(refused.text.contains("check in within"), "{}", refused.text);
+    assert_eq!(
+        refused.json["errors"][0]["code"], "field.too_far",
+        "{}",
+        refused.text
+    );
     // That position was recorded: the volunteer walks back first.
     app.advance_secs(120);
     let arrived = app
@@ -313,6 +317,42 @@ async fn the_whole_loop(app: &TestApp) {
     assert_eq!(pts.json["balance"], 50, "{}", pts.text);
     assert_eq!(pts.json["rank"], 1);
     assert_eq!(pts.json["history"].as_array().unwrap().len(), 2);
+    // The history says why in the reader's language, from the phrase code.
+    let task = pts.json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "earn")
+        .unwrap()
+        .clone();
+    assert_eq!(task["reason_code"], "points.reason.task", "{task}");
+    assert_eq!(task["reason_params"]["minutes"], 45, "{task}");
+    assert!(
+        task["reason"].as_str().unwrap().contains("服务 45 分钟"),
+        "{task}"
+    );
+    let en = app
+        .client
+        .get(format!("{}/api/v1/me/points", app.base))
+        .bearer_auth(&vs[0].1)
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = en["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.ends_with("(45 min on task)")),
+        "{en}"
+    );
+    assert!(reasons.iter().any(|r| r.ends_with("rated 5")), "{en}");
     // Awarding again changes nothing (idempotent per order and volunteer).
     let model = zhongdui_api::services::orders::load(&app.state.db, id.parse().unwrap())
         .await

@@ -80,7 +80,9 @@
   ZD.ApiError = ApiError;
   ZD.api = async function (method, path, body, opts) {
     const o = opts || {};
-    const headers = Object.assign({}, o.headers);
+    // The server writes its messages (problem details, field errors) in
+    // the page's language.
+    const headers = Object.assign({ "Accept-Language": lang === "en" ? "en" : "zh-CN" }, o.headers);
     const token = ZD.token();
     if (token) headers.Authorization = "Bearer " + token;
     let payload;
@@ -364,6 +366,7 @@
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       let url = `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(ZD.token() || "")}`;
       if (lastId !== null) url += "&last_event_id=" + lastId;
+      url += "&lang=" + (lang === "en" ? "en" : "zh-CN");
       ws = new WebSocket(url);
       ws.onopen = () => {
         delay = 500; mark(true);

@@ -3,6 +3,7 @@
 //! disabling it or rotating its secret stops its tokens at once.
 use std::future::Future;
 use std::pin::Pin;
+use zhongdui_domain::text::phrases as p;
 
 use actix_web::{FromRequest, HttpRequest, web};
 use sea_orm::EntityTrait;
@@ -33,9 +34,7 @@ impl ClientAuth {
         if self.scopes.iter().any(|s| s == scope) && self.client.has_scope(scope) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "this token does not carry the scope for this route",
-            ))
+            Err(ApiError::forbidden(&p::TOKEN_DOES_NOT_CARRY_SCOPE))
         }
     }
 }
@@ -50,18 +49,16 @@ impl ClientAuth {
             .sub
             .strip_prefix("client:")
             .and_then(|s| s.parse().ok())
-            .ok_or(ApiError::Unauthorized(
-                "this route is for station systems: use a client token",
-            ))?;
+            .ok_or(ApiError::Unauthorized(&p::ROUTE_STATION_SYSTEMS_USE_CLIENT))?;
         let row = client::Entity::find_by_id(id)
             .one(&state.db)
             .await?
-            .ok_or(ApiError::Unauthorized("the client no longer exists"))?;
+            .ok_or(ApiError::Unauthorized(&p::CLIENT_NO_LONGER_EXISTS))?;
         if row.disabled {
-            return Err(ApiError::Unauthorized("the client is disabled"));
+            return Err(ApiError::Unauthorized(&p::CLIENT_DISABLED));
         }
         if row.token_version != claims.ver {
-            return Err(ApiError::Unauthorized("the token has been revoked"));
+            return Err(ApiError::Unauthorized(&p::TOKEN_BEEN_REVOKED));
         }
         let scopes = claims
             .scope

@@ -2,6 +2,7 @@
 //! account, so disabling it or changing its role takes effect at once.
 use std::future::Future;
 use std::pin::Pin;
+use zhongdui_domain::text::phrases as p;
 
 use actix_web::{FromRequest, HttpRequest, web};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -40,9 +41,7 @@ impl AuthUser {
         if self.role.is_staff() {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "only coordinators and admins may do this",
-            ))
+            Err(ApiError::forbidden(&p::ONLY_COORDINATORS_ADMINS))
         }
     }
 
@@ -51,7 +50,7 @@ impl AuthUser {
         if self.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::forbidden("only admins may do this"))
+            Err(ApiError::forbidden(&p::ONLY_ADMINS))
         }
     }
 
@@ -88,10 +87,8 @@ impl AuthUser {
         match self.role {
             Role::Admin => Ok(()),
             Role::Coordinator if self.coordinated_teams(state).await?.contains(&team) => Ok(()),
-            Role::Coordinator => Err(ApiError::forbidden("you do not coordinate this team")),
-            _ => Err(ApiError::forbidden(
-                "only coordinators and admins may do this",
-            )),
+            Role::Coordinator => Err(ApiError::forbidden(&p::NOT_COORDINATE_TEAM)),
+            _ => Err(ApiError::forbidden(&p::ONLY_COORDINATORS_ADMINS)),
         }
     }
 }
@@ -124,16 +121,16 @@ impl AuthUser {
         let id: Uuid = claims
             .sub
             .parse()
-            .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
+            .map_err(|_| ApiError::Unauthorized(&p::TOKEN_INVALID_EXPIRED))?;
         let row = user::Entity::find_by_id(id)
             .one(&state.db)
             .await?
-            .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+            .ok_or(ApiError::Unauthorized(&p::ACCOUNT_NO_LONGER_EXISTS))?;
         if row.disabled {
-            return Err(ApiError::Unauthorized("the account is disabled"));
+            return Err(ApiError::Unauthorized(&p::ACCOUNT_DISABLED));
         }
         if row.token_version != claims.ver {
-            return Err(ApiError::Unauthorized("the token has been revoked"));
+            return Err(ApiError::Unauthorized(&p::TOKEN_BEEN_REVOKED));
         }
         let role = row
             .role
@@ -155,10 +152,11 @@ pub(super) async fn verified(
     token: Option<String>,
 ) -> Result<(web::Data<AppState>, super::Claims), ApiError> {
     let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-    let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-    let claims = state.tokens.verify(&token).ok_or(ApiError::Unauthorized(
-        "the token is invalid or has expired",
-    ))?;
+    let token = token.ok_or(ApiError::Unauthorized(&p::BEARER_TOKEN_REQUIRED))?;
+    let claims = state
+        .tokens
+        .verify(&token)
+        .ok_or(ApiError::Unauthorized(&p::TOKEN_INVALID_EXPIRED))?;
     Ok((state, claims))
 }
 

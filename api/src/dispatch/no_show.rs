@@ -11,6 +11,7 @@
 //! round of replacement offers runs out unanswered, the next pass asks the
 //! next ones.
 use std::collections::HashSet;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -195,7 +196,7 @@ async fn flag_overdue(
     let o = order::Entity::find_by_id(a.order_id)
         .one(&work.txn)
         .await?
-        .ok_or(ApiError::NotFound("order"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_ORDER))?;
     let expected_by = a.expected_by.unwrap_or(now);
     let late_min = (now - expected_by).num_minutes().max(0);
     let ch = state.channels();

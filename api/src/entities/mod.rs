@@ -42,5 +42,5 @@ where
     T: std::str::FromStr<Err = zhongdui_domain::DomainError>,
 {
     raw.parse()
-        .map_err(|e: zhongdui_domain::DomainError| corrupt(column, id, &e.message))
+        .map_err(|e: zhongdui_domain::DomainError| corrupt(column, id, &e.message.to_string()))
 }

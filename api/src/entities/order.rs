@@ -72,19 +72,19 @@ impl Model {
     /// Where help is needed.
     pub fn point(&self) -> crate::error::ApiResult<zhongdui_domain::GeoPoint> {
         zhongdui_domain::GeoPoint::parse(self.lat, self.lon)
-            .map_err(|e| super::corrupt("orders.lat/lon", self.id, &e.message))
+            .map_err(|e| super::corrupt("orders.lat/lon", self.id, &e.message.to_string()))
     }
 
     /// The skills every volunteer on it must hold.
     pub fn required(&self) -> crate::error::ApiResult<zhongdui_domain::SkillSet> {
         zhongdui_domain::SkillSet::parse_list(&self.required_skills)
-            .map_err(|e| super::corrupt("orders.required_skills", self.id, &e.message))
+            .map_err(|e| super::corrupt("orders.required_skills", self.id, &e.message.to_string()))
     }
 
     /// Its roles (empty: everyone on it needs [`Model::required`]).
     pub fn roles(&self) -> crate::error::ApiResult<zhongdui_domain::RoleSlots> {
         zhongdui_domain::RoleSlots::parse(self.roles.as_deref().unwrap_or(""))
-            .map_err(|e| super::corrupt("orders.roles", self.id, &e.message))
+            .map_err(|e| super::corrupt("orders.roles", self.id, &e.message.to_string()))
     }
 
     /// The places of the order as (role, skills, count): one per role, or

@@ -11,6 +11,10 @@ pub struct Model {
     pub amount: i32,
     pub order_id: Option<Uuid>,
     pub reason: Option<String>,
+    /// The phrase the system's own reason is written with (task, rating).
+    pub reason_code: Option<String>,
+    /// Its parameters, a JSON object.
+    pub reason_params: Option<String>,
     #[sea_orm(unique)]
     pub idempotency_key: String,
     pub created_by: Option<Uuid>,

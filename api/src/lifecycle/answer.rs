@@ -4,6 +4,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, ClaimHow, GeoPoint, OrderStatus};
 
 use crate::entities::{assignment, order, volunteer};
@@ -22,10 +23,12 @@ pub async fn accept(
 ) -> ApiResult<order::Model> {
     let now = state.clock.now();
     if offer.state()? != AssignmentState::Offered {
-        return Err(ApiError::Conflict(format!("this offer is {}", offer.state)));
+        return Err(ApiError::conflict(
+            p::OFFER_IS.with("state", p::word("astate", &offer.state)),
+        ));
     }
     if offer.deadline.is_some_and(|d| d <= now) {
-        return Err(ApiError::Conflict("this offer has expired".to_owned()));
+        return Err(ApiError::conflict(&p::OFFER_EXPIRED));
     }
     let mut work = Work::begin(state, actor).await?;
     let claim = orders::Claim {
@@ -76,7 +79,9 @@ pub async fn decline(state: &AppState, actor: Actor, offer: assignment::Model) -
     )
     .await?;
     if !declined {
-        return Err(ApiError::Conflict(format!("this offer is {}", offer.state)));
+        return Err(ApiError::conflict(
+            p::OFFER_IS.with("state", p::word("astate", &offer.state)),
+        ));
     }
     // Their record changed: every index re-reads them (reliability).
     work.changed(&[offer.volunteer_id]);
@@ -102,12 +107,12 @@ pub async fn decline(state: &AppState, actor: Actor, offer: assignment::Model) -
 /// The volunteer `actor` takes order `order_id` by grabbing it, if the
 /// dispatch rules allow ([`grab_check`]).
 pub async fn grab(state: &AppState, actor: Actor, order_id: Uuid) -> ApiResult<order::Model> {
-    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let me = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let o = orders::load(&state.db, order_id).await?;
     let v = volunteer::Entity::find_by_id(me)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let distance = grab_check(state, &v, &o, state.clock.now()).await?;
     let mut work = Work::begin(state, actor).await?;
     let claim = orders::Claim {
@@ -136,36 +141,33 @@ pub async fn grab_check(
 ) -> ApiResult<f64> {
     let d = &state.settings.dispatch;
     if !v.on_duty {
-        return Err(ApiError::invalid(
-            "on_duty",
-            "go on duty before taking a task",
-        ));
+        return Err(ApiError::invalid("on_duty", &p::GO_DUTY_BEFORE_TAKING_TASK));
     }
     let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
         return Err(ApiError::invalid(
             "location",
-            "report your position first (PUT /api/v1/me/location)",
+            &p::REPORT_POSITION_FIRST_PUT_API,
         ));
     };
     if (now - seen).num_seconds() > d.max_location_age_secs {
         let minutes = (now - seen).num_minutes();
         return Err(ApiError::invalid(
             "location",
-            format!("your last position is {minutes} minutes old; report where you are first"),
+            p::POSITION_STALE.with("minutes", minutes),
         ));
     }
     let held = orders::valid_skills(&state.db, v.id, now).await?;
     if !o.takes(held)? {
         return Err(ApiError::invalid(
             "skills",
-            "you do not hold (a valid certificate for) the skills this task needs",
+            &p::NOT_HOLD_VALID_CERTIFICATE_SKILLS,
         ));
     }
     if v.active_tasks >= v.capacity {
         let (held, cap) = (v.active_tasks, v.capacity);
         return Err(ApiError::conflict_on(
             "capacity",
-            format!("you already have {held} of {cap} tasks in hand"),
+            p::CAPACITY_FULL.with("held", held).with("capacity", cap),
         ));
     }
     let distance = GeoPoint::parse(lat, lon)?.distance_m(&o.point()?);
@@ -173,7 +175,9 @@ pub async fn grab_check(
         let (km, limit) = (distance / 1000.0, d.grab_radius_m / 1000.0);
         return Err(ApiError::invalid(
             "distance_m",
-            format!("the task is {km:.1} km away; you may take tasks within {limit:.1} km"),
+            p::GRAB_TOO_FAR
+                .with("km", format!("{km:.1}"))
+                .with("limit", format!("{limit:.1}")),
         ));
     }
     Ok(distance)

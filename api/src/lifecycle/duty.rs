@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 
 use crate::entities::{duty_change, shift, shift_member, volunteer};
 use crate::error::{ApiError, ApiResult};
@@ -48,7 +49,7 @@ impl DutySource {
 /// Puts the volunteer `actor` on or off duty by their own switch; every
 /// index re-reads them and the coordinators' live map is told.
 pub async fn set_duty(state: &AppState, actor: Actor, on_duty: bool) -> ApiResult<()> {
-    let id = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let id = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let mut work = Work::begin(state, actor).await?;
     switch(&mut work, id, on_duty, DutySource::Manual, None).await?;
     work.commit().await
@@ -75,7 +76,7 @@ async fn switch(
         .exec(&work.txn)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(ApiError::NotFound("volunteer"));
+        return Err(ApiError::NotFound(&p::NOUN_VOLUNTEER));
     }
     duty_change::ActiveModel {
         volunteer_id: Set(id),
@@ -250,19 +251,17 @@ pub async fn leave_shift(
     shift_id: Uuid,
     reason: String,
 ) -> ApiResult<rota::ShiftView> {
-    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let me = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let view = rota::load(&state.db, shift_id).await?;
     let mine = view
         .members
         .iter()
         .find(|m| m.row.volunteer_id == me)
-        .ok_or(ApiError::NotFound("shift"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_SHIFT))?;
     let mut work = Work::begin(state, actor).await?;
     let now = work.now();
     if view.shift.ends_at <= now {
-        return Err(ApiError::Conflict(
-            "this shift has already ended".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::SHIFT_ALREADY_ENDED));
     }
     let left = shift_member::Entity::update_many()
         .col_expr(shift_member::Column::LeftAt, Expr::value(now))
@@ -276,9 +275,7 @@ pub async fn leave_shift(
         .exec(&work.txn)
         .await?;
     if left.rows_affected == 0 {
-        return Err(ApiError::Conflict(
-            "you have already left this shift".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::ALREADY_LEFT_SHIFT));
     }
     end_member(&mut work, &view.shift, me, now).await?;
     let data = json!({"shift_id": shift_id.to_string(), "reason": reason});
@@ -313,9 +310,7 @@ pub async fn remove_shift(
     let mut work = Work::begin(state, actor).await?;
     let now = work.now();
     if s.shift.ends_at <= now {
-        return Err(ApiError::Conflict(
-            "this shift has ended; it stays as the record of who was on it".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::SHIFT_ENDED_STAYS_RECORD_WHO));
     }
     let mut doomed = vec![s.shift.clone()];
     if later {

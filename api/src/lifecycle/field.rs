@@ -3,6 +3,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, GeoPoint, OrderAction, OrderStatus};
 
 use crate::entities::{assignment, order, volunteer};
@@ -23,7 +24,7 @@ pub async fn my_assignment(
         .filter(assignment::Column::VolunteerId.eq(volunteer_id))
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("order"))
+        .ok_or(ApiError::NotFound(&p::NOUN_ORDER))
 }
 
 /// Checks the volunteer `actor` in on scene at `here`: their part must be
@@ -36,14 +37,13 @@ pub async fn arrive(
     order_id: Uuid,
     here: GeoPoint,
 ) -> ApiResult<order::Model> {
-    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let me = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let o = orders::load(&state.db, order_id).await?;
     let a = my_assignment(state, order_id, me).await?;
     if a.state()? != AssignmentState::Accepted {
-        return Err(ApiError::Conflict(format!(
-            "your part in this order is {}, not accepted",
-            a.state
-        )));
+        return Err(ApiError::conflict(
+            p::PART_NOT_ACCEPTED.with("state", p::word("astate", &a.state)),
+        ));
     }
     plausible_move(state, me, here).await?;
     crate::location::record(state, me, here).await?;
@@ -52,7 +52,9 @@ pub async fn arrive(
     if distance > limit {
         return Err(ApiError::invalid(
             "lat",
-            format!("you are {distance:.0} m from the order; check in within {limit:.0} m"),
+            p::TOO_FAR_TO_CHECK_IN
+                .with("distance", format!("{distance:.0}"))
+                .with("limit", format!("{limit:.0}")),
         ));
     }
     let mut work = Work::begin(state, actor).await?;
@@ -61,9 +63,7 @@ pub async fn arrive(
     let event = json!({"volunteer_id": me.to_string(), "distance_m": distance.round()});
     let moved = AssignmentState::Arrived;
     if !orders::move_assignment(&work.txn, &a, moved, at, ("arrived", event), &mut t).await? {
-        return Err(ApiError::Conflict(
-            "your assignment changed meanwhile".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::ASSIGNMENT_CHANGED_MEANWHILE));
     }
     if a.overdue_at.is_some() {
         // Late but here: nobody need replace them.
@@ -84,10 +84,11 @@ pub async fn arrive(
             o
         }
         _ => {
-            return Err(ApiError::Conflict(format!(
-                "order {} is {}; check-in is for assigned orders",
-                o.code, o.status
-            )));
+            return Err(ApiError::conflict(
+                p::ORDER_NOT_ASSIGNED
+                    .with("code", &o.code)
+                    .with("status", p::word("status", &o.status)),
+            ));
         }
     };
     work.commit().await?;
@@ -100,11 +101,11 @@ async fn plausible_move(state: &AppState, me: Uuid, here: GeoPoint) -> ApiResult
     let v = volunteer::Entity::find_by_id(me)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let (Some(lat), Some(lon), Some(seen)) = (v.lat, v.lon, v.location_at) else {
         return Err(ApiError::invalid(
             "location",
-            "share your position on the way (PUT /api/v1/me/location) before checking in",
+            &p::SHARE_POSITION_WAY_PUT_API,
         ));
     };
     let moved = GeoPoint::parse(lat, lon)?.distance_m(&here);
@@ -113,12 +114,10 @@ async fn plausible_move(state: &AppState, me: Uuid, here: GeoPoint) -> ApiResult
     if moved / secs > max_speed {
         return Err(ApiError::invalid(
             "lat",
-            format!(
-                "this position is {:.1} km from your last report {:.0} s ago, faster than {max_speed:.0} m/s; \
-                 share your position on the way first",
-                moved / 1000.0,
-                secs
-            ),
+            p::TOO_FAST
+                .with("km", format!("{:.1}", moved / 1000.0))
+                .with("seconds", format!("{secs:.0}"))
+                .with("speed", format!("{max_speed:.0}")),
         ));
     }
     Ok(())
@@ -133,13 +132,12 @@ pub async fn complete(
     order_id: Uuid,
     note: Option<String>,
 ) -> ApiResult<order::Model> {
-    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let me = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let a = my_assignment(state, order_id, me).await?;
     if a.state()? != AssignmentState::Arrived {
-        return Err(ApiError::Conflict(format!(
-            "check in first (your part is {})",
-            a.state
-        )));
+        return Err(ApiError::conflict(
+            p::CHECK_IN_FIRST.with("state", p::word("astate", &a.state)),
+        ));
     }
     let mut work = Work::begin(state, actor).await?;
     let (txn, now) = (&work.txn, work.now());
@@ -152,9 +150,7 @@ pub async fn complete(
     let done = AssignmentState::Completed;
     let kind = "volunteer_completed";
     if !orders::move_assignment(txn, &a, done, at, (kind, event), &mut t).await? {
-        return Err(ApiError::Conflict(
-            "your assignment changed meanwhile".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::ASSIGNMENT_CHANGED_MEANWHILE));
     }
     orders::release_capacity(txn, me, now).await?;
     if let (Some(arrived), Some(v)) = (
@@ -192,14 +188,13 @@ pub async fn withdraw(
     order_id: Uuid,
     reason: Option<String>,
 ) -> ApiResult<order::Model> {
-    let me = actor.id.ok_or(ApiError::NotFound("volunteer"))?;
+    let me = actor.id.ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let a = my_assignment(state, order_id, me).await?;
     let part = a.state()?;
     if !part.holds_capacity() {
-        return Err(ApiError::Conflict(format!(
-            "your part in this order is {}: only a volunteer on it may withdraw",
-            a.state
-        )));
+        return Err(ApiError::conflict(
+            p::PART_NOT_WITHDRAWABLE.with("state", p::word("astate", &a.state)),
+        ));
     }
     let mut work = Work::begin(state, actor).await?;
     let (txn, now) = (&work.txn, work.now());
@@ -213,11 +208,7 @@ pub async fn withdraw(
             .count(txn)
             .await?;
         if others == 0 {
-            return Err(ApiError::Conflict(
-                "you are the only volunteer on scene: complete the task, or ask a coordinator \
-                 to reassign it"
-                    .to_owned(),
-            ));
+            return Err(ApiError::conflict(&p::ONLY_ONE_ON_SCENE));
         }
     }
     let mut t = work.trail();
@@ -226,9 +217,7 @@ pub async fn withdraw(
     if !orders::move_assignment(txn, &a, left, vec![], ("volunteer_withdrew", event), &mut t)
         .await?
     {
-        return Err(ApiError::Conflict(
-            "your part changed meanwhile; reload and retry".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::PART_CHANGED_MEANWHILE_RELOAD_RETRY));
     }
     let mut o = orders::free_place(txn, order_id, me, now, Some(now)).await?;
     let push = crate::messages::Push::VolunteerWithdrew {

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
 use zhongdui_domain::AssignmentState;
+use zhongdui_domain::text::phrases as p;
 
 use crate::entities::{assignment, order, order_message};
 use crate::error::{ApiError, ApiResult};
@@ -29,11 +30,9 @@ pub async fn post_message(
     let o = order::Entity::find_by_id(order_id)
         .one(&work.txn)
         .await?
-        .ok_or(ApiError::NotFound("order"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_ORDER))?;
     if o.erased_at.is_some() {
-        return Err(ApiError::Conflict(
-            "this order's records were erased after the retention period".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::ORDERS_RECORDS_WERE_ERASED_AFTER));
     }
     let row = order_message::ActiveModel {
         order_id: Set(o.id),

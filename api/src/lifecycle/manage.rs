@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, CancelledBy, ClaimHow, OrderAction, OrderStatus};
 
 use crate::auth::AuthUser;
@@ -31,7 +32,7 @@ pub async fn assign_checked(
             .one(&state.db)
             .await?
             .map(|v| zhongdui_domain::TeamId(v.team_id))
-            .ok_or_else(|| ApiError::invalid(field, "no such volunteer"))
+            .ok_or_else(|| ApiError::invalid(field, &p::NO_SUCH_VOLUNTEER))
     };
     let team = team_of(volunteer_id, "volunteer_id").await?;
     user.ensure_manages_team(state, team).await?;
@@ -39,16 +40,16 @@ pub async fn assign_checked(
     // manage their team too.
     if let Some(old) = replace {
         let team = team_of(old, "replace_volunteer_id").await?;
-        user.ensure_manages_team(state, team).await.map_err(|_| {
-            ApiError::forbidden("you may only take volunteers of your own teams off an order")
-        })?;
+        user.ensure_manages_team(state, team)
+            .await
+            .map_err(|_| ApiError::forbidden(&p::ONLY_TAKE_VOLUNTEERS_OWN_TEAMS))?;
     }
     let o = orders::load(&state.db, order_id).await?;
     let held = orders::valid_skills(&state.db, volunteer_id, state.clock.now()).await?;
     if !o.takes(held)? {
         return Err(ApiError::invalid(
             "volunteer_id",
-            "this volunteer lacks (a valid certificate for) the required skills",
+            &p::VOLUNTEER_LACKS_VALID_CERTIFICATE_REQUIR,
         ));
     }
     assign(state, user.actor(), order_id, volunteer_id, replace, reason).await
@@ -151,10 +152,7 @@ pub async fn assign(
             .one(txn)
             .await?
             .ok_or_else(|| {
-                ApiError::invalid(
-                    "replace_volunteer_id",
-                    "that volunteer is not on this order (or already on scene)",
-                )
+                ApiError::invalid("replace_volunteer_id", &p::THAT_VOLUNTEER_NOT_ORDER_ALREADY)
             })?;
         if let Some(r) = a.role()? {
             role = orders::RolePick::Prefer(r);
@@ -174,8 +172,8 @@ pub async fn assign(
         )
         .await?;
         if !removed {
-            return Err(ApiError::Conflict(
-                "that volunteer's part changed meanwhile; reload and retry".to_owned(),
+            return Err(ApiError::conflict(
+                &p::THAT_VOLUNTEERS_PART_CHANGED_MEANWHILE,
             ));
         }
         let cur = orders::free_place(txn, id, old, now, None).await?;

@@ -4,6 +4,7 @@ use crate::entities::order;
 use crate::error::ApiResult;
 use crate::services::orders::{self, Actor, NewOrder};
 use crate::state::AppState;
+use zhongdui_domain::text::phrases as p;
 
 use super::work::Work;
 
@@ -87,10 +88,9 @@ pub async fn close_slip(
         .any(|e| e.kind == "station_closed");
     if closed {
         work.rollback().await?;
-        return Err(crate::error::ApiError::Conflict(format!(
-            "slip {} is closed already",
-            o.external_id.as_deref().unwrap_or(&o.code)
-        )));
+        return Err(crate::error::ApiError::conflict(
+            p::SLIP_CLOSED.with("slip", o.external_id.as_deref().unwrap_or(&o.code)),
+        ));
     }
     let mut t = work.trail();
     let data = serde_json::json!({"outcome": outcome, "note": note});

@@ -6,6 +6,7 @@ use crate::services::orders::{self, Actor};
 use crate::services::points::{self, Adjustment, Credit};
 use crate::services::privacy;
 use crate::state::AppState;
+use zhongdui_domain::text::phrases as p;
 
 use super::work::Work;
 
@@ -19,10 +20,7 @@ pub async fn adjust_points(
 ) -> ApiResult<(points_entry::Model, bool)> {
     let vid = a.volunteer_id;
     if a.kind == "redemption" && points::balance(&state.db, vid).await? + i64::from(a.amount) < 0 {
-        return Err(ApiError::invalid(
-            "amount",
-            "the balance is too low for this redemption",
-        ));
+        return Err(ApiError::invalid("amount", &p::BALANCE_TOO_LOW_REDEMPTION));
     }
     let by = actor.id.unwrap_or_default();
     let mut work = Work::begin(state, actor).await?;

@@ -4,6 +4,7 @@ use rand::Rng;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::hash_password;
 use crate::entities::user;
@@ -95,7 +96,7 @@ pub async fn update_volunteer(
         let u = user::Entity::find_by_id(id)
             .one(txn)
             .await?
-            .ok_or(ApiError::NotFound("volunteer"))?;
+            .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
         let version = u.token_version + 1;
         let mut am: user::ActiveModel = u.into();
         if let Some(h) = new_hash {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Phone, Role, UserId};
 
 use crate::auth::AuthUser;
@@ -155,7 +156,7 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
     let row = user::Entity::find_by_id(user.id.as_uuid())
         .one(&state.db)
         .await?
-        .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+        .ok_or(ApiError::Unauthorized(&p::ACCOUNT_NO_LONGER_EXISTS))?;
     let volunteer = if user.role == Role::Volunteer {
         Some(VolunteerOut::from(
             roster::get_volunteer(&state.db, user.id.as_uuid()).await?,
@@ -241,14 +242,12 @@ use sea_orm::EntityTrait;
         (status = 409, description = "requests still running")))]
 pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     if user.role != Role::Resident {
-        return Err(ApiError::forbidden(
-            "only residents delete their own account; volunteers ask their coordinator",
-        ));
+        return Err(ApiError::forbidden(&p::ONLY_RESIDENTS_DELETE_THEIR_OWN));
     }
     let u = user::Entity::find_by_id(user.id.as_uuid())
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("account"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_ACCOUNT))?;
     let txn = crate::db::begin_write(&state.db).await?;
     crate::services::privacy::delete_resident(&txn, u, state.clock.now()).await?;
     txn.commit().await?;

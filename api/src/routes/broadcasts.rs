@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
@@ -73,7 +74,7 @@ async fn team_of(state: &AppState, raw: &str) -> ApiResult<team::Model> {
     team::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("team"))
+        .ok_or(ApiError::NotFound(&p::NOUN_TEAM))
 }
 
 /// A page of team `t`'s broadcasts, newest first.
@@ -142,16 +143,16 @@ pub async fn my_broadcasts(
 ) -> ApiResult<HttpResponse> {
     if user.role != Role::Volunteer {
         return Err(ApiError::forbidden(
-            "only volunteers receive team broadcasts",
+            &p::ONLY_VOLUNTEERS_RECEIVE_TEAM_BROADCASTS,
         ));
     }
     let v = volunteer::Entity::find_by_id(user.id.as_uuid())
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let t = team::Entity::find_by_id(v.team_id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("team"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
     page_of(&state, &t, &paging).await
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::entities::client;
@@ -281,21 +282,14 @@ pub async fn token(
         asked.client_secret = Some(secret);
     }
     if asked.grant_type != "client_credentials" {
-        return Err(ApiError::BadRequest {
-            field: Some("grant_type".to_owned()),
-            message: "only client_credentials is supported".to_owned(),
-        });
+        return Err(ApiError::bad_request(Some("grant_type"), &p::GRANT_TYPE));
     }
     let (Some(id), Some(secret)) = (asked.client_id, asked.client_secret) else {
-        return Err(ApiError::Unauthorized(
-            "client_id and client_secret are required",
-        ));
+        return Err(ApiError::Unauthorized(&p::CLIENT_ID_CLIENT_SECRET_REQUIRED));
     };
     let c = clients::authenticate(&state.db, &id, &secret)
         .await?
-        .ok_or(ApiError::Unauthorized(
-            "the client id or secret is wrong, or the client is disabled",
-        ))?;
+        .ok_or(ApiError::Unauthorized(&p::CLIENT_ID_SECRET_WRONG_CLIENT))?;
     let scope = granted_scope(&c, asked.scope.as_deref())?;
     let issued = state.tokens.issue_client(c.id, &scope, c.token_version)?;
     tracing::info!(client = %c.client_id, scope = %scope, "client token issued");
@@ -318,10 +312,10 @@ fn granted_scope(c: &client::Model, asked: Option<&str>) -> ApiResult<String> {
         None => held.clone(),
     };
     if let Some(bad) = granted.iter().find(|s| !held.contains(s)) {
-        return Err(ApiError::BadRequest {
-            field: Some("scope".to_owned()),
-            message: format!("this client does not hold the scope `{bad}`"),
-        });
+        return Err(ApiError::bad_request(
+            Some("scope"),
+            p::SCOPE_NOT_HELD.with("scope", *bad),
+        ));
     }
     Ok(granted.join(" "))
 }
@@ -336,14 +330,12 @@ fn read_token_request(req: &HttpRequest, body: &[u8]) -> ApiResult<TokenRequest>
         return Ok(TokenRequest::default());
     }
     if ct.starts_with("application/json") {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-            field: None,
-            message: format!("the body is not a token request: {e}"),
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(None, p::TOKEN_REQUEST.with("reason", e.to_string()))
         })
     } else if ct.starts_with("application/x-www-form-urlencoded") {
-        serde_urlencoded::from_bytes(body).map_err(|e| ApiError::BadRequest {
-            field: None,
-            message: format!("the body is not a token request: {e}"),
+        serde_urlencoded::from_bytes(body).map_err(|e| {
+            ApiError::bad_request(None, p::TOKEN_REQUEST.with("reason", e.to_string()))
         })
     } else {
         Err(ApiError::UnsupportedMediaType(
@@ -462,7 +454,7 @@ pub async fn redeliver(
     let id: Uuid = parse_id("id", &id)?;
     let delivery: i64 = delivery
         .parse()
-        .map_err(|_| ApiError::invalid("delivery_id", "not a delivery id"))?;
+        .map_err(|_| ApiError::invalid("delivery_id", &p::NOT_DELIVERY_ID))?;
     let d = clients::redeliver(&state.db, id, delivery, user.actor(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(DeliveryOut::from(d)))
 }

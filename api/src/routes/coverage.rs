@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zhongdui_domain::Skill;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -70,7 +71,7 @@ pub async fn expiring(
     if !(1..=365).contains(&within) {
         return Err(ApiError::invalid(
             "within_days",
-            "must be between 1 and 365",
+            p::RANGE.with("min", 1).with("max", 365),
         ));
     }
     let scope: Option<Vec<uuid::Uuid>> = user
@@ -197,7 +198,7 @@ pub async fn coverage_now(
     {
         let s: Skill = code
             .parse()
-            .map_err(|_| ApiError::invalid("skill", "unknown skill; see GET /api/v1/skills"))?;
+            .map_err(|_| ApiError::invalid("skill", &p::UNKNOWN_SKILL_ANY))?;
         if !skills.contains(&s) {
             skills.push(s);
         }
@@ -206,7 +207,7 @@ pub async fn coverage_now(
     if !(radius.is_finite() && (100.0..=10_000.0).contains(&radius)) {
         return Err(ApiError::invalid(
             "radius_m",
-            "must be between 100 and 10000",
+            p::RANGE.with("min", 100).with("max", 10000),
         ));
     }
     let max_age = state.settings.dispatch.max_location_age_secs;

@@ -3,6 +3,7 @@
 //! export for the city's records system, the PDF 志愿服务证明 and its
 //! public verification.
 use std::collections::HashMap;
+use zhongdui_domain::text::phrases as p;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -78,7 +79,7 @@ fn period(state: &AppState, q: &HoursQuery) -> ApiResult<Period> {
         365,
     )?;
     if (to_day - from_day).num_days() > 3660 {
-        return Err(ApiError::invalid("from", "a period is at most ten years"));
+        return Err(ApiError::invalid("from", &p::PERIOD_TEN_YEARS));
     }
     let (from, to) = crate::clock::local_days(from_day, to_day)?;
     Ok(Period {
@@ -217,7 +218,9 @@ pub async fn my_hours(
     query: Query<HoursQuery>,
 ) -> ApiResult<HttpResponse> {
     if user.role != Role::Volunteer {
-        return Err(ApiError::forbidden("only volunteers record service hours"));
+        return Err(ApiError::forbidden(
+            &p::ONLY_VOLUNTEERS_RECORD_SERVICE_HOURS,
+        ));
     }
     Ok(HttpResponse::Ok().json(hours_of(&state, user.id.as_uuid(), &query).await?))
 }
@@ -225,7 +228,7 @@ pub async fn my_hours(
 /// Refuses unless `user` is the volunteer `id`, an admin, or a
 /// coordinator of their team.
 async fn may_see(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<roster::VolunteerView> {
-    crate::routes::staff_or_self(user, id, "service hours")?;
+    crate::routes::staff_or_self(user, id, &p::NOUN_SERVICE_HOURS)?;
     let v = roster::get_volunteer(&state.db, id).await?;
     if user.id.as_uuid() != id {
         user.ensure_manages_team(state, TeamId(v.volunteer.team_id))
@@ -262,7 +265,7 @@ async fn scope(
             team::Entity::find_by_id(t)
                 .one(&state.db)
                 .await?
-                .ok_or(ApiError::NotFound("team"))?;
+                .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
             user.ensure_manages_team(state, TeamId(t)).await?;
             Ok(Some(vec![t]))
         }
@@ -303,7 +306,7 @@ pub async fn list_hours(
         None => {}
         Some("pending") => rows.retain(|r| !hours::counts(r)),
         Some("counted") => rows.retain(hours::counts),
-        Some(_) => return Err(ApiError::invalid("review", "must be pending or counted")),
+        Some(_) => return Err(ApiError::invalid("review", &p::MUST_PENDING_COUNTED)),
     }
     rows.truncate(2000);
     Ok(HttpResponse::Ok().json(HourList {
@@ -422,11 +425,11 @@ pub async fn review(
     let r = service_hour::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("record"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_RECORD))?;
     user.ensure_manages_team(&state, TeamId(r.team_id)).await?;
     let reason = wire::trimmed(body.0.reason.as_deref());
     if body.0.minutes.is_some() && reason.is_none() {
-        return Err(ApiError::invalid("reason", "a correction needs a reason"));
+        return Err(ApiError::invalid("reason", &p::CORRECTION_NEEDS_REASON));
     }
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -536,10 +539,10 @@ pub async fn verify(
         state.limits.verifications.check(&ip)?;
     }
     let code = hours_certificate::normalise_code(&code)
-        .ok_or_else(|| ApiError::invalid("code", "a verification code is 16 letters and digits"))?;
+        .ok_or_else(|| ApiError::invalid("code", &p::VERIFICATION_CODE_16_LETTERS_DIGITS))?;
     let c = hours_certificate::find(&state.db, &code)
         .await?
-        .ok_or(ApiError::NotFound("certificate"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_CERTIFICATE))?;
     let v = roster::get_volunteer(&state.db, c.volunteer_id).await;
     let (name, team) = match v {
         Ok(v) => (v.user.display_name, v.team_name),

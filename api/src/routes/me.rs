@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{GeoPoint, Role};
 
 use crate::auth::AuthUser;
@@ -36,7 +37,7 @@ fn volunteer_only(user: &AuthUser) -> ApiResult<Uuid> {
         Ok(user.id.as_uuid())
     } else {
         Err(ApiError::forbidden(
-            "only volunteers have offers, duty and a position",
+            &p::ONLY_VOLUNTEERS_OFFERS_DUTY_POSITION,
         ))
     }
 }
@@ -133,7 +134,7 @@ async fn my_offer(state: &AppState, offer: &str, volunteer: Uuid) -> ApiResult<a
         .one(&state.db)
         .await?
         .filter(|a| a.volunteer_id == volunteer)
-        .ok_or(ApiError::NotFound("offer"))
+        .ok_or(ApiError::NotFound(&p::NOUN_OFFER))
 }
 
 /// Accept an offer. Exactly `headcount` volunteers get the order; the rest get 409.
@@ -185,19 +186,19 @@ pub async fn nearby(
     if !(100.0..=50_000.0).contains(&radius) {
         return Err(ApiError::invalid(
             "radius_m",
-            "must be between 100 and 50000",
+            p::RANGE.with("min", 100).with("max", 50000),
         ));
     }
     let v = volunteer::Entity::find_by_id(me)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let here = match (v.lat, v.lon) {
         (Some(lat), Some(lon)) => GeoPoint::parse(lat, lon)?,
         _ => {
             return Err(ApiError::invalid(
                 "location",
-                "report your position first (PUT /api/v1/me/location)",
+                &p::REPORT_POSITION_FIRST_PUT_API,
             ));
         }
     };
@@ -219,8 +220,15 @@ pub struct PointsEntryOut {
     pub amount: i32,
     /// The order it was for.
     pub order_id: Option<String>,
-    /// Why.
+    /// Why, in the language of `Accept-Language` for the system's own
+    /// reasons (a task, a rating); a coordinator's words as written.
     pub reason: Option<String>,
+    /// The phrase code of a system reason (`points.reason.task`,
+    /// `points.reason.rated`); absent for a coordinator's words.
+    pub reason_code: Option<String>,
+    /// Its parameters (`code`, `minutes`, `rating`).
+    #[schema(value_type = Option<Object>)]
+    pub reason_params: Option<serde_json::Value>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
@@ -244,11 +252,17 @@ pub async fn points_of(state: &AppState, volunteer_id: Uuid) -> ApiResult<Points
         rank: points::rank_of(&state.db, volunteer_id).await?,
         history: history
             .into_iter()
-            .map(|e| PointsEntryOut {
+            .map(|e| (points::reason_of(&e), e))
+            .map(|(reason, e)| PointsEntryOut {
                 kind: e.kind,
                 amount: e.amount,
                 order_id: e.order_id.map(|o| o.to_string()),
-                reason: e.reason,
+                reason,
+                reason_params: e
+                    .reason_params
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok()),
+                reason_code: e.reason_code,
                 created_at: e.created_at,
             })
             .collect(),

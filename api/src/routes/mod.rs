@@ -2,6 +2,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use zhongdui_domain::text::phrases as p;
 
 use crate::error::{ApiError, ApiResult};
 use crate::services::roster::Errors;
@@ -58,19 +59,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Refuses anyone but staff and the volunteer `id` themself (`what` names
 /// what they may only see of their own).
-pub fn staff_or_self(user: &crate::auth::AuthUser, id: uuid::Uuid, what: &str) -> ApiResult<()> {
+pub fn staff_or_self(
+    user: &crate::auth::AuthUser,
+    id: uuid::Uuid,
+    what: &'static zhongdui_domain::text::Phrase,
+) -> ApiResult<()> {
     if user.role.is_staff() || user.id.as_uuid() == id {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "you may only see your own {what}"
-        )))
+        Err(ApiError::forbidden(p::OWN_ONLY.with("what", what)))
     }
 }
 
 /// Unknown API routes answer problem+json too.
 pub async fn not_found() -> ApiResult<HttpResponse> {
-    Err(ApiError::NotFound("route"))
+    Err(ApiError::NotFound(&p::NOUN_ROUTE))
 }
 
 /// A CSV file to download as `filename`.
@@ -107,11 +110,14 @@ impl PageParams {
         if !(1..=MAX_PAGE).contains(&page) {
             return Err(ApiError::invalid(
                 "page",
-                format!("must be between 1 and {MAX_PAGE}"),
+                p::RANGE.with("min", 1).with("max", MAX_PAGE),
             ));
         }
         if !(1..=500).contains(&per_page) {
-            return Err(ApiError::invalid("per_page", "must be between 1 and 500"));
+            return Err(ApiError::invalid(
+                "per_page",
+                p::RANGE.with("min", 1).with("max", 500),
+            ));
         }
         Ok((page, per_page))
     }
@@ -133,7 +139,7 @@ pub struct Page<T> {
 /// Parses an id from a path or query string, naming the field when it is not a UUID.
 pub fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> ApiResult<T> {
     raw.parse()
-        .map_err(|_| ApiError::invalid(field, format!("`{raw}` is not a valid id")))
+        .map_err(|_| ApiError::invalid(field, p::ID_FORMAT.with("value", raw)))
 }
 
 /// Parses an optional `YYYY-MM-DD` query parameter (empty counts as absent),
@@ -150,7 +156,7 @@ pub fn parse_day(
         .ok()
         .filter(|d| (1000..=9999).contains(&d.year()) && raw.len() == 10)
         .or_else(|| {
-            errors.push(field, format!("`{raw}` is not a date (YYYY-MM-DD)"));
+            errors.push(field, p::DATE_FORMAT.with("value", raw));
             None
         })
 }
@@ -170,7 +176,7 @@ pub fn period_and_team(
     let to = parse_day("to", to, &mut errors);
     let team_id = match team_id.map(str::trim).filter(|t| !t.is_empty()) {
         Some(raw) => parse_id::<uuid::Uuid>("team_id", raw)
-            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
+            .map_err(|_| errors.push("team_id", p::ID_FORMAT.with("value", raw)))
             .ok(),
         None => None,
     };
@@ -181,7 +187,7 @@ pub fn period_and_team(
     };
     let from = from.unwrap_or(to - chrono::Duration::days(default_days));
     if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
+        return Err(ApiError::invalid("from", &p::NOT_AFTER_TO));
     }
     Ok((from, to, team_id))
 }

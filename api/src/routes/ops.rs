@@ -2,6 +2,7 @@
 use actix_web::{HttpResponse, web};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
+use zhongdui_domain::text::phrases as p;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -33,9 +34,9 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"}))),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            Err(ApiError::Unavailable("the database is unreachable"))
+            Err(ApiError::Unavailable(&p::DATABASE_UNREACHABLE))
         }
-        Err(_) => Err(ApiError::Unavailable("the database did not answer in time")),
+        Err(_) => Err(ApiError::Unavailable(&p::DATABASE_DID_NOT_ANSWER_TIME)),
     }
 }
 

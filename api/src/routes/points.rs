@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 use zhongdui_domain::TeamId;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::entities::volunteer;
@@ -70,14 +71,17 @@ pub async fn leaderboard(
         other => {
             return Err(ApiError::invalid(
                 "scope",
-                format!("`{other}` is not volunteers or teams"),
+                p::BOARD_SCOPE.with("value", other),
             ));
         }
     };
     let period = Period::parse(given(&query.period).unwrap_or("all"))?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+        return Err(ApiError::invalid(
+            "limit",
+            p::RANGE.with("min", 1).with("max", 500),
+        ));
     }
     let items = points::cache::leaderboard(&state, teams, period, limit).await?;
     Ok(HttpResponse::Ok().json(BoardOut {
@@ -111,8 +115,7 @@ pub struct AdjustIn {
 
 fn amount(v: i64) -> Result<(), validator::ValidationError> {
     if v == 0 || !(-1000..=1000).contains(&v) {
-        Err(validator::ValidationError::new("range")
-            .with_message("must be between -1000 and 1000 and not 0".into()))
+        Err(validator::ValidationError::new(p::POINTS_AMOUNT.code))
     } else {
         Ok(())
     }
@@ -137,8 +140,7 @@ fn adjustment_kind(v: &str) -> Result<(), validator::ValidationError> {
     if ADJUSTMENT_KINDS.contains(&v) {
         Ok(())
     } else {
-        Err(validator::ValidationError::new("kind")
-            .with_message("must be adjustment or redemption".into()))
+        Err(validator::ValidationError::new(p::POINTS_KIND.code))
     }
 }
 
@@ -182,13 +184,13 @@ pub async fn adjust(
     if kind == "redemption" && body.amount > 0 {
         return Err(ApiError::invalid(
             "amount",
-            "a redemption spends points: use a negative amount",
+            &p::REDEMPTION_SPENDS_POINTS_USE_NEGATIVE,
         ));
     }
     let v = volunteer::Entity::find_by_id(vid)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
+        .ok_or_else(|| ApiError::invalid("volunteer_id", &p::NO_SUCH_VOLUNTEER))?;
     user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
     let key = idempotency_key(&req, kind, &user)?;
     let amount = i32::try_from(body.amount).unwrap_or(0);
@@ -223,7 +225,7 @@ fn idempotency_key(req: &HttpRequest, kind: &str, user: &AuthUser) -> ApiResult<
         Some(k) if !k.is_empty() && k.len() <= 100 => Ok(format!("{kind}:{}:{k}", user.id)),
         Some(_) => Err(ApiError::invalid(
             "Idempotency-Key",
-            "must be 1 to 100 characters",
+            p::TEXT_REQUIRED.with("max", 100),
         )),
         None => Ok(format!("{kind}:{}", Uuid::now_v7())),
     }
@@ -262,7 +264,7 @@ pub async fn export(
     if let (Some(f), Some(t)) = (from, to)
         && f >= t
     {
-        return Err(ApiError::invalid("to", "must not be before from"));
+        return Err(ApiError::invalid("to", &p::NOT_BEFORE_FROM));
     }
     // Coordinators export their own teams' volunteers; admins everyone.
     let teams: Option<Vec<Uuid>> = user
@@ -282,6 +284,6 @@ pub async fn volunteer_points(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    crate::routes::staff_or_self(&user, id, "points")?;
+    crate::routes::staff_or_self(&user, id, &p::NOUN_POINTS)?;
     Ok(HttpResponse::Ok().json(points_of(&state, id).await?))
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 use zhongdui_domain::Role;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -86,9 +87,7 @@ fn volunteer_only(user: &AuthUser) -> ApiResult<()> {
     if user.role == Role::Volunteer {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "only volunteers receive offers by push",
-        ))
+        Err(ApiError::forbidden(&p::ONLY_VOLUNTEERS_RECEIVE_OFFERS_PUSH))
     }
 }
 
@@ -106,15 +105,15 @@ pub async fn subscribe(
     volunteer_only(&user)?;
     let body = body.0;
     if !state.settings.net.allow_private_targets && !body.endpoint.starts_with("https://") {
-        return Err(ApiError::invalid("endpoint", "must be an https URL"));
+        return Err(ApiError::invalid("endpoint", &p::URL_HTTPS));
     }
     crate::push::Keys::parse(&body.keys.p256dh, &body.keys.auth).map_err(|field| {
         ApiError::invalid(
             field,
             if field == "keys.auth" {
-                "must be 16 bytes in base64url"
+                &p::PUSH_AUTH
             } else {
-                "must be a P-256 public key in base64url"
+                &p::PUSH_P256DH
             },
         )
     })?;
@@ -165,7 +164,7 @@ pub async fn unsubscribe(
     if push_subscriptions::unsubscribe(&state.db, user.id.as_uuid(), &body.0.endpoint).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::NotFound("push subscription"))
+        Err(ApiError::NotFound(&p::NOUN_PUSH_SUBSCRIPTION))
     }
 }
 
@@ -190,6 +189,6 @@ pub async fn receipt(
     if crate::notify::acknowledge(&state, &body.0.receipt).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::NotFound("notification"))
+        Err(ApiError::NotFound(&p::NOUN_NOTIFICATION))
     }
 }

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 use zhongdui_domain::TeamId;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -83,9 +84,7 @@ pub async fn export(
     if let (Some(mine), Some(t)) = (&scope, team)
         && !mine.contains(&t)
     {
-        return Err(ApiError::forbidden(
-            "you may export only the teams you coordinate",
-        ));
+        return Err(ApiError::forbidden(&p::EXPORT_ONLY_TEAMS_COORDINATE));
     }
     let data = csv_roster::export(&state.db, team, &scope).await?;
     Ok(crate::routes::csv_download("zhongdui-roster.csv", data))

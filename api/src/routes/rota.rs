@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
@@ -73,7 +74,7 @@ fn shift_kind(v: &str) -> Result<(), validator::ValidationError> {
     if ShiftKind::parse(v).is_some() {
         Ok(())
     } else {
-        Err(validator::ValidationError::new("one_of").with_message("must be duty or patrol".into()))
+        Err(validator::ValidationError::new(p::SHIFT_KIND.code))
     }
 }
 
@@ -213,10 +214,10 @@ fn period(state: &AppState, q: &PeriodQuery) -> ApiResult<(DateTime<Utc>, DateTi
     };
     let to = to.unwrap_or(from + Duration::days(6));
     if to < from {
-        return Err(ApiError::invalid("to", "must not be before from"));
+        return Err(ApiError::invalid("to", &p::NOT_BEFORE_FROM));
     }
     if (to - from).num_days() > 61 {
-        return Err(ApiError::invalid("to", "a period is at most 62 days"));
+        return Err(ApiError::invalid("to", &p::PERIOD_62_DAYS));
     }
     crate::clock::local_days(from, to)
 }
@@ -227,7 +228,7 @@ async fn managed_team(state: &AppState, user: &AuthUser, raw: &str) -> ApiResult
     crate::entities::team::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("team"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
     user.ensure_manages_team(state, TeamId(id)).await?;
     Ok(id)
 }
@@ -272,24 +273,18 @@ pub async fn create_shifts(
     let b = body.0;
     let now = state.clock.now();
     if b.ends_at <= b.starts_at {
-        return Err(ApiError::invalid("ends_at", "must be after starts_at"));
+        return Err(ApiError::invalid("ends_at", &p::AFTER_STARTS_AT));
     }
     if b.ends_at - b.starts_at > Duration::hours(rota::MAX_SHIFT_HOURS) {
-        return Err(ApiError::invalid(
-            "ends_at",
-            "a shift lasts at most 24 hours",
-        ));
+        return Err(ApiError::invalid("ends_at", &p::SHIFT_LASTS_AT_MOST_24));
     }
     if b.ends_at <= now {
-        return Err(ApiError::invalid("ends_at", "must be in the future"));
+        return Err(ApiError::invalid("ends_at", &p::MUST_BE_FUTURE));
     }
     let until = match b.repeat_weekly_until.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            ApiError::invalid(
-                "repeat_weekly_until",
-                format!("`{raw}` is not a date (YYYY-MM-DD)"),
-            )
+            ApiError::invalid("repeat_weekly_until", p::DATE_FORMAT.with("value", raw))
         })?),
     };
     if let Some(until) = until {
@@ -297,7 +292,7 @@ pub async fn create_shifts(
         if until < first || until > first + Duration::days(366) {
             return Err(ApiError::invalid(
                 "repeat_weekly_until",
-                "must be from the first shift's day to a year after it",
+                &p::MUST_FROM_FIRST_SHIFTS_DAY,
             ));
         }
     }
@@ -392,7 +387,7 @@ pub async fn leave_shift(
     body: Valid<LeaveIn>,
 ) -> ApiResult<HttpResponse> {
     if user.role != Role::Volunteer {
-        return Err(ApiError::forbidden("only volunteers are on shifts"));
+        return Err(ApiError::forbidden(&p::ONLY_VOLUNTEERS_SHIFTS));
     }
     let id: Uuid = parse_id("id", &id)?;
     let reason = body.0.reason.trim().to_owned();
@@ -409,7 +404,7 @@ pub async fn my_shifts(
     query: Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
     if user.role != Role::Volunteer {
-        return Err(ApiError::forbidden("only volunteers are on shifts"));
+        return Err(ApiError::forbidden(&p::ONLY_VOLUNTEERS_SHIFTS));
     }
     let (from, to) = period(&state, &query)?;
     let me = user.id.as_uuid();

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{GeoPoint, OrderSource, Phone};
 
 use crate::auth::ClientAuth;
@@ -35,11 +36,11 @@ pub struct SlipIn {
     #[schema(schema_with = wire::category_schema)]
     pub category: String,
     /// Latitude.
-    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[validate(range(min = -90.0, max = 90.0))]
     #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude.
-    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[validate(range(min = -180.0, max = 180.0))]
     #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Address, 1–200 characters.
@@ -52,7 +53,7 @@ pub struct SlipIn {
     pub description: String,
     /// Volunteers needed (1–20, default 1).
     #[serde(default, deserialize_with = "wire::optional_integer")]
-    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[validate(range(min = 1, max = 20))]
     #[schema(minimum = 1, maximum = 20)]
     pub headcount: Option<i64>,
     /// low, normal (default), urgent, critical.
@@ -160,7 +161,7 @@ pub async fn get_slip(
     let c = &client.client;
     let o = orders::slip(&state.db, c.id, &external_id)
         .await?
-        .ok_or(ApiError::NotFound("slip"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_SLIP))?;
     let out = crate::routes::orders::detail(&state, &o, View::Staff, c.id).await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -192,7 +193,7 @@ pub async fn close_slip(
     let c = &client.client;
     let o = orders::slip(&state.db, c.id, &external_id)
         .await?
-        .ok_or(ApiError::NotFound("slip"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_SLIP))?;
     let note = trimmed(body.0.note.as_deref());
     let o = lifecycle::close_slip(&state, client.actor(), &o, &body.0.outcome, note).await?;
     let out = crate::routes::orders::detail(&state, &o, View::Staff, c.id).await?;

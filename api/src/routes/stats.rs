@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use zhongdui_domain::TeamId;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::AuthUser;
 use crate::entities::team;
@@ -173,7 +174,7 @@ async fn team_scope(
             team::Entity::find_by_id(t)
                 .one(&state.db)
                 .await?
-                .ok_or(ApiError::NotFound("team"))?;
+                .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
             user.ensure_manages_team(state, TeamId(t)).await?;
             Some(vec![t])
         }

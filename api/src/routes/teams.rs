@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Role, TeamId};
 
 use crate::auth::AuthUser;
@@ -112,7 +113,7 @@ pub struct TeamQuery {
 
 fn may_read_roster(user: &AuthUser) -> ApiResult<()> {
     match user.role {
-        Role::Resident => Err(ApiError::forbidden("residents cannot see the roster")),
+        Role::Resident => Err(ApiError::forbidden(&p::RESIDENTS_CANNOT_SEE_ROSTER)),
         _ => Ok(()),
     }
 }
@@ -169,7 +170,7 @@ pub async fn get_team(
     let t = team::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("team"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
     let counts = roster::team_counts(&state.db).await?;
     let c = counts.get(&t.id).copied().unwrap_or_default();
     Ok(HttpResponse::Ok().json(team_out(t, c)))

@@ -1,5 +1,6 @@
 //! Volunteers: list with filters, read, create and update.
 use std::collections::BTreeMap;
+use zhongdui_domain::text::phrases as p;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -50,7 +51,7 @@ pub async fn volunteer_reliability(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    crate::routes::staff_or_self(&user, id, "volunteer record")?;
+    crate::routes::staff_or_self(&user, id, &p::NOUN_VOLUNTEER_RECORD)?;
     roster::get_volunteer(&state.db, id).await?;
     let days = state.settings.dispatch.reliability_days.max(1);
     let r = crate::dispatch::reliability::one(&state.db, id, days, state.clock.now()).await?;
@@ -167,12 +168,7 @@ pub struct VolunteerQuery {
 /// degree is held to the Earth's range (what a map past the antimeridian or
 /// a pole would send).
 fn parse_bbox(raw: &str) -> ApiResult<[f64; 4]> {
-    let bad = || {
-        ApiError::invalid(
-            "bbox",
-            "must be min_lon,min_lat,max_lon,max_lat: four numbers in degrees",
-        )
-    };
+    let bad = || ApiError::invalid("bbox", &p::BBOX_FORMAT);
     let parts: Vec<f64> = raw
         .split(',')
         .map(|p| {
@@ -247,7 +243,7 @@ pub async fn get_volunteer(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: Uuid = parse_id("id", &id)?;
-    crate::routes::staff_or_self(&user, id, "volunteer record")?;
+    crate::routes::staff_or_self(&user, id, &p::NOUN_VOLUNTEER_RECORD)?;
     let v = roster::get_volunteer(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(VolunteerOut::from(v)))
 }
@@ -283,17 +279,17 @@ pub struct VolunteerIn {
     pub certificates: BTreeMap<String, NaiveDate>,
     /// Concurrent tasks allowed (0–10, default 1).
     #[serde(default, deserialize_with = "wire::optional_integer")]
-    #[validate(range(min = 0, max = 10, message = "must be between 0 and 10"))]
+    #[validate(range(min = 0, max = 10))]
     #[schema(minimum = 0, maximum = 10)]
     pub capacity: Option<i64>,
     /// Team leader.
     pub is_leader: Option<bool>,
     /// Base latitude (with `home_lon`).
-    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[validate(range(min = -90.0, max = 90.0))]
     #[schema(minimum = -90, maximum = 90)]
     pub home_lat: Option<f64>,
     /// Base longitude (with `home_lat`).
-    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[validate(range(min = -180.0, max = 180.0))]
     #[schema(minimum = -180, maximum = 180)]
     pub home_lon: Option<f64>,
     /// Admins only: when the phone belongs to a resident account, make that
@@ -376,17 +372,17 @@ pub struct VolunteerPatch {
     pub certificates: Option<BTreeMap<String, NaiveDate>>,
     /// New capacity (0–10).
     #[serde(default, deserialize_with = "wire::optional_integer")]
-    #[validate(range(min = 0, max = 10, message = "must be between 0 and 10"))]
+    #[validate(range(min = 0, max = 10))]
     #[schema(minimum = 0, maximum = 10)]
     pub capacity: Option<i64>,
     /// Leader flag.
     pub is_leader: Option<bool>,
     /// New base latitude (with `home_lon`).
-    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[validate(range(min = -90.0, max = 90.0))]
     #[schema(minimum = -90, maximum = 90)]
     pub home_lat: Option<f64>,
     /// New base longitude (with `home_lat`).
-    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[validate(range(min = -180.0, max = 180.0))]
     #[schema(minimum = -180, maximum = 180)]
     pub home_lon: Option<f64>,
     /// Set a new password, 8 to 128 characters (revokes the volunteer's tokens).
@@ -411,7 +407,7 @@ pub async fn update_volunteer(
     live_account(&state, id).await?;
     let current = roster::load_spec(&state.db, id)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     user.ensure_manages_team(&state, current.team_id).await?;
     let body = body.0;
     let spec = patched(&current, &body)?;
@@ -438,7 +434,7 @@ async fn live_account(state: &AppState, id: Uuid) -> ApiResult<user::Model> {
         .one(&state.db)
         .await?
         .filter(|u| !crate::services::privacy::is_deleted(u))
-        .ok_or(ApiError::NotFound("volunteer"))
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))
 }
 
 /// `current` with the patch applied, with the rules across fields:
@@ -515,7 +511,7 @@ pub async fn delete_volunteer(
     let v = crate::entities::volunteer::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     user.ensure_manages_team(&state, TeamId(v.team_id)).await?;
     let u = live_account(&state, id).await?;
     lifecycle::delete_volunteer(&state, user.actor(), u).await?;

@@ -2,6 +2,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
+use zhongdui_domain::text::phrases as p;
 
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ async fn serve(req: HttpRequest) -> HttpResponse {
     let path = req.path().trim_start_matches('/');
     if path.starts_with("api/") {
         return actix_web::ResponseError::error_response(&crate::error::ApiError::NotFound(
-            "route",
+            &p::NOUN_ROUTE,
         ));
     }
     let path = if path.is_empty() { "index.html" } else { path };
@@ -62,6 +63,8 @@ async fn serve(req: HttpRequest) -> HttpResponse {
                 .insert_header((header::CACHE_CONTROL, cache))
                 .body(file.data.into_owned())
         }
-        None => actix_web::ResponseError::error_response(&crate::error::ApiError::NotFound("page")),
+        None => actix_web::ResponseError::error_response(&crate::error::ApiError::NotFound(
+            &p::NOUN_PAGE,
+        )),
     }
 }

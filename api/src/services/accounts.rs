@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Phone, Role, TeamId, UserId};
 
 use crate::auth::{hash_password, verify_password};
@@ -13,12 +14,8 @@ use crate::services::orders::Actor;
 
 /// Checks a password's length (8–128 characters).
 pub fn check_password(password: &str) -> ApiResult<()> {
-    crate::wire::password(password).map_err(|e| {
-        ApiError::invalid(
-            "password",
-            e.message.map(|m| m.to_string()).unwrap_or_default(),
-        )
-    })
+    crate::wire::password(password)
+        .map_err(|e| ApiError::invalid("password", crate::error::validation_text(&e)))
 }
 
 /// Creates an account; a taken phone is a 409.
@@ -32,7 +29,7 @@ pub async fn create_user<C: ConnectionTrait>(
     if find_by_phone(db, phone).await?.is_some() {
         return Err(ApiError::conflict_on(
             "phone",
-            format!("{} is already registered", phone.masked()),
+            p::PHONE_REGISTERED.with("phone", phone.masked()),
         ));
     }
     let hash = hash_password(password).await?;
@@ -76,7 +73,7 @@ pub async fn authenticate<C: ConnectionTrait>(
     let ok = verify_password(password, found.as_ref().map(|u| u.password_hash.clone())).await?;
     match found {
         Some(u) if ok && !u.disabled => Ok(u),
-        _ => Err(ApiError::Unauthorized("wrong phone or password")),
+        _ => Err(ApiError::Unauthorized(&p::WRONG_PHONE_PASSWORD)),
     }
 }
 
@@ -132,15 +129,16 @@ pub async fn appoint_coordinator<C: ConnectionTrait>(
     let account = match find_by_phone(db, phone).await? {
         Some(u) if u.role == Role::Coordinator.code() => u,
         Some(u) => {
-            return Err(ApiError::Conflict(format!(
-                "phone {phone} belongs to a {} account",
-                u.role
-            )));
+            return Err(ApiError::conflict(
+                p::PHONE_OTHER_ROLE
+                    .with("phone", phone.masked())
+                    .with("role", p::word("role", &u.role)),
+            ));
         }
         None => {
             let password = a
                 .password
-                .ok_or_else(|| ApiError::invalid("password", "required for a new account"))?;
+                .ok_or_else(|| ApiError::invalid("password", &p::REQUIRED_NEW_ACCOUNT))?;
             check_password(&password)?;
             create_user(db, phone, password, &a.name, Role::Coordinator).await?
         }
@@ -149,7 +147,7 @@ pub async fn appoint_coordinator<C: ConnectionTrait>(
         if team::Entity::find_by_id(t).one(db).await?.is_none() {
             return Err(ApiError::invalid(
                 "team_ids",
-                format!("no team with id {t}"),
+                p::NO_TEAM_WITH_ID.with("id", t.to_string()),
             ));
         }
         crate::services::roster::add_coordinator(db, TeamId(t), UserId(account.id)).await?;

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 
 use crate::auth::Sealer;
 use crate::entities::{client, webhook_delivery};
@@ -110,7 +111,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<client::Mode
     client::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("client"))
+        .ok_or(ApiError::NotFound(&p::NOUN_CLIENT))
 }
 
 /// Changes to a client; `None` leaves a field as it is.
@@ -236,7 +237,7 @@ pub async fn redeliver<C: ConnectionTrait>(
         .one(db)
         .await?
         .filter(|d| d.client_id == id)
-        .ok_or(ApiError::NotFound("delivery"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_DELIVERY))?;
     let mut am: webhook_delivery::ActiveModel = d.into();
     am.status = Set("pending".to_owned());
     am.next_attempt_at = Set(now);

@@ -4,6 +4,7 @@
 //! where `team` is a team name or id, `skills` is `first_aid;patrol`, and
 //! `certificates` is `first_aid:2027-06-30;fire_safety:2026-12-31`.
 use std::collections::{BTreeMap, HashMap};
+use zhongdui_domain::text::phrases as p;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, TransactionTrait};
@@ -85,7 +86,7 @@ pub async fn import(
         .from_reader(data);
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::invalid("header", format!("cannot read the header line: {e}")))?
+        .map_err(|e| ApiError::invalid("header", p::CSV_HEADER.with("reason", e.to_string())))?
         .clone();
     let col: HashMap<String, usize> = headers
         .iter()
@@ -95,10 +96,7 @@ pub async fn import(
     let missing: Vec<FieldError> = ["phone", "display_name", "team"]
         .into_iter()
         .filter(|h| !col.contains_key(*h))
-        .map(|h| FieldError {
-            field: "header".to_owned(),
-            message: format!("missing column `{h}`"),
-        })
+        .map(|h| FieldError::new("header", p::CSV_COLUMN.with("column", h.to_string())))
         .collect();
     if !missing.is_empty() {
         return Err(ApiError::Invalid(missing));
@@ -130,10 +128,10 @@ pub async fn import(
                     line,
                     phone: None,
                     status: "error".to_owned(),
-                    errors: vec![FieldError {
-                        field: "line".to_owned(),
-                        message: format!("unreadable CSV: {e}"),
-                    }],
+                    errors: vec![FieldError::new(
+                        "line",
+                        p::CSV_LINE.with("reason", e.to_string()),
+                    )],
                     warnings: Vec::new(),
                 });
                 continue;
@@ -153,10 +151,7 @@ pub async fn import(
             .as_ref()
             .and_then(|spec| seen.get(spec.phone.as_str()))
         {
-            errors.push(
-                "phone",
-                format!("the same phone is already on line {first}"),
-            );
+            errors.push("phone", p::CSV_SAME_PHONE.with("line", *first));
         }
         let password = get("password").to_owned();
         if !password.is_empty() {
@@ -194,10 +189,7 @@ pub async fn import(
                         | ApiError::Forbidden(message),
                     ) => {
                         savepoint.rollback().await?;
-                        Err(vec![FieldError {
-                            field: "phone".to_owned(),
-                            message,
-                        }])
+                        Err(vec![FieldError::new("phone", message)])
                     }
                     Err(ApiError::Invalid(errs)) => {
                         savepoint.rollback().await?;
@@ -246,20 +238,13 @@ fn certificate_warnings(spec: &VolunteerSpec, today: NaiveDate) -> Vec<FieldErro
         .iter()
         .filter_map(|(skill, until)| {
             let message = match until {
-                None if skill.needs_certificate() => format!(
-                    "{} needs a certificate: without one it does not count for dispatch",
-                    skill.code()
-                ),
-                Some(d) if *d < today => format!(
-                    "the {} certificate expired on {d}: it does not count for dispatch",
-                    skill.code()
-                ),
+                None if skill.needs_certificate() => p::CERT_MISSING.with("skill", skill.code()),
+                Some(d) if *d < today => p::CERT_EXPIRED
+                    .with("skill", skill.code())
+                    .with("date", d.to_string()),
                 _ => return None,
             };
-            Some(FieldError {
-                field: "certificates".to_owned(),
-                message,
-            })
+            Some(FieldError::new("certificates", message))
         })
         .collect()
 }
@@ -280,12 +265,12 @@ fn parse_line<'a>(
         Some(id) => {
             let id = TeamId(*id);
             if scope.as_ref().is_some_and(|teams| !teams.contains(&id)) {
-                errors.push("team", format!("you do not coordinate team `{team_raw}`"));
+                errors.push("team", p::CSV_TEAM_NOT_YOURS.with("team", team_raw));
             }
             Some(id)
         }
         None => {
-            errors.push("team", format!("unknown team `{team_raw}`"));
+            errors.push("team", p::CSV_TEAM_UNKNOWN.with("team", team_raw));
             None
         }
     };
@@ -297,12 +282,9 @@ fn parse_line<'a>(
                 Ok(d) => {
                     certificates.insert(code.trim().to_owned(), d);
                 }
-                Err(_) => errors.push(
-                    "certificates",
-                    format!("`{item}`: the date must be YYYY-MM-DD"),
-                ),
+                Err(_) => errors.push("certificates", p::CSV_CERT_DATE.with("item", item)),
             },
-            None => errors.push("certificates", format!("`{item}`: write skill:YYYY-MM-DD")),
+            None => errors.push("certificates", p::CSV_CERT_FORMAT.with("item", item)),
         }
     }
     let mut skill_errors = Errors::default();
@@ -313,14 +295,14 @@ fn parse_line<'a>(
         } else {
             "skills"
         };
-        errors.push(field, e.message);
+        errors.push(field, e.text);
     }
     let capacity = match get("capacity") {
         "" => 1,
         raw => match raw.parse::<i64>() {
             Ok(n) => parse_capacity(n, errors),
             Err(_) => {
-                errors.push("capacity", format!("`{raw}` is not a whole number"));
+                errors.push("capacity", p::CSV_WHOLE_NUMBER.with("value", raw));
                 1
             }
         },
@@ -329,7 +311,7 @@ fn parse_line<'a>(
         "" | "false" | "0" | "no" | "n" | "否" => false,
         "true" | "1" | "yes" | "y" | "是" => true,
         other => {
-            errors.push("is_leader", format!("`{other}` is not yes/no"));
+            errors.push("is_leader", p::CSV_YES_NO.with("value", other));
             false
         }
     };
@@ -339,7 +321,7 @@ fn parse_line<'a>(
             raw => match raw.parse::<f64>() {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    errors.push(field, format!("`{raw}` is not a number"));
+                    errors.push(field, p::CSV_NUMBER.with("value", raw));
                     None
                 }
             },

@@ -5,6 +5,7 @@
 //! reason (audited). Star levels, team and city totals, and the export for
 //! the city's records system.
 use std::collections::{BTreeMap, HashMap};
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -174,10 +175,9 @@ pub async fn review<C: ConnectionTrait>(
 ) -> ApiResult<service_hour::Model> {
     let (status, minutes) = match minutes {
         None if r.status != PENDING => {
-            return Err(ApiError::Conflict(format!(
-                "this record is already {}",
-                r.status
-            )));
+            return Err(ApiError::conflict(
+                p::HOURS_ALREADY.with("status", p::word("hours", &r.status)),
+            ));
         }
         None => (CONFIRMED, r.minutes),
         Some(m) => (CORRECTED, m),
@@ -186,7 +186,7 @@ pub async fn review<C: ConnectionTrait>(
     if i64::from(minutes) > span.max(i64::from(r.recorded_minutes)) {
         return Err(ApiError::invalid(
             "minutes",
-            format!("must be at most {span}, the record's span"),
+            p::HOURS_SPAN.with("span", span),
         ));
     }
     let changed = service_hour::Entity::update_many()
@@ -201,9 +201,7 @@ pub async fn review<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if changed.rows_affected == 0 {
-        return Err(ApiError::Conflict(
-            "this record changed meanwhile; reload it".to_owned(),
-        ));
+        return Err(ApiError::conflict(&p::RECORD_CHANGED_MEANWHILE_RELOAD));
     }
     let data = json!({"volunteer_id": r.volunteer_id.to_string(), "before": r.minutes,
                       "after": minutes, "status": status, "reason": reason});
@@ -216,7 +214,7 @@ pub async fn review<C: ConnectionTrait>(
     service_hour::Entity::find_by_id(r.id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("record"))
+        .ok_or(ApiError::NotFound(&p::NOUN_RECORD))
 }
 
 /// A team's counted hours in a period.

@@ -4,6 +4,7 @@
 //! can check (`GET /api/v1/certificates/verify/{code}`). Rendered by
 //! `printpdf` with a CJK font embedded as a subset (only the glyphs used).
 use std::sync::{Arc, Mutex, OnceLock};
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use printpdf::{
@@ -42,11 +43,7 @@ pub fn font(configured: &str) -> ApiResult<Arc<ParsedFont>> {
             .iter()
             .find(|p| std::path::Path::new(p).exists())
             .map(|p| (*p).to_owned())
-            .ok_or_else(|| {
-                ApiError::Unavailable(
-                    "certificates (no Chinese font is installed: fonts-wqy-microhei, or set hours.font_path)",
-                )
-            })?
+            .ok_or_else(|| ApiError::Unavailable(&p::CERTIFICATES_NO_CHINESE_FONT_INSTALLED))?
     } else {
         configured.to_owned()
     };

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, OrderStatus, Role};
 
 use crate::auth::UNUSABLE_PASSWORD;
@@ -106,9 +107,9 @@ pub async fn delete_resident<C: ConnectionTrait>(
         .count(db)
         .await?;
     if running > 0 {
-        return Err(ApiError::Conflict(format!(
-            "{running} of your requests are still running; cancel them or wait until they are done"
-        )));
+        return Err(ApiError::conflict(
+            p::REQUESTS_RUNNING.with("count", running),
+        ));
     }
     order::Entity::update_many()
         .col_expr(
@@ -144,12 +145,11 @@ pub async fn delete_volunteer<C: ConnectionTrait>(
     let v = volunteer::Entity::find_by_id(u.id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     if v.active_tasks > 0 {
-        return Err(ApiError::Conflict(format!(
-            "the volunteer has {} task(s) in hand; take them off first",
-            v.active_tasks
-        )));
+        return Err(ApiError::conflict(
+            p::VOLUNTEER_TASKS_IN_HAND.with("count", v.active_tasks),
+        ));
     }
     // Open offers go back to dispatch.
     assignment::Entity::update_many()

@@ -3,6 +3,7 @@
 //! duty from the history of duty changes. Switching duty at a shift's
 //! start and end is `lifecycle::duty`'s.
 use std::collections::HashMap;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Query;
@@ -101,7 +102,7 @@ pub async fn create<C: ConnectionTrait>(
     if let Some(stranger) = spec.volunteer_ids.iter().find(|v| !on_team.contains(v)) {
         return Err(ApiError::invalid(
             "volunteer_ids",
-            format!("{stranger} is not a volunteer of this team"),
+            p::NOT_TEAM_MEMBER.with("id", stranger.to_string()),
         ));
     }
     let series = Uuid::new_v4();
@@ -242,7 +243,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<ShiftView> 
     let s = shift::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("shift"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_SHIFT))?;
     Ok(with_members(db, vec![s]).await?.remove(0))
 }
 

@@ -2,6 +2,7 @@
 //! gives them.
 use utoipa::openapi::schema::Schema;
 use validator::ValidationError;
+use zhongdui_domain::text::phrases as p;
 
 use super::{error, string_schema};
 
@@ -13,12 +14,12 @@ pub const MAX_ENDPOINT: usize = 2048;
 /// most 2048 characters.
 pub fn push_endpoint(v: &str) -> Result<(), ValidationError> {
     if v.chars().count() > MAX_ENDPOINT {
-        return Err(error("length", "must be at most 2048 characters"));
+        return Err(error(p::LENGTH_MAX.with("max", 2048)));
     }
     if super::stations::http_url_shape(v) {
         Ok(())
     } else {
-        Err(error("url", "must be an https URL"))
+        Err(error(&p::URL_HTTPS))
     }
 }
 
@@ -40,7 +41,7 @@ fn b64url(v: &str, min: usize, max: usize) -> Result<(), ValidationError> {
     if ok {
         Ok(())
     } else {
-        Err(error("base64url", "must be base64url"))
+        Err(error(&p::BASE64URL))
     }
 }
 

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::Type;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType};
 use validator::ValidationError;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{MAX_HEADCOUNT, MAX_ROLES, RoleSlot, RoleSlots, Skill};
 
 use super::{error, one_of};
@@ -33,29 +34,23 @@ fn at(mut e: ValidationError, index: usize, part: &'static str) -> ValidationErr
 /// sum at most 20.
 pub fn roles(v: &[RoleIn]) -> Result<(), ValidationError> {
     if v.is_empty() || v.len() > MAX_ROLES {
-        return Err(error(
-            "roles",
-            format!("name 1 to {MAX_ROLES} roles, or leave roles out"),
-        ));
+        return Err(error(p::ROLES_COUNT.with("max", MAX_ROLES)));
     }
     for (i, r) in v.iter().enumerate() {
         let skill: Skill = r
             .skill
             .parse()
-            .map_err(|e: zhongdui_domain::DomainError| at(error("skill", e.message), i, "skill"))?;
+            .map_err(|e: zhongdui_domain::DomainError| at(error(e.message), i, "skill"))?;
         if v[..i].iter().any(|o| o.skill.trim() == skill.code()) {
             return Err(at(
-                error(
-                    "skill",
-                    format!("the role `{}` is named twice", skill.code()),
-                ),
+                error(p::ROLE_TWICE.with("role", skill.code())),
                 i,
                 "skill",
             ));
         }
         if !(1..=i64::from(MAX_HEADCOUNT)).contains(&r.count) {
             return Err(at(
-                error("range", format!("must be between 1 and {MAX_HEADCOUNT}")),
+                error(p::RANGE.with("min", 1).with("max", MAX_HEADCOUNT)),
                 i,
                 "count",
             ));
@@ -64,8 +59,9 @@ pub fn roles(v: &[RoleIn]) -> Result<(), ValidationError> {
     let sum: i64 = v.iter().map(|r| r.count).sum();
     if sum > i64::from(MAX_HEADCOUNT) {
         return Err(error(
-            "roles",
-            format!("the roles need {sum} volunteers in all; at most {MAX_HEADCOUNT}"),
+            p::HEADCOUNT_MAX
+                .with("count", sum)
+                .with("max", MAX_HEADCOUNT),
         ));
     }
     Ok(())

@@ -5,6 +5,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::Type;
 use utoipa::openapi::schema::{ArrayBuilder, Schema, SchemaType};
 use validator::ValidationError;
+use zhongdui_domain::text::phrases as p;
 
 use super::{error, first_bad, id_schema, ids, one_of, string_schema};
 
@@ -14,13 +15,13 @@ pub const CLIENT_SCOPES: [&str; 1] = ["slips"];
 /// Scope codes (at least one, each from [`CLIENT_SCOPES`]).
 pub fn scopes(v: &[String]) -> Result<(), ValidationError> {
     if v.is_empty() {
-        return Err(error("scopes", "name at least one scope"));
+        return Err(error(&p::SCOPES_EMPTY));
     }
     first_bad(v, |s| {
         if CLIENT_SCOPES.contains(&s) {
             Ok(())
         } else {
-            Err(error("scope", format!("unknown scope `{s}`")))
+            Err(error(p::UNKNOWN_SCOPE.with("value", s)))
         }
     })
 }
@@ -51,12 +52,12 @@ pub fn optional_scopes_schema() -> Schema {
 /// most 500 characters. (Where it may point is checked when it is called.)
 pub fn webhook_url(v: &str) -> Result<(), ValidationError> {
     if v.chars().count() > 500 {
-        return Err(error("length", "must be at most 500 characters"));
+        return Err(error(p::LENGTH_MAX.with("max", 500)));
     }
     if http_url_shape(v) {
         Ok(())
     } else {
-        Err(error("url", "must be an http or https URL"))
+        Err(error(&p::URL_HTTP))
     }
 }
 
@@ -111,10 +112,7 @@ pub fn slip_number(v: &str) -> Result<(), ValidationError> {
     if first_ok && rest_ok && v.len() <= 64 {
         Ok(())
     } else {
-        Err(error(
-            "slip_number",
-            "must be 1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
-        ))
+        Err(error(&p::SLIP_NUMBER))
     }
 }
 
@@ -138,10 +136,7 @@ pub fn slip_outcome(v: &str) -> Result<(), ValidationError> {
     if SLIP_OUTCOMES.contains(&v) {
         Ok(())
     } else {
-        Err(error(
-            "outcome",
-            format!("`{v}` is not resolved, referred, unfounded or withdrawn"),
-        ))
+        Err(error(p::ONE_OF.with("values", SLIP_OUTCOMES.join(", "))))
     }
 }
 
@@ -153,7 +148,7 @@ pub fn slip_outcome_schema() -> Schema {
 /// Up to 10 team ids.
 pub fn team_ids(v: &[String]) -> Result<(), ValidationError> {
     if v.len() > 10 {
-        return Err(error("length", "name at most 10 teams"));
+        return Err(error(p::TEAMS_MAX.with("max", 10)));
     }
     ids(v)
 }

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{GeoPoint, Role};
 
 use super::views::{OrderOut, View, detail};
@@ -19,7 +20,7 @@ pub(super) fn require_volunteer(user: &AuthUser) -> ApiResult<()> {
     if user.role == Role::Volunteer {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only volunteers may do this"))
+        Err(ApiError::forbidden(&p::ONLY_VOLUNTEERS))
     }
 }
 
@@ -41,11 +42,11 @@ pub async fn grab(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 pub struct PositionIn {
     /// Latitude.
-    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[validate(range(min = -90.0, max = 90.0))]
     #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude.
-    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[validate(range(min = -180.0, max = 180.0))]
     #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Category, OrderStatus, Role, Urgency};
 
 use super::views::{OrderOut, View, detail, orders_out, view_of};
@@ -94,13 +95,13 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
             Ok(source) => cond = cond.add(order::Column::Source.eq(source.code())),
             Err(_) => errors.push(
                 "source",
-                format!("`{src}` is not resident, coordinator or station"),
+                p::ONE_OF.with("values", "resident, coordinator, station"),
             ),
         }
     }
     // The length as sent (the document's maxLength), the search trimmed.
     if query.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
-        errors.push("q", "must be at most 100 characters");
+        errors.push("q", p::LENGTH_MAX.with("max", 100));
     }
     if let Some(q) = given(&query.q) {
         let pattern = contains_pattern(&q.to_lowercase());
@@ -116,11 +117,11 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        errors.push("from", "must not be after to");
+        errors.push("from", &p::NOT_AFTER_TO);
     }
     let team_id = match given(&query.team_id) {
         Some(raw) => parse_id::<Uuid>("team_id", &raw)
-            .map_err(|_| errors.push("team_id", format!("`{raw}` is not a valid id")))
+            .map_err(|_| errors.push("team_id", p::ID_FORMAT.with("value", raw.as_str())))
             .ok(),
         None => None,
     };
@@ -135,7 +136,7 @@ pub(super) async fn order_filters(state: &AppState, query: &OrderQuery) -> ApiRe
     }
     if let Some(t) = team_id {
         if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
-            return Err(ApiError::invalid("team_id", "no such team"));
+            return Err(ApiError::invalid("team_id", &p::NO_SUCH_TEAM));
         }
         let members_on = members_on(t);
         cond = cond.add(

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 use zhongdui_domain::CancelledBy;
+use zhongdui_domain::text::phrases as p;
 
 use super::views::{OrderOut, View, detail, may_manage, not_yours, view_of};
 use crate::auth::AuthUser;
@@ -46,16 +47,14 @@ pub async fn cancel(
             if reason.is_none() {
                 return Err(ApiError::invalid(
                     "reason",
-                    "coordinators must give a reason",
+                    &p::COORDINATORS_MUST_GIVE_REASON,
                 ));
             }
             CancelledBy::Staff
         }
         View::Owner => CancelledBy::Resident,
         _ => {
-            return Err(ApiError::forbidden(
-                "only the resident or a coordinator may cancel",
-            ));
+            return Err(ApiError::forbidden(&p::ONLY_RESIDENT_COORDINATOR_CANCEL));
         }
     };
     let o = lifecycle::cancel(&state, user.actor(), &o, by, reason).await?;
@@ -67,7 +66,7 @@ pub async fn cancel(
 pub struct ConfirmIn {
     /// 1 to 5 stars.
     #[serde(deserialize_with = "wire::integer")]
-    #[validate(range(min = 1, max = 5, message = "must be 1 to 5"))]
+    #[validate(range(min = 1, max = 5))]
     #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     /// Comments (up to 1000 characters).
@@ -89,9 +88,7 @@ pub async fn confirm(
     let o = orders::load(&state.db, id).await?;
     let view = view_of(&state, &user, &o).await?;
     if view != View::Owner {
-        return Err(ApiError::forbidden(
-            "only the resident who placed the order confirms it",
-        ));
+        return Err(ApiError::forbidden(&p::ONLY_RESIDENT_WHO_PLACED_ORDER));
     }
     let feedback = trimmed(body.0.feedback.as_deref());
     let rating = i16::try_from(body.0.rating).unwrap_or(5);

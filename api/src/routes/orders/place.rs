@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Category, GeoPoint, OrderStatus, Phone, Role, Urgency};
 
 use super::views::{OrderOut, View, one_out};
@@ -29,11 +30,11 @@ pub struct OrderIn {
     #[schema(schema_with = wire::category_schema)]
     pub category: String,
     /// Latitude.
-    #[validate(range(min = -90.0, max = 90.0, message = "latitude must be a number between -90 and 90"))]
+    #[validate(range(min = -90.0, max = 90.0))]
     #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude.
-    #[validate(range(min = -180.0, max = 180.0, message = "longitude must be a number between -180 and 180"))]
+    #[validate(range(min = -180.0, max = 180.0))]
     #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Address, 1–200 characters.
@@ -46,7 +47,7 @@ pub struct OrderIn {
     pub description: String,
     /// Volunteers needed (1–20, default 1).
     #[serde(default, deserialize_with = "wire::optional_integer")]
-    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[validate(range(min = 1, max = 20))]
     #[schema(minimum = 1, maximum = 20)]
     pub headcount: Option<i64>,
     /// low, normal (default), urgent, critical.
@@ -97,7 +98,7 @@ pub async fn create_order(
 ) -> ApiResult<HttpResponse> {
     if user.role == Role::Volunteer {
         return Err(ApiError::forbidden(
-            "volunteers place orders through a coordinator or a resident account",
+            &p::VOLUNTEERS_PLACE_ORDERS_THROUGH_COORDINA,
         ));
     }
     let asked = Asked::read(body.0, user.role.is_staff())?;
@@ -164,10 +165,7 @@ impl Asked {
                 || body.target_team_ids.is_some()
                 || body.station.is_some())
         {
-            errors.push(
-                "target_team_id",
-                "only coordinators may set resident_phone, station or target_team_id",
-            );
+            errors.push("target_team_id", &p::STAFF_FIELDS);
         }
         let roles = wire::role_slots(body.roles.as_deref())?;
         let headcount = i32::try_from(body.headcount.unwrap_or(1)).unwrap_or(1);
@@ -208,7 +206,7 @@ impl Asked {
         match (self.single_team, self.target_team_ids.first()) {
             (true, Some(&t)) => {
                 if team::Entity::find_by_id(t).one(&state.db).await?.is_none() {
-                    return Err(ApiError::invalid("target_team_id", "no such team"));
+                    return Err(ApiError::invalid("target_team_id", &p::NO_SUCH_TEAM));
                 }
             }
             _ => {
@@ -257,7 +255,7 @@ pub(crate) fn check_headcount(
     if let Some(h) = headcount.filter(|h| !roles.is_empty() && *h != i64::from(sum)) {
         errors.push(
             "headcount",
-            format!("is {h}, but the roles need {sum}: give their sum or leave headcount out"),
+            p::HEADCOUNT_SUM.with("headcount", h).with("sum", sum),
         );
     }
 }
@@ -268,13 +266,13 @@ fn source_for(staff: bool, asked: Option<OrderSource>, errors: &mut Errors) -> O
     match (staff, asked) {
         (false, None | Some(OrderSource::Resident)) => OrderSource::Resident,
         (false, Some(_)) => {
-            errors.push("source", "residents place their own orders");
+            errors.push("source", &p::RESIDENT_SOURCE);
             OrderSource::Resident
         }
         (true, None | Some(OrderSource::Coordinator)) => OrderSource::Coordinator,
         (true, Some(OrderSource::Station)) => OrderSource::Station,
         (true, Some(OrderSource::Resident)) => {
-            errors.push("source", "`resident` is not coordinator or station");
+            errors.push("source", p::ONE_OF.with("values", "coordinator, station"));
             OrderSource::Coordinator
         }
     }
@@ -314,11 +312,11 @@ pub(super) async fn guard_resident_orders(
         }
     }
     if limits.max_open_orders > 0 && open.len() >= limits.max_open_orders as usize {
-        return Err(ApiError::Conflict(format!(
-            "you have {} requests still running (at most {}); wait for one to finish or cancel one",
-            open.len(),
-            limits.max_open_orders
-        )));
+        return Err(ApiError::conflict(
+            p::OPEN_ORDERS_MAX
+                .with("count", open.len())
+                .with("max", limits.max_open_orders),
+        ));
     }
     Ok(())
 }

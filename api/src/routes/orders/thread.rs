@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
+use zhongdui_domain::text::phrases as p;
 
 use super::views::{View, may_manage, view_of};
 use crate::auth::Caller;
@@ -73,11 +74,11 @@ async fn thread_of(
     let o = orders::load(&state.db, id).await?;
     let writes = match caller {
         Caller::Client(c) if o.client_id == Some(c.client.id) => true,
-        Caller::Client(_) => return Err(ApiError::NotFound("order")),
+        Caller::Client(_) => return Err(ApiError::NotFound(&p::NOUN_ORDER)),
         Caller::User(u) => match view_of(state, u, &o).await? {
             View::Staff => may_manage(state, u, &o).await?,
             View::Owner | View::Assigned => true,
-            View::Prospect => return Err(ApiError::NotFound("order")),
+            View::Prospect => return Err(ApiError::NotFound(&p::NOUN_ORDER)),
         },
     };
     Ok((o, writes))

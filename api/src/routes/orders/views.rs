@@ -1,5 +1,6 @@
 //! What an order looks like to each kind of reader, and who may see or change it.
 use std::collections::{BTreeMap, HashMap, HashSet};
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -502,10 +503,10 @@ pub(super) async fn view_of(
                 {
                     Ok(View::Prospect)
                 }
-                None => Err(ApiError::NotFound("order")),
+                None => Err(ApiError::NotFound(&p::NOUN_ORDER)),
             }
         }
-        _ => Err(ApiError::NotFound("order")),
+        _ => Err(ApiError::NotFound(&p::NOUN_ORDER)),
     }
 }
 
@@ -565,8 +566,5 @@ pub(super) async fn may_manage(
 }
 
 pub(super) fn not_yours() -> ApiError {
-    ApiError::forbidden(
-        "coordinators may change escalated orders, orders sent to their teams, orders their \
-         teams' volunteers are on, and orders they placed",
-    )
+    ApiError::forbidden(&p::COORDINATOR_ORDER_SCOPE)
 }

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, CancelledBy, ClaimHow, OrderAction, OrderStatus, Skill};
 
 use super::status::{load, transition};
@@ -138,10 +139,11 @@ pub async fn claim<C: ConnectionTrait>(
         .pop()
     else {
         let o = load(db, order_id).await?;
-        return Err(ApiError::Conflict(format!(
-            "order {} is {} and has no free place",
-            o.code, o.status
-        )));
+        return Err(ApiError::conflict(
+            p::ORDER_FULL
+                .with("code", &o.code)
+                .with("status", p::word("status", &o.status)),
+        ));
     };
     // 1b. A place in a role (counted under the order row's lock, so two
     // claims can never both take the last place of a role).
@@ -162,9 +164,7 @@ pub async fn claim<C: ConnectionTrait>(
     };
     match existing {
         Some(a) if a.state()?.is_on_order() => {
-            return Err(ApiError::Conflict(
-                "the volunteer is already on this order".to_owned(),
-            ));
+            return Err(ApiError::conflict(&p::VOLUNTEER_ALREADY_ORDER));
         }
         Some(a) => {
             let mut q = assignment::Entity::update_many()
@@ -191,7 +191,7 @@ pub async fn claim<C: ConnectionTrait>(
                 q = q.col_expr(assignment::Column::Role, Expr::value(r.code()));
             }
             if q.exec(db).await?.rows_affected == 0 {
-                return Err(ApiError::Conflict("the offer changed meanwhile".to_owned()));
+                return Err(ApiError::conflict(&p::OFFER_CHANGED_MEANWHILE));
             }
         }
         None => {
@@ -338,19 +338,14 @@ async fn fill_role<C: ConnectionTrait>(
         let needed: Vec<&str> = roles.iter().map(|r| r.skill.code()).collect();
         return Err(ApiError::invalid(
             "role",
-            format!(
-                "the volunteer holds (a valid certificate for) none of the roles this needs: {}",
-                needed.join(", ")
-            ),
+            p::ROLES_NOT_HELD.with("roles", needed.join(", ")),
         ));
     }
     Err(ApiError::conflict_on(
         "role",
-        format!(
-            "every place in the role {} of order {} is taken",
-            full.join(", "),
-            o.code
-        ),
+        p::ROLE_FULL
+            .with("roles", full.join(", "))
+            .with("code", &o.code),
     ))
 }
 
@@ -415,9 +410,11 @@ pub async fn move_assignment<C: ConnectionTrait>(
 ) -> ApiResult<bool> {
     let from = a.state()?;
     if !from.may_become(to) {
-        return Err(ApiError::Conflict(format!(
-            "this part of the order is {from}; it cannot become {to}"
-        )));
+        return Err(ApiError::conflict(
+            p::PART_CANNOT_BECOME
+                .with("from", p::word("astate", from.code()))
+                .with("to", p::word("astate", to.code())),
+        ));
     }
     let mut q = assignment::Entity::update_many()
         .col_expr(assignment::Column::State, Expr::value(to.code()))
@@ -460,7 +457,7 @@ pub(super) async fn take_capacity<C: ConnectionTrait>(
         .exec_with_returning(db)
         .await?
         .pop()
-        .ok_or_else(|| ApiError::Conflict("the volunteer has no free capacity".to_owned()))
+        .ok_or_else(|| ApiError::conflict(&p::VOLUNTEER_NO_FREE_CAPACITY))
 }
 
 /// Releases a volunteer's capacity (task over or cancelled).

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, GeoPoint, OrderStatus, Skill, SkillSet};
 
 use crate::entities::{assignment, order, order_event, volunteer_skill};
@@ -169,7 +170,7 @@ pub async fn ensure_teams_exist<C: ConnectionTrait>(
     match ids.iter().find(|id| !found.iter().any(|t| t.id == **id)) {
         Some(missing) => Err(crate::error::ApiError::invalid(
             field,
-            format!("no team with id {missing}"),
+            p::NO_TEAM_WITH_ID.with("id", missing.to_string()),
         )),
         None => Ok(()),
     }

@@ -6,6 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{AssignmentState, OrderStatus};
 
 use super::claims::{Arrival, Claimed, release_capacity, take_capacity};
@@ -41,10 +42,11 @@ pub async fn swap_in<C: ConnectionTrait>(
         .pop()
     else {
         let o = load(db, offer.order_id).await?;
-        return Err(ApiError::Conflict(format!(
-            "order {} is {}",
-            o.code, o.status
-        )));
+        return Err(ApiError::conflict(
+            p::ORDER_IS
+                .with("code", &o.code)
+                .with("status", p::word("status", &o.status)),
+        ));
     };
     let Some(old) = assignment::Entity::update_many()
         .col_expr(
@@ -78,7 +80,7 @@ pub async fn swap_in<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if took.rows_affected == 0 {
-        return Err(ApiError::Conflict("the offer changed meanwhile".to_owned()));
+        return Err(ApiError::conflict(&p::OFFER_CHANGED_MEANWHILE));
     }
     let withdrawn = withdraw_replacements(db, &o, replaces, now, ch).await?;
     trail.event(

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
+use zhongdui_domain::text::phrases as p;
 use zhongdui_domain::{Category, GeoPoint, OrderAction, OrderSource, OrderStatus, Urgency};
 
 use super::trail::{Actor, Channels, Trail};
@@ -31,10 +32,12 @@ pub async fn transition<C: ConnectionTrait>(
     let now = trail.now();
     let from = o.status()?;
     let to = from.apply(action).map_err(|e| {
-        ApiError::Conflict(format!(
-            "order {} is {}: cannot {:?}",
-            o.code, e.from, e.action
-        ))
+        ApiError::conflict(
+            p::ORDER_CANNOT
+                .with("code", &o.code)
+                .with("status", p::word("status", e.from.code()))
+                .with("action", action_word(e.action)),
+        )
     })?;
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to.code()))
@@ -50,10 +53,7 @@ pub async fn transition<C: ConnectionTrait>(
         .await?
         .pop()
     else {
-        return Err(ApiError::Conflict(format!(
-            "order {} changed meanwhile; reload and retry",
-            o.code
-        )));
+        return Err(ApiError::conflict(p::ORDER_CHANGED.with("code", &o.code)));
     };
     let kind = match action {
         OrderAction::Escalate => "escalated",
@@ -87,7 +87,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<order::Mode
     order::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("order"))
+        .ok_or(ApiError::NotFound(&p::NOUN_ORDER))
 }
 
 /// The next human-readable code for `now`'s day in the city (China time,
@@ -276,4 +276,19 @@ pub async fn insert_order<C: ConnectionTrait>(db: &C, o: &order::Model) -> ApiRe
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The word for what an order was asked to do, for a person.
+fn action_word(action: OrderAction) -> &'static zhongdui_domain::text::Phrase {
+    match action {
+        OrderAction::Escalate => &p::ACTION_ESCALATE,
+        OrderAction::Redispatch => &p::ACTION_REDISPATCH,
+        OrderAction::Fill => &p::ACTION_FILL,
+        OrderAction::Unfill => &p::ACTION_UNFILL,
+        OrderAction::Arrive => &p::ACTION_ARRIVE,
+        OrderAction::Complete => &p::ACTION_COMPLETE,
+        OrderAction::Confirm => &p::ACTION_CONFIRM,
+        OrderAction::AutoClose => &p::ACTION_AUTO_CLOSE,
+        OrderAction::Cancel(_) => &p::ACTION_CANCEL,
+    }
 }

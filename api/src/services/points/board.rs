@@ -1,5 +1,6 @@
 //! Leaderboards from the ledger: periods in China time, sums, ranks.
 use std::collections::HashMap;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{
@@ -32,7 +33,7 @@ impl Period {
             "all" => Ok(Period::All),
             other => Err(ApiError::invalid(
                 "period",
-                format!("`{other}` is not week, month or all"),
+                p::PERIOD_NAME.with("value", other),
             )),
         }
     }

@@ -7,6 +7,7 @@ use crate::entities::{assignment, order, points_entry, volunteer};
 use crate::error::ApiResult;
 use crate::settings::PointsSettings;
 use zhongdui_domain::AssignmentState;
+use zhongdui_domain::text::{Text, phrases as p};
 
 /// Ledger entry kinds.
 pub const KINDS: [&str; 4] = ["earn", "bonus", "adjustment", "redemption"];
@@ -73,7 +74,7 @@ pub async fn award_for_order<C: ConnectionTrait>(
             _ => 0,
         };
         let (amount, bonus) = earned(rules, o.tier, minutes, o.rating);
-        let mut entry = |kind: &str, amount: i32, reason: String| {
+        let mut entry = |kind: &str, amount: i32, reason: Text| {
             let key = format!("{kind}:{}:{}", o.id, a.volunteer_id);
             let row = points_entry::ActiveModel {
                 volunteer_id: Set(a.volunteer_id),
@@ -81,7 +82,11 @@ pub async fn award_for_order<C: ConnectionTrait>(
                 kind: Set(kind.to_owned()),
                 amount: Set(amount),
                 order_id: Set(Some(o.id)),
-                reason: Set(Some(reason)),
+                reason: Set(Some(reason.to_string())),
+                reason_code: Set(Some(reason.code().to_owned())),
+                reason_params: Set(Some(
+                    serde_json::Value::Object(crate::error::params_json(&reason)).to_string(),
+                )),
                 idempotency_key: Set(key.clone()),
                 created_by: Set(None),
                 created_at: Set(now),
@@ -98,13 +103,17 @@ pub async fn award_for_order<C: ConnectionTrait>(
         entry(
             "earn",
             amount,
-            format!("{} ({} min on task)", o.code, minutes),
+            p::REASON_TASK
+                .with("code", &o.code)
+                .with("minutes", minutes),
         );
         if bonus > 0 {
             entry(
                 "bonus",
                 bonus,
-                format!("{} rated {}", o.code, o.rating.unwrap_or(0)),
+                p::REASON_RATED
+                    .with("code", &o.code)
+                    .with("rating", o.rating.unwrap_or(0)),
             );
         }
     }

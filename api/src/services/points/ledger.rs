@@ -1,5 +1,6 @@
 //! The ledger: balances, history, adjustments and redemptions, the CSV export.
 use std::collections::HashMap;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -57,6 +58,37 @@ pub async fn history<C: ConnectionTrait>(
         .await?)
 }
 
+/// Why a row was booked, for the reader: the system's own reasons (a task,
+/// a rating) in the request's language from their phrase code, or the
+/// words a coordinator wrote.
+pub fn reason_of(e: &points_entry::Model) -> Option<String> {
+    let phrase = e
+        .reason_code
+        .as_deref()
+        .and_then(zhongdui_domain::text::phrase);
+    let Some(phrase) = phrase else {
+        return e.reason.clone();
+    };
+    let params: serde_json::Map<String, serde_json::Value> = e
+        .reason_params
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let mut text = zhongdui_domain::text::Text::from(phrase);
+    for (k, v) in params {
+        let arg = match v {
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => zhongdui_domain::text::Arg::Int(i),
+                None => zhongdui_domain::text::Arg::Plain(n.to_string()),
+            },
+            serde_json::Value::String(s) => zhongdui_domain::text::Arg::Plain(s),
+            other => zhongdui_domain::text::Arg::Plain(other.to_string()),
+        };
+        text = text.with(k, arg);
+    }
+    Some(text.render(crate::lang::current()))
+}
+
 /// A points adjustment or redemption to book.
 pub struct Adjustment<'a> {
     /// Whose points.
@@ -89,7 +121,7 @@ pub async fn adjust<C: ConnectionTrait>(
     let v = volunteer::Entity::find_by_id(volunteer_id)
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::invalid("volunteer_id", "no such volunteer"))?;
+        .ok_or_else(|| ApiError::invalid("volunteer_id", &p::NO_SUCH_VOLUNTEER))?;
     if let Some(existing) = points_entry::Entity::find()
         .filter(points_entry::Column::IdempotencyKey.eq(key.as_str()))
         .one(db)

@@ -1,10 +1,12 @@
 //! Roster fields parsed and checked, collecting every field error of an input.
 use std::collections::BTreeMap;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::NaiveDate;
 use zhongdui_domain::{GeoPoint, Skill};
 
 use crate::error::{ApiError, ApiResult, FieldError};
+use zhongdui_domain::text::Text;
 
 /// Collects field errors while parsing an input.
 #[derive(Default)]
@@ -12,20 +14,14 @@ pub struct Errors(pub Vec<FieldError>);
 
 impl Errors {
     /// Records `field: message`.
-    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<Text>) {
+        self.0.push(FieldError::new(field, message));
     }
 
     /// Records a password of the wrong length (8–128 characters).
     pub fn password(&mut self, password: &str) {
         if let Err(e) = crate::wire::password(password) {
-            self.push(
-                "password",
-                e.message.map(|m| m.to_string()).unwrap_or_default(),
-            );
+            self.push("password", crate::error::validation_text(&e));
         }
     }
 
@@ -53,7 +49,7 @@ pub fn parse_text(
 ) -> String {
     let v = raw.trim();
     if let Err(e) = crate::wire::check_text(v, max, multiline, required) {
-        errors.push(field, e.message.map(|m| m.to_string()).unwrap_or_default());
+        errors.push(field, crate::error::validation_text(&e));
     }
     v.to_owned()
 }
@@ -66,7 +62,7 @@ pub fn parse_display_name(raw: &str, errors: &mut Errors) -> String {
 /// Checks a capacity: 0–10 concurrent tasks.
 pub fn parse_capacity(raw: i64, errors: &mut Errors) -> i32 {
     if !(0..=10).contains(&raw) {
-        errors.push("capacity", "must be between 0 and 10");
+        errors.push("capacity", p::RANGE.with("min", 0).with("max", 10));
     }
     raw.clamp(0, 10) as i32
 }
@@ -91,10 +87,7 @@ pub fn parse_skills(
         match code.parse::<Skill>() {
             Ok(s) => match out.get_mut(&s) {
                 Some(slot) => *slot = Some(*until),
-                None => errors.push(
-                    format!("certificates.{code}"),
-                    "a certificate is given for a skill not in `skills`",
-                ),
+                None => errors.push(format!("certificates.{code}"), &p::CERT_WITHOUT_SKILL),
             },
             Err(e) => errors.push(format!("certificates.{code}"), e.message),
         }
@@ -124,14 +117,18 @@ pub fn parse_home(
         (Some(_), None) => {
             errors.push(
                 lon_name,
-                format!("{lon_name} is required when {lat_name} is given"),
+                p::BOTH_COORDINATES
+                    .with("field", lon_name)
+                    .with("other", lat_name),
             );
             None
         }
         (None, Some(_)) => {
             errors.push(
                 lat_name,
-                format!("{lat_name} is required when {lon_name} is given"),
+                p::BOTH_COORDINATES
+                    .with("field", lat_name)
+                    .with("other", lon_name),
             );
             None
         }

@@ -1,5 +1,6 @@
 //! Teams: creation, member counts, coordinators.
 use std::collections::HashMap;
+use zhongdui_domain::text::phrases as p;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -37,10 +38,9 @@ pub async fn create_team<C: ConnectionTrait>(db: &C, spec: TeamSpec) -> ApiResul
         .await?
         .is_some()
     {
-        return Err(ApiError::Conflict(format!(
-            "a team named {} already exists",
-            spec.name
-        )));
+        return Err(ApiError::conflict(
+            p::TEAM_NAME_TAKEN.with("name", &spec.name),
+        ));
     }
     let now = crate::clock::wall();
     Ok(team::ActiveModel {
@@ -149,7 +149,7 @@ pub async fn update_team<C: ConnectionTrait>(
     let t = team::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("team"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_TEAM))?;
     if let Some(n) = &change.name {
         let clash = team::Entity::find()
             .filter(team::Column::Name.eq(n.as_str()))
@@ -157,9 +157,9 @@ pub async fn update_team<C: ConnectionTrait>(
             .one(db)
             .await?;
         if clash.is_some() {
-            return Err(ApiError::Conflict(format!(
-                "a team named {n} already exists"
-            )));
+            return Err(ApiError::conflict(
+                p::TEAM_NAME_TAKEN.with("name", n.as_str()),
+            ));
         }
     }
     let TeamChange {

@@ -1,6 +1,7 @@
 //! Volunteers: the spec of one, create or update to match it (shared by the
 //! JSON routes and the CSV import), and paged listings.
 use std::collections::{BTreeMap, HashMap};
+use zhongdui_domain::text::phrases as p;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
@@ -112,16 +113,15 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
                 Role::Coordinator | Role::Admin => {
                     return Err(ApiError::conflict_on(
                         "phone",
-                        format!("{masked} belongs to a {role} account"),
+                        p::PHONE_OTHER_ROLE
+                            .with("phone", &masked)
+                            .with("role", p::word("role", role.code())),
                     ));
                 }
                 Role::Resident if !promote => {
                     return Err(ApiError::conflict_on(
                         "phone",
-                        format!(
-                            "{masked} already has a resident account; an admin can make it a \
-                             volunteer with `promote: true`"
-                        ),
+                        p::PHONE_RESIDENT.with("phone", &masked),
                     ));
                 }
                 Role::Resident => {
@@ -137,16 +137,16 @@ pub async fn upsert_volunteer<C: ConnectionTrait>(
                     if on_existing == OnExisting::Conflict {
                         return Err(ApiError::conflict_on(
                             "phone",
-                            format!("a volunteer with phone {masked} already exists"),
+                            p::PHONE_VOLUNTEER.with("phone", &masked),
                         ));
                     }
                     let current = load_spec(db, u.id).await?;
                     if let (Some(teams), Some(cur)) = (scope, &current)
                         && !teams.contains(&cur.team_id)
                     {
-                        return Err(ApiError::forbidden(format!(
-                            "{masked} is a volunteer of a team you do not coordinate"
-                        )));
+                        return Err(ApiError::forbidden(
+                            p::VOLUNTEER_OTHER_TEAM.with("phone", &masked),
+                        ));
                     }
                     if current.as_ref() == Some(spec) {
                         (u.id, Outcome::Unchanged)
@@ -169,7 +169,7 @@ async fn ensure_team_exists<C: ConnectionTrait>(db: &C, team: TeamId) -> ApiResu
     {
         return Err(ApiError::invalid(
             "team_id",
-            format!("no team with id {team}"),
+            p::NO_TEAM_WITH_ID.with("id", team.to_string()),
         ));
     }
     Ok(())
@@ -254,7 +254,7 @@ async fn apply_spec<C: ConnectionTrait>(
     let v = volunteer::Entity::find_by_id(u.id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     let mut am: volunteer::ActiveModel = v.into();
     am.team_id = Set(spec.team_id.as_uuid());
     am.is_leader = Set(spec.is_leader);
@@ -398,11 +398,11 @@ pub async fn get_volunteer<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<Vo
         .find_also_related(user::Entity)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("volunteer"))?;
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))?;
     hydrate(db, vec![row])
         .await?
         .pop()
-        .ok_or(ApiError::NotFound("volunteer"))
+        .ok_or(ApiError::NotFound(&p::NOUN_VOLUNTEER))
 }
 
 async fn hydrate<C: ConnectionTrait>(
