@@ -147,7 +147,7 @@ pub async fn security_headers(
     if let Some(state) = state {
         if html
             && let Ok(v) =
-                HeaderValue::from_str(&content_security_policy(&state.settings.web.tile_url))
+                HeaderValue::from_str(&content_security_policy(&state.settings.web.tiles().url))
         {
             res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
         }
@@ -284,6 +284,30 @@ mod tests {
             mask_phones("id 123456789012 and 13800000000."),
             "id 123456789012 and 138****0000."
         );
+    }
+
+    #[test]
+    fn csp_names_each_presets_tile_servers() {
+        for (url, host) in [
+            (
+                "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}",
+                "https://*.tianditu.gov.cn;",
+            ),
+            (
+                "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}",
+                "https://*.is.autonavi.com;",
+            ),
+            (
+                "https://rt{s}.map.gtimg.com/tile?z={z}",
+                "https://*.map.gtimg.com;",
+            ),
+        ] {
+            let csp = content_security_policy(url);
+            assert!(
+                csp.contains(&format!("img-src 'self' data: blob: {host}")),
+                "{csp}"
+            );
+        }
     }
 
     #[test]

@@ -229,6 +229,11 @@ pub struct DispatchSettings {
     pub max_offers_per_hour: u32,
     /// New orders arriving within this window are assigned together.
     pub batch_window_ms: u64,
+    /// The window adapts (on by default): urgent and critical orders and an
+    /// order no other order in dispatch could compete with (none within
+    /// twice the first radius) get their first wave at once; only the rest
+    /// wait out the window to be assigned jointly. Off: every order waits.
+    pub adaptive_window: bool,
     /// Largest group of neighbouring orders assigned jointly (a larger one
     /// is cut into chunks).
     pub batch_max_orders: usize,
@@ -362,10 +367,102 @@ pub struct WebSettings {
     pub tile_url: String,
     /// Attribution shown under the map tiles.
     pub tile_attribution: String,
+    /// The coordinates `tile_url`'s tiles are drawn in: `wgs84` (OpenStreetMap,
+    /// Tianditu) or `gcj02` (AMap, Tencent: the pages shift what they draw,
+    /// stored positions stay WGS-84).
+    pub tile_crs: String,
+    /// What `{s}` in `tile_url` runs through (one character each).
+    pub tile_subdomains: String,
+    /// A named tile provider instead of `tile_url`: `tianditu` (WGS-84,
+    /// needs `tile_key`), `amap` or `tencent` (GCJ-02); empty: `tile_url`.
+    pub tile_preset: String,
+    /// The provider's key (Tianditu's `tk`).
+    pub tile_key: String,
     /// Where the maps open before anything is on them, `[lat, lon]`.
     pub map_center: [f64; 2],
     /// The address people reach the pages at (links in text messages).
     pub public_url: String,
+}
+
+/// The map tiles the pages draw: from a preset or `web.tile_url`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileSource {
+    /// URL template (`{s}`, `{z}`, `{x}`, `{y}`, `{-y}`).
+    pub url: String,
+    /// A second layer drawn over it (Tianditu's labels), if any.
+    pub overlay_url: Option<String>,
+    /// Attribution.
+    pub attribution: String,
+    /// `wgs84` or `gcj02`.
+    pub crs: String,
+    /// What `{s}` runs through.
+    pub subdomains: String,
+}
+
+/// The presets `web.tile_preset` names.
+pub const TILE_PRESETS: [&str; 4] = ["osm", "tianditu", "amap", "tencent"];
+
+impl WebSettings {
+    /// The tiles the pages draw.
+    pub fn tiles(&self) -> TileSource {
+        let tianditu = |layer: &str| {
+            format!(
+                "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0\
+                 &LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}\
+                 &TILEROW={{y}}&TILECOL={{x}}&tk={}",
+                self.tile_key
+            )
+        };
+        let preset = |url: String,
+                      overlay: Option<String>,
+                      attribution: &str,
+                      crs: &str,
+                      subdomains: &str| TileSource {
+            url,
+            overlay_url: overlay,
+            attribution: attribution.to_owned(),
+            crs: crs.to_owned(),
+            subdomains: subdomains.to_owned(),
+        };
+        match self.tile_preset.as_str() {
+            "osm" => preset(
+                "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
+                None,
+                "© OpenStreetMap contributors",
+                "wgs84",
+                "abc",
+            ),
+            "tianditu" => preset(
+                tianditu("vec"),
+                Some(tianditu("cva")),
+                "© 天地图 Tianditu",
+                "wgs84",
+                "01234567",
+            ),
+            "amap" => preset(
+                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+                    .to_owned(),
+                None,
+                "© 高德地图 AMap",
+                "gcj02",
+                "1234",
+            ),
+            "tencent" => preset(
+                "https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&type=vector&styleid=0".to_owned(),
+                None,
+                "© 腾讯地图 Tencent",
+                "gcj02",
+                "0123",
+            ),
+            _ => preset(
+                self.tile_url.clone(),
+                None,
+                &self.tile_attribution,
+                &self.tile_crs,
+                &self.tile_subdomains,
+            ),
+        }
+    }
 }
 
 impl Settings {
@@ -440,6 +537,27 @@ impl Settings {
         if !(self.push.subject.starts_with("mailto:") || self.push.subject.starts_with("https:")) {
             return Err(bad("push.subject", "must be a mailto: or https: URI"));
         }
+        let w = &self.web;
+        if !(w.tile_preset.is_empty() || TILE_PRESETS.contains(&w.tile_preset.as_str())) {
+            return Err(bad(
+                "web.tile_preset",
+                "must be empty, osm, tianditu, amap or tencent",
+            ));
+        }
+        if w.tile_preset == "tianditu" && w.tile_key.trim().is_empty() {
+            return Err(bad("web.tile_key", "is needed for tianditu (its tk)"));
+        }
+        if !matches!(w.tile_crs.as_str(), "wgs84" | "gcj02") {
+            return Err(bad("web.tile_crs", "must be wgs84 or gcj02"));
+        }
+        if w.tile_subdomains.is_empty()
+            || !w.tile_subdomains.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(bad(
+                "web.tile_subdomains",
+                "must be letters or digits, one per subdomain",
+            ));
+        }
         match self.sms.channel.as_str() {
             "off" | "log" => {}
             "aliyun" => {
@@ -499,6 +617,7 @@ impl Settings {
             .set_default("dispatch.reliability_days", 90)?
             .set_default("dispatch.max_offers_per_hour", 6)?
             .set_default("dispatch.batch_window_ms", 1000)?
+            .set_default("dispatch.adaptive_window", true)?
             .set_default("dispatch.batch_max_orders", 64)?
             .set_default("dispatch.arrive_radius_m", 300.0)?
             .set_default("dispatch.auto_close_hours", 24)?
@@ -562,6 +681,10 @@ impl Settings {
                 "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             )?
             .set_default("web.tile_attribution", "© OpenStreetMap contributors")?
+            .set_default("web.tile_crs", "wgs84")?
+            .set_default("web.tile_subdomains", "abc")?
+            .set_default("web.tile_preset", "")?
+            .set_default("web.tile_key", "")?
             .set_default("web.map_center", vec![27.57, 120.56])?)
     }
 }
@@ -577,6 +700,44 @@ mod tests {
             .try_deserialize()?;
         s.validate()?;
         Ok(s)
+    }
+
+    #[test]
+    fn tile_presets_name_their_provider_and_coordinates() {
+        let osm = with("web.tile_preset", "").unwrap().web.tiles();
+        assert_eq!(osm.url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
+        assert_eq!(osm.crs, "wgs84");
+        let amap = with("web.tile_preset", "amap").unwrap().web.tiles();
+        assert_eq!(amap.crs, "gcj02");
+        assert!(amap.url.contains("autonavi.com") && amap.url.contains("{s}"));
+        assert_eq!(
+            with("web.tile_preset", "tencent").unwrap().web.tiles().crs,
+            "gcj02"
+        );
+        // Tianditu needs its key, which goes into both of its layers.
+        assert!(with("web.tile_preset", "tianditu").is_err());
+        let s: Settings = Settings::defaults()
+            .unwrap()
+            .set_override("web.tile_preset", "tianditu")
+            .unwrap()
+            .set_override("web.tile_key", "k123")
+            .unwrap()
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        s.validate().unwrap();
+        let t = s.web.tiles();
+        assert_eq!(t.crs, "wgs84");
+        assert!(
+            t.url.contains("LAYER=vec") && t.url.ends_with("tk=k123"),
+            "{}",
+            t.url
+        );
+        assert!(t.overlay_url.unwrap().contains("LAYER=cva"));
+        assert_eq!(t.subdomains, "01234567");
+        assert!(with("web.tile_preset", "google").is_err());
+        assert!(with("web.tile_crs", "bd09").is_err());
     }
 
     #[test]

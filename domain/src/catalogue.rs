@@ -394,6 +394,11 @@ impl Urgency {
         Urgency::Critical,
     ];
 
+    /// Urgent or critical: dispatched at once, never held for a batch.
+    pub fn is_pressing(self) -> bool {
+        matches!(self, Urgency::Urgent | Urgency::Critical)
+    }
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {

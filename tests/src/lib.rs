@@ -186,6 +186,10 @@ impl TestApp {
         settings.webhooks.lease_secs = 2;
         // Tests drive the dispatcher and the clock by hand.
         settings.dispatch.background = false;
+        // Scenarios place orders and then run the batch window out; the
+        // adaptive window's own rules are tested with it on
+        // (tests/adaptive_window.rs).
+        settings.dispatch.adaptive_window = false;
         // Position reports are rate-limited per volunteer; tests that need it set it.
         settings.dispatch.location_min_interval_ms = 0;
         // Many test servers run at once on one PostgreSQL: open connections on demand.

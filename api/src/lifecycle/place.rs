@@ -9,11 +9,11 @@ use zhongdui_domain::text::phrases as p;
 use super::work::Work;
 
 /// Places a new order by `actor`: its code (read outside the transaction: a
-/// PostgreSQL sequence), the row and its announcement, and — without a
-/// batch window — its first wave in the same transaction, so that the order
-/// row is written with its wave and the offers, pushes and events go with
-/// the announcement, one statement per table. Otherwise the dispatcher is
-/// woken to batch it.
+/// PostgreSQL sequence), the row and its announcement, and — when it need
+/// not wait for a batch ([`at_once`]) — its first wave in the same
+/// transaction, so that the order row is written with its wave and the
+/// offers, pushes and events go with the announcement, one statement per
+/// table. Otherwise the dispatcher is woken to batch it.
 pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<order::Model> {
     let now = state.clock.now();
     let window = chrono::Duration::milliseconds(
@@ -21,8 +21,9 @@ pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<o
     );
     let code = orders::next_code(&state.db, now).await?;
     let mut work = Work::begin_at(state, actor, now).await?;
+    let dispatch_now = at_once(state, &work.txn, &new).await?;
     let (mut o, announce) = orders::new_order(code, new, actor, now, window, state.channels());
-    let first = if state.settings.dispatch.batch_window_ms == 0 {
+    let first = if dispatch_now {
         state
             .dispatcher
             .plan_first_wave(&work.txn, state, &o, now)
@@ -49,6 +50,30 @@ pub async fn place(state: &AppState, actor: Actor, new: NewOrder) -> ApiResult<o
     }
     work.commit().await?;
     Ok(o)
+}
+
+/// Whether a new order gets its first wave at once rather than waiting out
+/// the batch window: always without a window; with the adaptive window
+/// (the default), when it is urgent or critical, or when no order in
+/// dispatch lies within twice the first radius (their first-wave discs
+/// cannot overlap, so nothing could be gained by assigning them jointly).
+async fn at_once<C: sea_orm::ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    new: &NewOrder,
+) -> ApiResult<bool> {
+    let d = &state.settings.dispatch;
+    if d.batch_window_ms == 0 {
+        return Ok(true);
+    }
+    if !d.adaptive_window {
+        return Ok(false);
+    }
+    if new.urgency.is_pressing() {
+        return Ok(true);
+    }
+    let first_radius = d.radii_m.first().copied().unwrap_or(0.0);
+    Ok(!orders::open_order_within(db, new.at, 2.0 * first_radius).await?)
 }
 
 /// Places a station system's slip once per slip number (the caller has

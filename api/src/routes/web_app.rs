@@ -26,11 +26,15 @@ async fn docs_redirect() -> HttpResponse {
 async fn app_config(state: web::Data<AppState>) -> HttpResponse {
     let d = &state.settings.dispatch;
     let w = &state.settings.web;
+    let tiles = w.tiles();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .json(serde_json::json!({
-            "tile_url": w.tile_url,
-            "tile_attribution": w.tile_attribution,
+            "tile_url": tiles.url,
+            "tile_overlay_url": tiles.overlay_url,
+            "tile_attribution": tiles.attribution,
+            "tile_crs": tiles.crs,
+            "tile_subdomains": tiles.subdomains,
             "map_center": w.map_center,
             "offer_timeout_secs": d.offer_timeout_secs,
             "arrive_radius_m": d.arrive_radius_m,

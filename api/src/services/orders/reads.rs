@@ -108,6 +108,32 @@ pub async fn nearby<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Whether an order in dispatch (open) lies within `reach` metres of
+/// `here`: a new order there could compete with it for the same volunteers.
+/// Only the positions are read (a box in SQL, the exact distance here).
+pub async fn open_order_within<C: ConnectionTrait>(
+    db: &C,
+    here: GeoPoint,
+    reach: f64,
+) -> ApiResult<bool> {
+    let dlat = reach / 111_000.0;
+    let dlon = reach / (111_000.0 * here.lat().to_radians().cos().max(0.01));
+    let near: Vec<(f64, f64)> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Lat)
+        .column(order::Column::Lon)
+        .filter(order::Column::Status.eq(OrderStatus::Open.code()))
+        .filter(order::Column::Lat.between(here.lat() - dlat, here.lat() + dlat))
+        .filter(order::Column::Lon.between(here.lon() - dlon, here.lon() + dlon))
+        .limit(64)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(near
+        .into_iter()
+        .any(|(lat, lon)| GeoPoint::parse(lat, lon).is_ok_and(|p| p.distance_m(&here) <= reach)))
+}
+
 /// How many volunteers are on each role of those of `orders` that have
 /// roles, by (order, role): one query, none when no order has roles.
 pub async fn role_fills<C: ConnectionTrait>(
