@@ -11,9 +11,10 @@ export const FILES = [
   ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
   ["leaflet/LICENSE", "leaflet/LICENSE"],
-  ["uplot/dist/uPlot.iife.min.js", "uplot/uPlot.iife.min.js"],
-  ["uplot/dist/uPlot.min.css", "uplot/uPlot.min.css"],
-  ["uplot/LICENSE", "uplot/LICENSE"],
+  ["leaflet.markercluster/dist/leaflet.markercluster.js", "leaflet.markercluster/leaflet.markercluster.js"],
+  ["leaflet.markercluster/dist/MarkerCluster.css", "leaflet.markercluster/MarkerCluster.css"],
+  ["leaflet.markercluster/dist/MarkerCluster.Default.css", "leaflet.markercluster/MarkerCluster.Default.css"],
+  ["leaflet.markercluster/MIT-LICENCE.txt", "leaflet.markercluster/LICENSE"],
 ];
 export const source = (from) => join(web, "node_modules", from);
 export const target = (to) => join(web, "static", "vendor", to);
@@ -25,5 +26,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`vendored ${from} -> static/vendor/${to}`);
   }
   const lock = JSON.parse(readFileSync(join(web, "package-lock.json"), "utf8"));
-  for (const name of ["leaflet", "uplot"]) console.log(`${name} ${lock.packages["node_modules/" + name].version}`);
+  for (const name of ["leaflet", "leaflet.markercluster"]) console.log(`${name} ${lock.packages["node_modules/" + name].version}`);
 }

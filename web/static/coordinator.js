@@ -53,29 +53,81 @@
   };
 
   // ---------- live map ----------
+  // Active orders (one dot each, and the list beside the map), police
+  // stations and teams' bases, and the volunteers the filters choose, in
+  // clusters showing how many are there until the map is zoomed in.
   let liveMap = null, orderLayer, volLayer;
-  const orderMarkers = new Map(), volMarkers = new Map();
+  const orderMarkers = new Map(), volMarkers = new Map(), activeOrders = new Map();
+  const STATUS_RANK = { escalated: 0, open: 1, assigned: 2, in_progress: 3 };
+  // What the filters above the map choose: {skill, team, onDuty}.
+  function volFilter() {
+    const f = $("map-filters");
+    return { skill: f.skill.value, team: f.team_id.value, onDuty: f.duty.value !== "all" };
+  }
   function counts() {
-    $("counts").textContent = ZD.t("co.counts", { o: orderMarkers.size, v: volMarkers.size });
+    const f = volFilter();
+    const o = orderMarkers.size, v = volMarkers.size;
+    if (f.onDuty && !f.skill && !f.team) { $("counts").textContent = ZD.t("co.counts", { o, v }); return; }
+    const chosen = [ZD.t(f.onDuty ? "co.map.dutyOn" : "co.map.dutyAll"), f.skill && ZD.skillName(f.skill), f.team && teamName(f.team)].filter(Boolean);
+    $("counts").textContent = ZD.t("co.countsFiltered", { o, v, f: chosen.join(ZD.lang() === "zh" ? "、" : ", ") });
   }
   function placeOrder(o) {
     const old = orderMarkers.get(o.id);
     if (old) { orderLayer.removeLayer(old); orderMarkers.delete(o.id); }
+    activeOrders.delete(o.id);
     if (ACTIVE.includes(o.status)) {
-      const m = ZD.dot(o.lat, o.lon, ZD.statusColor(o.status), 9, `${o.code} · ${ZD.status(o.status)} · ${ZD.categoryName(o.category)}`);
+      const m = ZD.dot(o.lat, o.lon, ZD.statusColor(o.status), 9, orderLabel(o), { pane: "orders" });
       m.on("click", () => openOrder(o.id));
       m.addTo(orderLayer);
       orderMarkers.set(o.id, m);
+      activeOrders.set(o.id, o);
     }
     counts();
+    listOrders();
+  }
+  const orderLabel = (o) => `${o.code} · ${ZD.status(o.status)} · ${ZD.categoryName(o.category)}`;
+  // The list beside the map, redrawn once for a burst of changes; the item
+  // that had the focus keeps it.
+  function listOrders() {
+    if (listOrders.due) return;
+    listOrders.due = setTimeout(() => {
+      listOrders.due = null;
+      const list = $("map-orders");
+      const focused = list.contains(document.activeElement) ? document.activeElement.dataset.order : null;
+      const items = [...activeOrders.values()].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || String(b.created_at).localeCompare(String(a.created_at)));
+      $("map-orders-n").textContent = `(${items.length})`;
+      list.replaceChildren(...(items.length ? items.map((o) => el("li", {},
+        el("button", { type: "button", class: "map-order", "data-order": o.id, onclick: () => showOrder(o.id) },
+          el("strong", {}, o.code), " ", el("span", { class: "badge", "data-status": o.status }, ZD.status(o.status)), " ",
+          el("span", {}, ZD.categoryName(o.category)), el("span", { class: "muted map-order-where" }, o.address || ""))))
+        : [el("li", { class: "muted" }, ZD.t("co.map.noOrders"))]));
+      if (focused) list.querySelector(`[data-order="${focused}"]`)?.focus();
+    }, 0);
+  }
+  // An order from the list: the map goes to it, its detail opens.
+  function showOrder(id) {
+    const o = activeOrders.get(id);
+    if (o && liveMap) ZD.goTo(liveMap, o.lat, o.lon, 16);
+    openOrder(id).catch((e) => ZD.toast(ZD.problemText(e), true));
   }
   function placeVolunteer(id, lat, lon, name) {
     const m = volMarkers.get(id);
-    if (m) { m.setLatLng([lat, lon]); return; }
-    const d = L.circleMarker([lat, lon], { radius: 3, stroke: false, fillColor: "#1e8449", fillOpacity: 0.8 });
+    if (m) { m.setLatLng(ZD.toMap(lat, lon)); return null; }
+    const d = L.circleMarker(ZD.toMap(lat, lon), { radius: 3, stroke: false, fillColor: "#1e8449", fillOpacity: 0.8 });
     if (name) d.bindTooltip(name);
-    d.addTo(volLayer);
     volMarkers.set(id, d);
+    return d;
+  }
+  // A cluster: how many volunteers, in words for screen readers too; Enter
+  // or a click zooms to them.
+  function clusterIcon(cluster) {
+    const n = cluster.getChildCount();
+    const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    const px = { small: 34, medium: 40, large: 48 }[size];
+    return L.divIcon({
+      html: `<div><span>${n}</span> <span class="sr-only">${ZD.t("co.map.cluster")}</span></div>`,
+      className: `marker-cluster vol-cluster vol-cluster-${size}`, iconSize: L.point(px, px),
+    });
   }
   async function pages(path) {
     const out = [];
@@ -89,39 +141,70 @@
   let placeLayer;
   async function loadMap() {
     liveMap = await ZD.map($("live-map"), { zoom: 12 });
+    // Orders over the volunteers' clusters (which are over stations and bases).
+    liveMap.createPane("orders").style.zIndex = 650;
     placeLayer = L.layerGroup().addTo(liveMap);
     orderLayer = L.layerGroup().addTo(liveMap);
-    volLayer = L.layerGroup().addTo(liveMap);
+    volLayer = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: 16, spiderfyOnMaxZoom: false, iconCreateFunction: clusterIcon }).addTo(liveMap);
     // Only the volunteers the view shows (with a margin) are loaded; moving
     // the map loads the new view's, and positions keep arriving live.
     liveMap.on("moveend", () => { clearTimeout(loadMap.timer); loadMap.timer = setTimeout(() => loadVolunteers().catch(() => {}), 400); });
-    await Promise.all([refreshMap(), loadPlaces().catch(() => {})]);
+    $("map-filters").addEventListener("change", () => loadVolunteers().catch((e) => ZD.showProblem($("map-filters"), e)));
+    await Promise.all([refreshMap(), loadPlaces().catch(() => {}), mapFilters().catch(() => {})]);
+  }
+  // The filters' choices: the catalogue's skills, the roster's teams.
+  async function mapFilters() {
+    const cat = await ZD.catalogue();
+    if (!teams.length) await loadTeams();
+    mapFilterOptions(cat);
+  }
+  function mapFilterOptions(cat) {
+    ZD.options($("mf-skill"), cat.skills.map((k) => [k.code, ZD.skillName(k.code)]), true);
+    ZD.options($("mf-team"), teams.map((t) => [t.id, t.name]), true);
   }
   // Police stations and teams' bases, drawn under the orders.
   async function loadPlaces() {
     const [stations, all] = await Promise.all([ZD.get("/stations"), ZD.get("/teams?per_page=500")]);
     placeLayer.clearLayers();
-    stations.items.forEach((st) => L.circleMarker([st.lat, st.lon], { radius: 8, color: "#1a4f9c", weight: 3, fillColor: "#fff", fillOpacity: 1 })
+    stations.items.forEach((st) => L.circleMarker(ZD.toMap(st.lat, st.lon), { radius: 8, color: "#1a4f9c", weight: 3, fillColor: "#fff", fillOpacity: 1 })
       .bindTooltip(ZD.t("co.map.station", { name: st.name })).addTo(placeLayer));
-    all.items.filter((t) => t.base).forEach((t) => L.circleMarker([t.base.lat, t.base.lon], { radius: 5, color: "#6b3fa0", weight: 2, fillColor: "#d9c8ef", fillOpacity: 1 })
+    all.items.filter((t) => t.base).forEach((t) => L.circleMarker(ZD.toMap(t.base.lat, t.base.lon), { radius: 5, color: "#6b3fa0", weight: 2, fillColor: "#d9c8ef", fillOpacity: 1 })
       .bindTooltip(ZD.t("co.map.base", { name: t.name })).addTo(placeLayer));
   }
-  // The map's view, padded by half, as the API's bbox.
+  // The map's view, padded by half, as the API's bbox (WGS-84).
   function viewBox() {
     const b = liveMap.getBounds().pad(0.5);
+    const sw = ZD.fromMap(b.getSouthWest()), ne = ZD.fromMap(b.getNorthEast());
     const lon = (x) => Math.max(-180, Math.min(180, x)).toFixed(5), lat = (x) => Math.max(-90, Math.min(90, x)).toFixed(5);
-    return [lon(b.getWest()), lat(b.getSouth()), lon(b.getEast()), lat(b.getNorth())].join(",");
+    return [lon(sw.lon), lat(sw.lat), lon(ne.lon), lat(ne.lat)].join(",");
   }
   async function loadVolunteers() {
-    const vols = await pages("/volunteers?on_duty=true&bbox=" + viewBox());
+    const f = volFilter();
+    const q = new URLSearchParams({ bbox: viewBox() });
+    if (f.onDuty) q.set("on_duty", "true");
+    if (f.skill) q.set("skill", f.skill);
+    if (f.team) q.set("team_id", f.team);
+    const seq = (loadVolunteers.seq = (loadVolunteers.seq || 0) + 1);
+    const vols = await pages("/volunteers?" + q);
+    if (seq !== loadVolunteers.seq) return; // a newer view or filter was asked for meanwhile
     volLayer.clearLayers(); volMarkers.clear();
-    vols.filter((v) => v.lat !== null && v.lat !== undefined).forEach((v) => placeVolunteer(v.id, v.lat, v.lon, `${v.display_name} · ${v.team_name}`));
+    volLayer.addLayers(vols.filter((v) => v.lat !== null && v.lat !== undefined)
+      .map((v) => placeVolunteer(v.id, v.lat, v.lon, `${v.display_name} · ${v.team_name}${v.on_duty ? "" : " · " + ZD.t("vol.offDuty")}`)).filter(Boolean));
+    counts();
+  }
+  // A position pushed live: moves a volunteer shown; adds one only when the
+  // filters choose every on-duty volunteer (a push says nothing of skills or team).
+  function movedVolunteer(m) {
+    const f = volFilter();
+    const added = volMarkers.has(m.volunteer_id) || (!f.skill && !f.team) ? placeVolunteer(m.volunteer_id, m.lat, m.lon) : null;
+    if (added) volLayer.addLayer(added);
     counts();
   }
   async function refreshMap() {
     const orders = await Promise.all(ACTIVE.map((s) => pages("/orders?status=" + s))).then((x) => x.flat());
-    orderLayer.clearLayers(); orderMarkers.clear();
+    orderLayer.clearLayers(); orderMarkers.clear(); activeOrders.clear();
     orders.forEach(placeOrder);
+    listOrders();
     await loadVolunteers();
   }
 
@@ -499,16 +582,53 @@
     if (!slipMap) {
       slipMap = await ZD.map($("slip-map"), { zoom: 12 });
       slipMap.on("click", (e) => {
-        const { lat, lng } = e.latlng;
-        $("slip-lat").value = lat.toFixed(6); $("slip-lon").value = lng.toFixed(6);
-        $("slip-picked").textContent = ZD.t("res.picked", { lat: lat.toFixed(5), lon: lng.toFixed(5) });
-        if (slipMarker) slipMarker.setLatLng(e.latlng); else slipMarker = ZD.dot(lat, lng, "#c8102e", 9).addTo(slipMap);
+        const p = ZD.fromMap(e.latlng);
+        slipPlace(p.lat, p.lon, false);
+        $("slip-coords").value = `${p.lat.toFixed(6)}, ${p.lon.toFixed(6)}`;
       });
     }
   }
+  // The slip's place (WGS-84): the hidden fields sent, the marker, the note.
+  function slipPlace(lat, lon, pan) {
+    $("slip-lat").value = lat.toFixed(6); $("slip-lon").value = lon.toFixed(6);
+    $("slip-picked").textContent = ZD.t("res.picked", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
+    $("slip-form").querySelectorAll('[data-error-for="lat"], [data-error-for="coords"]').forEach((e) => { e.textContent = ""; });
+    $("slip-coords").setAttribute("aria-invalid", "false");
+    if (!slipMap) return;
+    if (slipMarker) slipMarker.setLatLng(ZD.toMap(lat, lon)); else slipMarker = ZD.dot(lat, lon, "#c8102e", 9).addTo(slipMap);
+    if (pan) ZD.goTo(slipMap, lat, lon, 15);
+  }
+  // Coordinates typed or pasted: "27.57, 120.56", "27.57 120.56" (latitude
+  // first), or "120.56,27.57" when the first cannot be a latitude.
+  // [lat, lon], or null.
+  function parseCoords(text) {
+    const m = String(text).trim().match(/^(-?\d+(?:\.\d+)?)°?\s*(?:[,，;；/]\s*|\s+)(-?\d+(?:\.\d+)?)°?$/);
+    if (!m) return null;
+    let [a, b] = [Number(m[1]), Number(m[2])];
+    if (Math.abs(a) > 90 && Math.abs(b) <= 90) [a, b] = [b, a];
+    return Math.abs(a) <= 90 && Math.abs(b) <= 180 ? [a, b] : null;
+  }
+  // Pasted coordinates are placed at once, typed ones after a pause (not
+  // at every digit: "27.56 1" on the way to "27.56 120.5" would be Africa);
+  // a wrong text is named when the field is left (or the slip sent).
+  function slipCoords(report) {
+    const text = $("slip-coords").value;
+    if (!text.trim()) return true;
+    const p = parseCoords(text);
+    if (p) { slipPlace(p[0], p[1], true); return true; }
+    if (report) ZD.fieldError($("slip-form"), "coords", ZD.t("co.slip.badCoords"));
+    return false;
+  }
+  $("slip-coords").addEventListener("input", (e) => {
+    clearTimeout(slipCoords.timer);
+    if (/^insertFrom(Paste|Drop)/.test(e.inputType || "")) slipCoords(false);
+    else slipCoords.timer = setTimeout(() => slipCoords(false), 800);
+  });
   ZD.onSubmit($("slip-form"), async (f) => {
     const form = $("slip-form");
-    if (!f.get("lat")) { ZD.fieldError(form, "lat", ZD.t("err.pickLocation")); return; }
+    clearTimeout(slipCoords.timer);
+    if (!slipCoords(true)) { $("slip-coords").focus(); return; }
+    if (!$("slip-lat").value) { ZD.fieldError(form, "lat", ZD.t("co.slip.needPlace")); $("slip-coords").focus(); return; }
     const body = {
       source: "station", station: String(f.get("station")).trim(), category: f.get("category"),
       lat: Number(f.get("lat")), lon: Number(f.get("lon")), address: String(f.get("address")).trim(),
@@ -526,6 +646,8 @@
     form.querySelector("[name=description]").value = "";
     form.querySelectorAll("#slip-role-list input").forEach((i) => { i.value = "0"; });
   });
+  // After the form's own change handler (which clears a field's hint).
+  $("slip-form").addEventListener("change", (e) => { if (e.target.id === "slip-coords") { clearTimeout(slipCoords.timer); slipCoords(true); } });
 
   // ---------- statistics ----------
   // Horizontal bars, one per team with its full name and value (also its
@@ -649,10 +771,10 @@
       if (loaded.has("rota")) showRota().catch(() => {});
       return;
     }
-    if (m.type === "volunteer_position" && liveMap && !m.order_id) { placeVolunteer(m.volunteer_id, m.lat, m.lon); counts(); return; }
+    if (m.type === "volunteer_position" && liveMap && !m.order_id) { movedVolunteer(m); return; }
     if (m.type === "volunteer_duty" && liveMap) {
       const marker = volMarkers.get(m.volunteer_id);
-      if (!m.on_duty && marker) { volLayer.removeLayer(marker); volMarkers.delete(m.volunteer_id); counts(); }
+      if (!m.on_duty && marker && volFilter().onDuty) { volLayer.removeLayer(marker); volMarkers.delete(m.volunteer_id); counts(); }
       return;
     }
     if (!m.order_id) return;
@@ -703,7 +825,7 @@
     for (const cell of c.cells) {
       const dLat = c.cell_m / 2 / mPerDeg, dLon = c.cell_m / 2 / (mPerDeg * Math.cos(cell.lat * Math.PI / 180));
       const color = cell.available === 0 ? "#c8102e" : cell.available === 1 ? "#f5b041" : "#1e8449";
-      L.rectangle([[cell.lat - dLat, cell.lon - dLon], [cell.lat + dLat, cell.lon + dLon]],
+      L.rectangle([ZD.toMap(cell.lat - dLat, cell.lon - dLon), ZD.toMap(cell.lat + dLat, cell.lon + dLon)],
         { color, weight: 0, fillOpacity: cell.available === 0 ? 0.35 : 0.25 })
         .bindTooltip(ZD.t("co.cov.cell", { n: cell.available }))
         .addTo(covLayer);
@@ -839,7 +961,10 @@
   };
 
   ZD.start();
-  ZD.onLang(() => { if (liveMap) counts(); [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); }); });
+  ZD.onLang(() => {
+    if (liveMap) { counts(); listOrders(); volLayer.refreshClusters(); mapFilters().catch(() => {}); }
+    [...loaded].forEach((n) => { if (n !== "map") (loaders[n] || (() => {}))(); });
+  });
   ZD.get("/me").then((me) => { $("who").textContent = me.display_name; }).catch(() => {});
   ZD.catalogue().then(() => {
     const want = location.hash.slice(1);

@@ -14,9 +14,9 @@
     $("lat").value = lat.toFixed(6);
     $("lon").value = lon.toFixed(6);
     $("picked").textContent = ZD.t("res.picked", { lat: lat.toFixed(5), lon: lon.toFixed(5) });
-    if (pickMarker) pickMarker.setLatLng([lat, lon]);
+    if (pickMarker) pickMarker.setLatLng(ZD.toMap(lat, lon));
     else pickMarker = ZD.dot(lat, lon, "#c8102e", 9).addTo(pickMap);
-    if (pan) pickMap.setView([lat, lon], 16);
+    if (pan) ZD.goTo(pickMap, lat, lon, 16);
   }
 
   async function fillSelects() {
@@ -199,18 +199,18 @@
   function drawMap(card) {
     const o = card.order;
     if (!card.map) {
-      card.map = L.map(card.mapBox, { zoomControl: false }).setView([o.lat, o.lon], 15);
+      card.map = L.map(card.mapBox, { zoomControl: false }).setView(ZD.toMap(o.lat, o.lon), 15);
       ZD.tiles(card.map, card.mapBox);
       card.layer = L.layerGroup().addTo(card.map);
     }
     card.layer.clearLayers();
     ZD.dot(o.lat, o.lon, "#c8102e", 9, o.address).addTo(card.layer);
-    const pts = [[o.lat, o.lon]];
+    const pts = [ZD.toMap(o.lat, o.lon)];
     (o.assignments || []).filter((a) => ["accepted", "arrived"].includes(a.state) && a.lat !== null && a.lat !== undefined)
       .forEach((a) => {
         const m = ZD.dot(a.lat, a.lon, "#2471a3", 7, a.volunteer_name).addTo(card.layer);
         m.options.volunteerId = a.volunteer_id;
-        pts.push([a.lat, a.lon]);
+        pts.push(ZD.toMap(a.lat, a.lon));
       });
     setTimeout(() => {
       card.map.invalidateSize();
@@ -260,8 +260,9 @@
   ZD.onLang(() => { fillSelects(); cards.forEach((c) => render(c.order)); });
   ZD.map($("pick-map"), { zoom: 13 }).then((map) => {
     pickMap = map;
-    map.on("click", (e) => setPick(e.latlng.lat, e.latlng.lng, false));
+    map.on("click", (e) => { const p = ZD.fromMap(e.latlng); setPick(p.lat, p.lon, false); });
   });
-  fillSelects().then(loadAll).catch((e) => ZD.toast(ZD.problemText(e), true));
+  // The cards' maps draw at once: the tile coordinates (ZD.toMap) are known first.
+  Promise.all([fillSelects(), ZD.config()]).then(loadAll).catch((e) => ZD.toast(ZD.problemText(e), true));
   ZD.live(onLive, () => cards.forEach((c, id) => { if (ACTIVE.includes(c.order.status)) refresh(id).catch(() => {}); }));
 })();

@@ -6,13 +6,15 @@
 //   network is not there, so a reload offline shows the last known state.
 // - Writes are never answered from here: the page keeps them (with their
 //   Idempotency-Key) until they can be sent.
-const SHELL = "zd-shell-v2";
+const SHELL = "zd-shell-v3";
 const DATA = "zd-api-v1";
 const SHELL_FILES = [
   "/", "/index.html", "/volunteer.html", "/resident.html", "/coordinator.html",
-  "/app.css", "/i18n.js", "/zd.js", "/app.js", "/volunteer.js", "/resident.js", "/coordinator.js",
+  "/app.css", "/i18n.js", "/gcj02.js", "/zd.js", "/app.js", "/volunteer.js", "/resident.js", "/coordinator.js",
   "/manifest.webmanifest", "/icons/icon-192.png", "/icons/icon-512.png", "/app-config.json",
   "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css",
+  "/vendor/leaflet.markercluster/leaflet.markercluster.js", "/vendor/leaflet.markercluster/MarkerCluster.css",
+  "/vendor/leaflet.markercluster/MarkerCluster.Default.css",
 ];
 
 self.addEventListener("install", (event) => {

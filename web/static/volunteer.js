@@ -353,7 +353,7 @@
       nearbyLayer.clearLayers();
       ZD.dot(position.lat, position.lon, "#2471a3", 8).addTo(nearbyLayer);
       tasks.forEach((o) => ZD.dot(o.lat, o.lon, ZD.statusColor(o.status), 8, `${ZD.categoryName(o.category)} · ${o.address}`).addTo(nearbyLayer));
-      const pts = [[position.lat, position.lon], ...tasks.map((o) => [o.lat, o.lon])];
+      const pts = [ZD.toMap(position.lat, position.lon), ...tasks.map((o) => ZD.toMap(o.lat, o.lon))];
       if (pts.length > 1) nearbyMap.fitBounds(pts, { padding: [25, 25], maxZoom: 16 }); else nearbyMap.setView(pts[0], 15);
     }
     if (!tasks.length) { list.replaceChildren(el("li", { class: "muted" }, ZD.t("vol.noNearby"))); return; }

@@ -361,7 +361,13 @@
     };
     document.addEventListener("zd:lang", () => mark(up)); // the label follows the language
     window.addEventListener("offline", () => { mark(false); if (ws) ws.close(); });
-    window.addEventListener("online", () => { delay = 500; if (!ws || ws.readyState > 1) open(); });
+    // Back online: reconnect now. An attempt made while offline may hang
+    // in CONNECTING; it is dropped for a fresh one rather than waited out.
+    window.addEventListener("online", () => {
+      delay = 500;
+      if (ws && ws.readyState === 0) { ws.onclose = null; ws.close(); ws = null; }
+      if (!ws || ws.readyState > 1) open();
+    });
     function open() {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       let url = `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(ZD.token() || "")}`;
@@ -405,31 +411,57 @@
   // ---------- maps ----------
   let config = null;
   ZD.config = async () => (config = config || (await fetch("/app-config.json").then((r) => r.json())));
-  // Adds the configured tiles to a map; a note under `el` says when they fail
-  // (the markers are vector shapes and work without them).
+  // Positions are WGS-84 everywhere (API, storage, GPS). Tiles drawn in
+  // GCJ-02 (`tile_crs`, what Chinese providers serve) need every point a map
+  // draws shifted to it and every point picked on it shifted back: all map
+  // code goes through these two (the config is loaded by then: ZD.map waits
+  // for it). No `tile_crs` means WGS-84.
+  ZD.gcj = window.ZD_GCJ || null;
+  const gcjTiles = () => !!(config && config.tile_crs === "gcj02" && ZD.gcj);
+  // WGS-84 -> the map's [lat, lon], for Leaflet.
+  ZD.toMap = (lat, lon) => (gcjTiles() ? ZD.gcj.toGcj(lat, lon) : [lat, lon]);
+  // A Leaflet latlng (a click, the view's corners) -> WGS-84 {lat, lon}.
+  ZD.fromMap = (ll) => {
+    const [lat, lon] = gcjTiles() ? ZD.gcj.toWgs(ll.lat, ll.lng) : [ll.lat, ll.lng];
+    return { lat, lon };
+  };
+  // Adds the configured tiles (and the overlay, labels over imagery, when
+  // there is one) to a map; a note under `el` says when they fail (the
+  // markers are vector shapes and work without them).
   ZD.tiles = async function (map, el) {
     const cfg = await ZD.config();
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-    const tiles = L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution });
+    const opts = { maxZoom: 19 };
+    if (cfg.tile_subdomains) opts.subdomains = cfg.tile_subdomains;
+    const layers = [L.tileLayer(cfg.tile_url, Object.assign({ attribution: cfg.tile_attribution }, opts))];
+    if (cfg.tile_overlay_url) layers.push(L.tileLayer(cfg.tile_overlay_url, opts));
     let warned = false;
-    tiles.on("tileerror", () => {
+    const warn = () => {
       if (warned) return;
       warned = true;
       el.parentElement.querySelectorAll(".map-note").forEach((n) => n.remove());
       el.insertAdjacentElement("afterend", ZD.el("p", { class: "map-note", role: "note", "data-i18n": "map.noTiles" }, ZD.t("map.noTiles")));
-    });
-    tiles.addTo(map);
+    };
+    layers.forEach((t) => t.on("tileerror", warn).addTo(map));
   };
   // A Leaflet map at the configured centre, with tiles.
   ZD.map = async function (el, opts) {
     const cfg = await ZD.config();
     const map = L.map(el, Object.assign({ zoomControl: true, attributionControl: true }, opts || {}))
-      .setView(cfg.map_center, (opts && opts.zoom) || 13);
+      .setView(ZD.toMap(cfg.map_center[0], cfg.map_center[1]), (opts && opts.zoom) || 13);
     await ZD.tiles(map, el);
     return map;
   };
-  ZD.dot = (lat, lon, color, r, label) => {
-    const m = L.circleMarker([lat, lon], { radius: r || 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.95 });
+  // Centres a map on a WGS-84 point, at least at `minZoom`. A zoom animation
+  // under way ends first: Leaflet (1.9) would otherwise finish it at its own
+  // target after this move, and the map would stop between the two.
+  ZD.goTo = function (map, lat, lon, minZoom) {
+    const go = () => map.setView(ZD.toMap(lat, lon), Math.max(map.getZoom(), minZoom || 0));
+    if (map._animatingZoom) map.once("zoomend", go); else go();
+  };
+  // A round marker at a WGS-84 position (`opts`: more Leaflet options, a pane).
+  ZD.dot = (lat, lon, color, r, label, opts) => {
+    const m = L.circleMarker(ZD.toMap(lat, lon), Object.assign({ radius: r || 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.95 }, opts));
     if (label) m.bindTooltip(label);
     return m;
   };

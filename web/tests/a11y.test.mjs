@@ -3,11 +3,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { startServer, launchBrowser, offlineOnly, logIn, PHONE } from "./harness.mjs";
+import { startServer, launchBrowser, offlineOnly, logIn, PHONE, api, tokenFor } from "./harness.mjs";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 let server, browser;
-before(async () => { server = await startServer({ ZD_WEB__TILE_URL: "/no-tiles/{z}/{x}/{y}.png" }); browser = await launchBrowser(); });
+before(async () => {
+  server = await startServer({ ZD_WEB__TILE_URL: "/no-tiles/{z}/{x}/{y}.png" });
+  browser = await launchBrowser();
+  // An active order, so the desk's list beside the map has an item (far out,
+  // where nobody is offered it: the volunteer's page stays as it was).
+  const resident = await tokenFor(server.base, "13700000002");
+  await api(server.base, "POST", "/orders", resident, { category: "patrol", lat: 27.95, lon: 120.95, address: "远郊渔港码头", description: "码头有人滞留，需要巡逻队员到场" });
+});
 after(async () => { await browser?.close(); server?.stop(); });
 
 async function serious(page) {
@@ -33,6 +40,7 @@ for (const p of PAGES) {
     if (p.phone) await logIn(page, server.base, p.phone);
     else await page.goto(server.base + "/");
     await page.waitForLoadState("networkidle");
+    if (p.name === "coordinator") await page.waitForSelector("#map-orders button[data-order]"); // the list beside the map, with its order
     const found = { zh: await serious(page) };
     if (p.name === "coordinator") {
       for (const tab of ["orders", "escalations", "roster", "slip", "stats", "points", "readiness", "rota"]) {

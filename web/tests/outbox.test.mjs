@@ -81,7 +81,7 @@ test("offline actions wait, go once when online, and a refusal is shown", async 
   await vol.click("#current form.withdraw button[type=submit]");
   const said = '#current form.withdraw [data-error-for="_form"]';
   await vol.waitForFunction((sel) => document.querySelector(sel).textContent.length > 0, said);
-  assert.match(await vol.textContent(said), /only volunteer on scene/);
+  assert.match(await vol.textContent(said), /现场唯一的志愿者/);
   assert.equal(await vol.inputValue("#current form.complete textarea"), "已帮忙搬完，居民");
 
   // 4. Completed offline with the note: sent once, note and all, when back.

@@ -57,6 +57,14 @@ struct Args {
     /// Connect every volunteer's WebSocket and accept offers.
     #[arg(long)]
     sockets: bool,
+    /// The batch window (`ZD_DISPATCH__BATCH_WINDOW_MS`): 0 writes every
+    /// first wave in its order's own transaction; the servers' default is
+    /// 1000 with the adaptive window on.
+    #[arg(long, default_value_t = 0)]
+    batch_window_ms: u64,
+    /// Turn the adaptive window off (every order waits out the window).
+    #[arg(long)]
+    no_adaptive: bool,
     /// Urgency of the orders (wave size = factor × headcount).
     #[arg(long, default_value = "low")]
     urgency: String,
@@ -144,7 +152,8 @@ async fn main() -> anyhow::Result<()> {
     let envs = |cmd: &mut Command| {
         cmd.env("DATABASE_URL", &db_url)
             .env("ZD_REDIS_PREFIX", &prefix)
-            .env("ZD_DISPATCH__BATCH_WINDOW_MS", "0")
+            .env("ZD_DISPATCH__BATCH_WINDOW_MS", args.batch_window_ms.to_string())
+            .env("ZD_DISPATCH__ADAPTIVE_WINDOW", (!args.no_adaptive).to_string())
             .env("ZD_DISPATCH__OFFER_TIMEOUT_SECS", "600")
             .env("ZD_DISPATCH__MAX_OFFERS_PER_HOUR", "0")
             .env("ZD_DISPATCH__TICK_MS", "200")
@@ -368,7 +377,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let measured: std::collections::HashSet<&str> = created.iter().map(|c| c.0.as_str()).collect();
     println!(
-        "\n{} process(es), {} orders at {}/s ({} s measured after {} s warm-up), category {}, urgency {}, sockets: {}",
+        "\n{} process(es), {} orders at {}/s ({} s measured after {} s warm-up), category {}, urgency {}, batch window {} ms{}, sockets: {}",
         args.procs,
         total,
         args.rate,
@@ -376,6 +385,12 @@ async fn main() -> anyhow::Result<()> {
         args.warmup,
         args.category,
         args.urgency,
+        args.batch_window_ms,
+        if args.batch_window_ms > 0 && !args.no_adaptive {
+            " (adaptive)"
+        } else {
+            ""
+        },
         args.sockets
     );
     println!(
