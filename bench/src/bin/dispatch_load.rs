@@ -152,8 +152,14 @@ async fn main() -> anyhow::Result<()> {
     let envs = |cmd: &mut Command| {
         cmd.env("DATABASE_URL", &db_url)
             .env("ZD_REDIS_PREFIX", &prefix)
-            .env("ZD_DISPATCH__BATCH_WINDOW_MS", args.batch_window_ms.to_string())
-            .env("ZD_DISPATCH__ADAPTIVE_WINDOW", (!args.no_adaptive).to_string())
+            .env(
+                "ZD_DISPATCH__BATCH_WINDOW_MS",
+                args.batch_window_ms.to_string(),
+            )
+            .env(
+                "ZD_DISPATCH__ADAPTIVE_WINDOW",
+                (!args.no_adaptive).to_string(),
+            )
             .env("ZD_DISPATCH__OFFER_TIMEOUT_SECS", "600")
             .env("ZD_DISPATCH__MAX_OFFERS_PER_HOUR", "0")
             .env("ZD_DISPATCH__TICK_MS", "200")
