@@ -453,20 +453,24 @@ pub fn validation_text(e: &validator::ValidationError) -> Text {
         if matches!(k.as_ref(), "value" | "index" | "key" | "part") {
             continue;
         }
-        let arg = match v {
-            // Whole numbers as numbers (validator writes a float rule's
-            // bounds as `90.0`).
-            serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => Arg::Int(i),
-                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Arg::Int(f as i64),
-                _ => Arg::Plain(n.to_string()),
-            },
-            serde_json::Value::String(s) => Arg::Plain(s.clone()),
-            other => Arg::Plain(other.to_string()),
-        };
-        text = text.with(k.clone(), arg);
+        text = text.with(k.clone(), json_arg(v));
     }
     text
+}
+
+/// A parameter kept as JSON (validator's, a ledger row's) as a text's
+/// argument: whole numbers as numbers (validator writes a float rule's
+/// bounds as `90.0`), strings as they are.
+pub fn json_arg(v: &serde_json::Value) -> Arg {
+    match v {
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Arg::Int(i),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Arg::Int(f as i64),
+            _ => Arg::Plain(n.to_string()),
+        },
+        serde_json::Value::String(s) => Arg::Plain(s.clone()),
+        other => Arg::Plain(other.to_string()),
+    }
 }
 
 /// The result of a handler.

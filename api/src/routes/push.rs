@@ -2,7 +2,7 @@
 //! a volunteer's subscriptions, and the receipts the service worker sends
 //! when it has shown a notification (so an urgent offer that was shown
 //! needs no text message).
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -97,7 +97,6 @@ fn volunteer_only(user: &AuthUser) -> ApiResult<()> {
 #[utoipa::path(post, path = "/api/v1/me/push-subscriptions", tag = "volunteer", security(("bearer" = [])), request_body = PushSubscriptionIn,
     responses((status = 201, description = "kept"), (status = 403, description = "not a volunteer"), (status = 422, description = "not a subscription")))]
 pub async fn subscribe(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     body: Valid<PushSubscriptionIn>,
@@ -120,18 +119,8 @@ pub async fn subscribe(
     let lang = match body.lang {
         Some(Lang::En) => "en",
         Some(Lang::Zh) => "zh-CN",
-        None => {
-            let header = req
-                .headers()
-                .get("accept-language")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if header.trim_start().starts_with("en") {
-                "en"
-            } else {
-                "zh-CN"
-            }
-        }
+        // The request's language, as `Accept-Language` weighs it.
+        None => crate::lang::current().tag(),
     };
     let sub = Subscription {
         endpoint: body.endpoint,

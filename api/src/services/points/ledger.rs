@@ -75,16 +75,8 @@ pub fn reason_of(e: &points_entry::Model) -> Option<String> {
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
     let mut text = zhongdui_domain::text::Text::from(phrase);
-    for (k, v) in params {
-        let arg = match v {
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => zhongdui_domain::text::Arg::Int(i),
-                None => zhongdui_domain::text::Arg::Plain(n.to_string()),
-            },
-            serde_json::Value::String(s) => zhongdui_domain::text::Arg::Plain(s),
-            other => zhongdui_domain::text::Arg::Plain(other.to_string()),
-        };
-        text = text.with(k, arg);
+    for (k, v) in &params {
+        text = text.with(k.clone(), crate::error::json_arg(v));
     }
     Some(text.render(crate::lang::current()))
 }
