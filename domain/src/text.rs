@@ -59,7 +59,7 @@ impl Lang {
 }
 
 /// One entry of the phrasebook.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Phrase {
     /// The stable machine code (`phone.format`); clients may key on it.
     pub code: &'static str,
@@ -137,7 +137,7 @@ macro_rules! int_arg {
 int_arg!(i8, i16, i32, i64, u8, u16, u32, u64, usize);
 
 /// A phrase with its parameters: what a person is told.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Text {
     /// The phrase.
     pub phrase: &'static Phrase,
@@ -169,6 +169,35 @@ impl Text {
     /// The sentence in `lang`.
     pub fn render(&self, lang: Lang) -> String {
         fill(self.phrase.template(lang), lang, &self.args)
+    }
+}
+
+/// Its code, for logs (`order.full`).
+impl fmt::Debug for Phrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+/// The code and its parameters, for logs: `order.full(code=ZD-…, status=status.assigned)`.
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.phrase.code)?;
+        if self.args.is_empty() {
+            return Ok(());
+        }
+        f.write_str("(")?;
+        for (i, (k, v)) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match v {
+                Arg::Plain(s) => write!(f, "{k}={s}")?,
+                Arg::Int(n) => write!(f, "{k}={n}")?,
+                Arg::Word(w) => write!(f, "{k}={}", w.code)?,
+            }
+        }
+        f.write_str(")")
     }
 }
 
@@ -258,6 +287,21 @@ mod tests {
         assert_eq!(Lang::from_accept_language("de, fr"), Lang::Zh);
         assert_eq!(Lang::from_accept_language("en;q=0, de"), Lang::Zh);
         assert_eq!(Lang::from_accept_language("EN-gb"), Lang::En);
+    }
+
+    #[test]
+    fn texts_log_as_their_code_and_parameters() {
+        let t = phrases::ORDER_IS
+            .with("code", "ZD-1")
+            .with("status", &phrases::STATUS_ASSIGNED);
+        assert_eq!(
+            format!("{t:?}"),
+            "order.is(code=ZD-1, status=status.assigned)"
+        );
+        assert_eq!(
+            format!("{:?}", Text::from(&phrases::OFFER_EXPIRED)),
+            "offer.expired"
+        );
     }
 
     #[test]
