@@ -65,6 +65,10 @@ struct Args {
     /// Turn the adaptive window off (every order waits out the window).
     #[arg(long)]
     no_adaptive: bool,
+    /// Seconds to keep listening on the sockets after the last order (an
+    /// offer later than that counts as never arrived).
+    #[arg(long, default_value_t = 3)]
+    drain_secs: u64,
     /// Urgency of the orders (wave size = factor × headcount).
     #[arg(long, default_value = "low")]
     urgency: String,
@@ -371,7 +375,7 @@ async fn main() -> anyhow::Result<()> {
         let _ = t.await;
     }
     let sent_in = start.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(args.drain_secs)).await;
 
     // Only orders placed after the warm-up are measured.
     let warm_end = start + Duration::from_secs(u64::from(args.warmup));
