@@ -252,18 +252,17 @@ pub async fn points_of(state: &AppState, volunteer_id: Uuid) -> ApiResult<Points
         rank: points::rank_of(&state.db, volunteer_id).await?,
         history: history
             .into_iter()
-            .map(|e| (points::reason_of(&e), e))
-            .map(|(reason, e)| PointsEntryOut {
-                kind: e.kind,
-                amount: e.amount,
-                order_id: e.order_id.map(|o| o.to_string()),
-                reason,
-                reason_params: e
-                    .reason_params
-                    .as_deref()
-                    .and_then(|s| serde_json::from_str(s).ok()),
-                reason_code: e.reason_code,
-                created_at: e.created_at,
+            .map(|e| {
+                let params = points::reason_params(&e);
+                PointsEntryOut {
+                    reason: points::reason_of(&e, params.as_ref()),
+                    reason_params: params.map(serde_json::Value::Object),
+                    kind: e.kind,
+                    amount: e.amount,
+                    order_id: e.order_id.map(|o| o.to_string()),
+                    reason_code: e.reason_code,
+                    created_at: e.created_at,
+                }
             })
             .collect(),
     })

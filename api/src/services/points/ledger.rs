@@ -61,7 +61,12 @@ pub async fn history<C: ConnectionTrait>(
 /// Why a row was booked, for the reader: the system's own reasons (a task,
 /// a rating) in the request's language from their phrase code, or the
 /// words a coordinator wrote.
-pub fn reason_of(e: &points_entry::Model) -> Option<String> {
+/// `params` are the row's `reason_params`, read once by the caller
+/// ([`reason_params`]).
+pub fn reason_of(
+    e: &points_entry::Model,
+    params: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Option<String> {
     let phrase = e
         .reason_code
         .as_deref()
@@ -69,16 +74,20 @@ pub fn reason_of(e: &points_entry::Model) -> Option<String> {
     let Some(phrase) = phrase else {
         return e.reason.clone();
     };
-    let params: serde_json::Map<String, serde_json::Value> = e
-        .reason_params
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
     let mut text = zhongdui_domain::text::Text::from(phrase);
-    for (k, v) in &params {
+    for (k, v) in params.into_iter().flatten() {
         text = text.with(k.clone(), crate::error::json_arg(v));
     }
     Some(text.render(crate::lang::current()))
+}
+
+/// A row's `reason_params`, parsed (none when absent or unreadable).
+pub fn reason_params(
+    e: &points_entry::Model,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    e.reason_params
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
 }
 
 /// A points adjustment or redemption to book.
