@@ -227,6 +227,13 @@ pub struct DispatchSettings {
     pub reliability_days: i64,
     /// At most this many offers per volunteer per hour (0: no cap).
     pub max_offers_per_hour: u32,
+    /// Rotation: each offer a volunteer had in the last hour counts as this
+    /// many metres farther when candidates are ranked, so offers pass to
+    /// someone nearly as near instead of paging the nearest again (0: off;
+    /// the fairness simulation in the README chose 60).
+    pub offer_penalty_m: f64,
+    /// The rotation's extra distance stops at this many metres.
+    pub offer_penalty_max_m: f64,
     /// New orders arriving within this window are assigned together.
     pub batch_window_ms: u64,
     /// The window adapts (on by default): urgent and critical orders and an
@@ -520,8 +527,15 @@ impl Settings {
                 return Err(bad(name, "must be a positive number"));
             }
         }
-        if !self.limits.duplicate_radius_m.is_finite() || self.limits.duplicate_radius_m < 0.0 {
-            return Err(bad("limits.duplicate_radius_m", "must be 0 or more"));
+        for (name, v) in [
+            ("limits.duplicate_radius_m", self.limits.duplicate_radius_m),
+            ("dispatch.fairness_epsilon_m", d.fairness_epsilon_m),
+            ("dispatch.offer_penalty_m", d.offer_penalty_m),
+            ("dispatch.offer_penalty_max_m", d.offer_penalty_max_m),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(bad(name, "must be 0 or more"));
+            }
         }
         for (name, v) in [
             ("dispatch.offer_timeout_secs", d.offer_timeout_secs),
@@ -616,6 +630,8 @@ impl Settings {
             .set_default("dispatch.arrival_speed_mps", 4.0)?
             .set_default("dispatch.reliability_days", 90)?
             .set_default("dispatch.max_offers_per_hour", 6)?
+            .set_default("dispatch.offer_penalty_m", 60.0)?
+            .set_default("dispatch.offer_penalty_max_m", 250.0)?
             .set_default("dispatch.batch_window_ms", 1000)?
             .set_default("dispatch.adaptive_window", true)?
             .set_default("dispatch.batch_max_orders", 64)?

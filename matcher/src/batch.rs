@@ -166,7 +166,7 @@ fn gather(index: &VolunteerIndex, orders: &[BatchOrder<'_>], params: &BatchParam
                 now: params.now,
                 exclude: o.exclude,
             };
-            let mut found = index.search(&q, 0.0);
+            let mut found = index.search(&q, 0.0, 0.0);
             sort_by_distance(&mut found);
             found.truncate(k);
             found
@@ -411,7 +411,7 @@ fn nearest_list(index: &VolunteerIndex, o: &BatchOrder<'_>, k: usize, now: UnixT
         now,
         exclude: o.exclude,
     };
-    let mut found = index.search(&q, 0.0);
+    let mut found = index.search(&q, 0.0, 0.0);
     sort_by_distance(&mut found);
     found.truncate(k);
     found

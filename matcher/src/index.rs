@@ -172,6 +172,10 @@ pub(crate) struct Found {
     /// The reliability band (0 best; see [`VolunteerIndex::set_reliability`]).
     pub band: u8,
     pub idle_since: UnixTime,
+    /// The distance the ranking uses: `h` plus the offer penalty for each
+    /// offer of the last hour (equal to `h` when the penalty is off or the
+    /// search was asked for true distances).
+    pub eff: f64,
 }
 
 impl Found {
@@ -1166,10 +1170,14 @@ impl VolunteerIndex {
             .map_or(&self.main, |(_, t)| t)
     }
 
-    /// Every eligible volunteer within `radius_m` whose distance is at most
-    /// the k-th best distance plus `margin_m`, in no particular order (plus
-    /// possibly some farther ones met before the bound tightened).
-    pub(crate) fn search(&self, q: &Query<'_>, margin_m: f64) -> Vec<Found> {
+    /// Every eligible volunteer within `radius_m` whose ranking distance
+    /// (`eff`: the distance plus `penalty_m` per offer of the last hour) is
+    /// at most the k-th best ranking distance plus `margin_m`, in no
+    /// particular order (plus possibly some farther ones met before the bound
+    /// tightened). Since no ranking distance is below the true one, a
+    /// volunteer farther than that bound cannot qualify and the tree bound
+    /// stays valid.
+    pub(crate) fn search(&self, q: &Query<'_>, margin_m: f64, penalty_m: f64) -> Vec<Found> {
         let mut found = Vec::new();
         if q.k == 0 || q.radius_m.is_nan() || q.radius_m < 0.0 {
             return found;
@@ -1209,6 +1217,16 @@ impl VolunteerIndex {
             if h > q.radius_m {
                 return;
             }
+            let eff = if penalty_m > 0.0 && hot.offers > 0 {
+                let recent = self
+                    .slots
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map_or(0, |s| s.offers_since(q.now - OFFER_WINDOW_S));
+                h + (penalty_m * recent as f64).min(self.cfg.offer_penalty_max_m)
+            } else {
+                h
+            };
             found.push(Found {
                 h,
                 id: hot.id,
@@ -1216,12 +1234,13 @@ impl VolunteerIndex {
                 busy: hot.active_tasks > 0,
                 band: hot.band,
                 idle_since: hot.idle_since,
+                eff,
             });
             if best.len() < q.k {
-                best.push(Dist(h));
-            } else if best.peek().is_some_and(|w| h < w.0) {
+                best.push(Dist(eff));
+            } else if best.peek().is_some_and(|w| eff < w.0) {
                 best.pop();
-                best.push(Dist(h));
+                best.push(Dist(eff));
             }
             if best.len() == q.k
                 && let Some(w) = best.peek()
@@ -1276,6 +1295,10 @@ impl VolunteerIndex {
     /// —, then smallest `idle_since`, then nearest, then smallest id). So each pick
     /// is at most ε farther than the nearest volunteer still available, and
     /// results come in this preference order, which is nearest-first up to ε.
+    /// With an offer penalty ([`MatcherConfig::offer_penalty_m`]) every
+    /// "distance" above is the ranking distance (the distance plus the
+    /// penalty for the last hour's offers, at most `offer_penalty_max_m`;
+    /// ties by distance, then id); the distances returned stay true.
     ///
     /// # Runtime
     /// Typically a few µs at 1M volunteers (see the README): the trees
@@ -1308,8 +1331,8 @@ impl VolunteerIndex {
     /// ```
     pub fn nearest_available(&self, q: &Query<'_>) -> Vec<Candidate> {
         let eps = self.fairness_epsilon();
-        let mut found = self.search(q, eps);
-        sort_by_distance(&mut found);
+        let mut found = self.search(q, eps, self.offer_penalty());
+        sort_by_ranking(&mut found);
         if eps == 0.0 {
             found.truncate(q.k);
             return found.iter().map(Found::candidate).collect();
@@ -1337,6 +1360,11 @@ impl VolunteerIndex {
         }
         let c = c2.sqrt() + slack;
         c * c
+    }
+
+    fn offer_penalty(&self) -> f64 {
+        let p = self.cfg.offer_penalty_m;
+        if p > 0.0 && p.is_finite() { p } else { 0.0 }
     }
 
     fn fairness_epsilon(&self) -> f64 {
@@ -1392,17 +1420,28 @@ pub(crate) fn sort_by_distance(found: &mut [Found]) {
     found.sort_unstable_by(|a, b| a.h.total_cmp(&b.h).then(a.id.cmp(&b.id)));
 }
 
+/// Sorts by ranking distance, then distance, then id: nearest-first when the
+/// offer penalty is off.
+fn sort_by_ranking(found: &mut [Found]) {
+    found.sort_unstable_by(|a, b| {
+        a.eff
+            .total_cmp(&b.eff)
+            .then(a.h.total_cmp(&b.h))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
 /// The fairness selection described on [`VolunteerIndex::nearest_available`].
-/// `found` must be sorted by distance then id.
+/// `found` must be sorted by [`sort_by_ranking`].
 fn fair_pick(mut found: Vec<Found>, k: usize, eps: f64) -> Vec<Found> {
-    if let Some(kth) = found.get(k.saturating_sub(1)).map(|f| f.h) {
-        let keep = found.partition_point(|f| f.h <= kth + eps);
+    if let Some(kth) = found.get(k.saturating_sub(1)).map(|f| f.eff) {
+        let keep = found.partition_point(|f| f.eff <= kth + eps);
         found.truncate(keep);
     }
     let mut picked = Vec::with_capacity(k.min(found.len()));
     while picked.len() < k && !found.is_empty() {
-        let reach = found[0].h + eps;
-        let pool = found.partition_point(|f| f.h <= reach);
+        let reach = found[0].eff + eps;
+        let pool = found.partition_point(|f| f.eff <= reach);
         let mut best = 0;
         for i in 1..pool {
             let (a, b) = (&found[i], &found[best]);
@@ -1426,6 +1465,65 @@ mod tests {
 
     /// A bulk load with duplicate ids keeps the later state of each and
     /// answers like an index built by upserts in input order.
+    /// The offer penalty steps a volunteer back by its amount per offer of
+    /// the last hour, up to its maximum, and forgets offers an hour old.
+    #[test]
+    fn offer_penalty_rotates_offers_within_its_reach() {
+        let now = 1_750_000_000;
+        let cfg = MatcherConfig {
+            fairness_epsilon_m: 0.0,
+            offer_penalty_m: 40.0,
+            offer_penalty_max_m: 100.0,
+            max_location_age_s: 2 * OFFER_WINDOW_S,
+            ..MatcherConfig::default()
+        };
+        let mut index = VolunteerIndex::new(cfg);
+        let at = GeoPoint::parse(27.55, 120.55).unwrap();
+        // Along a meridian: 0 m, ~56 m and ~111 m from the order, then ~167 m.
+        let ids: Vec<VolunteerId> = (0..4).map(|_| VolunteerId::new()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            index.upsert(VolunteerState {
+                position: Some(Position {
+                    at: GeoPoint::parse(27.55 + 0.0005 * i as f64, 120.55).unwrap(),
+                    seen_at: now,
+                }),
+                on_duty: true,
+                ..VolunteerState::new(*id)
+            });
+        }
+        let first = |index: &VolunteerIndex, t| {
+            let found = index.nearest_available(&Query::new(at, SkillSet::EMPTY, 1, t));
+            found[0]
+        };
+        assert_eq!(first(&index, now).id, ids[0]);
+        // One offer: 0 + 40 m is still nearer than 56 m.
+        index.record_offer(ids[0], now).unwrap();
+        assert_eq!(first(&index, now).id, ids[0]);
+        // Two: 80 m ranks behind 56 m; the distance reported stays true.
+        index.record_offer(ids[0], now).unwrap();
+        let next = first(&index, now);
+        assert_eq!(next.id, ids[1]);
+        assert!((next.distance_m - 55.6).abs() < 0.5, "{}", next.distance_m);
+        // Five offers would be 200 m, but the penalty stops at 100 m, so the
+        // volunteer at 0 m still ranks before the one at ~167 m.
+        for _ in 0..3 {
+            index.record_offer(ids[0], now).unwrap();
+        }
+        index.record_offer(ids[1], now).unwrap();
+        index.record_offer(ids[1], now).unwrap();
+        index.record_offer(ids[2], now).unwrap();
+        index.record_offer(ids[2], now).unwrap();
+        let order: Vec<VolunteerId> = index
+            .nearest_available(&Query::new(at, SkillSet::EMPTY, 4, now))
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        // Ranking distances: 100, 55.6 + 80, 111.2 + 80, 166.8.
+        assert_eq!(order, vec![ids[0], ids[1], ids[3], ids[2]]);
+        // An hour later the offers no longer count.
+        assert_eq!(first(&index, now + OFFER_WINDOW_S).id, ids[0]);
+    }
+
     #[test]
     fn bulk_load_with_duplicate_ids_keeps_the_later_state() {
         let city = crate::synth::City::new(5);

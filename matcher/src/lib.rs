@@ -46,6 +46,8 @@ mod batch;
 mod geom;
 mod index;
 mod lane;
+#[cfg(feature = "synth")]
+pub mod sim;
 mod state;
 #[cfg(feature = "synth")]
 pub mod synth;

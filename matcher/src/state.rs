@@ -203,6 +203,17 @@ pub struct MatcherConfig {
     /// ms at 10k), paid by the update that triggers it. Values that are not
     /// finite and positive mean the default.
     pub repack_dead_fraction: f64,
+    /// Rotation by recent offers: each offer a volunteer received in the
+    /// last hour counts as this many metres of extra distance when searches
+    /// rank candidates (the fairness margin ε then applies to these ranking
+    /// distances). Volunteers who were just offered something step back by
+    /// a fixed distance, so the next offer goes to someone nearly as near
+    /// when there is one and stays with the near one when the next is far:
+    /// the cost in travel is bounded per offer. Distances reported stay the
+    /// true ones; batch assignment ranks by true distance. Default 0 (off).
+    pub offer_penalty_m: f64,
+    /// The offer penalty of one volunteer never exceeds this many metres.
+    pub offer_penalty_max_m: f64,
 }
 
 impl MatcherConfig {
@@ -223,6 +234,8 @@ impl Default for MatcherConfig {
             rare_skill_fraction: 0.05,
             location_slack_m: 0.0,
             repack_dead_fraction: 0.25,
+            offer_penalty_m: 0.0,
+            offer_penalty_max_m: f64::INFINITY,
         }
     }
 }

@@ -138,15 +138,25 @@ fn config() -> impl Strategy<Value = MatcherConfig> {
         prop_oneof![Just(0.0), Just(20.0), 0.0f64..600.0],
         // Tombstones: repack at once, at the default, or let them pile up.
         prop_oneof![Just(0.01), Just(0.25), Just(1000.0)],
+        // Offer penalty: off, or per offer with or without a maximum.
+        prop_oneof![
+            2 => Just((0.0, f64::INFINITY)),
+            1 => (0.0f64..200.0).prop_map(|p| (p, f64::INFINITY)),
+            1 => (0.0f64..200.0, 0.0f64..400.0),
+        ],
     )
-        .prop_map(|(eps, cap, rare, age, slack, repack)| MatcherConfig {
-            max_location_age_s: age,
-            fairness_epsilon_m: eps,
-            max_offers_per_hour: cap,
-            rare_skill_fraction: rare,
-            location_slack_m: slack,
-            repack_dead_fraction: repack,
-        })
+        .prop_map(
+            |(eps, cap, rare, age, slack, repack, (pen, pen_max))| MatcherConfig {
+                max_location_age_s: age,
+                fairness_epsilon_m: eps,
+                max_offers_per_hour: cap,
+                rare_skill_fraction: rare,
+                location_slack_m: slack,
+                repack_dead_fraction: repack,
+                offer_penalty_m: pen,
+                offer_penalty_max_m: pen_max,
+            },
+        )
 }
 
 fn world() -> impl Strategy<Value = World> {
@@ -220,14 +230,33 @@ impl Model {
     }
 
     fn answer(&self, q: &Query<'_>) -> Vec<Candidate> {
-        let mut all: Vec<(f64, &VolunteerState)> = self
+        // (ranking distance, distance, volunteer): the ranking distance adds
+        // the offer penalty for each offer of the last hour, up to its maximum.
+        let pen = self.cfg.offer_penalty_m;
+        let mut all: Vec<(f64, f64, &VolunteerState)> = self
             .vols
             .values()
             .filter(|(v, offers)| self.available(v, offers, q))
-            .map(|(v, _)| (q.at.distance_m(&v.position.unwrap().at), v))
-            .filter(|(d, _)| *d <= q.radius_m)
+            .map(|(v, offers)| {
+                let d = q.at.distance_m(&v.position.unwrap().at);
+                let recent = offers
+                    .iter()
+                    .filter(|&&t| t > q.now - OFFER_WINDOW_S)
+                    .count();
+                let r = if pen > 0.0 && recent > 0 {
+                    d + (pen * recent as f64).min(self.cfg.offer_penalty_max_m)
+                } else {
+                    d
+                };
+                (r, d, v)
+            })
+            .filter(|(_, d, _)| *d <= q.radius_m)
             .collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        all.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.id.cmp(&b.2.id))
+        });
         let eps = self.cfg.fairness_epsilon_m;
         let mut out = Vec::new();
         if eps == 0.0 {
@@ -239,15 +268,15 @@ impl Model {
                 let pick = all
                     .iter()
                     .enumerate()
-                    .filter(|(_, (d, _))| *d <= nearest + eps)
-                    .min_by_key(|(i, (_, v))| (v.active_tasks > 0, v.idle_since, *i))
+                    .filter(|(_, (r, _, _))| *r <= nearest + eps)
+                    .min_by_key(|(i, (_, _, v))| (v.active_tasks > 0, v.idle_since, *i))
                     .map(|(i, _)| i)
                     .unwrap();
                 out.push(all.remove(pick));
             }
         }
         out.into_iter()
-            .map(|(d, v)| Candidate {
+            .map(|(_, d, v)| Candidate {
                 id: v.id,
                 distance_m: d,
             })

@@ -190,6 +190,9 @@ impl TestApp {
         // adaptive window's own rules are tested with it on
         // (tests/adaptive_window.rs).
         settings.dispatch.adaptive_window = false;
+        // Scenarios name who is offered next by distance; rotation by recent
+        // offers is tested with it on (tests/rotation.rs).
+        settings.dispatch.offer_penalty_m = 0.0;
         // Position reports are rate-limited per volunteer; tests that need it set it.
         settings.dispatch.location_min_interval_ms = 0;
         // Many test servers run at once on one PostgreSQL: open connections on demand.

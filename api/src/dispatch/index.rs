@@ -85,6 +85,8 @@ fn matcher_config(d: &DispatchSettings) -> MatcherConfig {
         max_location_age_s: d.max_location_age_secs,
         fairness_epsilon_m: d.fairness_epsilon_m,
         max_offers_per_hour: (d.max_offers_per_hour > 0).then_some(d.max_offers_per_hour),
+        offer_penalty_m: d.offer_penalty_m,
+        offer_penalty_max_m: d.offer_penalty_max_m,
         ..MatcherConfig::default()
     }
 }
