@@ -90,28 +90,50 @@ async fn store(
         }
         .to_value(),
     )];
-    // Residents see the volunteers heading to their order, and how far they are.
-    let heading = assignment::Entity::find()
-        .filter(assignment::Column::VolunteerId.eq(volunteer_id))
-        .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
-        .all(&state.db)
-        .await?;
-    for a in heading {
-        if let Some(o) = order::Entity::find_by_id(a.order_id).one(&state.db).await? {
-            let distance = o.point().map(|p| p.distance_m(&at).round()).unwrap_or(0.0);
-            out.push(transient(
-                ch.order(o.id),
-                Push::HeadingTo {
-                    order_id: o.id,
-                    volunteer_id,
-                    lat: at.lat(),
-                    lon: at.lon(),
-                    distance_m: distance,
-                    resident_id: o.resident_id,
-                }
-                .to_value(),
-            ));
-        }
+    // Residents see the volunteers heading to their order, and how far they
+    // are. Only a volunteer with a task in hand is heading anywhere, and the
+    // index knows (a claim updates it before it answers, another process's
+    // within a bus hop), so most reports — volunteers waiting on duty — read
+    // nothing; the others read their accepted assignments and those orders
+    // in two queries.
+    let in_hand = state
+        .dispatcher
+        .tasks_of(volunteer_id)
+        .is_none_or(|(tasks, _)| tasks > 0);
+    let heading: Vec<Uuid> = if in_hand {
+        assignment::Entity::find()
+            .filter(assignment::Column::VolunteerId.eq(volunteer_id))
+            .filter(assignment::Column::State.eq(AssignmentState::Accepted.code()))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|a| a.order_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let orders = if heading.is_empty() {
+        Vec::new()
+    } else {
+        order::Entity::find()
+            .filter(order::Column::Id.is_in(heading))
+            .all(&state.db)
+            .await?
+    };
+    for o in orders {
+        let distance = o.point().map(|p| p.distance_m(&at).round()).unwrap_or(0.0);
+        out.push(transient(
+            ch.order(o.id),
+            Push::HeadingTo {
+                order_id: o.id,
+                volunteer_id,
+                lat: at.lat(),
+                lon: at.lon(),
+                distance_m: distance,
+                resident_id: o.resident_id,
+            }
+            .to_value(),
+        ));
     }
     if publish_ops {
         out.push(transient(

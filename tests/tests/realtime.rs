@@ -495,3 +495,64 @@ async fn a_frozen_redis_does_not_duplicate_pushes() {
     app.cleanup().await;
     drop(redis);
 }
+
+/// A position report reads the volunteer's orders only when the index says
+/// they have a task in hand. A task taken on another process reaches this
+/// one's index over the bus, so the resident watching through this process
+/// still sees the volunteer coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_taken_on_another_process_still_shows_the_volunteer_coming() {
+    let prefix = format!("zdt{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.redis_url = Some(secrecy::SecretString::from(
+            std::env::var("ZD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ));
+        s.redis_prefix = prefix.clone();
+    })
+    .await;
+    let other = app.second_process().await;
+    for a in [&app, &other] {
+        for _ in 0..50 {
+            if a.state.bus.redis_conn().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let Scene { admin, vs, .. } = app
+        .scene("云岩应急救援一队", &["patrol"], &[(LAT, LON + 0.003)])
+        .await;
+    let (vid, vtoken) = (&vs[0].0, &vs[0].1);
+    let resident = app.resident_token("13500000009").await;
+    let mut home = app.ws(&resident, None).await;
+    let id = place(&app, &resident, "low").await;
+    app.advance_secs(1);
+    app.tick().await;
+    let offers = other.offers_of(vtoken).await;
+    let offer = offers
+        .iter()
+        .find(|o| o["order_id"] == id.as_str())
+        .expect("the offer");
+    other
+        .accept_offer(vtoken, offer["id"].as_str().unwrap())
+        .await
+        .expect(200);
+    // Reports through the first process until the bus hop has landed.
+    let mut seen = None;
+    for i in 0..20 {
+        let pos = (LAT + 0.0001 * f64::from(i), LON + 0.003);
+        app.report_position(vtoken, pos).await.expect(204);
+        if let Some(p) = home
+            .next_of("volunteer_position", Duration::from_millis(300))
+            .await
+        {
+            seen = Some(p);
+            break;
+        }
+    }
+    let p = seen.expect("the resident sees the volunteer coming");
+    assert_eq!(p["volunteer_id"], vid.as_str());
+    assert_eq!(p["order_id"], id.as_str());
+    let _ = admin;
+    app.cleanup().await;
+}

@@ -11,6 +11,11 @@
 //!   round trip and any queueing in front of the handler), and the order's
 //!   `created_at` as the server stamped it (same host, same clock),
 //! - offers lost (orders whose offer never reached a socket).
+//!
+//! With `--positions-workers N` it places no orders: N workers (spread over
+//! the processes) send `PUT /api/v1/me/location` back to back, each for its
+//! own share of the volunteers, a few metres from the last position, and it
+//! reports reports per second and their latency (warm-up left out).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -87,6 +92,10 @@ struct Args {
     /// Most PostgreSQL connections per process (`ZD_DATABASE_POOL_MAX`).
     #[arg(long, default_value_t = 20)]
     pool_max: u32,
+    /// Position-report mode: this many concurrent clients send
+    /// `PUT /me/location` for `--seconds` (after `--warmup`); no orders.
+    #[arg(long, default_value_t = 0)]
+    positions_workers: usize,
     /// HTTP worker threads per process (`ZD_HTTP__WORKERS`; 0: one per CPU).
     #[arg(long, default_value_t = 0)]
     workers: usize,
@@ -316,6 +325,121 @@ async fn main() -> anyhow::Result<()> {
     db.execute("CHECKPOINT").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    if args.positions_workers > 0 {
+        positions(&args, &bases, &vols, &client, &sign).await;
+    } else {
+        orders(
+            &args,
+            &bases,
+            &vols,
+            &client,
+            &admin_token,
+            &received,
+            &offers_seen,
+            &mut db,
+        )
+        .await?;
+    }
+    drop(procs);
+    drop(db);
+    if args.keep_db {
+        eprintln!("kept database {db_name}");
+        return Ok(());
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    Ok(())
+}
+
+/// Position reports back to back from `--positions-workers` clients.
+async fn positions(
+    args: &Args,
+    bases: &[String],
+    vols: &[(uuid::Uuid, f64, f64)],
+    client: &reqwest::Client,
+    sign: &dyn Fn(uuid::Uuid, &str) -> String,
+) {
+    let n = args.positions_workers;
+    let warm_until = Instant::now() + Duration::from_secs(u64::from(args.warmup));
+    let end = warm_until + Duration::from_secs(u64::from(args.seconds));
+    eprintln!(
+        "{n} clients reporting positions for {} s ({} s warm-up) …",
+        args.warmup + args.seconds,
+        args.warmup
+    );
+    let mut tasks = Vec::new();
+    for w in 0..n {
+        let base = bases[w % bases.len()].clone();
+        let mine: Vec<(String, f64, f64)> = vols
+            .iter()
+            .skip(w)
+            .step_by(n)
+            .map(|(id, lat, lon)| (sign(*id, "volunteer"), *lat, *lon))
+            .collect();
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat_ms = Vec::new();
+            let mut errors = 0u64;
+            let mut step = 0u64;
+            if mine.is_empty() {
+                return (lat_ms, errors);
+            }
+            while Instant::now() < end {
+                let (token, lat, lon) = &mine[(step as usize) % mine.len()];
+                step += 1;
+                // A few metres from home, a different spot each round.
+                let d = (step % 7) as f64 * 1e-5;
+                let t0 = Instant::now();
+                let r = client
+                    .put(format!("{base}/api/v1/me/location"))
+                    .bearer_auth(token)
+                    .json(&json!({"lat": lat + d, "lon": lon - d}))
+                    .send()
+                    .await;
+                let ok = r.is_ok_and(|r| r.status().is_success());
+                if t0 >= warm_until {
+                    if ok {
+                        lat_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        errors += 1;
+                    }
+                }
+            }
+            (lat_ms, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    println!(
+        "\nposition reports: {} in {} s = {:.0}/s; errors {errors}",
+        all.len(),
+        args.seconds,
+        all.len() as f64 / args.seconds as f64
+    );
+    println!("| latency (ms) | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|");
+    summary("PUT /me/location", all);
+}
+
+/// The order load: orders placed open-loop at `--rate`.
+#[allow(clippy::too_many_arguments)]
+async fn orders(
+    args: &Args,
+    bases: &[String],
+    vols: &[(uuid::Uuid, f64, f64)],
+    client: &reqwest::Client,
+    admin_token: &str,
+    received: &Arc<Mutex<HashMap<String, (Instant, SystemTime)>>>,
+    offers_seen: &Arc<AtomicU64>,
+    db: &mut sqlx::PgConnection,
+) -> anyhow::Result<()> {
     let total = args.rate * (args.warmup + args.seconds);
     eprintln!(
         "placing {total} orders at {}/s for {} s ({} s warm-up) …",
@@ -337,7 +461,7 @@ async fn main() -> anyhow::Result<()> {
         let url = format!("{}/api/v1/orders", bases[i as usize % bases.len()]);
         let (client, token, created, errors) = (
             client.clone(),
-            admin_token.clone(),
+            admin_token.to_owned(),
             created.clone(),
             errors.clone(),
         );
@@ -420,7 +544,7 @@ async fn main() -> anyhow::Result<()> {
         "SELECT o.id::text, (EXTRACT(EPOCH FROM (MIN(a.offered_at) - o.created_at)) * 1000.0)::float8 AS ms \
          FROM orders o JOIN assignments a ON a.order_id = o.id GROUP BY o.id, o.created_at",
     )
-    .fetch_all(&mut db)
+    .fetch_all(&mut *db)
     .await?;
     let written: Vec<f64> = rows
         .iter()
@@ -465,7 +589,7 @@ async fn main() -> anyhow::Result<()> {
         let stamped = sqlx::query(
             "SELECT id::text, (EXTRACT(EPOCH FROM created_at) * 1000000.0)::int8 FROM orders",
         )
-        .fetch_all(&mut db)
+        .fetch_all(&mut *db)
         .await?;
         let from_created: Vec<f64> = stamped
             .iter()
@@ -499,23 +623,12 @@ async fn main() -> anyhow::Result<()> {
     let statuses = sqlx::query(
         "SELECT status || ' (wave ' || wave || ')', COUNT(*) FROM orders GROUP BY 1 ORDER BY 1",
     )
-    .fetch_all(&mut db)
+    .fetch_all(&mut *db)
     .await?;
     let statuses: Vec<String> = statuses
         .iter()
         .map(|r| format!("{}: {}", r.get::<String, _>(0), r.get::<i64, _>(1)))
         .collect();
     println!("order statuses: {}", statuses.join(", "));
-    drop(procs);
-    drop(db);
-    if args.keep_db {
-        eprintln!("kept database {db_name}");
-        return Ok(());
-    }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
     Ok(())
 }
