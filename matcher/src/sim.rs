@@ -15,11 +15,8 @@ use rand::Rng;
 use zhongdui_domain::{GeoPoint, SkillSet, VolunteerId};
 
 use crate::state::{MatcherConfig, Position, UnixTime, VolunteerState};
-use crate::synth::{NOW, rng};
+use crate::synth::{M_PER_DEG, NOW, rng};
 use crate::{Query, VolunteerIndex};
-
-/// Metres per degree of latitude on the haversine sphere.
-const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
 
 /// The world and the people in it.
 #[derive(Debug, Clone)]
@@ -381,10 +378,7 @@ pub fn run(scenario: &Scenario, cfg: MatcherConfig, seed: u64) -> Outcome {
                 }
             }
             Event::Timeout { order, wave } => {
-                let Some(o) = w.open.get_mut(&order) else {
-                    continue;
-                };
-                if o.wave != wave {
+                if w.open.get(&order).is_none_or(|o| o.wave != wave) {
                     continue;
                 }
                 let Some(mut o) = w.open.remove(&order) else {

@@ -32,7 +32,7 @@ pub const SKILL_SHARE: [f64; 10] = [
 ];
 
 /// Metres per degree of latitude on the haversine sphere.
-const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+pub(crate) const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
 
 /// A population centre.
 #[derive(Debug, Clone, Copy)]

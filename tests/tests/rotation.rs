@@ -31,13 +31,8 @@ async fn offered(app: &TestApp, resident: &str, vs: &[(String, String)]) -> Vec<
 
 async fn offers_rotate(app: &TestApp) {
     // 0 m, 40 m and 500 m from the orders.
-    let s = app
-        .scene(
-            "新城巡防一队",
-            &["patrol"],
-            &[at(0.0, 0.0), at(40.0, 0.0), at(500.0, 0.0)],
-        )
-        .await;
+    let spots = [at(0.0, 0.0), at(40.0, 0.0), at(500.0, 0.0)];
+    let s = app.scene("新城巡防一队", &["patrol"], &spots).await;
     let resident = app.resident_token("13500000001").await;
     // Ranking distances (first, second; the third stays at 500 m): 0 < 40,
     // then 60 > 40, 60 < 100, 120 > 100, …: the two take turns.
@@ -56,8 +51,7 @@ async fn offers_rotate(app: &TestApp) {
     assert_eq!(who, vec![0, 0, 0], "the maximum holds: {who:?}");
     // An hour on, nothing counts any more and the position is refreshed.
     app.advance_secs(3601);
-    for (i, (_, token)) in s.vs.iter().enumerate() {
-        let pos = [at(0.0, 0.0), at(40.0, 0.0), at(500.0, 0.0)][i];
+    for ((_, token), pos) in s.vs.iter().zip(spots) {
         app.report_position(token, pos).await.expect(204);
     }
     assert_eq!(offered(app, &resident, &s.vs).await, vec![0]);
